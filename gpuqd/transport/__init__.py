@@ -1,0 +1,7 @@
+"""Quantum-dot spin-valve transport to O(Γ) and O(Γ²) (physics-spec §1–5)."""
+
+from __future__ import annotations
+
+from gpuqd.transport.torque_table import TorqueTable
+
+__all__ = ["TorqueTable"]

@@ -1,0 +1,165 @@
+"""Tabulated torques I_FL(θ), I_DL(θ) and charge current I_C(θ) per (ε̃, V) grid point.
+
+Layout (shared by the NumPy interpolation below and the CUDA kernel in ``gpuqd.dynamics``):
+
+* The angle is mapped to ``s ∈ [0, 1]`` by ``θ = π (1 − cos(π s)) / 2``, which clusters nodes at
+  θ = 0 and θ = π where the torque coefficients vary fastest (features of width ≲ 0.01π).
+* Nodes are cell centred: ``s_k = (k + 1/2) / M``, ``k = 0 … M−1`` (θ = 0, π themselves are never
+  tabulated, so nothing is ever divided by sin²θ = 0; the ends are reached by the boundary stencil).
+* Interpolation: 4-point Lagrange (cubic) on the uniform s grid; stencil start
+  ``i0 = clip(floor(x) − 1, 0, M − 4)`` with ``x = s M − 1/2``, local coordinate ``t = x − i0``.
+* Arrays ``field_like``, ``damping_like``, ``charge_current`` have shape ``(n_points, M)``;
+  grid point ``j`` is ``(eps_tilde[j // n_V], V[j % n_V])`` when built on a rectangular grid.
+
+Units: I_FL, I_DL in ħΓ (coefficients of the non-normalised e_FL, e_DL of spec §1); I_C in Γ
+(particles per 1/Γ into the drain).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+QUANTITIES = ("field_like", "damping_like", "charge_current")
+
+
+def theta_of_s(s: np.ndarray) -> np.ndarray:
+    """Angle θ (rad) of the table coordinate s ∈ [0, 1]."""
+    return 0.5 * np.pi * (1.0 - np.cos(np.pi * np.asarray(s, dtype=float)))
+
+
+def s_of_cos_theta(cos_theta: Any, xp: Any = np) -> Any:
+    """Table coordinate s ∈ [0, 1] of cos θ (inverse of :func:`theta_of_s`)."""
+    u = xp.clip(cos_theta, -1.0, 1.0)
+    theta = xp.arccos(u)
+    return xp.arccos(xp.clip(1.0 - 2.0 * theta / np.pi, -1.0, 1.0)) / np.pi
+
+
+def node_s(n_theta: int) -> np.ndarray:
+    """Cell-centred table nodes s_k = (k + 1/2)/M."""
+    return (np.arange(n_theta) + 0.5) / n_theta
+
+
+def lagrange4_weights(s: Any, n_theta: int, xp: Any = np) -> tuple[Any, tuple[Any, Any, Any, Any]]:
+    """Stencil start index and the four cubic Lagrange weights at table coordinate ``s``."""
+    x = s * n_theta - 0.5
+    i0 = xp.clip(xp.floor(x).astype(np.int64) - 1, 0, n_theta - 4)
+    t = x - i0
+    w0 = -(t - 1.0) * (t - 2.0) * (t - 3.0) / 6.0
+    w1 = t * (t - 2.0) * (t - 3.0) / 2.0
+    w2 = -t * (t - 1.0) * (t - 3.0) / 2.0
+    w3 = t * (t - 1.0) * (t - 2.0) / 6.0
+    return i0, (w0, w1, w2, w3)
+
+
+@dataclass
+class TorqueTable:
+    """Per-grid-point tables of I_FL, I_DL, I_C versus θ (see module docstring for the layout).
+
+    Attributes
+    ----------
+    field_like, damping_like, charge_current : (n_points, n_theta) float64 arrays.
+    eps_tilde, V : 1-D grid axes (energy units of the transport model, usually Γ); may be empty
+        for synthetic tables.
+    metadata : free-form JSON-serialisable provenance (transport parameters, order, error estimate).
+    """
+
+    field_like: np.ndarray
+    damping_like: np.ndarray
+    charge_current: np.ndarray
+    eps_tilde: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    V: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        arrays = [np.ascontiguousarray(getattr(self, q), dtype=np.float64) for q in QUANTITIES]
+        shape = arrays[0].shape
+        if len(shape) != 2 or any(a.shape != shape for a in arrays):
+            raise ValueError("field_like, damping_like, charge_current must share shape (n_points, n_theta)")
+        if shape[1] < 4:
+            raise ValueError(f"n_theta must be >= 4 for cubic interpolation, got {shape[1]}")
+        for name, a in zip(QUANTITIES, arrays, strict=True):
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"TorqueTable.{name} contains non-finite values")
+            setattr(self, name, a)
+        self.eps_tilde = np.asarray(self.eps_tilde, dtype=float)
+        self.V = np.asarray(self.V, dtype=float)
+
+    @property
+    def n_points(self) -> int:
+        return self.field_like.shape[0]
+
+    @property
+    def n_theta(self) -> int:
+        return self.field_like.shape[1]
+
+    @property
+    def theta_nodes(self) -> np.ndarray:
+        """θ of the table nodes (rad)."""
+        return theta_of_s(node_s(self.n_theta))
+
+    def stacked(self) -> np.ndarray:
+        """(n_points, 3, n_theta) array [I_FL, I_DL, I_C], the layout the CUDA kernel reads."""
+        return np.stack([self.field_like, self.damping_like, self.charge_current], axis=1)
+
+    def evaluate(self, point_index: Any, cos_theta: Any, xp: Any = np) -> tuple[Any, Any, Any]:
+        """Interpolated (I_FL, I_DL, I_C) at grid points ``point_index`` and angles ``cos_theta``.
+
+        Both arguments broadcast; ``xp`` is the array module (NumPy or CuPy) of the inputs.
+        """
+        s = s_of_cos_theta(cos_theta, xp)
+        i0, weights = lagrange4_weights(s, self.n_theta, xp)
+        out = []
+        for name in QUANTITIES:
+            table = getattr(self, name)
+            if xp is not np:
+                table = xp.asarray(table)
+            acc = 0.0
+            for k, w in enumerate(weights):
+                acc = acc + w * table[point_index, i0 + k]
+            out.append(acc)
+        return out[0], out[1], out[2]
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write the table to ``path`` (.npz, readable with NumPy alone) atomically."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(
+            tmp,
+            field_like=self.field_like,
+            damping_like=self.damping_like,
+            charge_current=self.charge_current,
+            eps_tilde=self.eps_tilde,
+            V=self.V,
+            theta_nodes=self.theta_nodes,
+            metadata=np.array(json.dumps(self.metadata)),
+        )
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> TorqueTable:
+        """Read a table written by :meth:`save`."""
+        with np.load(Path(path), allow_pickle=False) as data:
+            return cls(
+                field_like=data["field_like"],
+                damping_like=data["damping_like"],
+                charge_current=data["charge_current"],
+                eps_tilde=data["eps_tilde"],
+                V=data["V"],
+                metadata=json.loads(str(data["metadata"])),
+            )
+
+    @classmethod
+    def from_functions(cls, functions: list, n_theta: int = 96, **kwargs: Any) -> TorqueTable:
+        """Synthetic table: ``functions[j](theta) -> (I_FL, I_DL, I_C)`` for each grid point j."""
+        theta = theta_of_s(node_s(n_theta))
+        rows = [np.broadcast_to(np.asarray(f(theta), dtype=float), (3, n_theta)) for f in functions]
+        data = np.stack(rows, axis=0)
+        return cls(field_like=data[:, 0], damping_like=data[:, 1], charge_current=data[:, 2], **kwargs)
