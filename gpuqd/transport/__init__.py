@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gpuqd.transport.spin_valve import SpinValve, TransportResult, drain_direction, stationary_state
 from gpuqd.transport.torque_table import TorqueTable
 
-__all__ = ["TorqueTable"]
+__all__ = ["SpinValve", "TorqueTable", "TransportResult", "drain_direction", "stationary_state"]
