@@ -1,0 +1,199 @@
+"""Resolved, validated run configuration shared by the NumPy and CuPy engines."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from gpuqd.dynamics.model import ConstantTorque, Macrospin
+from gpuqd.dynamics.philox import split_seed
+from gpuqd.transport.torque_table import TorqueTable
+
+# Guard-rail bounds on the time step (dimensionless): rate·dt and the per-step noise rotation.
+MAX_RATE_DT = 0.2
+MAX_NOISE_ANGLE = 0.2
+# Tolerance on t_end/dt and average_from/dt being integers (relative to the step count).
+STEP_COUNT_RTOL = 1e-9
+
+
+@dataclass(frozen=True, eq=False)
+class EngineConfig:
+    """Everything an engine needs; built by :func:`build_config` (units: Γ, 1/Γ, ħ)."""
+
+    magnet: Macrospin
+    torque: ConstantTorque | TorqueTable
+    n_traj: int
+    dt: float
+    steps_total: int
+    key: tuple[int, int]
+    seed: int
+    trajectory_offset: int
+    initial_theta: np.ndarray  # (n_traj,) rad
+    switch_threshold: float
+    average_start_step: int  # -1: no averaging
+    point_index: np.ndarray  # (n_traj,) int64, zeros for a constant torque
+    sample_every: int  # 0: no samples
+    sample_trajectories: np.ndarray  # local indices (int64)
+
+    @property
+    def noise_scale(self) -> float:
+        """sqrt(σ²/dt): standard deviation of the thermal field held constant over one step (Γ)."""
+        return math.sqrt(self.magnet.noise_variance / self.dt)
+
+    @property
+    def is_table(self) -> bool:
+        return isinstance(self.torque, TorqueTable)
+
+    @property
+    def both_free(self) -> bool:
+        return self.magnet.free == "both"
+
+    @property
+    def n_samples(self) -> int:
+        return self.steps_total // self.sample_every + 1 if self.sample_every > 0 else 0
+
+
+def _step_count(name: str, value: float, dt: float) -> int:
+    ratio = value / dt
+    count = round(ratio)
+    if abs(ratio - count) > STEP_COUNT_RTOL * max(1.0, abs(ratio)):
+        raise ValueError(f"{name}/dt must be an integer number of steps, got {name}/dt = {ratio!r}")
+    return int(count)
+
+
+def build_config(
+    magnet: Macrospin, torque: ConstantTorque | TorqueTable, n_traj: int, dt: float, t_end: float,
+    seed: int, initial_theta: float | np.ndarray, switch_threshold: float, average_from: float | None,
+    point_index: np.ndarray | None, trajectory_offset: int, sample_every: int | None,
+    sample_trajectories: np.ndarray | list[int] | None,
+) -> EngineConfig:
+    """Validate the run parameters (ValueError naming the offending one) and resolve them."""
+    if not isinstance(magnet, Macrospin):
+        raise ValueError("magnet must be a gpuqd.dynamics.Macrospin")
+    if not isinstance(torque, ConstantTorque | TorqueTable):
+        raise ValueError("torque must be a ConstantTorque or a gpuqd.transport.TorqueTable")
+    n_traj = int(n_traj)
+    if n_traj < 1:
+        raise ValueError(f"n_traj must be >= 1, got {n_traj}")
+    dt = float(dt)
+    if not (math.isfinite(dt) and dt > 0):
+        raise ValueError(f"dt must be a finite number > 0 (1/Γ), got {dt}")
+    t_end = float(t_end)
+    if not (math.isfinite(t_end) and t_end >= 0):
+        raise ValueError(f"t_end must be finite and >= 0 (1/Γ), got {t_end}")
+    steps_total = _step_count("t_end", t_end, dt)
+    trajectory_offset = int(trajectory_offset)
+    if not 0 <= trajectory_offset <= 2**63 - n_traj:
+        raise ValueError(f"trajectory_offset must be in [0, 2**63 - n_traj], got {trajectory_offset}")
+    key = split_seed(seed)
+
+    theta0 = np.broadcast_to(np.asarray(initial_theta, dtype=float), (n_traj,)).copy()
+    if not np.all(np.isfinite(theta0)):
+        raise ValueError("initial_theta must be finite (rad)")
+    switch_threshold = float(switch_threshold)
+    if not 0.0 <= switch_threshold < 1.0:
+        raise ValueError(f"switch_threshold must be in [0, 1), got {switch_threshold}")
+
+    if average_from is None:
+        average_start = -1
+    else:
+        average_from = float(average_from)
+        if not 0.0 <= average_from < t_end:
+            raise ValueError(f"average_from must be in [0, t_end) = [0, {t_end}), got {average_from}")
+        average_start = _step_count("average_from", average_from, dt)
+
+    if isinstance(torque, TorqueTable):
+        if point_index is None:
+            if torque.n_points != 1:
+                raise ValueError("point_index (n_traj,) is required when the TorqueTable has more than one point")
+            point_index = np.zeros(n_traj, dtype=np.int64)
+        point_index = np.asarray(point_index)
+        if point_index.shape != (n_traj,) or not np.issubdtype(point_index.dtype, np.integer):
+            raise ValueError(f"point_index must be an integer array of shape ({n_traj},)")
+        if point_index.min() < 0 or point_index.max() >= torque.n_points:
+            raise ValueError(f"point_index values must lie in [0, {torque.n_points - 1}]")
+        point_index = point_index.astype(np.int64)
+        used = np.unique(point_index)
+        max_torque = float(np.max(np.abs(torque.field_like[used])) + np.max(np.abs(torque.damping_like[used])))
+    else:
+        if point_index is not None:
+            raise ValueError("point_index is only meaningful with a TorqueTable")
+        point_index = np.zeros(n_traj, dtype=np.int64)
+        max_torque = torque.max_abs_torque
+
+    rate = magnet.fastest_rate + max_torque / magnet.S
+    if magnet.ac_field is not None:
+        rate = max(rate, magnet.ac_field[1])
+    if rate * dt > MAX_RATE_DT:
+        raise ValueError(
+            f"dt = {dt} too large: the fastest rate in the model is {rate:.4g} Γ, "
+            f"need dt <= {MAX_RATE_DT / rate:.4g} (rate·dt <= {MAX_RATE_DT})"
+        )
+    noise_angle = math.sqrt(magnet.noise_variance * dt) / math.hypot(magnet.S, magnet.alpha)
+    if noise_angle > MAX_NOISE_ANGLE:
+        bound = (MAX_NOISE_ANGLE * math.hypot(magnet.S, magnet.alpha)) ** 2 / magnet.noise_variance
+        raise ValueError(
+            f"dt = {dt} too large for the noise: per-step rotation sqrt(σ² dt)/sqrt(S²+α²) = {noise_angle:.3g}, "
+            f"need dt <= {bound:.4g} (rotation <= {MAX_NOISE_ANGLE})"
+        )
+
+    sample_every = 0 if sample_every is None else int(sample_every)
+    if sample_every < 0:
+        raise ValueError(f"sample_every must be >= 1 (steps) or None, got {sample_every}")
+    if sample_trajectories is None:
+        sample_ids = np.zeros(0, dtype=np.int64)
+    else:
+        sample_ids = np.atleast_1d(np.asarray(sample_trajectories, dtype=np.int64))
+        if sample_ids.size and (sample_ids.min() < 0 or sample_ids.max() >= n_traj):
+            raise ValueError(f"sample_trajectories must be local indices in [0, {n_traj - 1}]")
+    if sample_ids.size and sample_every == 0:
+        raise ValueError("sample_trajectories needs sample_every >= 1 (steps)")
+    if sample_ids.size == 0:
+        sample_every = 0
+
+    return EngineConfig(
+        magnet=magnet, torque=torque, n_traj=n_traj, dt=dt, steps_total=steps_total, key=key, seed=int(seed),
+        trajectory_offset=trajectory_offset, initial_theta=theta0, switch_threshold=switch_threshold,
+        average_start_step=average_start, point_index=point_index, sample_every=sample_every,
+        sample_trajectories=sample_ids,
+    )
+
+
+def initial_state(cfg: EngineConfig) -> dict[str, np.ndarray]:
+    """Engine state at step 0 (NumPy arrays; the layout get_state/set_state exchange).
+
+    Keys: ``n`` (n_traj, 3) drain direction; ``m`` (n_traj, 3) source direction (e_z unless
+    free="both"); ``sum_theta``, ``sum_charge_current`` window sums; ``state`` (+1 P, −1 AP);
+    ``n_switches``; ``first_switch_step`` (−1 never); ``last_switch_step``; ``steps_in_parallel``,
+    ``steps_in_antiparallel`` (closed dwell intervals up to last_switch_step); ``samples``
+    (n_sample_traj, n_samples) θ; ``steps_done`` (0-d).
+    """
+    n = cfg.n_traj
+    theta0 = cfg.initial_theta
+    direction = np.stack([np.sin(theta0), np.zeros(n), np.cos(theta0)], axis=1)
+    source = np.tile(np.array([0.0, 0.0, 1.0]), (n, 1))
+    samples = np.full((cfg.sample_trajectories.size, cfg.n_samples), np.nan)
+    if samples.size:
+        samples[:, 0] = np.arccos(np.clip(direction[cfg.sample_trajectories, 2], -1.0, 1.0))
+    return {
+        "n": direction,
+        "m": source,
+        "sum_theta": np.zeros(n),
+        "sum_charge_current": np.zeros(n),
+        "state": np.where(direction[:, 2] >= 0.0, 1, -1).astype(np.int8),
+        "n_switches": np.zeros(n, dtype=np.int64),
+        "first_switch_step": np.full(n, -1, dtype=np.int64),
+        "last_switch_step": np.zeros(n, dtype=np.int64),
+        "steps_in_parallel": np.zeros(n, dtype=np.int64),
+        "steps_in_antiparallel": np.zeros(n, dtype=np.int64),
+        "samples": samples,
+        "steps_done": np.array(0, dtype=np.int64),
+    }
+
+
+STATE_KEYS = (
+    "n", "m", "sum_theta", "sum_charge_current", "state", "n_switches", "first_switch_step",
+    "last_switch_step", "steps_in_parallel", "steps_in_antiparallel", "samples", "steps_done",
+)

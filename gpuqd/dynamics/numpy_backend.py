@@ -1,0 +1,239 @@
+"""NumPy reference engine: stochastic Heun with renormalisation, vectorised over trajectories.
+
+One step k → k+1 (spec §6.2), with the thermal field h = sqrt(σ²/dt) ξ held fixed in both stages:
+
+    F(n, t) = c_p (n × P) − c_d [n (n·P) − P |n|²],   c_p = S/(S²+α²), c_d = α/(S²+α²),
+    P = −∂E/∂n − h + I_FL a + I_DL (n × a),            a = source direction (e_z unless free="both"),
+    n_p = n + dt F(n, t_k),  n ← n + (dt/2)[F(n, t_k) + F(n_p, t_{k+1})],  n ← n/|n|.
+
+Here τ = n × P is the torque of spec §6.1 (−n × (∂E/∂n + h) + I⊥, with I⊥ = n × (I_FL a + I_DL n × a))
+and n × τ = n (n·P) − P |n|², so F is the explicit Landau–Lifshitz form. Torque coefficients are
+evaluated at cos θ = n·a / (|n| |a|) of the stage argument (the predictor is not normalised).
+
+With free="both" the source a = m obeys the same equation with its own noise stream and the torque
+of the same form with the roles of n and m swapped, using the same coefficients I_FL(θ), I_DL(θ).
+This mirror-image source torque is an approximation (exact only for a left–right symmetric device);
+tables only describe the drain.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gpuqd.dynamics.config import EngineConfig, initial_state
+from gpuqd.dynamics.philox import SOURCE_STREAM_BIT, noise_block
+from gpuqd.transport.torque_table import lagrange4_weights
+
+# Trajectory-steps of noise generated per Philox call (bounds temporary memory, amortises overhead).
+NOISE_BLOCK_ELEMENTS = 1 << 16
+
+
+class NumpyEngine:
+    """Holds the ensemble state as NumPy arrays and advances it step by step."""
+
+    def __init__(self, cfg: EngineConfig) -> None:
+        self.cfg = cfg
+        magnet = cfg.magnet
+        denom = magnet.S**2 + magnet.alpha**2
+        self.c_prec = magnet.S / denom
+        self.c_damp = magnet.alpha / denom
+        self.field = np.asarray(magnet.field, dtype=float)
+        self.cubic_axes = np.asarray(magnet.cubic_axes, dtype=float)
+        if cfg.is_table:
+            table = cfg.torque
+            n_theta = table.n_theta
+            # row p*M + i holds (I_FL, I_DL, I_C) of point p at node i
+            self.table_rows = np.ascontiguousarray(table.stacked().transpose(0, 2, 1)).reshape(-1, 3)
+            self.row_base = cfg.point_index * n_theta
+            self.n_theta = n_theta
+        self.set_state(initial_state(cfg))
+
+    # ------------------------------------------------------------------ state
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.n = np.ascontiguousarray(np.asarray(state["n"], dtype=float).T)
+        self.m = np.ascontiguousarray(np.asarray(state["m"], dtype=float).T)
+        self.sum_theta = np.array(state["sum_theta"], dtype=float)
+        self.sum_charge_current = np.array(state["sum_charge_current"], dtype=float)
+        self.state = np.array(state["state"], dtype=float)
+        self.n_switches = np.array(state["n_switches"], dtype=np.int64)
+        self.first_switch_step = np.array(state["first_switch_step"], dtype=np.int64)
+        self.last_switch_step = np.array(state["last_switch_step"], dtype=np.int64)
+        self.steps_in_parallel = np.array(state["steps_in_parallel"], dtype=np.int64)
+        self.steps_in_antiparallel = np.array(state["steps_in_antiparallel"], dtype=np.int64)
+        self.samples = np.array(state["samples"], dtype=float)
+        self.steps_done = int(state["steps_done"])
+        self.last_norm_sq = np.ones(self.cfg.n_traj)
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        return {
+            "n": self.n.T.copy(),
+            "m": self.m.T.copy(),
+            "sum_theta": self.sum_theta.copy(),
+            "sum_charge_current": self.sum_charge_current.copy(),
+            "state": self.state.astype(np.int8),
+            "n_switches": self.n_switches.copy(),
+            "first_switch_step": self.first_switch_step.copy(),
+            "last_switch_step": self.last_switch_step.copy(),
+            "steps_in_parallel": self.steps_in_parallel.copy(),
+            "steps_in_antiparallel": self.steps_in_antiparallel.copy(),
+            "samples": self.samples.copy(),
+            "steps_done": np.array(self.steps_done, dtype=np.int64),
+        }
+
+    # ------------------------------------------------------------------ physics
+    def _coefficients(self, cos_theta: np.ndarray, want_theta: bool) -> tuple:
+        """(I_FL, I_DL, I_C, θ or None) at cos θ; table layout and interpolation of TorqueTable."""
+        if not self.cfg.is_table:
+            torque = self.cfg.torque
+            theta = np.arccos(np.clip(cos_theta, -1.0, 1.0)) if want_theta else None
+            return torque.field_like, torque.damping_like, torque.charge_current, theta
+        theta = np.arccos(np.clip(cos_theta, -1.0, 1.0))
+        s = np.arccos(np.clip(1.0 - 2.0 * theta / np.pi, -1.0, 1.0)) / np.pi
+        i0, weights = lagrange4_weights(s, self.n_theta)
+        idx = self.row_base + i0
+        rows = self.table_rows
+        acc = rows[idx] * weights[0][:, None]
+        for k in range(1, 4):
+            acc += rows[idx + k] * weights[k][:, None]
+        return acc[:, 0], acc[:, 1], acc[:, 2], theta
+
+    def _field(self, x: np.ndarray, y: np.ndarray, z: np.ndarray, t: float, h: np.ndarray | None) -> list:
+        """−∂E/∂n − h at the (unnormalised) direction (x, y, z) and time t (Γ)."""
+        magnet = self.cfg.magnet
+        gx = self.field[0] + (magnet.ac_field[0] * np.cos(magnet.ac_field[1] * t) if magnet.ac_field else 0.0)
+        gz = magnet.KV * z + self.field[2]
+        gx = np.full_like(x, gx) if h is None else gx - h[0]
+        gy = np.full_like(x, self.field[1]) if h is None else self.field[1] - h[1]
+        if h is not None:
+            gz -= h[2]
+        if magnet.K_cubic != 0.0:
+            axes = self.cubic_axes
+            proj = [axes[i, 0] * x + axes[i, 1] * y + axes[i, 2] * z for i in range(3)]
+            sq = [p * p for p in proj]
+            for i in range(3):
+                coef = -2.0 * magnet.K_cubic * proj[i] * (sq[(i + 1) % 3] + sq[(i + 2) % 3])
+                gx += coef * axes[i, 0]
+                gy += coef * axes[i, 1]
+                gz += coef * axes[i, 2]
+        return [gx, gy, gz]
+
+    def _rhs(self, n: list, a: list | None, fl, dl, t: float, h: np.ndarray | None) -> tuple[list, np.ndarray]:
+        """dn/dt (explicit LL form) and |n|²; ``a`` is the source direction (None: e_z)."""
+        x, y, z = n
+        px, py, pz = self._field(x, y, z, t, h)
+        if a is None:
+            px += dl * y
+            py -= dl * x
+            pz += fl
+        else:
+            ax, ay, az = a
+            px += fl * ax + dl * (y * az - z * ay)
+            py += fl * ay + dl * (z * ax - x * az)
+            pz += fl * az + dl * (x * ay - y * ax)
+        dot = x * px + y * py + z * pz
+        norm_sq = x * x + y * y + z * z
+        cp, cd = self.c_prec, self.c_damp
+        fx = cp * (y * pz - z * py) - cd * (x * dot - px * norm_sq)
+        fy = cp * (z * px - x * pz) - cd * (y * dot - py * norm_sq)
+        fz = cp * (x * py - y * px) - cd * (z * dot - pz * norm_sq)
+        return [fx, fy, fz], norm_sq
+
+    def _step(self, k: int, h_drain: np.ndarray | None, h_source: np.ndarray | None) -> None:
+        cfg = self.cfg
+        dt = cfg.dt
+        t0, t1 = k * dt, (k + 1) * dt
+        averaging = 0 <= cfg.average_start_step <= k
+        n = [self.n[0], self.n[1], self.n[2]]
+        both = cfg.both_free
+        m = [self.m[0], self.m[1], self.m[2]] if both else None
+        cos0 = n[2] if not both else n[0] * m[0] + n[1] * m[1] + n[2] * m[2]
+        fl, dl, ic, theta = self._coefficients(cos0, averaging)
+        if averaging:
+            self.sum_theta += theta
+            self.sum_charge_current += ic
+        f1, _ = self._rhs(n, m, fl, dl, t0, h_drain)
+        n_p = [n[i] + dt * f1[i] for i in range(3)]
+        if both:
+            g1, _ = self._rhs(m, n, fl, dl, t0, h_source)
+            m_p = [m[i] + dt * g1[i] for i in range(3)]
+            m_norm_sq = m_p[0] * m_p[0] + m_p[1] * m_p[1] + m_p[2] * m_p[2]
+            n_norm_sq = n_p[0] * n_p[0] + n_p[1] * n_p[1] + n_p[2] * n_p[2]
+            cos1 = (n_p[0] * m_p[0] + n_p[1] * m_p[1] + n_p[2] * m_p[2]) / np.sqrt(n_norm_sq * m_norm_sq)
+        else:
+            cos1 = n_p[2] / np.sqrt(n_p[0] * n_p[0] + n_p[1] * n_p[1] + n_p[2] * n_p[2])
+        fl, dl, _, _ = self._coefficients(cos1, False)
+        f2, _ = self._rhs(n_p, m_p if both else None, fl, dl, t1, h_drain)
+        half_dt = 0.5 * dt
+        for i in range(3):
+            self.n[i] += half_dt * (f1[i] + f2[i])
+        norm_sq = self.n[0] * self.n[0] + self.n[1] * self.n[1] + self.n[2] * self.n[2]
+        self.n /= np.sqrt(norm_sq)
+        self.last_norm_sq = norm_sq
+        if both:
+            g2, _ = self._rhs(m_p, n_p, fl, dl, t1, h_source)
+            for i in range(3):
+                self.m[i] += half_dt * (g1[i] + g2[i])
+            self.m /= np.sqrt(self.m[0] * self.m[0] + self.m[1] * self.m[1] + self.m[2] * self.m[2])
+            u = self.n[0] * self.m[0] + self.n[1] * self.m[1] + self.n[2] * self.m[2]
+        else:
+            u = self.n[2]
+        self._record(k + 1, u)
+
+    def _record(self, k_new: int, u: np.ndarray) -> None:
+        """Hysteretic P/AP switching (spec §10) and decimated θ samples after reaching step k_new."""
+        switched = self.state * u < -self.cfg.switch_threshold
+        if switched.any():
+            idx = np.flatnonzero(switched)
+            dwell = k_new - self.last_switch_step[idx]
+            was_parallel = self.state[idx] > 0
+            self.steps_in_parallel[idx[was_parallel]] += dwell[was_parallel]
+            self.steps_in_antiparallel[idx[~was_parallel]] += dwell[~was_parallel]
+            self.last_switch_step[idx] = k_new
+            self.n_switches[idx] += 1
+            first = self.first_switch_step[idx]
+            self.first_switch_step[idx] = np.where(first < 0, k_new, first)
+            self.state[idx] = -self.state[idx]
+        every = self.cfg.sample_every
+        if every and k_new % every == 0:
+            ids = self.cfg.sample_trajectories
+            self.samples[:, k_new // every] = np.arccos(np.clip(u[ids], -1.0, 1.0))
+
+    # ------------------------------------------------------------------ driver
+    def advance(self, n_steps: int) -> int:
+        """Run up to ``n_steps`` more steps (never past steps_total); returns the steps taken."""
+        cfg = self.cfg
+        start = self.steps_done
+        end = min(start + max(int(n_steps), 0), cfg.steps_total)
+        block = max(1, NOISE_BLOCK_ELEMENTS // cfg.n_traj)
+        scale = cfg.noise_scale
+        k = start
+        while k < end:
+            n_block = min(block, end - k)
+            noise = source_noise = None
+            if scale > 0.0:
+                noise = noise_block(cfg.key, k, n_block, cfg.trajectory_offset, cfg.n_traj, scale)
+                if cfg.both_free:
+                    source_noise = noise_block(
+                        cfg.key, k, n_block, cfg.trajectory_offset, cfg.n_traj, scale, SOURCE_STREAM_BIT
+                    )
+            for b in range(n_block):
+                self._step(
+                    k + b,
+                    None if noise is None else noise[:, b],
+                    None if source_noise is None else source_noise[:, b],
+                )
+            k += n_block
+            self.steps_done = k
+        self._check_health()
+        return end - start
+
+    def _check_health(self) -> None:
+        bad = ~np.all(np.isfinite(self.n), axis=0) | (np.abs(self.last_norm_sq - 1.0) > 0.05)
+        if self.cfg.both_free:
+            bad |= ~np.all(np.isfinite(self.m), axis=0)
+        if bad.any():
+            ids = np.flatnonzero(bad) + self.cfg.trajectory_offset
+            raise RuntimeError(
+                f"LLG integration failed (NaN or |n| drift > 5% in one step) at step {self.steps_done} "
+                f"for trajectory ids {ids[:20].tolist()}{' ...' if ids.size > 20 else ''}; reduce dt"
+            )

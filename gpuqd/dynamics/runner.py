@@ -1,0 +1,215 @@
+"""Resumable ensemble driver (:class:`EnsembleRunner`), its result and :func:`run_ensemble`."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from gpuqd.dynamics.config import STATE_KEYS, EngineConfig, build_config, initial_state
+from gpuqd.dynamics.model import ConstantTorque, Macrospin
+from gpuqd.dynamics.numpy_backend import NumpyEngine
+from gpuqd.transport.torque_table import TorqueTable
+
+logger = logging.getLogger(__name__)
+
+BACKENDS = ("numpy", "cupy", "auto")
+# Default number of steps per advance() call in run_ensemble (progress / checkpoint granularity).
+DEFAULT_CHUNK_STEPS = 10_000
+
+
+def cupy_usable() -> bool:
+    """True if CuPy imports and sees at least one CUDA device."""
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+def resolve_backend(backend: str) -> str:
+    """"numpy" | "cupy" | "auto" → the backend to use; "cupy" without a usable GPU → RuntimeError."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "numpy":
+        return "numpy"
+    if cupy_usable():
+        return "cupy"
+    if backend == "cupy":
+        raise RuntimeError("backend='cupy' requested but CuPy is not installed or no CUDA device is usable")
+    warnings.warn("no usable CUDA device/CuPy: backend='auto' falls back to NumPy", RuntimeWarning, stacklevel=3)
+    return "numpy"
+
+
+@dataclass
+class EnsembleResult:
+    """Per-trajectory observables of one ensemble run (times in 1/Γ, angles in rad, I_C in Γ).
+
+    first_passage_time : (n_traj,) time of the first switch away from the initial state (inf: never).
+    n_switches : (n_traj,) number of hysteretic P↔AP switches (threshold ±switch_threshold on n·n_S).
+    time_in_parallel, time_in_antiparallel : (n_traj,) total time spent in each state over [0, t_end].
+    mean_theta : (n_traj,) window average of θ = ∠(n, n_S) (left-point rule on steps
+        k_avg ≤ k < K, k_avg = average_from/dt); NaN if average_from is None.
+    mean_charge_current : (n_traj,) window average of I_C(θ(t)) (same rule); NaN if average_from is None.
+    final_direction : (n_traj, 3) drain direction at t_end.
+    final_source_direction : (n_traj, 3) source direction (e_z unless free="both").
+    final_state : (n_traj,) +1 P, −1 AP at t_end.
+    samples : (n_sample_traj, n_samples) θ every sample_every steps from t = 0 (empty if not asked).
+    sample_times : (n_samples,) times of the samples.
+    trajectory_ids : (n_traj,) global ids (trajectory_offset + local index).
+    """
+
+    first_passage_time: np.ndarray
+    n_switches: np.ndarray
+    time_in_parallel: np.ndarray
+    time_in_antiparallel: np.ndarray
+    mean_theta: np.ndarray
+    mean_charge_current: np.ndarray
+    final_direction: np.ndarray
+    final_source_direction: np.ndarray
+    final_state: np.ndarray
+    samples: np.ndarray
+    sample_times: np.ndarray
+    trajectory_ids: np.ndarray
+    dt: float
+    t_end: float
+
+
+class EnsembleRunner:
+    """Resumable batched LLG run: ``advance`` in chunks, checkpoint with get_state/set_state.
+
+    Arguments as in :func:`run_ensemble`. The noise of trajectory j (global id
+    trajectory_offset + local index) at step k depends on (seed, j, k) only, so results are
+    identical for any split of the ensemble and any chunking; NumPy resumes are bit-identical.
+    """
+
+    def __init__(
+        self, magnet: Macrospin, torque: ConstantTorque | TorqueTable, n_traj: int, dt: float, t_end: float,
+        seed: int, backend: str = "numpy", initial_theta: float | np.ndarray = 0.0,
+        switch_threshold: float = 0.5, average_from: float | None = None, point_index: np.ndarray | None = None,
+        trajectory_offset: int = 0, sample_every: int | None = None,
+        sample_trajectories: np.ndarray | list[int] | None = None,
+    ) -> None:
+        self.config: EngineConfig = build_config(
+            magnet, torque, n_traj, dt, t_end, seed, initial_theta, switch_threshold, average_from,
+            point_index, trajectory_offset, sample_every, sample_trajectories,
+        )
+        self.t_end = float(t_end)
+        self.backend = resolve_backend(backend)
+        if self.backend == "cupy":
+            from gpuqd.dynamics.cupy_backend import CupyEngine
+
+            self._engine = CupyEngine(self.config)
+        else:
+            self._engine = NumpyEngine(self.config)
+        logger.debug("EnsembleRunner: %d trajectories, %d steps, backend %s",
+                     self.config.n_traj, self.config.steps_total, self.backend)
+
+    @property
+    def steps_done(self) -> int:
+        return self._engine.steps_done
+
+    @property
+    def steps_total(self) -> int:
+        return self.config.steps_total
+
+    @property
+    def done(self) -> bool:
+        return self.steps_done >= self.steps_total
+
+    def advance(self, n_steps: int) -> int:
+        """Run up to ``n_steps`` more steps; returns how many were run."""
+        return self._engine.advance(n_steps)
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Everything needed to continue (NumPy arrays, keys :data:`gpuqd.dynamics.config.STATE_KEYS`)."""
+        return self._engine.get_state()
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore a state from :meth:`get_state` (same configuration required)."""
+        reference = initial_state(self.config)
+        for key in STATE_KEYS:
+            if key not in state:
+                raise ValueError(f"state is missing {key!r}")
+            if np.shape(state[key]) != reference[key].shape:
+                raise ValueError(f"state[{key!r}] has shape {np.shape(state[key])}, expected {reference[key].shape}")
+        if not 0 <= int(state["steps_done"]) <= self.steps_total:
+            raise ValueError(f"state['steps_done'] must be in [0, {self.steps_total}]")
+        self._engine.set_state(state)
+
+    def result(self) -> EnsembleResult:
+        """Observables at the current step (normally called when :attr:`done`)."""
+        cfg = self.config
+        st = self.get_state()
+        dt = cfg.dt
+        k_done = int(st["steps_done"])
+        open_dwell = k_done - st["last_switch_step"]
+        parallel = st["state"] > 0
+        steps_p = st["steps_in_parallel"] + np.where(parallel, open_dwell, 0)
+        steps_ap = st["steps_in_antiparallel"] + np.where(parallel, 0, open_dwell)
+        window = k_done - cfg.average_start_step
+        if cfg.average_start_step >= 0 and window > 0:
+            mean_theta = st["sum_theta"] / window
+            mean_ic = st["sum_charge_current"] / window
+        else:
+            mean_theta = np.full(cfg.n_traj, np.nan)
+            mean_ic = np.full(cfg.n_traj, np.nan)
+        first = st["first_switch_step"]
+        n_samples = cfg.n_samples
+        return EnsembleResult(
+            first_passage_time=np.where(first >= 0, first * dt, np.inf),
+            n_switches=st["n_switches"],
+            time_in_parallel=steps_p * dt,
+            time_in_antiparallel=steps_ap * dt,
+            mean_theta=mean_theta,
+            mean_charge_current=mean_ic,
+            final_direction=st["n"],
+            final_source_direction=st["m"],
+            final_state=st["state"],
+            samples=st["samples"],
+            sample_times=np.arange(n_samples) * cfg.sample_every * dt,
+            trajectory_ids=cfg.trajectory_offset + np.arange(cfg.n_traj, dtype=np.int64),
+            dt=dt,
+            t_end=self.t_end,
+        )
+
+
+def run_ensemble(
+    magnet: Macrospin, torque: ConstantTorque | TorqueTable, n_traj: int, dt: float, t_end: float,
+    seed: int, backend: str = "auto", initial_theta: float | np.ndarray = 0.0, switch_threshold: float = 0.5,
+    average_from: float | None = None, point_index: np.ndarray | None = None, trajectory_offset: int = 0,
+    chunk_steps: int | None = None, progress: Callable[[int, int], None] | None = None,
+    sample_every: int | None = None, sample_trajectories: np.ndarray | list[int] | None = None,
+) -> EnsembleResult:
+    """Integrate ``n_traj`` independent stochastic LLG trajectories to ``t_end`` and return observables.
+
+    Parameters (units: energies Γ, times 1/Γ)
+    ----------
+    magnet, torque : model and torque provider (ConstantTorque or TorqueTable).
+    n_traj, dt, t_end : ensemble size, time step, end time (t_end/dt must be an integer).
+    seed : 64-bit Philox key. backend : "numpy" | "cupy" | "auto".
+    initial_theta : scalar or (n_traj,) polar angle of the start direction (sin θ, 0, cos θ).
+    switch_threshold : u_s of the hysteretic P/AP states (spec §10).
+    average_from : start of the averaging window for mean_theta / mean_charge_current (None: no averages).
+    point_index : (n_traj,) table grid point of each trajectory (TorqueTable only).
+    trajectory_offset : global id of trajectory 0 (noise counter), so split ensembles reproduce.
+    chunk_steps : steps per advance() call (default 10⁴); progress(steps_done, steps_total) is called
+        after each chunk.
+    sample_every, sample_trajectories : record θ of these local trajectories every sample_every steps.
+    """
+    runner = EnsembleRunner(
+        magnet, torque, n_traj, dt, t_end, seed, backend, initial_theta, switch_threshold, average_from,
+        point_index, trajectory_offset, sample_every, sample_trajectories,
+    )
+    chunk = DEFAULT_CHUNK_STEPS if chunk_steps is None else int(chunk_steps)
+    if chunk < 1:
+        raise ValueError(f"chunk_steps must be >= 1, got {chunk}")
+    while not runner.done:
+        runner.advance(chunk)
+        if progress is not None:
+            progress(runner.steps_done, runner.steps_total)
+    return runner.result()
