@@ -23,6 +23,14 @@ from gpuqd.transport.kernel_terms import LAMBDA_EVEN, LAMBDA_ODD
 
 #: Step of the trapezoid in units of T (error ~ exp(−2π·(π/2)/0.4) ≈ 2e-11 relative per integral).
 TRAPEZOID_STEP_OVER_T = 0.4
+#: Trapezoid end weights with Gregory corrections through fourth differences
+#: (coefficients 1/12, 1/24, 19/720, 3/160 of Δf0, Δ²f0, Δ³f0, Δ⁴f0).
+GREGORY_END_WEIGHTS = np.array([1 / 2, 1, 1, 1, 1]) + (
+    np.array([-1, 1, 0, 0, 0]) / 12
+    + np.array([-1, 2, -1, 0, 0]) / 24
+    + np.array([-1, 3, -3, 1, 0]) * 19 / 720
+    + np.array([-1, 4, -6, 4, -1]) * 3 / 160
+)
 #: Gauss–Legendre points per tail.
 TAIL_POINTS = 80
 
@@ -40,7 +48,11 @@ def integration_nodes(eps: float, U: float, mu_max: float, T: float) -> tuple[np
     n_half = int(np.ceil(half_width / h))
     x_mid = h * np.arange(-n_half, n_half + 1)
     w_mid = np.full(x_mid.shape, h)
-    w_mid[[0, -1]] = 0.5 * h
+    # Gregory end corrections (to fourth differences): the integrand is smooth on the scale X at
+    # the junction with the tails, so this removes the O(h²) Euler–Maclaurin end error of the plain
+    # trapezoid, which otherwise dominates (it breaks particle–hole symmetry at ~1e-8).
+    w_mid[: GREGORY_END_WEIGHTS.size] = h * GREGORY_END_WEIGHTS
+    w_mid[-GREGORY_END_WEIGHTS.size :] = h * GREGORY_END_WEIGHTS[::-1]
     edge = h * n_half
     sigma, w_sigma = _gauss_legendre_unit(TAIL_POINTS)
     x_tail = edge / sigma**2  # x = X/σ², dx = 2X/σ³ dσ

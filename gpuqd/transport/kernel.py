@@ -26,16 +26,17 @@ N_FIRST = 8
 N_COEFFICIENTS = 72
 
 
-def _to_real(k_complex: np.ndarray) -> np.ndarray:
-    """Change a (..., 6, 6) complex physical-subspace matrix to the real basis x = (P0, P1, P2, S)."""
+def _to_real_basis(k_complex: np.ndarray) -> np.ndarray:
+    """Change a (..., 6, 6) physical-subspace matrix to the basis x = (P0, P1, P2, S) (complex result;
+    its imaginary part vanishes for Hermiticity-preserving kernels)."""
     to_rho, to_x = physical_to_real_basis()
-    return np.real(to_x @ k_complex @ to_rho)
+    return to_x @ k_complex @ to_rho
 
 
-def kernel_coefficients(
+def kernel_coefficients_complex(
     eps_tilde: np.ndarray, V: np.ndarray, U: float, T: float, log_cutoff: float = 8.0
 ) -> np.ndarray:
-    """Coefficient matrices K of shape (n_points, 2 leads, 72, 6, 6) for 1-D arrays ε̃, V."""
+    """As :func:`kernel_coefficients` before dropping the (vanishing) imaginary part."""
     eps_tilde = np.atleast_1d(np.asarray(eps_tilde, dtype=float))
     V = np.atleast_1d(np.asarray(V, dtype=float))
     n = eps_tilde.size
@@ -43,18 +44,23 @@ def kernel_coefficients(
     basis1 = np.stack([first_order_basis(e, U, v, T, log_cutoff).ravel() for e, v in zip(eps, V, strict=True)])
     basis2 = np.stack([second_order_basis(e, U, v, T, log_cutoff).ravel() for e, v in zip(eps, V, strict=True)])
 
-    out = np.zeros((n, 2, N_COEFFICIENTS, N_PHYS, N_PHYS))
-    k1 = (basis1 @ first_order_map().T).reshape(n, 2, 4, N_PHYS, N_PHYS)
-    k1 = _to_real(k1)
+    out = np.zeros((n, 2, N_COEFFICIENTS, N_PHYS, N_PHYS), dtype=complex)
+    k1 = _to_real_basis((basis1 @ first_order_map().T).reshape(n, 2, 4, N_PHYS, N_PHYS))
     for lead in (0, 1):
         out[:, lead, 4 * lead : 4 * lead + 4] = k1[:, lead]
     for (r_u, r_v), mapping in second_order_map().items():
-        k2 = (mapping @ basis2.T).T.reshape(n, 2, 16, N_PHYS, N_PHYS)
-        k2 = _to_real(k2)
+        k2 = _to_real_basis((mapping @ basis2.T).T.reshape(n, 2, 16, N_PHYS, N_PHYS))
         slots = slice(N_FIRST + 16 * (2 * r_u + r_v), N_FIRST + 16 * (2 * r_u + r_v) + 16)
         out[:, r_v, slots] += k2[:, 0]  # X pairing: left-most vertex in the v-pair
         out[:, r_u, slots] += k2[:, 1]  # D pairing: left-most vertex in the u-pair
     return out
+
+
+def kernel_coefficients(
+    eps_tilde: np.ndarray, V: np.ndarray, U: float, T: float, log_cutoff: float = 8.0
+) -> np.ndarray:
+    """Coefficient matrices K of shape (n_points, 2 leads, 72, 6, 6) for 1-D arrays ε̃, V."""
+    return np.ascontiguousarray(np.real(kernel_coefficients_complex(eps_tilde, V, U, T, log_cutoff)))
 
 
 def coefficient_vector(
