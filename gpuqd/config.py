@@ -250,9 +250,9 @@ SCHEMA = Section(
                 "torque_inset_V": Num(default=-0.15, lo=-1e6, hi=1e6, unit="U", doc="V of the Fig. 4 insets"),
                 "readout_inset_eps_tilde": Num(default=-0.3, lo=-1e6, hi=1e6, unit="U",
                                                doc="ε̃ of the Fig. 3 insets I_FL, I_DL vs V (nearest row)"),
-                "current_clip_decades": Num(default=3.0, lo=0.5, hi=30,
-                                            doc="Fig. 3 colour scale top = min over the CB-edge of "
-                                                "log10(I/V) + this many decades"),
+                "current_clip_decades": Num(default=0.5, lo=0, hi=30,
+                                            doc="Fig. 3 colour-scale top = largest log10(I_C/V) inside the "
+                                                "Coulomb diamond + this many decades (clips the rest)"),
             },
             optional=True,
         ),
