@@ -16,8 +16,9 @@ from gpuqd.transport.kernel import coefficient_vector, kernel_coefficients
 
 #: Coupling/temperature ratio above which perturbation theory in Γ is questionable.
 GAMMA_OVER_T_WARNING = 0.2
-#: Angle offsets used for the collinear limit of I_FL, I_DL (Richardson, error O(h⁴)).
-COLLINEAR_STEP = 1e-3
+#: Angle offset (rad) for the collinear limit of I_FL, I_DL: Richardson from h and 2h, error O((h/w)⁴)
+#: for features of width w (≳ 1e-4 rad), plus rounding ~1e-12/h relative.
+COLLINEAR_STEP = 1e-5
 #: Points per chunk when assembling and solving (bounds memory to ~50 MB).
 CHUNK = 1024
 #: Row of the generator replaced by the normalisation Tr ρ = P0 + P1 + P2 = 1.
@@ -129,7 +130,7 @@ class SpinValve:
         """Stationary state and currents for n_S = e_z, n_D = (sin θ, 0, cos θ); arguments broadcast.
 
         At collinear θ (0 or π) I_FL and I_DL are their limits, from a Richardson extrapolation of
-        solves at θ ± 10⁻³ and ± 2·10⁻³ (error O(10⁻¹²)/width⁴).
+        solves at θ ± h and ± 2h, h = COLLINEAR_STEP.
         """
         theta = np.asarray(theta, dtype=float)
         result = self.solve_vectors(eps_tilde, V, np.array([0.0, 0.0, 1.0]), drain_direction(theta), order)
