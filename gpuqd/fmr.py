@@ -39,7 +39,7 @@ below use the effective pair (ω_0, I_DL,eff) = (H_0 + s I_FL, s I_DL), s = +1 (
 Stability. Free motion m ∝ e^{λt} requires (λS − I_DL,eff)² + (ω_0 + λα)² = 0, i.e.
 λ = (I_DL,eff ± iω_0)(S ± iα)/(S² + α²), so both modes decay at the rate
 
-    Γ_relax = (α ω_0 − S I_DL,eff)/(S² + α²) = S² ω_0 α_eff / (S² + α²),
+    Γ_relax = (α ω_0 − S I_DL,eff)/(S² + α²) = S² Ω_R α_eff / (S² + α²),
     α_eff := α/S − I_DL,eff/(S Ω_R),  Ω_R := ω_0/S.
 
 The state is linearly stable iff Γ_relax > 0, i.e. ω_0 α_eff > 0. For an energy minimum (ω_0 > 0)
@@ -191,8 +191,8 @@ def relaxation_rate(
 ) -> np.ndarray:
     """Exact decay rate of free small-angle motion, Γ_relax = (α ω_0 − S I_DL,eff)/(S² + α²), in Γ.
 
-    Equal to S² ω_0 α_eff/(S² + α²); positive iff the state is linearly stable. For a weakly damped
-    resonance it is the HWHM of χ'' in Ω to leading order.
+    Equal to S² Ω_R α_eff/(S² + α²) = S ω_0 α_eff/(S² + α²); positive iff the state is linearly
+    stable. For a weakly damped resonance it is the HWHM of χ'' in Ω to leading order (≈ α_eff Ω_R).
     """
     omega_0, idl = effective_parameters(
         field=field, field_like=field_like, damping_like=damping_like, state=state
@@ -385,8 +385,10 @@ def fmr_maps(
     with np.errstate(divide="ignore", invalid="ignore"):
         alpha_eff = alpha_b / S_b - idl / omega_0
     omega_r = np.where(stable, omega_0 / S_b, np.nan)
-    chi_at_resonance = np.where(stable, _chi(np.abs(omega_0) / S_b, S_b, alpha_b, omega_0, idl).imag, np.nan)
-    return {
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 only at unstable ω_0 = I_DL = 0
+        chi_res = _chi(np.abs(omega_0) / S_b, S_b, alpha_b, omega_0, idl).imag
+    chi_at_resonance = np.where(stable, chi_res, np.nan)
+    maps = {
         "stable": stable,
         "energy_minimum": omega_0 > 0,
         "resonance_frequency": omega_r,
@@ -397,3 +399,4 @@ def fmr_maps(
         "chi_imag_at_resonance": chi_at_resonance,
         "linewidth": hwhm,
     }
+    return {key: np.asarray(value) for key, value in maps.items()}

@@ -15,12 +15,12 @@ ch. 4; Kalbfleisch & Prentice, *The Statistical Analysis of Failure Time Data*):
   Var S(t) = S(t)² Σ_{t_i ≤ t} d_i/(n_i(n_i − d_i)).
 * Pointwise band by the log(−log) transform (Kalbfleisch–Prentice): with
   σ(t)² = Σ d_i/(n_i(n_i − d_i)) / (log S(t))², the band is [S^{exp(+zσ)}, S^{exp(−zσ)}], which
-  always lies in [0, 1]. Where S = 0 it is [0, 0]. Where S = 1 (no switch up to t > 0) Greenwood
-  gives no width; the lower limit is then the exact binomial (Clopper–Pearson) one for zero events,
-  (a/2)^{1/m}, a = 1 − confidence, with m the number of trajectories observed up to the horizon
-  (≤ the number at risk at t, hence conservative). S(t) is NaN for t > horizon (the largest t_end
-  of the group). Symmetrically, where S = 0 (every trajectory still at risk switched) the upper
-  limit is 1 − (a/2)^{1/d}, d = the number of switches in the group (trajectories of known state).
+  always lies in [0, 1]. Where S = 1 (no switch up to t > 0) Greenwood gives no width; the band
+  is then [(a/2)^{1/m}, 1], the exact binomial (Clopper–Pearson) interval for zero events,
+  a = 1 − confidence, m = the number of trajectories observed up to the horizon (≤ the number at
+  risk at t, hence conservative). Symmetrically, where S = 0 (every trajectory still at risk has
+  switched) it is [0, 1 − (a/2)^{1/d}], d = the number of switches in the group (the trajectories
+  of known state). S(t) is NaN for t > horizon (the largest t_end of the group).
 * Restricted mean survival time RMST = ∫_0^τ S(t) dt, τ = horizon, with variance
   Σ_i [∫_{t_i}^τ S dt]² d_i/(n_i(n_i − d_i)). With censoring only at a common t_end it equals
   mean(min(T, t_end)).
@@ -132,7 +132,7 @@ class KaplanMeier:
 
     Entries of group g are ``offsets[g]:offsets[g+1]``, sorted by time. ``survival`` is S just after
     ``time``; ``greenwood`` the cumulative Σ d/(n(n − d)) (terms with n = d, where S drops to 0,
-    are left out; the band there is [0, 0]).
+    are left out; see the module docstring for the band there).
     """
 
     time: np.ndarray

@@ -262,10 +262,15 @@ def test_linewidth_against_fine_grid_and_weak_damping_limit() -> None:
     maps = fmr.fmr_maps(0.2, 0.01, S=1.0, alpha=0.1, field=0.5)
     assert maps["peak_chi_imag"] == pytest.approx(chi_imag.max(), rel=1e-6)
     assert maps["peak_frequency"] == pytest.approx(omega[np.argmax(chi_imag)], abs=2 * grid_step)
-    # Weak damping: HWHM → relaxation rate = S² ω_0 α_eff/(S² + α²), with corrections O(α²).
-    weak = dict(S=1.0, field=0.5, field_like=0.2, damping_like=0.0005)
-    rate = fmr.relaxation_rate(alpha=0.005, **weak)
-    assert fmr.linewidth(alpha=0.005, **weak) == pytest.approx(rate, rel=1e-3)
+    # Weak damping: HWHM → relaxation rate = S² Ω_R α_eff/(S² + α²) → α_eff Ω_R, corrections O(α²).
+    for spin in (1.0, 2.5):
+        weak = dict(S=spin, field=0.5, field_like=0.2, damping_like=0.0005)
+        rate = fmr.relaxation_rate(alpha=0.005, **weak)
+        assert fmr.linewidth(alpha=0.005, **weak) == pytest.approx(rate, rel=1e-3)
+        alpha_eff = fmr.effective_damping(alpha=0.005, **weak)
+        omega_r = fmr.resonance_frequency(S=spin, field=0.5, field_like=0.2)
+        assert rate == pytest.approx(spin**2 * omega_r * alpha_eff / (spin**2 + 0.005**2), rel=1e-12)
+        assert rate == pytest.approx(alpha_eff * omega_r, rel=1e-4)
 
 
 def test_fmr_maps_vectorised_shapes_and_consistency() -> None:
