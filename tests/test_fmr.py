@@ -23,10 +23,16 @@ DRIVE = 1e-6  # drive energy h, Γ: nonlinear corrections ~ (χ h)² ≲ 1e-10 r
 
 
 def llg_lock_in(
-    omega: float, field_like: float, damping_like: float, n_z0: float, t_wait: float, periods: int = 8
+    omega: float,
+    field_like: float,
+    damping_like: float,
+    n_z0: float,
+    t_wait: float,
+    periods: int = 8,
+    spin: float = S_SPIN,
 ) -> tuple[complex, complex]:
     """χ from the nonlinear LLG, measured over two consecutive windows of ``periods`` periods each."""
-    norm = S_SPIN**2 + ALPHA**2
+    norm = spin**2 + ALPHA**2
 
     def rhs(t: float, n: np.ndarray) -> list[float]:
         nx, ny, nz = n
@@ -39,9 +45,9 @@ def llg_lock_in(
         tz = -ny * bx - damping_like * (nx * nx + ny * ny)
         cx, cy, cz = ny * tz - nz * ty, nz * tx - nx * tz, nx * ty - ny * tx  # n × τ
         return [
-            (S_SPIN * tx - ALPHA * cx) / norm,
-            (S_SPIN * ty - ALPHA * cy) / norm,
-            (S_SPIN * tz - ALPHA * cz) / norm,
+            (spin * tx - ALPHA * cx) / norm,
+            (spin * ty - ALPHA * cy) / norm,
+            (spin * tz - ALPHA * cz) / norm,
         ]
 
     period = 2.0 * math.pi / omega
@@ -82,20 +88,38 @@ CASES = [
     ("antiparallel", 0.90, -0.1, 0.02, 250.0),
     ("parallel", 0.20, -0.7, -0.05, 600.0),  # torque-stabilised energy maximum (ω_0 = −0.2)
 ]
+# S ≠ 1 (checks where S and α enter): S = 1.6, resonances at 0.7/1.6 (P) and 0.3/1.6 (AP).
+CASES_SPIN = [
+    ("parallel", 0.4375, 0.2, 0.01, 900.0),
+    ("antiparallel", 0.1875, 0.2, 0.005, 900.0),
+]
 
 
 @pytest.mark.parametrize(("state", "omega", "field_like", "damping_like", "t_wait"), CASES)
 def test_susceptibility_matches_nonlinear_llg(
     state: str, omega: float, field_like: float, damping_like: float, t_wait: float
 ) -> None:
+    check_against_llg(state, omega, field_like, damping_like, t_wait, S_SPIN)
+
+
+@pytest.mark.parametrize(("state", "omega", "field_like", "damping_like", "t_wait"), CASES_SPIN)
+def test_susceptibility_matches_nonlinear_llg_spin(
+    state: str, omega: float, field_like: float, damping_like: float, t_wait: float
+) -> None:
+    check_against_llg(state, omega, field_like, damping_like, t_wait, 1.6)
+
+
+def check_against_llg(
+    state: str, omega: float, field_like: float, damping_like: float, t_wait: float, spin: float
+) -> None:
     n_z0 = 1.0 if state == "parallel" else -1.0
-    first, second = llg_lock_in(omega, field_like, damping_like, n_z0, t_wait)
+    first, second = llg_lock_in(omega, field_like, damping_like, n_z0, t_wait, spin=spin)
     # The transient has decayed: two consecutive windows agree far below the tolerance.
     assert abs(first - second) <= 1e-5 * abs(second)
     expected = complex(
         fmr.susceptibility(
             omega,
-            S=S_SPIN,
+            S=spin,
             alpha=ALPHA,
             field=H0,
             field_like=field_like,
