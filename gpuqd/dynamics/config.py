@@ -168,15 +168,16 @@ def initial_state(cfg: EngineConfig) -> dict[str, np.ndarray]:
     free="both"); ``sum_theta``, ``sum_charge_current`` window sums; ``state`` (+1 P, −1 AP);
     ``n_switches``; ``first_switch_step`` (−1 never); ``last_switch_step``; ``steps_in_parallel``,
     ``steps_in_antiparallel`` (closed dwell intervals up to last_switch_step); ``samples``
-    (n_sample_traj, n_samples) θ; ``steps_done`` (0-d).
+    (n_sample_traj, n_samples, 4) = (θ, n_x, n_y, n_z) every sample_every steps; ``steps_done`` (0-d).
     """
     n = cfg.n_traj
     theta0 = cfg.initial_theta
     direction = np.stack([np.sin(theta0), np.zeros(n), np.cos(theta0)], axis=1)
     source = np.tile(np.array([0.0, 0.0, 1.0]), (n, 1))
-    samples = np.full((cfg.sample_trajectories.size, cfg.n_samples), np.nan)
+    samples = np.full((cfg.sample_trajectories.size, cfg.n_samples, 4), np.nan)
     if samples.size:
-        samples[:, 0] = np.arccos(np.clip(direction[cfg.sample_trajectories, 2], -1.0, 1.0))
+        samples[:, 0, 0] = np.arccos(np.clip(direction[cfg.sample_trajectories, 2], -1.0, 1.0))
+        samples[:, 0, 1:] = direction[cfg.sample_trajectories]
     return {
         "n": direction,
         "m": source,

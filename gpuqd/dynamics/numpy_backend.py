@@ -196,7 +196,10 @@ class NumpyEngine:
         every = self.cfg.sample_every
         if every and k_new % every == 0:
             ids = self.cfg.sample_trajectories
-            self.samples[:, k_new // every] = np.arccos(np.clip(u[ids], -1.0, 1.0))
+            column = k_new // every
+            self.samples[:, column, 0] = np.arccos(np.clip(u[ids], -1.0, 1.0))
+            for i in range(3):
+                self.samples[:, column, i + 1] = self.n[i, ids]
 
     # ------------------------------------------------------------------ driver
     def advance(self, n_steps: int) -> int:

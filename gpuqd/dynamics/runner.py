@@ -59,6 +59,7 @@ class EnsembleResult:
     final_source_direction : (n_traj, 3) source direction (e_z unless free="both").
     final_state : (n_traj,) +1 P, −1 AP at t_end.
     samples : (n_sample_traj, n_samples) θ every sample_every steps from t = 0 (empty if not asked).
+    sample_directions : (n_sample_traj, n_samples, 3) drain direction n at the same times.
     sample_times : (n_samples,) times of the samples.
     trajectory_ids : (n_traj,) global ids (trajectory_offset + local index).
     """
@@ -73,6 +74,7 @@ class EnsembleResult:
     final_source_direction: np.ndarray
     final_state: np.ndarray
     samples: np.ndarray
+    sample_directions: np.ndarray
     sample_times: np.ndarray
     trajectory_ids: np.ndarray
     dt: float
@@ -170,7 +172,8 @@ class EnsembleRunner:
             final_direction=st["n"],
             final_source_direction=st["m"],
             final_state=st["state"],
-            samples=st["samples"],
+            samples=st["samples"][:, :, 0],
+            sample_directions=st["samples"][:, :, 1:],
             sample_times=np.arange(n_samples) * cfg.sample_every * dt,
             trajectory_ids=cfg.trajectory_offset + np.arange(cfg.n_traj, dtype=np.int64),
             dt=dt,
