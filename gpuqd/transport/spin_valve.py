@@ -182,7 +182,18 @@ class SpinValve:
             stop = min(start + CHUNK, pairs.shape[0])
             coefficients = self.kernel_coefficients(pairs[start:stop, 0], pairs[start:stop, 1])
             members = np.flatnonzero((inverse >= start) & (inverse < stop))
-            w = self.generator(coefficients[inverse[members] - start], ns_flat[members], nd_flat[members], order)
+            c = coefficient_vector((self.gamma_S, self.gamma_D), self.p_S * ns_flat[members],
+                                   self.p_D * nd_flat[members], order)
+            w = np.empty((members.size, 2, 6, 6))
+            # Group the elements by (ε̃, V) point: one (n_dir, 72) @ (72, 72) product per point.
+            owner = inverse[members] - start
+            order_by_owner = np.argsort(owner, kind="stable")
+            bounds = np.searchsorted(owner[order_by_owner], np.arange(stop - start + 1))
+            for point in range(stop - start):
+                rows = order_by_owner[bounds[point] : bounds[point + 1]]
+                if rows.size:
+                    flat = coefficients[point].transpose(1, 0, 2, 3).reshape(c.shape[-1], -1)
+                    w[rows] = (c[rows] @ flat).reshape(rows.size, 2, 6, 6)
             x[members] = stationary_state(w.sum(axis=-3))
             lead_rates[members] = np.einsum("...rij,...j->...ri", w, x[members])
         return _assemble_result(x, lead_rates, ns_flat, nd_flat, shape)
