@@ -63,7 +63,8 @@ def main() -> dict:
     t_table = _time(lambda: TorqueTable.build(sv, eps[:n_table], bias[:1]), repeats=1)
     rows.append(("TorqueTable.build (384 angles)", t_table / n_table * 1e3, "ms per point"))
     width = max(len(r[0]) for r in rows)
-    print(f"gpuqd {__version__} transport benchmark, paper parameters, 1 thread, {platform.processor() or platform.machine()}")
+    cpu = platform.processor() or platform.machine()
+    print(f"gpuqd {__version__} transport benchmark, paper parameters, 1 thread, {cpu}")
     for name, value, unit in rows:
         print(f"{name:<{width}}  {value:10.3f}  {unit}")
     result = {

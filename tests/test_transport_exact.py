@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from exact_u0 import exact_currents
+
 from gpuqd.transport import SpinValve, drain_direction
 
 T, EPS, V, THETA, P = 1.0, 0.7, 3.0, 0.6 * np.pi, 0.6

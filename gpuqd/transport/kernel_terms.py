@@ -21,7 +21,7 @@ Basis conventions (shared with the integral evaluation):
 from __future__ import annotations
 
 import itertools
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import scipy.sparse as sparse
@@ -56,7 +56,7 @@ def _basis_of_m(eta: int, lead: int) -> int:
     return 1 if eta * LEAD_SIGN[lead] > 0 else 2
 
 
-@lru_cache(maxsize=None)
+@cache
 def _superoperators() -> dict[tuple[int, int, int], np.ndarray]:
     return {
         (spin, eta, p): vertex_superoperator(spin, eta, p)
@@ -97,7 +97,14 @@ def _pauli_factor(spin_created: int, spin_annihilated: int) -> np.ndarray:
     return PAULI[:, spin_created, spin_annihilated]
 
 
-@lru_cache(maxsize=None)
+def _pair_pauli(pair: tuple[int, int], eta: dict[int, int], spin: dict[int, int]) -> np.ndarray:
+    """Pauli factor of one contraction: the η = +1 vertex annihilates spin σa, the other creates σb."""
+    plus = pair[0] if eta[pair[0]] > 0 else pair[1]
+    minus = pair[1] if plus == pair[0] else pair[0]
+    return _pauli_factor(spin[minus], spin[plus])
+
+
+@cache
 def first_order_map() -> np.ndarray:
     """Dense complex map (2 leads, 4 μ, 6, 6, 4 λ, 3 b): basis J values → K1 (spec §3.3).
 
@@ -132,7 +139,7 @@ def _wick_sign(keldysh: dict[int, int], pair_u: tuple[int, int], pair_v: tuple[i
     return -1 if (a < c < b < d) or (c < a < d < b) else +1
 
 
-@lru_cache(maxsize=None)
+@cache
 def second_order_map() -> dict[tuple[int, int], sparse.csr_matrix]:
     """Sparse maps per lead pair (r_u, r_v): basis integrals → K2[kind, μ, ν, f, i] (spec §4.1).
 
@@ -161,12 +168,7 @@ def second_order_map() -> dict[tuple[int, int], sparse.csr_matrix]:
                     if not paths:
                         continue
 
-                    def pauli_of(pair: tuple[int, int]) -> np.ndarray:
-                        plus = pair[0] if eta[pair[0]] > 0 else pair[1]
-                        minus = pair[1] if plus == pair[0] else pair[0]
-                        return _pauli_factor(spin[minus], spin[plus])
-
-                    pauli_uv = np.outer(pauli_of(pair_u), pauli_of(pair_v))  # (μ, ν)
+                    pauli_uv = np.outer(_pair_pauli(pair_u, eta, spin), _pair_pauli(pair_v, eta, spin))  # (μ, ν)
                     for f, i, inter, value in paths:
                         k1, k2, k3 = inter
                         lam1 = _ODD_INDEX[liouville_energy_coefficients(k1)]

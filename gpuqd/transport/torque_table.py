@@ -28,7 +28,10 @@ import numpy as np
 QUANTITIES = ("field_like", "damping_like", "charge_current")
 #: Default number of θ nodes (see INTERPOLATION_ERROR_STATEMENT and tests/test_torque_table.py).
 DEFAULT_N_THETA = 384
-INTERPOLATION_ERROR_STATEMENT = "worst measured 2e-5 of max|I| per point (bound 1e-4, tests/test_torque_table.py) at the paper's parameters (n_theta=384)"
+INTERPOLATION_ERROR_STATEMENT = (
+    "worst measured 2e-5 of max|I| per point (bound 1e-4, tests/test_torque_table.py) "
+    "at the paper's parameters (n_theta=384)"
+)
 
 
 #: Smallest angle scale resolved by the node spacing near θ = 0 and π (rad); features there have the
