@@ -54,6 +54,10 @@ class RunError(RuntimeError):
     """A run cannot proceed (state of the run directory, unavailable backend, ...); user-facing."""
 
 
+class _DynamicsSetupError(RunError):
+    """The ensemble could not be set up (e.g. dt too large for the tabulated torques)."""
+
+
 # --------------------------------------------------------------------------------------- progress
 class Reporter:
     """Progress sink; the CLI supplies a rich implementation. All methods are optional no-ops."""
@@ -448,7 +452,9 @@ def _dynamics_stage(cfg: Config, backend: str, table, axes: dict, rd: RunDir, re
     try:
         runner = _make_runner(cfg, backend, table, axes)
     except ValueError as exc:
-        raise RunError(f"dynamics: {exc}") from None
+        raise _DynamicsSetupError(f"dynamics: {exc} (the torque coefficients of the table enter this bound; "
+                                  f"lower dynamics.dt — the transport results are cached, so the rerun "
+                                  f"is quick)") from None
     state_path = rd.checkpoint_dir / "dynamics_state.npz"
     if state_path.exists():
         with np.load(state_path, allow_pickle=False) as d:
@@ -625,7 +631,12 @@ def run_pipeline(cfg: Config, resume: bool = False, force: bool = False, reporte
     ]
     if need_dyn:
         t0 = time.perf_counter()
-        res = _dynamics_stage(cfg, backend, table, axes, rd, reporter, times, config_hash(cfg))
+        try:
+            res = _dynamics_stage(cfg, backend, table, axes, rd, reporter, times, config_hash(cfg))
+        except _DynamicsSetupError:
+            if mode == "new":  # nothing of value in the run directory yet (transport is cached)
+                rd.remove()
+            raise
         stage_time("dynamics", t0)
         if "trajectory_steps_per_s" in times:
             meta["throughput"]["trajectory_steps_per_s"] = round(times["trajectory_steps_per_s"], 1)

@@ -101,9 +101,11 @@ def _fig2(r, out: Path) -> list[Path]:
     _diamond(ax, r)
     _lines(ax, r["lines_eps_tilde_over_U"], r["lines_resonance_V_over_U"], "w--", "resonance Γ_DΦ_D = Γ_SΦ_S")
     for k, (e, v) in enumerate(r["inset_point_over_U"]):
-        ax.plot(e, v, marker="o", mfc="none", mec="r", ms=7, label="inset points" if k == 0 else None)
-    _frame(ax, r, "Fig. 2: switching diagram ⟨θ⟩ over t ∈ [t_avg, t_end)")
-    ax.legend(loc="lower left", fontsize=7, framealpha=0.6)
+        ax.plot(e, v, ls="none", marker="o", mfc="none", mec="r", ms=7, label="inset points" if k == 0 else None)
+    dyn = r.config.get("dynamics", {})
+    _frame(ax, r, f"Fig. 2: ⟨θ⟩ over t ∈ [{dyn.get('average_from', 0):g}, {dyn.get('t_end', 0):g}) ħ/Γ")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=7, facecolor="0.3",
+              framealpha=1.0, labelcolor="w")
     t = r["inset_time"]
     for k, th in enumerate(r["inset_theta"]):
         e, v = r["inset_point_over_U"][k]
@@ -120,6 +122,10 @@ def _fig2(r, out: Path) -> list[Path]:
     paths = _save(fig, out, "fig2_switching")
     plt.close(fig)
     return paths
+
+
+def _legend_below(ax, ncol=2):
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=ncol, fontsize=7, frameon=False)
 
 
 def _cb_interior(r, margin):
@@ -159,13 +165,15 @@ def _fig3(r, out: Path) -> list[Path]:
             ax.set_visible(False)
             continue
         name, title = panels[k]
-        m = _mesh(ax, r, logs[k], cmap="magma", vmin=vmin, vmax=vmax)
-        fig.colorbar(m, ax=ax, extend="max", label="log₁₀(I_C/V)  [e²/ħ]")
+        cmap = plt.get_cmap("magma").copy()
+        cmap.set_bad("0.8")
+        m = _mesh(ax, r, logs[k], cmap=cmap, vmin=vmin, vmax=vmax)
+        fig.colorbar(m, ax=ax, extend="both", label="log₁₀(I_C/V)  [e²/ħ]")
         _diamond(ax, r, color="0.6")
         if k > 0:
             _lines(ax, r["lines_eps_tilde_over_U"], r["lines_resonance_V_over_U"], "c--", "resonance")
-            ax.legend(loc="lower left", fontsize=7, framealpha=0.6)
-        _frame(ax, r, f"Fig. 3: {title}")
+        _legend_below(ax)
+        _frame(ax, r, f"Fig. 3: {title}" + ("\n(grey: V = 0, undefined)" if k == 2 else ""))
     # insets: I_FL, I_DL vs V along ε̃ ≈ readout_inset_eps_tilde
     e_req = cfg.get("figures", {}).get("readout_inset_eps_tilde", -0.3)
     i = int(np.argmin(np.abs(r["eps_tilde_over_U"] - e_req)))
@@ -181,7 +189,7 @@ def _fig3(r, out: Path) -> list[Path]:
         ax.legend(fontsize=8)
     ax = axes[1, 2]
     j0 = int(np.argmin(np.abs(v)))
-    for name, title in panels:
+    for name, title in panels[:2]:
         ax.plot(r["eps_tilde_over_U"], np.log10(np.abs(r[name][:, j0])), label=title)
     ax.set_xlabel("ε̃ / U")
     ax.set_ylabel("log₁₀(G)  [e²/ħ]")
@@ -204,6 +212,8 @@ def _sym_limit(z):
 
 def _fig4(r, out: Path) -> list[Path]:
     plt = _plt()
+    from matplotlib.colors import SymLogNorm
+
     fig, axes = plt.subplots(2, 3, figsize=(15, 8.6), gridspec_kw={"width_ratios": [1, 1, 0.9]})
     rows = (("parallel", "θ = 0.01π", "lines_partner_V_over_U", "partner Γ_DΦ_D = −Γ_SΦ_S"),
             ("antiparallel", "θ = 0.99π", "lines_resonance_V_over_U", "resonance Γ_DΦ_D = Γ_SΦ_S"))
@@ -212,13 +222,18 @@ def _fig4(r, out: Path) -> list[Path]:
             ax = axes[i, j]
             z = r[f"torque_{q}_{lab}"]
             lim = _sym_limit(z)
-            m = _mesh(ax, r, z, cmap="RdBu_r", vmin=-lim, vmax=lim)
-            fig.colorbar(m, ax=ax, extend="both", label=f"{ql}  [Γ]")
+            norm = SymLogNorm(linthresh=lim * 1e-3, vmin=-lim, vmax=lim, base=10)
+            m = _mesh(ax, r, z, cmap="RdBu_r", norm=norm)
+            top = np.floor(np.log10(lim))
+            pos = [10.0 ** (top - k) for k in range(3)]
+            ticks = [-t for t in pos] + [0.0] + pos[::-1]
+            fig.colorbar(m, ax=ax, extend="both", ticks=ticks,
+                         label=f"{ql}  [Γ]  (symmetric log, linear below {lim * 1e-3:.1g})")
             _lines(ax, r["lines_eps_tilde_over_U"], r[line], "k--", line_label)
             _diamond(ax, r, color="0.4")
             p = r["torque_inset_point_over_U"]
             ax.plot(p[0], p[1], marker="x", color="k", ms=6)
-            ax.legend(loc="lower left", fontsize=7, framealpha=0.6)
+            _legend_below(ax)
             _frame(ax, r, f"Fig. 4: {ql}, {tl}")
     th = r["torque_inset_theta"] / np.pi
     p = r["torque_inset_point_over_U"]
@@ -245,6 +260,8 @@ def make_figures(run_dir: str | Path) -> tuple[list[Path], list[str]]:
         return [], ["figures skipped: matplotlib is not installed (pip install -e '.[plot]'), "
                     "then `gpuqd plot RUN_DIR`"]
     r = load_run(run_dir)
+    if not r.config.get("transport", {}).get("U", 0) > 0:
+        return [], ["figures skipped: they are drawn in units of U and need U > 0"]
     outputs = set(r.config.get("outputs", []))
     out = run_dir / "figures"
     written: list[Path] = []
