@@ -20,7 +20,17 @@ KERNEL_NAME = "llg_heun_advance"
 THREADS_PER_BLOCK = 128
 MAX_STEPS_PER_LAUNCH = 20_000
 # Order of the double parameter block (must match the enum in llg_kernel.cu).
-PARAM_COUNT = 24
+PARAM_COUNT = 27
+
+
+def table_map_constants() -> tuple[float, float, float]:
+    """(θ_min, θ_mid, C) of the table angle map s(θ) in gpuqd.transport.torque_table.
+
+    The kernel re-implements that map; tests/test_dynamics_cuda_source.py checks the two agree.
+    """
+    from gpuqd.transport import torque_table
+
+    return torque_table.THETA_MIN, torque_table.THETA_MID, torque_table._MAP_SCALE
 
 
 def kernel_defines(cfg: EngineConfig) -> dict[str, int]:
@@ -47,6 +57,7 @@ def parameter_block(cfg: EngineConfig) -> np.ndarray:
     values = [
         magnet.S / denom, magnet.alpha / denom, magnet.KV, *magnet.field, ac_amp, ac_omega, magnet.K_cubic,
         *np.asarray(magnet.cubic_axes, dtype=float).ravel(), cfg.noise_scale, cfg.dt, cfg.switch_threshold, *const,
+        *table_map_constants(),
     ]
     block = np.asarray(values, dtype=np.float64)
     assert block.size == PARAM_COUNT

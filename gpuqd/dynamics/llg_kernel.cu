@@ -3,7 +3,8 @@
 // gpuqd/dynamics/philox.py. Units: energies in Γ, times in 1/Γ.
 //
 // Compile-time switches (set with -D by cupy_backend.py):
-//   LLG_USE_TABLE  1: torque from a TorqueTable (n_points, 3, n_theta) via 4-point Lagrange in s
+//   LLG_USE_TABLE  1: torque from a TorqueTable (n_points, 3, n_theta) via 4-point Lagrange in s,
+//                  with the log-clustered angle map s(θ) of gpuqd.transport.torque_table
 //   LLG_BOTH_FREE  1: the source macrospin m is free as well (mirror-image torque approximation)
 //   LLG_HAS_CUBIC  1: cubic anisotropy term
 //   LLG_HAS_AC     1: AC drive −h_x cos(Ω t) n_x
@@ -38,12 +39,14 @@
 enum {
     P_C_PREC = 0, P_C_DAMP, P_KV, P_FIELD_X, P_FIELD_Y, P_FIELD_Z, P_AC_AMP, P_AC_OMEGA, P_K_CUBIC,
     P_AXES,  // 9 entries, row-major cubic axes
-    P_NOISE_SCALE = P_AXES + 9, P_DT, P_SWITCH_THRESHOLD, P_CONST_FL, P_CONST_DL, P_CONST_IC, P_COUNT
+    P_NOISE_SCALE = P_AXES + 9, P_DT, P_SWITCH_THRESHOLD, P_CONST_FL, P_CONST_DL, P_CONST_IC,
+    P_THETA_MIN, P_THETA_MID, P_MAP_SCALE, P_COUNT
 };
 
 struct Params {
     double c_prec, c_damp, kv, fx, fy, fz, ac_amp, ac_omega, k_cubic, axes[9];
     double noise_scale, dt, u_s, const_fl, const_dl, const_ic;
+    double theta_min, theta_mid, map_scale;  // table angle map constants
 };
 
 __device__ __forceinline__ uint4 philox4x32_10(uint4 c, unsigned int k0, unsigned int k1) {
@@ -86,7 +89,9 @@ __device__ __forceinline__ void torque_coefficients(double cos_theta, const doub
                                                     double& ic, double& theta) {
     theta = acos(fmin(fmax(cos_theta, -1.0), 1.0));
 #if LLG_USE_TABLE
-    const double s = acos(fmin(fmax(1.0 - 2.0 * theta / LLG_PI, -1.0), 1.0)) / LLG_PI;
+    // angle map of gpuqd.transport.torque_table.s_of_theta (same operation order)
+    const double s = 0.5 + ((theta - 0.5 * LLG_PI) / p.theta_mid
+                            + log((p.theta_min + theta) / (p.theta_min + LLG_PI - theta))) / p.map_scale;
     const double x = s * n_theta - 0.5;
     long long i0 = (long long)floor(x) - 1;
     i0 = i0 < 0 ? 0 : (i0 > n_theta - 4 ? n_theta - 4 : i0);
@@ -180,6 +185,9 @@ extern "C" __global__ void llg_heun_advance(
     p.const_fl = __ldg(params + P_CONST_FL);
     p.const_dl = __ldg(params + P_CONST_DL);
     p.const_ic = __ldg(params + P_CONST_IC);
+    p.theta_min = __ldg(params + P_THETA_MIN);
+    p.theta_mid = __ldg(params + P_THETA_MID);
+    p.map_scale = __ldg(params + P_MAP_SCALE);
 
     const double* row = table;
 #if LLG_USE_TABLE

@@ -22,7 +22,7 @@ import numpy as np
 
 from gpuqd.dynamics.config import EngineConfig, initial_state
 from gpuqd.dynamics.philox import SOURCE_STREAM_BIT, noise_block
-from gpuqd.transport.torque_table import lagrange4_weights
+from gpuqd.transport.torque_table import lagrange4_weights, s_of_theta
 
 # Trajectory-steps of noise generated per Philox call (bounds temporary memory, amortises overhead).
 NOISE_BLOCK_ELEMENTS = 1 << 16
@@ -88,7 +88,7 @@ class NumpyEngine:
             theta = np.arccos(np.clip(cos_theta, -1.0, 1.0)) if want_theta else None
             return torque.field_like, torque.damping_like, torque.charge_current, theta
         theta = np.arccos(np.clip(cos_theta, -1.0, 1.0))
-        s = np.arccos(np.clip(1.0 - 2.0 * theta / np.pi, -1.0, 1.0)) / np.pi
+        s = s_of_theta(theta)
         i0, weights = lagrange4_weights(s, self.n_theta)
         idx = self.row_base + i0
         rows = self.table_rows
