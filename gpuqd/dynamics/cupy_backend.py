@@ -9,7 +9,9 @@ cached per specialisation.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -76,56 +78,61 @@ def _compiled_kernel(defines: tuple[tuple[str, int], ...], name: str = KERNEL_NA
 class CupyEngine:
     """Device-resident ensemble state advanced by the fused kernel."""
 
-    def __init__(self, cfg: EngineConfig) -> None:
-        import cupy
-
-        self.cp = cupy
+    def __init__(self, cfg: EngineConfig, xp: Any = None, kernel: Callable | None = None) -> None:
+        """``xp``/``kernel`` default to CuPy and the compiled RawKernel; tests substitute NumPy and a
+        host-compiled build of the same CUDA source (called as ``kernel(grid, block, args)``)."""
+        if xp is None:
+            import cupy as xp
+        self.cp = xp
         self.cfg = cfg
-        self.kernel = _compiled_kernel(tuple(sorted(kernel_defines(cfg).items())))
-        self.params = cupy.asarray(parameter_block(cfg))
+        self.kernel = kernel if kernel is not None else _compiled_kernel(tuple(sorted(kernel_defines(cfg).items())))
+        self.params = xp.asarray(parameter_block(cfg))
         if cfg.is_table:
-            self.table = cupy.asarray(np.ascontiguousarray(cfg.torque.stacked()))
+            self.table = xp.asarray(np.ascontiguousarray(cfg.torque.stacked()))
             self.n_theta = cfg.torque.n_theta
         else:
-            self.table = cupy.zeros(1, dtype=cupy.float64)
+            self.table = xp.zeros(1, dtype=np.float64)
             self.n_theta = 4
-        self.point_index = cupy.asarray(cfg.point_index.astype(np.int64))
+        self.point_index = xp.asarray(cfg.point_index.astype(np.int64))
         slots = np.full(cfg.n_traj, -1, dtype=np.int32)
         slots[cfg.sample_trajectories] = np.arange(cfg.sample_trajectories.size, dtype=np.int32)
-        self.sample_slot = cupy.asarray(slots)
+        self.sample_slot = xp.asarray(slots)
         self.set_state(initial_state(cfg))
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         cp = self.cp
-        self.n = cp.asarray(np.ascontiguousarray(np.asarray(state["n"], dtype=np.float64).T))
-        self.m = cp.asarray(np.ascontiguousarray(np.asarray(state["m"], dtype=np.float64).T))
-        self.sum_theta = cp.asarray(np.asarray(state["sum_theta"], dtype=np.float64))
-        self.sum_charge_current = cp.asarray(np.asarray(state["sum_charge_current"], dtype=np.float64))
-        self.state = cp.asarray(np.asarray(state["state"], dtype=np.int8))
+        self.n = cp.array(np.ascontiguousarray(np.asarray(state["n"], dtype=np.float64).T))
+        self.m = cp.array(np.ascontiguousarray(np.asarray(state["m"], dtype=np.float64).T))
+        self.sum_theta = cp.array(np.asarray(state["sum_theta"], dtype=np.float64))
+        self.sum_charge_current = cp.array(np.asarray(state["sum_charge_current"], dtype=np.float64))
+        self.state = cp.array(np.asarray(state["state"], dtype=np.int8))
         self.counters = {
-            key: cp.asarray(np.asarray(state[key], dtype=np.int64))
+            key: cp.array(np.asarray(state[key], dtype=np.int64))
             for key in ("n_switches", "first_switch_step", "last_switch_step", "steps_in_parallel",
                         "steps_in_antiparallel")
         }
         samples = np.asarray(state["samples"], dtype=np.float64)
-        self.samples = cp.asarray(samples if samples.size else np.zeros(1))
+        self.samples = cp.array(samples if samples.size else np.zeros(1))
         self.samples_shape = samples.shape
         self.steps_done = int(state["steps_done"])
-        self.last_norm_sq = cp.ones(self.cfg.n_traj, dtype=cp.float64)
+        self.last_norm_sq = cp.ones(self.cfg.n_traj, dtype=np.float64)
+
+    def _to_host(self, array: Any) -> np.ndarray:
+        return np.array(self.cp.asnumpy(array) if hasattr(self.cp, "asnumpy") else array)
 
     def get_state(self) -> dict[str, np.ndarray]:
-        cp = self.cp
-        samples = cp.asnumpy(self.samples) if int(np.prod(self.samples_shape)) else np.zeros(self.samples_shape)
+        host = self._to_host
+        samples = host(self.samples) if int(np.prod(self.samples_shape)) else np.zeros(self.samples_shape)
         state = {
-            "n": cp.asnumpy(self.n).T.copy(),
-            "m": cp.asnumpy(self.m).T.copy(),
-            "sum_theta": cp.asnumpy(self.sum_theta),
-            "sum_charge_current": cp.asnumpy(self.sum_charge_current),
-            "state": cp.asnumpy(self.state),
+            "n": host(self.n).T.copy(),
+            "m": host(self.m).T.copy(),
+            "sum_theta": host(self.sum_theta),
+            "sum_charge_current": host(self.sum_charge_current),
+            "state": host(self.state),
             "samples": samples.reshape(self.samples_shape),
             "steps_done": np.array(self.steps_done, dtype=np.int64),
         }
-        state.update({key: cp.asnumpy(value) for key, value in self.counters.items()})
+        state.update({key: host(value) for key, value in self.counters.items()})
         return state
 
     def advance(self, n_steps: int) -> int:
@@ -162,7 +169,7 @@ class CupyEngine:
         if self.cfg.both_free:
             bad |= ~cp.all(cp.isfinite(self.m), axis=0)
         if bool(bad.any()):
-            ids = cp.asnumpy(cp.flatnonzero(bad)) + self.cfg.trajectory_offset
+            ids = self._to_host(cp.flatnonzero(bad)) + self.cfg.trajectory_offset
             raise RuntimeError(
                 f"LLG integration failed (NaN or |n| drift > 5% in one step) at step {self.steps_done} "
                 f"for trajectory ids {ids[:20].tolist()}{' ...' if ids.size > 20 else ''}; reduce dt"
