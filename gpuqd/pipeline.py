@@ -259,7 +259,8 @@ def _transport_stage(cfg: Config, axes: dict, need_table: bool, reporter: Report
     tr = cfg.data["transport"]
     order, n_theta = tr["order"], tr["n_theta"]
     cache = Path(cfg.data["runs_dir"]) / ".cache"
-    table_key = _transport_key(cfg, axes, "table", {"n_theta": n_theta})
+    nodes_hash = hashlib.sha256(_table_nodes(n_theta).tobytes()).hexdigest()
+    table_key = _transport_key(cfg, axes, "table", {"n_theta": n_theta, "nodes": nodes_hash})
     maps_key = _transport_key(cfg, axes, "maps", {"theta": [THETA_P, THETA_AP]})
     table_path = cache / "tables" / f"{table_key}.npz"
     maps_path = cache / "maps" / f"{maps_key}.npz"
@@ -295,7 +296,8 @@ def _transport_stage(cfg: Config, axes: dict, need_table: bool, reporter: Report
         thetas.insert(0, _table_nodes(n_theta))
     theta_all = np.concatenate(thetas)
     n_tab = n_theta if compute_table else 0
-    rows_per_block = max(1, TRANSPORT_BLOCK_POINTS // n_V)
+    block_points = int(os.environ.get("GPUQD_TRANSPORT_BLOCK_POINTS", TRANSPORT_BLOCK_POINTS))
+    rows_per_block = max(1, block_points // n_V)
     blocks = [(i, min(i + rows_per_block, n_eps)) for i in range(0, n_eps, rows_per_block)]
     job_key = hashlib.sha256(f"{table_key if compute_table else ''}:{maps_key}".encode()).hexdigest()[:24]
     partial = cache / "partial" / job_key
@@ -334,9 +336,7 @@ def _transport_stage(cfg: Config, axes: dict, need_table: bool, reporter: Report
             damping_like=out["I_DL"][..., :n_tab].reshape(n_points, n_tab),
             charge_current=out["I_C"][..., :n_tab].reshape(n_points, n_tab),
             eps_tilde=eps, V=V,
-            metadata={"transport": {k: tr[k] for k in ("U", "T", "gamma_S", "gamma_D", "p_S", "p_D")},
-                      "order": order, "units": "Gamma", "layout": "point j = (eps[j // n_V], V[j % n_V])",
-                      "gpuqd": __version__, "key": table_key},
+            metadata=_table_metadata(sv, order, n_tab, table_key),
         )
         table.save(table_path)
     if maps is None:
@@ -351,6 +351,18 @@ def _transport_stage(cfg: Config, axes: dict, need_table: bool, reporter: Report
             pass
     times["transport_points_per_s"] = n_points / max(time.perf_counter() - t0, 1e-9)
     return table, maps
+
+
+def _table_metadata(sv, order: int, n_theta: int, key: str) -> dict:
+    from gpuqd.transport import torque_table as tt
+
+    meta = {"transport": sv.parameters, "order": order, "n_theta": n_theta, "units": "Gamma",
+            "layout": "point j = (eps[j // n_V], V[j % n_V])", "gpuqd": __version__, "cache_key": key,
+            "built_by": "gpuqd.pipeline (direct SpinValve.solve at the table nodes)"}
+    for name in ("THETA_MIN", "THETA_MID", "INTERPOLATION_ERROR_STATEMENT"):
+        if hasattr(tt, name):
+            meta[name.lower()] = getattr(tt, name)
+    return meta
 
 
 def _extra_maps(cfg: Config, sv, axes: dict, out: dict, n_tab: int) -> dict:
