@@ -11,9 +11,19 @@ import numpy as np
 from scipy import integrate
 
 
-def gilbert_rhs(n: np.ndarray, t: float, S: float, alpha: float, KV: float, field: np.ndarray,
-                K_cubic: float, axes: np.ndarray, ac: tuple[float, float] | None,
-                fl: float, dl: float) -> np.ndarray:
+def gilbert_rhs(
+    n: np.ndarray,
+    t: float,
+    S: float,
+    alpha: float,
+    KV: float,
+    field: np.ndarray,
+    K_cubic: float,
+    axes: np.ndarray,
+    ac: tuple[float, float] | None,
+    fl: float,
+    dl: float,
+) -> np.ndarray:
     """ṅ from S ṅ = −n × ∂E/∂n + I⊥ − α n × ṅ, solved as (S·1 + α[n]×) ṅ = τ."""
     grad = -KV * n[2] * np.array([0.0, 0.0, 1.0]) - np.asarray(field, dtype=float)
     if ac is not None:
@@ -30,14 +40,21 @@ def gilbert_rhs(n: np.ndarray, t: float, S: float, alpha: float, KV: float, fiel
 
 def deterministic_trajectory(n0: np.ndarray, t_end: float, **model) -> np.ndarray:
     """n(t_end) of the noiseless LLG by a tight-tolerance Runge–Kutta (DOP853)."""
-    sol = integrate.solve_ivp(lambda t, y: gilbert_rhs(y, t, **model), (0.0, t_end), np.asarray(n0, float),
-                              method="DOP853", rtol=1e-13, atol=1e-14)
+    sol = integrate.solve_ivp(
+        lambda t, y: gilbert_rhs(y, t, **model),
+        (0.0, t_end),
+        np.asarray(n0, float),
+        method="DOP853",
+        rtol=1e-13,
+        atol=1e-14,
+    )
     n = sol.y[:, -1]
     return n / np.linalg.norm(n)
 
 
-def mean_first_passage_time(S: float, alpha: float, KV: float, sigma2: float, fl: float, dl: float,
-                            u_start: float, u_target: float) -> float:
+def mean_first_passage_time(
+    S: float, alpha: float, KV: float, sigma2: float, fl: float, dl: float, u_start: float, u_target: float
+) -> float:
     """Exact mean time for u = n_z to go from u_start down to u_target (spec §10), constant I_FL, I_DL.
 
     With a(u) = 2[α(KV u²/2 + I_FL u) − S I_DL u]/σ² and D = σ²/(2(S²+α²)), the double integral
@@ -49,7 +66,9 @@ def mean_first_passage_time(S: float, alpha: float, KV: float, sigma2: float, fl
         return 2.0 * (alpha * (0.5 * KV * u * u + fl * u) - S * dl * u) / sigma2
 
     def inner(y: float) -> float:
-        value, _ = integrate.quad(lambda z: np.exp(potential(z) - potential(y)), y, 1.0, epsabs=0, epsrel=1e-11)
+        value, _ = integrate.quad(
+            lambda z: np.exp(potential(z) - potential(y)), y, 1.0, epsabs=0, epsrel=1e-11
+        )
         return value / (1.0 - y * y) if y < 1.0 else 0.5
 
     outer, _ = integrate.quad(inner, u_target, u_start, epsabs=0, epsrel=1e-10, limit=200)

@@ -48,8 +48,22 @@ def _compile_host(defines: dict[str, int], tmp_path) -> ctypes.CDLL:
     src.write_text(HOST_SHIM.replace("KERNEL", str(KERNEL_SOURCE)))
     lib = tmp_path / f"emu_{name}.so"
     flags = [f"-D{k}={v}" for k, v in defines.items()]
-    subprocess.run(["g++", "-O2", "-std=c++14", "-ffp-contract=off", "-shared", "-fPIC", *flags, str(src),
-                    "-o", str(lib)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "g++",
+            "-O2",
+            "-std=c++14",
+            "-ffp-contract=off",
+            "-shared",
+            "-fPIC",
+            *flags,
+            str(src),
+            "-o",
+            str(lib),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return ctypes.CDLL(str(lib))
 
 
@@ -57,8 +71,12 @@ def _ctypes_arg(value):
     if isinstance(value, np.ndarray):
         assert value.flags.c_contiguous
         return ctypes.c_void_p(value.ctypes.data)
-    return {np.int32: ctypes.c_int, np.int64: ctypes.c_longlong, np.uint64: ctypes.c_ulonglong,
-            np.uint32: ctypes.c_uint}[type(value)](int(value))
+    return {
+        np.int32: ctypes.c_int,
+        np.int64: ctypes.c_longlong,
+        np.uint64: ctypes.c_ulonglong,
+        np.uint32: ctypes.c_uint,
+    }[type(value)](int(value))
 
 
 class HostKernel:
@@ -75,17 +93,23 @@ class HostKernel:
             self.function(*converted)
 
 
-needs_gxx = pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++ for the host build of the kernel")
+needs_gxx = pytest.mark.skipif(
+    shutil.which("g++") is None, reason="needs g++ for the host build of the kernel"
+)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc")
 def test_kernel_compiles_with_nvcc(tmp_path) -> None:
     names = ["LLG_USE_TABLE", "LLG_BOTH_FREE", "LLG_HAS_CUBIC", "LLG_HAS_AC", "LLG_HAS_NOISE"]
     for bits in itertools.product((0, 1), repeat=len(names)):
         flags = [f"-D{n}={b}" for n, b in zip(names, bits, strict=True)]
         out = tmp_path / "k.ptx"
-        proc = subprocess.run(["nvcc", "--ptx", "-arch=sm_80", "--std=c++14", *flags, str(KERNEL_SOURCE),
-                               "-o", str(out)], capture_output=True, text=True)
+        proc = subprocess.run(
+            ["nvcc", "--ptx", "-arch=sm_80", "--std=c++14", *flags, str(KERNEL_SOURCE), "-o", str(out)],
+            capture_output=True,
+            text=True,
+        )
         assert proc.returncode == 0, (flags, proc.stderr)
         assert "warning" not in proc.stderr.lower(), (flags, proc.stderr)
         assert ".entry llg_heun_advance" in out.read_text()
@@ -93,7 +117,10 @@ def test_kernel_compiles_with_nvcc(tmp_path) -> None:
 
 def _table() -> TorqueTable:
     return TorqueTable.from_functions(
-        [lambda th, a=a: (0.05 * np.cos(th) + a, 0.03 * np.sin(th) ** 2 - 0.01, 1.0 + a * th) for a in (0.02, -0.04)],
+        [
+            lambda th, a=a: (0.05 * np.cos(th) + a, 0.03 * np.sin(th) ** 2 - 0.01, 1.0 + a * th)
+            for a in (0.02, -0.04)
+        ],
         n_theta=64,
     )
 
@@ -101,12 +128,24 @@ def _table() -> TorqueTable:
 CASES = {
     "table_noise": dict(magnet=Macrospin(S=1.0, KV=0.1, alpha=0.2, sigma2=0.01), torque="table"),
     "const_cubic_ac_field": dict(
-        magnet=Macrospin(S=1.2, KV=0.2, alpha=0.1, sigma2=0.002, K_cubic=0.05, field=(0.01, -0.02, 0.03),
-                         cubic_axes=np.array([[0.6, 0.8, 0.0], [-0.8, 0.6, 0.0], [0.0, 0.0, 1.0]]),
-                         ac_field=(0.01, 0.4)),
-        torque=ConstantTorque(0.02, 0.015, 0.3)),
-    "both_free_table": dict(magnet=Macrospin(S=1.0, KV=0.1, alpha=0.2, sigma2=0.01, free="both"), torque="table"),
-    "deterministic": dict(magnet=Macrospin(S=1.0, KV=0.3, alpha=0.05, sigma2=0.0), torque=ConstantTorque(0.1, 0.02)),
+        magnet=Macrospin(
+            S=1.2,
+            KV=0.2,
+            alpha=0.1,
+            sigma2=0.002,
+            K_cubic=0.05,
+            field=(0.01, -0.02, 0.03),
+            cubic_axes=np.array([[0.6, 0.8, 0.0], [-0.8, 0.6, 0.0], [0.0, 0.0, 1.0]]),
+            ac_field=(0.01, 0.4),
+        ),
+        torque=ConstantTorque(0.02, 0.015, 0.3),
+    ),
+    "both_free_table": dict(
+        magnet=Macrospin(S=1.0, KV=0.1, alpha=0.2, sigma2=0.01, free="both"), torque="table"
+    ),
+    "deterministic": dict(
+        magnet=Macrospin(S=1.0, KV=0.3, alpha=0.05, sigma2=0.0), torque=ConstantTorque(0.1, 0.02)
+    ),
 }
 
 
@@ -116,15 +155,35 @@ def test_host_build_of_kernel_matches_numpy_engine(case: str, tmp_path) -> None:
     spec = CASES[case]
     torque = _table() if spec["torque"] == "table" else spec["torque"]
     n_traj = 12
-    kwargs = dict(n_traj=n_traj, dt=0.02, t_end=20.0, seed=99, initial_theta=np.linspace(0.0, 3.0, n_traj),
-                  switch_threshold=0.2, average_from=5.0, trajectory_offset=1000, sample_every=50,
-                  sample_trajectories=[1, 7])
+    kwargs = dict(
+        n_traj=n_traj,
+        dt=0.02,
+        t_end=20.0,
+        seed=99,
+        initial_theta=np.linspace(0.0, 3.0, n_traj),
+        switch_threshold=0.2,
+        average_from=5.0,
+        trajectory_offset=1000,
+        sample_every=50,
+        sample_trajectories=[1, 7],
+    )
     if spec["torque"] == "table":
         kwargs["point_index"] = np.arange(n_traj) % 2
-    cfg = build_config(spec["magnet"], torque, kwargs["n_traj"], kwargs["dt"], kwargs["t_end"], kwargs["seed"],
-                       kwargs["initial_theta"], kwargs["switch_threshold"], kwargs["average_from"],
-                       kwargs.get("point_index"), kwargs["trajectory_offset"], kwargs["sample_every"],
-                       kwargs["sample_trajectories"])
+    cfg = build_config(
+        spec["magnet"],
+        torque,
+        kwargs["n_traj"],
+        kwargs["dt"],
+        kwargs["t_end"],
+        kwargs["seed"],
+        kwargs["initial_theta"],
+        kwargs["switch_threshold"],
+        kwargs["average_from"],
+        kwargs.get("point_index"),
+        kwargs["trajectory_offset"],
+        kwargs["sample_every"],
+        kwargs["sample_trajectories"],
+    )
     lib = _compile_host(kernel_defines(cfg), tmp_path)
     host = CupyEngine(cfg, xp=np, kernel=HostKernel(lib, "llg_heun_advance"))
     reference = NumpyEngine(cfg)
@@ -136,8 +195,14 @@ def test_host_build_of_kernel_matches_numpy_engine(case: str, tmp_path) -> None:
     for key in ("n", "m", "sum_theta", "sum_charge_current"):
         np.testing.assert_allclose(a[key], b[key], rtol=0, atol=1e-9, err_msg=key)
     np.testing.assert_allclose(a["samples"], b["samples"], rtol=0, atol=1e-9)
-    for key in ("state", "n_switches", "first_switch_step", "last_switch_step", "steps_in_parallel",
-                "steps_in_antiparallel"):
+    for key in (
+        "state",
+        "n_switches",
+        "first_switch_step",
+        "last_switch_step",
+        "steps_in_parallel",
+        "steps_in_antiparallel",
+    ):
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
     if case != "deterministic":
         assert np.any(b["n_switches"] > 0) or case == "const_cubic_ac_field"
@@ -148,10 +213,15 @@ def test_host_build_philox_words(tmp_path) -> None:
     lib = _compile_host({}, tmp_path)
     n, step, offset, key = 37, 2**33 + 5, 2**32 - 3, (0xA4093822, 0x299F31D0)
     out = np.zeros(4 * n, dtype=np.uint32)
-    HostKernel(lib, "philox_words")((n,), (1,), (out, np.int64(step), np.uint64(offset), np.uint32(key[0]),
-                                                 np.uint32(key[1]), np.int32(n)))
+    HostKernel(lib, "philox_words")(
+        (n,),
+        (1,),
+        (out, np.int64(step), np.uint64(offset), np.uint32(key[0]), np.uint32(key[1]), np.int32(n)),
+    )
     ids = np.arange(offset, offset + n, dtype=np.uint64)
-    expected = philox4x32((step & 0xFFFFFFFF, step >> 32, ids & np.uint64(0xFFFFFFFF), ids >> np.uint64(32)), key)
+    expected = philox4x32(
+        (step & 0xFFFFFFFF, step >> 32, ids & np.uint64(0xFFFFFFFF), ids >> np.uint64(32)), key
+    )
     np.testing.assert_array_equal(out.reshape(n, 4), np.stack(expected, axis=1).astype(np.uint32))
 
 

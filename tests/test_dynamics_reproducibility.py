@@ -11,8 +11,16 @@ from gpuqd.transport import TorqueTable
 MAGNET = Macrospin(S=1.0, KV=0.05, alpha=0.2, sigma2=0.01)
 TORQUE = ConstantTorque(field_like=-0.02, damping_like=0.03, charge_current=0.7)
 RUN = dict(dt=0.05, t_end=40.0, seed=2024, backend="numpy", average_from=10.0, switch_threshold=0.3)
-FIELDS = ("first_passage_time", "n_switches", "time_in_parallel", "time_in_antiparallel", "mean_theta",
-          "mean_charge_current", "final_direction", "final_state")
+FIELDS = (
+    "first_passage_time",
+    "n_switches",
+    "time_in_parallel",
+    "time_in_antiparallel",
+    "mean_theta",
+    "mean_charge_current",
+    "final_direction",
+    "final_state",
+)
 
 
 def _assert_identical(a, b, rows=slice(None)) -> None:
@@ -51,8 +59,14 @@ def test_resume_from_saved_state_is_bit_identical(tmp_path) -> None:
 
 def test_constant_table_equals_constant_torque() -> None:
     table = TorqueTable.from_functions(
-        [lambda th: (np.full_like(th, TORQUE.field_like), np.full_like(th, TORQUE.damping_like),
-                     np.full_like(th, TORQUE.charge_current))] * 3,
+        [
+            lambda th: (
+                np.full_like(th, TORQUE.field_like),
+                np.full_like(th, TORQUE.damping_like),
+                np.full_like(th, TORQUE.charge_current),
+            )
+        ]
+        * 3,
         n_theta=48,
     )
     by_table = run_ensemble(MAGNET, table, n_traj=90, point_index=np.arange(90) % 3, **RUN)
@@ -98,8 +112,14 @@ def test_observables_bookkeeping() -> None:
 
 def test_progress_callback_and_chunks() -> None:
     calls = []
-    run_ensemble(MAGNET, TORQUE, n_traj=4, **{**RUN, "t_end": 1.0, "average_from": 0.5}, chunk_steps=7,
-                 progress=lambda done, total: calls.append((done, total)))
+    run_ensemble(
+        MAGNET,
+        TORQUE,
+        n_traj=4,
+        **{**RUN, "t_end": 1.0, "average_from": 0.5},
+        chunk_steps=7,
+        progress=lambda done, total: calls.append((done, total)),
+    )
     assert calls[-1] == (20, 20) and [c[0] for c in calls] == [7, 14, 20]
 
 
@@ -127,8 +147,15 @@ def test_both_free_runs_and_reduces_to_fixed_source_without_source_dynamics() ->
     ],
 )
 def test_invalid_run_arguments(kwargs: dict, match: str) -> None:
-    args = dict(magnet=Macrospin(S=1.0, KV=0.5, alpha=0.1, sigma2=1e-3), torque=TORQUE, n_traj=3, dt=0.01,
-                t_end=1.0, seed=0, backend="numpy")
+    args = dict(
+        magnet=Macrospin(S=1.0, KV=0.5, alpha=0.1, sigma2=1e-3),
+        torque=TORQUE,
+        n_traj=3,
+        dt=0.01,
+        t_end=1.0,
+        seed=0,
+        backend="numpy",
+    )
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         run_ensemble(**args)
@@ -136,8 +163,15 @@ def test_invalid_run_arguments(kwargs: dict, match: str) -> None:
 
 def test_noise_step_guard() -> None:
     with pytest.raises(ValueError, match="noise"):
-        run_ensemble(Macrospin(S=1.0, KV=0.0, alpha=1.0, sigma2=10.0), TORQUE, n_traj=2, dt=0.1, t_end=1.0,
-                     seed=0, backend="numpy")
+        run_ensemble(
+            Macrospin(S=1.0, KV=0.0, alpha=1.0, sigma2=10.0),
+            TORQUE,
+            n_traj=2,
+            dt=0.1,
+            t_end=1.0,
+            seed=0,
+            backend="numpy",
+        )
 
 
 @pytest.mark.parametrize(

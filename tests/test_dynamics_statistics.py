@@ -19,8 +19,16 @@ def _equilibrium_nz(field_like: float, backend: str = "numpy", n_traj: int = 400
     """n_z of many independent trajectories at t = 20 ≈ 10 relaxation times (one sample each)."""
     magnet = Macrospin(S=1.0, KV=1.0, alpha=1.0, T_m=0.5)
     initial = np.where(np.arange(n_traj) % 2 == 0, 0.0, np.pi)
-    res = run_ensemble(magnet, ConstantTorque(field_like, 0.0), n_traj=n_traj, dt=0.01, t_end=20.0, seed=11,
-                       backend=backend, initial_theta=initial)
+    res = run_ensemble(
+        magnet,
+        ConstantTorque(field_like, 0.0),
+        n_traj=n_traj,
+        dt=0.01,
+        t_end=20.0,
+        seed=11,
+        backend=backend,
+        initial_theta=initial,
+    )
     return res.final_direction[:, 2]
 
 
@@ -36,8 +44,16 @@ def _first_passage_mean(params: dict, dt: float, n_traj: int, seed: int, backend
     tau = mean_first_passage_time(**params, u_start=1.0, u_target=-0.5)
     magnet = Macrospin(S=params["S"], KV=params["KV"], alpha=params["alpha"], sigma2=params["sigma2"])
     t_end = dt * round(40.0 * tau / dt)
-    runner = EnsembleRunner(magnet, ConstantTorque(params["fl"], params["dl"]), n_traj=n_traj, dt=dt,
-                            t_end=t_end, seed=seed, backend=backend, switch_threshold=0.5)
+    runner = EnsembleRunner(
+        magnet,
+        ConstantTorque(params["fl"], params["dl"]),
+        n_traj=n_traj,
+        dt=dt,
+        t_end=t_end,
+        seed=seed,
+        backend=backend,
+        switch_threshold=0.5,
+    )
     chunk = round(tau / dt)
     while not runner.done:  # stop once every trajectory has switched
         runner.advance(chunk)

@@ -64,9 +64,18 @@ def _step_count(name: str, value: float, dt: float) -> int:
 
 
 def build_config(
-    magnet: Macrospin, torque: ConstantTorque | TorqueTable, n_traj: int, dt: float, t_end: float,
-    seed: int, initial_theta: float | np.ndarray, switch_threshold: float, average_from: float | None,
-    point_index: np.ndarray | None, trajectory_offset: int, sample_every: int | None,
+    magnet: Macrospin,
+    torque: ConstantTorque | TorqueTable,
+    n_traj: int,
+    dt: float,
+    t_end: float,
+    seed: int,
+    initial_theta: float | np.ndarray,
+    switch_threshold: float,
+    average_from: float | None,
+    point_index: np.ndarray | None,
+    trajectory_offset: int,
+    sample_every: int | None,
     sample_trajectories: np.ndarray | list[int] | None,
 ) -> EngineConfig:
     """Validate the run parameters (ValueError naming the offending one) and resolve them."""
@@ -107,7 +116,9 @@ def build_config(
     if isinstance(torque, TorqueTable):
         if point_index is None:
             if torque.n_points != 1:
-                raise ValueError("point_index (n_traj,) is required when the TorqueTable has more than one point")
+                raise ValueError(
+                    "point_index (n_traj,) is required when the TorqueTable has more than one point"
+                )
             point_index = np.zeros(n_traj, dtype=np.int64)
         point_index = np.asarray(point_index)
         if point_index.shape != (n_traj,) or not np.issubdtype(point_index.dtype, np.integer):
@@ -116,7 +127,9 @@ def build_config(
             raise ValueError(f"point_index values must lie in [0, {torque.n_points - 1}]")
         point_index = point_index.astype(np.int64)
         used = np.unique(point_index)
-        max_torque = float(np.max(np.abs(torque.field_like[used])) + np.max(np.abs(torque.damping_like[used])))
+        max_torque = float(
+            np.max(np.abs(torque.field_like[used])) + np.max(np.abs(torque.damping_like[used]))
+        )
     else:
         if point_index is not None:
             raise ValueError("point_index is only meaningful with a TorqueTable")
@@ -135,7 +148,8 @@ def build_config(
     if noise_angle > MAX_NOISE_ANGLE:
         bound = (MAX_NOISE_ANGLE * math.hypot(magnet.S, magnet.alpha)) ** 2 / magnet.noise_variance
         raise ValueError(
-            f"dt = {dt} too large for the noise: per-step rotation sqrt(σ² dt)/sqrt(S²+α²) = {noise_angle:.3g}, "
+            f"dt = {dt} too large for the noise: per-step rotation sqrt(σ² dt)/sqrt(S²+α²) = "
+            f"{noise_angle:.3g}, "
             f"need dt <= {bound:.4g} (rotation <= {MAX_NOISE_ANGLE})"
         )
 
@@ -154,9 +168,19 @@ def build_config(
         sample_every = 0
 
     return EngineConfig(
-        magnet=magnet, torque=torque, n_traj=n_traj, dt=dt, steps_total=steps_total, key=key, seed=int(seed),
-        trajectory_offset=trajectory_offset, initial_theta=theta0, switch_threshold=switch_threshold,
-        average_start_step=average_start, point_index=point_index, sample_every=sample_every,
+        magnet=magnet,
+        torque=torque,
+        n_traj=n_traj,
+        dt=dt,
+        steps_total=steps_total,
+        key=key,
+        seed=int(seed),
+        trajectory_offset=trajectory_offset,
+        initial_theta=theta0,
+        switch_threshold=switch_threshold,
+        average_start_step=average_start,
+        point_index=point_index,
+        sample_every=sample_every,
         sample_trajectories=sample_ids,
     )
 
@@ -195,6 +219,16 @@ def initial_state(cfg: EngineConfig) -> dict[str, np.ndarray]:
 
 
 STATE_KEYS = (
-    "n", "m", "sum_theta", "sum_charge_current", "state", "n_switches", "first_switch_step",
-    "last_switch_step", "steps_in_parallel", "steps_in_antiparallel", "samples", "steps_done",
+    "n",
+    "m",
+    "sum_theta",
+    "sum_charge_current",
+    "state",
+    "n_switches",
+    "first_switch_step",
+    "last_switch_step",
+    "steps_in_parallel",
+    "steps_in_antiparallel",
+    "samples",
+    "steps_done",
 )

@@ -57,8 +57,18 @@ def parameter_block(cfg: EngineConfig) -> np.ndarray:
     else:
         const = (cfg.torque.field_like, cfg.torque.damping_like, cfg.torque.charge_current)
     values = [
-        magnet.S / denom, magnet.alpha / denom, magnet.KV, *magnet.field, ac_amp, ac_omega, magnet.K_cubic,
-        *np.asarray(magnet.cubic_axes, dtype=float).ravel(), cfg.noise_scale, cfg.dt, cfg.switch_threshold, *const,
+        magnet.S / denom,
+        magnet.alpha / denom,
+        magnet.KV,
+        *magnet.field,
+        ac_amp,
+        ac_omega,
+        magnet.K_cubic,
+        *np.asarray(magnet.cubic_axes, dtype=float).ravel(),
+        cfg.noise_scale,
+        cfg.dt,
+        cfg.switch_threshold,
+        *const,
         *table_map_constants(),
     ]
     block = np.asarray(values, dtype=np.float64)
@@ -85,7 +95,9 @@ class CupyEngine:
             import cupy as xp
         self.cp = xp
         self.cfg = cfg
-        self.kernel = kernel if kernel is not None else _compiled_kernel(tuple(sorted(kernel_defines(cfg).items())))
+        self.kernel = (
+            kernel if kernel is not None else _compiled_kernel(tuple(sorted(kernel_defines(cfg).items())))
+        )
         self.params = xp.asarray(parameter_block(cfg))
         if cfg.is_table:
             self.table = xp.asarray(np.ascontiguousarray(cfg.torque.stacked()))
@@ -108,8 +120,13 @@ class CupyEngine:
         self.state = cp.array(np.asarray(state["state"], dtype=np.int8))
         self.counters = {
             key: cp.array(np.asarray(state[key], dtype=np.int64))
-            for key in ("n_switches", "first_switch_step", "last_switch_step", "steps_in_parallel",
-                        "steps_in_antiparallel")
+            for key in (
+                "n_switches",
+                "first_switch_step",
+                "last_switch_step",
+                "steps_in_parallel",
+                "steps_in_antiparallel",
+            )
         }
         samples = np.asarray(state["samples"], dtype=np.float64)
         self.samples = cp.array(samples if samples.size else np.zeros(1))
@@ -146,15 +163,34 @@ class CupyEngine:
             launch_steps = min(MAX_STEPS_PER_LAUNCH, end - k)
             c = self.counters
             self.kernel(
-                grid, (THREADS_PER_BLOCK,),
+                grid,
+                (THREADS_PER_BLOCK,),
                 (
-                    self.params, self.table, self.point_index, np.int32(self.n_theta),
-                    self.n, self.m, self.sum_theta, self.sum_charge_current, self.state,
-                    c["n_switches"], c["first_switch_step"], c["last_switch_step"],
-                    c["steps_in_parallel"], c["steps_in_antiparallel"],
-                    self.samples, self.sample_slot, np.int64(n_samples), np.int64(cfg.sample_every),
-                    self.last_norm_sq, np.int64(k), np.int32(launch_steps), np.int64(cfg.average_start_step),
-                    np.uint64(cfg.trajectory_offset), np.uint32(cfg.key[0]), np.uint32(cfg.key[1]),
+                    self.params,
+                    self.table,
+                    self.point_index,
+                    np.int32(self.n_theta),
+                    self.n,
+                    self.m,
+                    self.sum_theta,
+                    self.sum_charge_current,
+                    self.state,
+                    c["n_switches"],
+                    c["first_switch_step"],
+                    c["last_switch_step"],
+                    c["steps_in_parallel"],
+                    c["steps_in_antiparallel"],
+                    self.samples,
+                    self.sample_slot,
+                    np.int64(n_samples),
+                    np.int64(cfg.sample_every),
+                    self.last_norm_sq,
+                    np.int64(k),
+                    np.int32(launch_steps),
+                    np.int64(cfg.average_start_step),
+                    np.uint64(cfg.trajectory_offset),
+                    np.uint32(cfg.key[0]),
+                    np.uint32(cfg.key[1]),
                     np.int32(cfg.n_traj),
                 ),
             )
@@ -183,6 +219,9 @@ def philox_words_device(step: int, traj_offset: int, n: int, key: tuple[int, int
     kernel = _compiled_kernel((), "philox_words")
     out = cupy.zeros(4 * n, dtype=cupy.uint32)
     grid = ((n + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK,)
-    kernel(grid, (THREADS_PER_BLOCK,), (out, np.int64(step), np.uint64(traj_offset), np.uint32(key[0]),
-                                        np.uint32(key[1]), np.int32(n)))
+    kernel(
+        grid,
+        (THREADS_PER_BLOCK,),
+        (out, np.int64(step), np.uint64(traj_offset), np.uint32(key[0]), np.uint32(key[1]), np.int32(n)),
+    )
     return cupy.asnumpy(out).reshape(n, 4)

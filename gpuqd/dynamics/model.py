@@ -78,7 +78,9 @@ class Macrospin:
         if axes.shape != (3, 3) or not np.all(np.isfinite(axes)):
             raise ValueError("cubic_axes must be a finite 3x3 matrix whose rows are the cubic axes")
         if not np.allclose(axes @ axes.T, np.eye(3), atol=1e-9):
-            raise ValueError("cubic_axes must be orthonormal (rows e_a, e_b, e_c with e_i·e_j = δ_ij to 1e-9)")
+            raise ValueError(
+                "cubic_axes must be orthonormal (rows e_a, e_b, e_c with e_i·e_j = δ_ij to 1e-9)"
+            )
         set_(self, "cubic_axes", tuple(map(tuple, axes.tolist())))
         fld = tuple(_finite(f"field[{i}]", f) for i, f in enumerate(np.asarray(self.field, dtype=float)))
         if len(fld) != 3:
@@ -107,7 +109,7 @@ class Macrospin:
 
     @property
     def fastest_rate(self) -> float:
-        """Upper estimate of the precession rate from the magnet alone (Γ): (KV + |field| + |h_x| + 4|K_cubic|)/S."""
+        """Upper estimate of the magnet's own precession rate (Γ): (KV + |field| + |h_x| + 4|K_cubic|)/S."""
         h_ac = abs(self.ac_field[0]) if self.ac_field is not None else 0.0
         return (self.KV + float(np.linalg.norm(self.field)) + h_ac + 4.0 * abs(self.K_cubic)) / self.S
 

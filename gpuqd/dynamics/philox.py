@@ -61,7 +61,12 @@ def philox4x32(counter: tuple[Any, Any, Any, Any], key: tuple[int, int]) -> tupl
     for k0, k1 in round_keys(key):
         p0 = c0 * m0
         p1 = c2 * m1
-        c0, c1, c2, c3 = (p1 >> shift) ^ c1 ^ np.uint64(k0), p1 & mask, (p0 >> shift) ^ c3 ^ np.uint64(k1), p0 & mask
+        c0, c1, c2, c3 = (
+            (p1 >> shift) ^ c1 ^ np.uint64(k0),
+            p1 & mask,
+            (p0 >> shift) ^ c3 ^ np.uint64(k1),
+            p0 & mask,
+        )
     return c0, c1, c2, c3
 
 
@@ -82,10 +87,17 @@ def normals_from_words(words: tuple[np.ndarray, ...], scale: float = 1.0) -> np.
 
 
 def noise_block(
-    key: tuple[int, int], step_start: int, n_steps: int, traj_start: int, n_traj: int,
-    scale: float, stream_bit: int = 0,
+    key: tuple[int, int],
+    step_start: int,
+    n_steps: int,
+    traj_start: int,
+    n_traj: int,
+    scale: float,
+    stream_bit: int = 0,
 ) -> np.ndarray:
-    """Scaled normals for steps ``step_start …`` and trajectory ids ``traj_start …``; shape (3, n_steps, n_traj).
+    """Scaled normals for steps ``step_start …`` and trajectory ids ``traj_start …``.
+
+    Returns shape (3, n_steps, n_traj).
 
     ``stream_bit`` is XOR-ed into j_hi (0 for the drain, :data:`SOURCE_STREAM_BIT` for the source).
     """

@@ -32,7 +32,7 @@ def cupy_usable() -> bool:
 
 
 def resolve_backend(backend: str) -> str:
-    """"numpy" | "cupy" | "auto" → the backend to use; "cupy" without a usable GPU → RuntimeError."""
+    """ "numpy" | "cupy" | "auto" → the backend to use; "cupy" without a usable GPU → RuntimeError."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if backend == "numpy":
@@ -41,7 +41,9 @@ def resolve_backend(backend: str) -> str:
         return "cupy"
     if backend == "cupy":
         raise RuntimeError("backend='cupy' requested but CuPy is not installed or no CUDA device is usable")
-    warnings.warn("no usable CUDA device/CuPy: backend='auto' falls back to NumPy", RuntimeWarning, stacklevel=3)
+    warnings.warn(
+        "no usable CUDA device/CuPy: backend='auto' falls back to NumPy", RuntimeWarning, stacklevel=3
+    )
     return "numpy"
 
 
@@ -90,15 +92,36 @@ class EnsembleRunner:
     """
 
     def __init__(
-        self, magnet: Macrospin, torque: ConstantTorque | TorqueTable, n_traj: int, dt: float, t_end: float,
-        seed: int, backend: str = "numpy", initial_theta: float | np.ndarray = 0.0,
-        switch_threshold: float = 0.5, average_from: float | None = None, point_index: np.ndarray | None = None,
-        trajectory_offset: int = 0, sample_every: int | None = None,
+        self,
+        magnet: Macrospin,
+        torque: ConstantTorque | TorqueTable,
+        n_traj: int,
+        dt: float,
+        t_end: float,
+        seed: int,
+        backend: str = "numpy",
+        initial_theta: float | np.ndarray = 0.0,
+        switch_threshold: float = 0.5,
+        average_from: float | None = None,
+        point_index: np.ndarray | None = None,
+        trajectory_offset: int = 0,
+        sample_every: int | None = None,
         sample_trajectories: np.ndarray | list[int] | None = None,
     ) -> None:
         self.config: EngineConfig = build_config(
-            magnet, torque, n_traj, dt, t_end, seed, initial_theta, switch_threshold, average_from,
-            point_index, trajectory_offset, sample_every, sample_trajectories,
+            magnet,
+            torque,
+            n_traj,
+            dt,
+            t_end,
+            seed,
+            initial_theta,
+            switch_threshold,
+            average_from,
+            point_index,
+            trajectory_offset,
+            sample_every,
+            sample_trajectories,
         )
         self.t_end = float(t_end)
         self.backend = resolve_backend(backend)
@@ -108,8 +131,12 @@ class EnsembleRunner:
             self._engine = CupyEngine(self.config)
         else:
             self._engine = NumpyEngine(self.config)
-        logger.debug("EnsembleRunner: %d trajectories, %d steps, backend %s",
-                     self.config.n_traj, self.config.steps_total, self.backend)
+        logger.debug(
+            "EnsembleRunner: %d trajectories, %d steps, backend %s",
+            self.config.n_traj,
+            self.config.steps_total,
+            self.backend,
+        )
 
     @property
     def steps_done(self) -> int:
@@ -138,7 +165,9 @@ class EnsembleRunner:
             if key not in state:
                 raise ValueError(f"state is missing {key!r}")
             if np.shape(state[key]) != reference[key].shape:
-                raise ValueError(f"state[{key!r}] has shape {np.shape(state[key])}, expected {reference[key].shape}")
+                raise ValueError(
+                    f"state[{key!r}] has shape {np.shape(state[key])}, expected {reference[key].shape}"
+                )
         if not 0 <= int(state["steps_done"]) <= self.steps_total:
             raise ValueError(f"state['steps_done'] must be in [0, {self.steps_total}]")
         self._engine.set_state(state)
@@ -182,11 +211,22 @@ class EnsembleRunner:
 
 
 def run_ensemble(
-    magnet: Macrospin, torque: ConstantTorque | TorqueTable, n_traj: int, dt: float, t_end: float,
-    seed: int, backend: str = "auto", initial_theta: float | np.ndarray = 0.0, switch_threshold: float = 0.5,
-    average_from: float | None = None, point_index: np.ndarray | None = None, trajectory_offset: int = 0,
-    chunk_steps: int | None = None, progress: Callable[[int, int], None] | None = None,
-    sample_every: int | None = None, sample_trajectories: np.ndarray | list[int] | None = None,
+    magnet: Macrospin,
+    torque: ConstantTorque | TorqueTable,
+    n_traj: int,
+    dt: float,
+    t_end: float,
+    seed: int,
+    backend: str = "auto",
+    initial_theta: float | np.ndarray = 0.0,
+    switch_threshold: float = 0.5,
+    average_from: float | None = None,
+    point_index: np.ndarray | None = None,
+    trajectory_offset: int = 0,
+    chunk_steps: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    sample_every: int | None = None,
+    sample_trajectories: np.ndarray | list[int] | None = None,
 ) -> EnsembleResult:
     """Integrate ``n_traj`` independent stochastic LLG trajectories to ``t_end`` and return observables.
 
@@ -205,8 +245,20 @@ def run_ensemble(
     sample_every, sample_trajectories : record θ of these local trajectories every sample_every steps.
     """
     runner = EnsembleRunner(
-        magnet, torque, n_traj, dt, t_end, seed, backend, initial_theta, switch_threshold, average_from,
-        point_index, trajectory_offset, sample_every, sample_trajectories,
+        magnet,
+        torque,
+        n_traj,
+        dt,
+        t_end,
+        seed,
+        backend,
+        initial_theta,
+        switch_threshold,
+        average_from,
+        point_index,
+        trajectory_offset,
+        sample_every,
+        sample_trajectories,
     )
     chunk = DEFAULT_CHUNK_STEPS if chunk_steps is None else int(chunk_steps)
     if chunk < 1:
