@@ -194,6 +194,13 @@ def test_invalid_magnet(kwargs: dict, match: str) -> None:
         Macrospin(**kwargs)
 
 
+def test_state_from_other_configuration_is_rejected() -> None:
+    state = EnsembleRunner(MAGNET, TORQUE, n_traj=5, **RUN).get_state()
+    other = EnsembleRunner(MAGNET, TORQUE, n_traj=5, **{**RUN, "seed": 1})
+    with pytest.raises(ValueError, match="config_fingerprint"):
+        other.set_state(state)
+
+
 def test_nan_is_reported_with_trajectory_ids() -> None:
     runner = EnsembleRunner(MAGNET, TORQUE, n_traj=5, dt=0.05, t_end=1.0, seed=0, backend="numpy")
     state = runner.get_state()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
@@ -216,6 +217,21 @@ def initial_state(cfg: EngineConfig) -> dict[str, np.ndarray]:
         "samples": samples,
         "steps_done": np.array(0, dtype=np.int64),
     }
+
+
+def config_fingerprint(cfg: EngineConfig) -> int:
+    """64-bit digest of everything that determines the trajectories (stored with saved states)."""
+    digest = hashlib.blake2b(digest_size=8)
+    scalars = (cfg.n_traj, cfg.dt, cfg.steps_total, cfg.seed, cfg.trajectory_offset, cfg.switch_threshold,
+               cfg.average_start_step, cfg.sample_every, repr(cfg.magnet))
+    digest.update(repr(scalars).encode())
+    if cfg.is_table:
+        digest.update(np.ascontiguousarray(cfg.torque.stacked()).tobytes())
+    else:
+        digest.update(repr(cfg.torque).encode())
+    for array in (cfg.initial_theta, cfg.point_index, cfg.sample_trajectories):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return int.from_bytes(digest.digest(), "little")
 
 
 STATE_KEYS = (

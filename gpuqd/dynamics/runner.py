@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gpuqd.dynamics.config import STATE_KEYS, EngineConfig, build_config, initial_state
+from gpuqd.dynamics.config import STATE_KEYS, EngineConfig, build_config, config_fingerprint, initial_state
 from gpuqd.dynamics.model import ConstantTorque, Macrospin
 from gpuqd.dynamics.numpy_backend import NumpyEngine
 from gpuqd.transport.torque_table import TorqueTable
@@ -124,6 +124,7 @@ class EnsembleRunner:
             sample_trajectories,
         )
         self.t_end = float(t_end)
+        self._fingerprint: int | None = None
         self.backend = resolve_backend(backend)
         if self.backend == "cupy":
             from gpuqd.dynamics.cupy_backend import CupyEngine
@@ -154,12 +155,24 @@ class EnsembleRunner:
         """Run up to ``n_steps`` more steps; returns how many were run."""
         return self._engine.advance(n_steps)
 
+    @property
+    def fingerprint(self) -> int:
+        """64-bit digest of the configuration (saved with the state, checked by set_state)."""
+        if self._fingerprint is None:
+            self._fingerprint = config_fingerprint(self.config)
+        return self._fingerprint
+
     def get_state(self) -> dict[str, np.ndarray]:
-        """Everything needed to continue (NumPy arrays, keys :data:`gpuqd.dynamics.config.STATE_KEYS`)."""
-        return self._engine.get_state()
+        """Everything needed to continue: NumPy arrays under :data:`gpuqd.dynamics.config.STATE_KEYS`
+        plus ``config_fingerprint`` (0-d uint64)."""
+        state = self._engine.get_state()
+        state["config_fingerprint"] = np.array(self.fingerprint, dtype=np.uint64)
+        return state
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         """Restore a state from :meth:`get_state` (same configuration required)."""
+        if int(state.get("config_fingerprint", -1)) != self.fingerprint:
+            raise ValueError("state was saved by a run with a different configuration (config_fingerprint)")
         reference = initial_state(self.config)
         for key in STATE_KEYS:
             if key not in state:
