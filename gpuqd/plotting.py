@@ -165,8 +165,7 @@ def _fig3(r, out: Path) -> list[Path]:
             ax.set_visible(False)
             continue
         name, title = panels[k]
-        cmap = plt.get_cmap("magma").copy()
-        cmap.set_bad("0.8")
+        cmap = plt.get_cmap("magma").with_extremes(bad="0.8")
         m = _mesh(ax, r, logs[k], cmap=cmap, vmin=vmin, vmax=vmax)
         fig.colorbar(m, ax=ax, extend="both", label="log₁₀(I_C/V)  [e²/ħ]")
         _diamond(ax, r, color="0.6")
