@@ -474,7 +474,11 @@ def _dynamics_stage(cfg: Config, backend: str, table, axes: dict, rd: RunDir, re
             state = {k: d[k] for k in d.files if not k.startswith("_")}
         if stored_hash != config_hash:
             raise RunError(f"{state_path}: checkpoint belongs to a different configuration; use --force")
-        runner.set_state(state)
+        try:
+            runner.set_state(state)
+        except ValueError as exc:
+            raise RunError(f"{state_path}: cannot resume from this checkpoint ({exc}); use --force to start "
+                           f"over") from None
         reporter.message(f"dynamics: resuming at step {runner.steps_done} of {runner.steps_total}")
     chunk = cfg.data["dynamics"]["chunk_steps"]
     n_traj = runner.config.n_traj
