@@ -391,7 +391,7 @@ def _extra_maps(cfg: Config, sv, axes: dict, out: dict, n_tab: int) -> dict:
     # Fig. 4 inset: I(θ) at the exact requested point, nodes clustered at θ = 0, π
     s = np.linspace(0.002, 0.998, 241)
     theta = 0.5 * np.pi * (1 - np.cos(np.pi * s))
-    unit = U if cfg.data["grid"]["unit"] == "U" else 1.0
+    unit = U if U > 0 else 1.0  # figures.* are in units of U (Γ if U = 0)
     e_in, v_in = fig["torque_inset_eps_tilde"] * unit, fig["torque_inset_V"] * unit
     r = _solve(sv, e_in, v_in, theta, order)
     maps["torque_inset_theta"] = theta
@@ -418,7 +418,7 @@ def _extra_maps(cfg: Config, sv, axes: dict, out: dict, n_tab: int) -> dict:
 def _inset_points(cfg: Config, axes: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Grid point indices nearest to the requested inset points, and (requested, used) in units of U."""
     fig, U = cfg.data["figures"], cfg.data["transport"]["U"]
-    unit = U if cfg.data["grid"]["unit"] == "U" else 1.0
+    unit = U if U > 0 else 1.0  # figures.* are in units of U (Γ if U = 0)
     eps, V = axes["eps_tilde"], axes["V"]
     idx, req, used = [], [], []
     for v in fig["inset_V"]:

@@ -106,6 +106,10 @@ def dumps_json(obj: Any) -> str:
     return json.dumps(obj, indent=2, default=_json_default, ensure_ascii=False, allow_nan=True)
 
 
+def _is_tmp(name: str) -> bool:
+    return name.startswith(".") and name.endswith(".tmp")
+
+
 # --------------------------------------------------------------------------------------- run dir
 class RunDir:
     """Paths and state of one run directory."""
@@ -145,8 +149,8 @@ class RunDir:
         """'absent', 'empty', 'finished', 'unfinished' or 'foreign' (exists, not a gpuqd run)."""
         if not self.path.exists():
             return "absent"
-        if self.path.is_dir() and not any(self.path.iterdir()):
-            return "empty"
+        if self.path.is_dir() and not any(p for p in self.path.iterdir() if not _is_tmp(p.name)):
+            return "empty"  # nothing, or only leftovers of an interrupted atomic write
         if not self.path.is_dir() or not self.is_run_dir():
             return "foreign"
         return "finished" if self.read_meta().get("status") == "finished" else "unfinished"
