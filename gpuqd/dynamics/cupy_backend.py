@@ -32,7 +32,7 @@ def table_map_constants() -> tuple[float, float, float]:
     """
     from gpuqd.transport import torque_table
 
-    return torque_table.THETA_MIN, torque_table.THETA_MID, torque_table._MAP_SCALE
+    return torque_table.THETA_MIN, torque_table.THETA_MID, torque_table.MAP_SCALE
 
 
 def kernel_defines(cfg: EngineConfig) -> dict[str, int]:

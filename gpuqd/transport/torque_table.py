@@ -39,7 +39,7 @@ INTERPOLATION_ERROR_STATEMENT = (
 THETA_MIN = 1e-5
 #: Node spacing scale in the middle of [0, π] (rad, before division by the node count).
 THETA_MID = 0.1
-_MAP_SCALE = 2.0 * (0.5 * np.pi / THETA_MID + np.log((THETA_MIN + np.pi) / THETA_MIN))
+MAP_SCALE = 2.0 * (0.5 * np.pi / THETA_MID + np.log((THETA_MIN + np.pi) / THETA_MIN))
 
 
 def s_of_theta(theta: Any, xp: Any = np) -> Any:
@@ -50,7 +50,7 @@ def s_of_theta(theta: Any, xp: Any = np) -> Any:
     ends, uniform in the middle.
     """
     return 0.5 + ((theta - 0.5 * np.pi) / THETA_MID
-                  + xp.log((THETA_MIN + theta) / (THETA_MIN + np.pi - theta))) / _MAP_SCALE
+                  + xp.log((THETA_MIN + theta) / (THETA_MIN + np.pi - theta))) / MAP_SCALE
 
 
 def s_of_cos_theta(cos_theta: Any, xp: Any = np) -> Any:
