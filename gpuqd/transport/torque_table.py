@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from gpuqd.atomic_io import atomic_savez
+
 QUANTITIES = ("field_like", "damping_like", "charge_current")
 #: Default number of θ nodes (see INTERPOLATION_ERROR_STATEMENT and tests/test_torque_table.py).
 DEFAULT_N_THETA = 384
@@ -196,10 +198,8 @@ class TorqueTable:
     def save(self, path: str | Path) -> Path:
         """Write the table to ``path`` (.npz, readable with NumPy alone) atomically."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(
-            tmp,
+        atomic_savez(
+            path,
             field_like=self.field_like,
             damping_like=self.damping_like,
             charge_current=self.charge_current,
@@ -208,7 +208,6 @@ class TorqueTable:
             theta_nodes=self.theta_nodes,
             metadata=np.array(json.dumps(self.metadata)),
         )
-        tmp.replace(path)
         return path
 
     @classmethod
