@@ -249,12 +249,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Physics/numerics warnings as one line on stderr (no source location)."""
+    print(f"gpuqd: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     from gpuqd.config import ConfigError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", RuntimeWarning)
+    warnings.showwarning = _show_warning
     try:
         from gpuqd.pipeline import RunError
     except ImportError as exc:  # pragma: no cover - broken installation
