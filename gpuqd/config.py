@@ -40,7 +40,7 @@ __all__ = [
     "schema_reference",
 ]
 
-OUTPUTS = ("switching_diagram", "readout", "torque_maps")
+OUTPUTS = ("switching_diagram", "readout", "torque_maps", "fmr")
 BACKENDS = ("auto", "numpy", "cupy")
 REQUIRED = object()
 
@@ -128,6 +128,14 @@ class Vec3:
     doc: str = ""
     bound: float = 1e6
     length: int | None = 3  # None: any length >= 1
+
+
+@dataclass
+class Flag:
+    """A boolean (YAML true/false)."""
+
+    default: Any = REQUIRED
+    doc: str = ""
 
 
 @dataclass
@@ -258,7 +266,42 @@ SCHEMA = Section(
             },
             optional=True,
         ),
-        "outputs": OutputList(default=list(OUTPUTS), doc="subset of switching_diagram, readout, torque_maps"),
+        "outputs": OutputList(default=["switching_diagram", "readout", "torque_maps"],
+                              doc="subset of switching_diagram, readout, torque_maps, fmr"),
+        # FMR readout (output `fmr`, gpuqd.fmr_run); cross-key checks in gpuqd.fmr_run.check_fmr_config
+        "fmr": Section(
+            {
+                "spectra_eps_tilde": Vec3(default=[0.25, -0.3], unit="U", length=None,
+                                          doc="ε̃ of the χ(Ω) spectra points (exact points, paired with spectra_V)"),
+                "spectra_V": Vec3(default=[-0.15, 0.1], unit="U", length=None,
+                                  doc="V of the spectra points (same length as spectra_eps_tilde)"),
+                "span": Num(default=8.0, lo=0, hi=1e6, lo_open=True,
+                            doc="spectrum window |Ω_R| ± span·Γ_relax (Γ_relax ≈ linewidth), clipped at 0"),
+                "omega_min": Num(default=None, lo=0, hi=1e6, nullable=True, unit="Γ",
+                                 doc="fixed lower end of every spectrum window (null: automatic)"),
+                "omega_max": Num(default=None, lo=0, hi=1e6, lo_open=True, nullable=True, unit="Γ",
+                                 doc="fixed upper end of every spectrum window (null: automatic)"),
+                "n_omega": Num("int", default=401, lo=2, hi=100000, doc="formula points per spectrum"),
+                "simulate": Flag(default=False, doc="also simulate FMR with the ensemble engine at the spectra "
+                                                    "points (markers over the formula)"),
+                "simulate_omegas": Num("int", default=7, lo=1, hi=200,
+                                       doc="simulated frequencies per spectrum (one engine run each)"),
+                "drive_angle": Num(default=1e-6, lo=0, hi=0.01, lo_open=True, unit="rad",
+                                   doc="drive amplitude, as the cone angle it causes at resonance: "
+                                       "h_x = drive_angle / max|χ|"),
+                "periods": Num("int", default=20, lo=1, hi=100000, doc="lock-in periods (whole periods)"),
+                "settle_decays": Num(default=12.0, lo=0, hi=1000,
+                                     doc="wait before the lock-in, in relaxation times 1/Γ_relax "
+                                         "(transient suppressed by e^-settle_decays)"),
+                "steps_per_period": Num("int", default=800, lo=64, hi=10**6,
+                                        doc="time steps per drive period (dt = 2π/(Ω·steps_per_period))"),
+                "noise": Flag(default=False, doc="simulate at the magnet temperature (magnet.sigma2 / T_m), "
+                                                 "averaging over fmr.trajectories; false: σ² = 0"),
+                "trajectories": Num("int", default=1, lo=1, hi=100000,
+                                    doc="trajectories per simulated point (for noise: true)"),
+            },
+            optional=True,
+        ),
     }
 )
 
@@ -401,6 +444,10 @@ def _check(spec: Any, value: Any, path: str, ctx: _Ctx, present: bool) -> Any:
         if any(abs(v) > spec.bound for v in value):
             ctx.fail(path, f"components must satisfy |x| <= {_fmt(spec.bound)}, got {value!r}")
         return [float(v) for v in value]
+    if isinstance(spec, Flag):
+        if not isinstance(value, bool):
+            ctx.fail(path, f"expected true or false, got {value!r}")
+        return value
     if isinstance(spec, OutputList):
         if isinstance(value, str):
             value = [value]
@@ -526,6 +573,9 @@ def _physics_checks(data: dict, ctx: _Ctx, check_output: bool) -> list[str]:
     if dyn["dt"] > limit:
         ctx.fail("dynamics.dt", f"dt = {_fmt(dyn['dt'])} is too large for stable, accurate integration; "
                                 f"allowed: {why}")
+    from gpuqd.fmr_run import check_fmr_config  # FMR readout hook
+
+    check_fmr_config(data, ctx.fail)
     if check_output:
         _check_writable(data["runs_dir"], ctx, "runs_dir")
     return warnings
@@ -624,6 +674,8 @@ def schema_reference(spec: Section = SCHEMA, prefix: str = "") -> list[tuple[str
             allowed = "subset of " + ", ".join(sub.choices)
         elif isinstance(sub, Vec3):
             allowed = "list of numbers"
+        elif isinstance(sub, Flag):
+            allowed = "true | false"
         else:
             allowed = f"string matching {sub.pattern}"
         rows.append((kp, dtext, unit, allowed, sub.doc))

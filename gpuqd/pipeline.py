@@ -660,6 +660,15 @@ def run_pipeline(cfg: Config, resume: bool = False, force: bool = False, reporte
         notes.append("Inset trajectories θ(t) are the first trajectory at the grid points nearest to the "
                      "requested inset points (inset_point_over_U vs inset_requested_over_U).")
         notes.append("readout_current_dynamic is the time average of I_C(θ(t)) over [average_from, t_end).")
+    if "fmr" in outputs:  # FMR readout (gpuqd.fmr_run): collinear transport solves, no table, no dynamics stage
+        from gpuqd.fmr_run import FMR_VARIABLES, fmr_stage
+
+        t0 = time.perf_counter()
+        fmr_arrays, fmr_notes = fmr_stage(cfg, axes, backend, reporter)
+        VARIABLES.update(FMR_VARIABLES)
+        arrays.update(fmr_arrays)
+        notes.extend(fmr_notes)
+        stage_time("fmr", t0)
 
     t0 = time.perf_counter()
     attrs = {
