@@ -81,6 +81,15 @@ class EngineConfig:
     point_index: np.ndarray  # (n_traj,) int64, zeros for a constant torque
     sample_every: int  # 0: no samples
     sample_trajectories: np.ndarray  # local indices (int64)
+    # explicit global trajectory ids (n_traj,) int64, or None: ids are trajectory_offset + arange(n_traj)
+    trajectory_ids: np.ndarray | None = None
+
+    @property
+    def global_ids(self) -> np.ndarray:
+        """(n_traj,) int64 global trajectory ids (the noise counter j of each local trajectory)."""
+        if self.trajectory_ids is not None:
+            return self.trajectory_ids
+        return self.trajectory_offset + np.arange(self.n_traj, dtype=np.int64)
 
     @property
     def noise_scale(self) -> float:
@@ -122,8 +131,13 @@ def build_config(
     trajectory_offset: int,
     sample_every: int | None,
     sample_trajectories: np.ndarray | list[int] | None,
+    trajectory_ids: np.ndarray | None = None,
 ) -> EngineConfig:
-    """Validate the run parameters (ValueError naming the offending one) and resolve them."""
+    """Validate the run parameters (ValueError naming the offending one) and resolve them.
+
+    ``trajectory_ids`` (optional, (n_traj,) distinct non-negative integers < 2**63) replaces the
+    ids trajectory_offset + arange(n_traj); it cannot be combined with a non-zero trajectory_offset.
+    """
     if not isinstance(magnet, Macrospin):
         raise ValueError("magnet must be a gpuqd.dynamics.Macrospin")
     if not isinstance(torque, ConstantTorque | TorqueTable):
@@ -141,6 +155,18 @@ def build_config(
     trajectory_offset = int(trajectory_offset)
     if not 0 <= trajectory_offset <= 2**63 - n_traj:
         raise ValueError(f"trajectory_offset must be in [0, 2**63 - n_traj], got {trajectory_offset}")
+    if trajectory_ids is not None:
+        if trajectory_offset != 0:
+            raise ValueError("give either trajectory_ids or a non-zero trajectory_offset, not both")
+        ids = np.asarray(trajectory_ids)
+        if ids.shape != (n_traj,) or not np.issubdtype(ids.dtype, np.integer):
+            raise ValueError(f"trajectory_ids must be an integer array of shape ({n_traj},)")
+        if ids.min() < 0 or (ids.dtype.kind == "u" and ids.max() > 2**63 - 1):
+            raise ValueError("trajectory_ids must lie in [0, 2**63)")
+        ids = ids.astype(np.int64)
+        if np.unique(ids).size != n_traj:
+            raise ValueError("trajectory_ids must be distinct (equal ids would share their noise)")
+        trajectory_ids = ids
     key = split_seed(seed)
 
     theta0 = np.broadcast_to(np.asarray(initial_theta, dtype=float), (n_traj,)).copy()
@@ -212,6 +238,7 @@ def build_config(
         point_index=point_index,
         sample_every=sample_every,
         sample_trajectories=sample_ids,
+        trajectory_ids=trajectory_ids,
     )
 
 
@@ -260,6 +287,9 @@ def config_fingerprint(cfg: EngineConfig) -> int:
         digest.update(repr(cfg.torque).encode())
     for array in (cfg.initial_theta, cfg.point_index, cfg.sample_trajectories):
         digest.update(np.ascontiguousarray(array).tobytes())
+    if cfg.trajectory_ids is not None:  # absent ids leave the digest of offset-based runs unchanged
+        digest.update(b"trajectory_ids")
+        digest.update(np.ascontiguousarray(cfg.trajectory_ids).tobytes())
     return int.from_bytes(digest.digest(), "little")
 
 

@@ -106,6 +106,11 @@ class CupyEngine:
             self.table = xp.zeros(1, dtype=np.float64)
             self.n_theta = 4
         self.point_index = xp.asarray(cfg.point_index.astype(np.int64))
+        # explicit global trajectory ids (kernel reads ids[j]); a 1-element placeholder otherwise
+        self.has_traj_ids = cfg.trajectory_ids is not None
+        self.traj_ids = xp.asarray(
+            cfg.trajectory_ids.astype(np.int64) if self.has_traj_ids else np.zeros(1, dtype=np.int64)
+        )
         slots = np.full(cfg.n_traj, -1, dtype=np.int32)
         slots[cfg.sample_trajectories] = np.arange(cfg.sample_trajectories.size, dtype=np.int32)
         self.sample_slot = xp.asarray(slots)
@@ -189,6 +194,8 @@ class CupyEngine:
                     np.int32(launch_steps),
                     np.int64(cfg.average_start_step),
                     np.uint64(cfg.trajectory_offset),
+                    self.traj_ids,
+                    np.int32(self.has_traj_ids),
                     np.uint32(cfg.key[0]),
                     np.uint32(cfg.key[1]),
                     np.int32(cfg.n_traj),
@@ -205,7 +212,7 @@ class CupyEngine:
         if self.cfg.both_free:
             bad |= ~cp.all(cp.isfinite(self.m), axis=0)
         if bool(bad.any()):
-            ids = self._to_host(cp.flatnonzero(bad)) + self.cfg.trajectory_offset
+            ids = self.cfg.global_ids[self._to_host(cp.flatnonzero(bad))]
             raise RuntimeError(
                 f"LLG integration failed (NaN or |n| drift > 5% in one step) at step {self.steps_done} "
                 f"for trajectory ids {ids[:20].tolist()}{' ...' if ids.size > 20 else ''}; reduce dt"

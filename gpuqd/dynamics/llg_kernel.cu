@@ -162,8 +162,8 @@ extern "C" __global__ void llg_heun_advance(
     long long* __restrict__ last_switch, long long* __restrict__ steps_p, long long* __restrict__ steps_ap,
     double* __restrict__ samples, const int* __restrict__ sample_slot, long long n_samples,
     long long sample_every, double* __restrict__ last_norm_sq, long long step_start, int n_steps,
-    long long average_start, unsigned long long traj_offset, unsigned int key0, unsigned int key1,
-    int n_traj) {
+    long long average_start, unsigned long long traj_offset, const long long* __restrict__ traj_ids,
+    int has_traj_ids, unsigned int key0, unsigned int key1, int n_traj) {
     const int j = blockIdx.x * blockDim.x + threadIdx.x;
     if (j >= n_traj) return;
 
@@ -193,7 +193,9 @@ extern "C" __global__ void llg_heun_advance(
 #if LLG_USE_TABLE
     row = table + point_index[j] * 3LL * n_theta;
 #endif
-    const unsigned long long traj = traj_offset + (unsigned long long)j;
+    // global trajectory id (noise counter): explicit ids (compacted ensembles) or offset + j
+    const unsigned long long traj =
+        has_traj_ids ? (unsigned long long)traj_ids[j] : traj_offset + (unsigned long long)j;
     (void)traj;
     double n[3] = {n_state[j], n_state[n_traj + j], n_state[2 * n_traj + j]};
     double m[3] = {0.0, 0.0, 1.0};

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from gpuqd.dynamics.config import EngineConfig, initial_state
-from gpuqd.dynamics.philox import SOURCE_STREAM_BIT, noise_block
+from gpuqd.dynamics.philox import SOURCE_STREAM_BIT, noise_block, noise_block_for_ids
 from gpuqd.transport.torque_table import lagrange4_weights, s_of_theta
 
 # Trajectory-steps of noise generated per Philox call (bounds temporary memory, amortises overhead).
@@ -215,7 +215,13 @@ class NumpyEngine:
         while k < end:
             n_block = min(block, end - k)
             noise = source_noise = None
-            if scale > 0.0:
+            if scale > 0.0 and cfg.trajectory_ids is not None:
+                noise = noise_block_for_ids(cfg.key, k, n_block, cfg.trajectory_ids, scale)
+                if cfg.both_free:
+                    source_noise = noise_block_for_ids(
+                        cfg.key, k, n_block, cfg.trajectory_ids, scale, SOURCE_STREAM_BIT
+                    )
+            elif scale > 0.0:
                 noise = noise_block(cfg.key, k, n_block, cfg.trajectory_offset, cfg.n_traj, scale)
                 if cfg.both_free:
                     source_noise = noise_block(
@@ -237,7 +243,7 @@ class NumpyEngine:
         if self.cfg.both_free:
             bad |= ~np.all(np.isfinite(self.m), axis=0)
         if bad.any():
-            ids = np.flatnonzero(bad) + self.cfg.trajectory_offset
+            ids = self.cfg.global_ids[np.flatnonzero(bad)]
             raise RuntimeError(
                 f"LLG integration failed (NaN or |n| drift > 5% in one step) at step {self.steps_done} "
                 f"for trajectory ids {ids[:20].tolist()}{' ...' if ids.size > 20 else ''}; reduce dt"

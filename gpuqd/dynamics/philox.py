@@ -101,8 +101,21 @@ def noise_block(
 
     ``stream_bit`` is XOR-ed into j_hi (0 for the drain, :data:`SOURCE_STREAM_BIT` for the source).
     """
+    ids = np.arange(traj_start, traj_start + n_traj, dtype=np.uint64)
+    return noise_block_for_ids(key, step_start, n_steps, ids, scale, stream_bit)
+
+
+def noise_block_for_ids(
+    key: tuple[int, int],
+    step_start: int,
+    n_steps: int,
+    trajectory_ids: np.ndarray,
+    scale: float,
+    stream_bit: int = 0,
+) -> np.ndarray:
+    """As :func:`noise_block` for an arbitrary array of global trajectory ids; shape (3, n_steps, n_ids)."""
     steps = np.arange(step_start, step_start + n_steps, dtype=np.uint64)[:, None]
-    ids = np.arange(traj_start, traj_start + n_traj, dtype=np.uint64)[None, :]
+    ids = np.asarray(trajectory_ids).astype(np.uint64)[None, :]
     mask, shift = np.uint64(MASK32), np.uint64(32)
     counter = (steps & mask, steps >> shift, ids & mask, (ids >> shift) ^ np.uint64(stream_bit))
     return normals_from_words(philox4x32(counter, key), scale)

@@ -63,7 +63,7 @@ class EnsembleResult:
     samples : (n_sample_traj, n_samples) θ every sample_every steps from t = 0 (empty if not asked).
     sample_directions : (n_sample_traj, n_samples, 3) drain direction n at the same times.
     sample_times : (n_samples,) times of the samples.
-    trajectory_ids : (n_traj,) global ids (trajectory_offset + local index).
+    trajectory_ids : (n_traj,) global ids (trajectory_offset + local index, or the explicit ids given).
     """
 
     first_passage_time: np.ndarray
@@ -87,8 +87,10 @@ class EnsembleRunner:
     """Resumable batched LLG run: ``advance`` in chunks, checkpoint with get_state/set_state.
 
     Arguments as in :func:`run_ensemble`. The noise of trajectory j (global id
-    trajectory_offset + local index) at step k depends on (seed, j, k) only, so results are
-    identical for any split of the ensemble and any chunking; NumPy resumes are bit-identical.
+    trajectory_offset + local index, or ``trajectory_ids[local index]``) at step k depends on
+    (seed, j, k) only, so results are identical for any split of the ensemble and any chunking;
+    NumPy resumes are bit-identical. A subset of trajectories can be continued in a new runner
+    built with their ``trajectory_ids`` and the corresponding rows of the state (compaction).
     """
 
     def __init__(
@@ -107,6 +109,7 @@ class EnsembleRunner:
         trajectory_offset: int = 0,
         sample_every: int | None = None,
         sample_trajectories: np.ndarray | list[int] | None = None,
+        trajectory_ids: np.ndarray | None = None,
     ) -> None:
         self.config: EngineConfig = build_config(
             magnet,
@@ -122,6 +125,7 @@ class EnsembleRunner:
             trajectory_offset,
             sample_every,
             sample_trajectories,
+            trajectory_ids,
         )
         self.t_end = float(t_end)
         self._fingerprint: int | None = None
@@ -217,7 +221,7 @@ class EnsembleRunner:
             samples=st["samples"][:, :, 0],
             sample_directions=st["samples"][:, :, 1:],
             sample_times=np.arange(n_samples) * cfg.sample_every * dt,
-            trajectory_ids=cfg.trajectory_offset + np.arange(cfg.n_traj, dtype=np.int64),
+            trajectory_ids=cfg.global_ids.copy(),
             dt=dt,
             t_end=self.t_end,
         )
@@ -240,6 +244,7 @@ def run_ensemble(
     progress: Callable[[int, int], None] | None = None,
     sample_every: int | None = None,
     sample_trajectories: np.ndarray | list[int] | None = None,
+    trajectory_ids: np.ndarray | None = None,
 ) -> EnsembleResult:
     """Integrate ``n_traj`` independent stochastic LLG trajectories to ``t_end`` and return observables.
 
@@ -253,6 +258,7 @@ def run_ensemble(
     average_from : start of the averaging window for mean_theta / mean_charge_current (None: no averages).
     point_index : (n_traj,) table grid point of each trajectory (TorqueTable only).
     trajectory_offset : global id of trajectory 0 (noise counter), so split ensembles reproduce.
+    trajectory_ids : optional (n_traj,) int64 explicit global ids (exclusive with trajectory_offset ≠ 0).
     chunk_steps : steps per advance() call (default 10⁴); progress(steps_done, steps_total) is called
         after each chunk.
     sample_every, sample_trajectories : record θ of these local trajectories every sample_every steps.
@@ -272,6 +278,7 @@ def run_ensemble(
         trajectory_offset,
         sample_every,
         sample_trajectories,
+        trajectory_ids,
     )
     chunk = DEFAULT_CHUNK_STEPS if chunk_steps is None else int(chunk_steps)
     if chunk < 1:
