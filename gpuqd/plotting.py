@@ -267,6 +267,10 @@ def make_figures(run_dir: str | Path) -> tuple[list[Path], list[str]]:
     skipped: list[str] = []
     jobs = (("switching_diagram", _fig2, "mean_theta"), ("readout", _fig3, "readout_conductance_parallel"),
             ("torque_maps", _fig4, "torque_field_like_parallel"))
+    if "fmr" in outputs:  # FMR readout figures (gpuqd.plot_fmr)
+        from gpuqd.plot_fmr import fmr_figures
+
+        jobs += (("fmr", fmr_figures, "fmr_stable_parallel"),)
     for key, fn, needed in jobs:
         if key not in outputs:
             continue
