@@ -195,6 +195,22 @@ BAD = [
     ("set_malformed", BASE, ["--set", "transport.T"], ["--set", "KEY.PATH=VALUE"]),
     ("set_out_of_range", BASE, ["--set", "magnet.alpha=-1"], ["magnet.alpha", "0 < alpha"]),
     ("top_level_list", [1, 2], [], ["top level must be a mapping"]),
+    # FMR readout (`fmr:` section, output fmr)
+    ("fmr_typo", _set(BASE, "fmr.simulat", True), [], ["fmr.simulat", "did you mean 'simulate'"]),
+    ("fmr_simulate_not_bool", _set(BASE, "fmr.simulate", "yes"), [], ["fmr.simulate", "true or false"]),
+    ("fmr_span_zero", _set(BASE, "fmr.span", 0.0), [], ["fmr.span", "0 < span"]),
+    ("fmr_drive_angle_large", _set(BASE, "fmr.drive_angle", 0.5), [], ["fmr.drive_angle", "drive_angle <= 0.01"]),
+    ("fmr_periods_zero", _set(BASE, "fmr.periods", 0), [], ["fmr.periods", "1 <= periods"]),
+    ("fmr_steps_per_period_small", _set(BASE, "fmr.steps_per_period", 10), [], ["fmr.steps_per_period", "64 <="]),
+    ("fmr_n_omega_float", _set(BASE, "fmr.n_omega", 10.5), [], ["fmr.n_omega", "integer"]),
+    ("fmr_spectra_lengths", _set(BASE, "fmr.spectra_V", [0.1]), [], ["fmr.spectra_V", "equal length"]),
+    ("fmr_spectra_not_list", _set(BASE, "fmr.spectra_eps_tilde", "0.2"), [], ["fmr.spectra_eps_tilde", "list"]),
+    ("fmr_omega_window", _set(_set(BASE, "fmr.omega_min", 0.5), "fmr.omega_max", 0.1), [],
+     ["fmr.omega_max", "must be > omega_min"]),
+    ("fmr_field_transverse", _set(_set(BASE, "outputs", ["fmr"]), "magnet.field", [0.01, 0.0, 0.0]), [],
+     ["magnet.field", "along e_z"]),
+    ("fmr_free_both", _set(_set(BASE, "outputs", ["fmr"]), "magnet.free", "both"), [], ["magnet.free", "drain"]),
+    ("set_fmr_trajectories", BASE, ["--set", "fmr.trajectories=0"], ["fmr.trajectories", "1 <= trajectories"]),
 ]
 
 
