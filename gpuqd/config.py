@@ -40,7 +40,7 @@ __all__ = [
     "schema_reference",
 ]
 
-OUTPUTS = ("switching_diagram", "readout", "torque_maps", "fmr")
+OUTPUTS = ("switching_diagram", "readout", "torque_maps", "fmr", "switching_times")
 BACKENDS = ("auto", "numpy", "cupy")
 REQUIRED = object()
 
@@ -266,8 +266,43 @@ SCHEMA = Section(
             },
             optional=True,
         ),
+        # switching-time statistics (output `switching_times`, gpuqd.switching_times); cross-key checks in
+        # gpuqd.switching_times.check_statistics_config
+        "statistics": Section(
+            {
+                "protocol": Choice(("P_to_AP", "AP_to_P", "both"), default="P_to_AP",
+                                   doc="P_to_AP: start at θ = 0; AP_to_P: start at θ = π; both"),
+                "trajectories_per_point": Num("int", default=100, lo=1, hi=100000,
+                                              doc="trajectories per grid point and protocol (adaptive: round 0)"),
+                "t_end": Num(default=None, lo=0, hi=1e9, lo_open=True, nullable=True, unit="1/Γ",
+                             doc="observation window, first passages later are censored (null: dynamics.t_end)"),
+                "chunk_steps": Num("int", default=5000, lo=1, hi=10**9,
+                                   doc="steps between compactions and checkpoints"),
+                "compaction": Flag(default=True, doc="stop stepping trajectories once they have switched"),
+                "confidence": Num(default=0.95, lo=0, hi=1, lo_open=True, hi_open=True,
+                                  doc="confidence level of all intervals"),
+                "min_switched_fraction": Num(default=1.0, lo=0.5, hi=1,
+                                             doc="report the mean time (not the restricted mean) where at least "
+                                                 "this fraction switched"),
+                "probability_fractions": Vec3(default=[0.1, 0.3, 1.0], length=None,
+                                              doc="times t/t_end at which P(switched by t) is reported"),
+                "survival_eps_tilde": Num(default=0.2, lo=-1e6, hi=1e6, unit="U",
+                                          doc="ε̃ of the survival curves / histograms (nearest grid point)"),
+                "survival_V": Vec3(default=[0.1, 0.175], unit="U", length=None,
+                                   doc="V values of the survival curves / histograms (nearest grid points)"),
+                "adaptive": Flag(default=False, doc="add trajectories where the CI target is not met"),
+                "target": Choice(("mean_time", "rate"), default="mean_time",
+                                 doc="quantity whose relative CI width drives the adaptive rounds"),
+                "target_relative_ci_width": Num(default=0.2, lo=0, hi=100, lo_open=True,
+                                                doc="adaptive target: CI width / estimate"),
+                "max_trajectories_per_point": Num("int", default=1000, lo=1, hi=100000,
+                                                  doc="adaptive cap per grid point and protocol"),
+                "max_rounds": Num("int", default=8, lo=1, hi=1000, doc="adaptive cap on rounds (incl. round 0)"),
+            },
+            optional=True,
+        ),
         "outputs": OutputList(default=["switching_diagram", "readout", "torque_maps"],
-                              doc="subset of switching_diagram, readout, torque_maps, fmr"),
+                              doc="subset of switching_diagram, readout, torque_maps, fmr, switching_times"),
         # FMR readout (output `fmr`, gpuqd.fmr_run); cross-key checks in gpuqd.fmr_run.check_fmr_config
         "fmr": Section(
             {
@@ -576,6 +611,9 @@ def _physics_checks(data: dict, ctx: _Ctx, check_output: bool) -> list[str]:
     from gpuqd.fmr_run import check_fmr_config  # FMR readout hook
 
     check_fmr_config(data, ctx.fail)
+    from gpuqd.switching_times import check_statistics_config  # switching-time statistics hook
+
+    check_statistics_config(data, ctx.fail)
     if check_output:
         _check_writable(data["runs_dir"], ctx, "runs_dir")
     return warnings

@@ -620,7 +620,7 @@ def run_pipeline(cfg: Config, resume: bool = False, force: bool = False, reporte
 
     outputs = set(cfg.data["outputs"])
     need_dyn = cfg.needs_dynamics
-    need_table = need_dyn and cfg.data["torque"]["model"] == "transport"
+    need_table = (need_dyn or "switching_times" in outputs) and cfg.data["torque"]["model"] == "transport"
 
     def stage_time(name: str, t0: float) -> None:
         st = meta["stages"].setdefault(name, {"wall_s": 0.0})
@@ -669,6 +669,17 @@ def run_pipeline(cfg: Config, resume: bool = False, force: bool = False, reporte
         arrays.update(fmr_arrays)
         notes.extend(fmr_notes)
         stage_time("fmr", t0)
+    if "switching_times" in outputs:  # switching-time statistics (gpuqd.switching_times), own checkpoint file
+        from gpuqd.switching_times import SWITCHING_VARIABLES, switching_times_stage
+
+        t0 = time.perf_counter()
+        st_arrays, st_notes, st_rates = switching_times_stage(cfg, backend, table, axes, rd.checkpoint_dir, reporter,
+                                                              config_hash(cfg))
+        VARIABLES.update(SWITCHING_VARIABLES)
+        arrays.update(st_arrays)
+        notes.extend(st_notes)
+        meta["throughput"].update({k: round(v, 1) for k, v in st_rates.items()})
+        stage_time("switching_times", t0)
 
     t0 = time.perf_counter()
     attrs = {
@@ -693,6 +704,7 @@ def run_pipeline(cfg: Config, resume: bool = False, force: bool = False, reporte
     # finished: remove the checkpoint, mark the run complete
     state = rd.checkpoint_dir / "dynamics_state.npz"
     state.unlink(missing_ok=True)
+    (rd.checkpoint_dir / "switching_state.npz").unlink(missing_ok=True)  # switching_times stage
     if rd.checkpoint_dir.exists() and not any(rd.checkpoint_dir.iterdir()):
         rd.checkpoint_dir.rmdir()
     meta["status"] = "finished"

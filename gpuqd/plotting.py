@@ -271,6 +271,10 @@ def make_figures(run_dir: str | Path) -> tuple[list[Path], list[str]]:
         from gpuqd.plot_fmr import fmr_figures
 
         jobs += (("fmr", fmr_figures, "fmr_stable_parallel"),)
+    if "switching_times" in outputs:  # switching-time statistics figures (gpuqd.plot_switching)
+        from gpuqd.plot_switching import switching_figures
+
+        jobs += (("switching_times", switching_figures, "switching_mean_time"),)
     for key, fn, needed in jobs:
         if key not in outputs:
             continue

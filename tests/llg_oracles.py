@@ -75,6 +75,32 @@ def mean_first_passage_time(
     return outer / diffusion
 
 
+def mean_first_passage_time_upward(
+    S: float, alpha: float, KV: float, sigma2: float, fl: float, dl: float, u_start: float, u_target: float
+) -> float:
+    """Exact mean time for u = n_z to go *up* from u_start to u_target > u_start (AP→P), reflecting at −1.
+
+    The same 1-D diffusion as :func:`mean_first_passage_time`, integrated directly for the reverse
+    boundary: τ = ∫_{u_start}^{u_target} dy ψ(y) ∫_{−1}^{y} dz / (B(z) ψ(z)), ψ = exp(−∫A/B), which
+    reduces to τ = (1/D) ∫_{u_start}^{u_target} dy/(1−y²) ∫_{−1}^{y} exp(a(z) − a(y)) dz.
+    """
+    diffusion = sigma2 / (2.0 * (S**2 + alpha**2))
+
+    def potential(u: float) -> float:
+        return 2.0 * (alpha * (0.5 * KV * u * u + fl * u) - S * dl * u) / sigma2
+
+    def inner(y: float) -> float:
+        if y <= -1.0:
+            return 0.5  # limit of (1/(1−y²)) ∫_{−1}^{y} dz as y → −1
+        value, _ = integrate.quad(
+            lambda z: np.exp(potential(z) - potential(y)), -1.0, y, epsabs=0, epsrel=1e-11
+        )
+        return value / (1.0 - y * y)
+
+    outer, _ = integrate.quad(inner, u_start, u_target, epsabs=0, epsrel=1e-10, limit=200)
+    return outer / diffusion
+
+
 def fmr_susceptibility(S: float, alpha: float, H0: float, fl: float, dl: float, omega: float) -> complex:
     """χ_xx = (ω0 − iΩα) / [(I_DL + iΩS)² + (ω0 − iΩα)²], ω0 = H0 + I_FL (spec §6.5)."""
     omega0 = H0 + fl
