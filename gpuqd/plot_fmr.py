@@ -41,23 +41,34 @@ def _map_lines(ax, r) -> None:
     _lines(ax, r["lines_eps_tilde_over_U"], r["lines_partner_V_over_U"], "k:", "partner")
 
 
-def _scatter(ax, x: np.ndarray, y: np.ndarray, xlabel: str, ylabel: str, title: str) -> None:
+def _decade_ticks(lim: float, linthresh: float) -> list[float]:
+    """0 and ±10^k for every other decade between linthresh and lim (readable symlog ticks)."""
+    top = int(np.floor(np.log10(lim)))
+    bottom = int(np.ceil(np.log10(linthresh)))
+    pos = [10.0**k for k in range(top, bottom - 1, -2)]
+    return sorted([-t for t in pos] + [0.0] + pos)
+
+
+def _scatter(ax, x: np.ndarray, y: np.ndarray, narrow: np.ndarray, xlabel: str, ylabel: str, title: str) -> None:
+    """y vs x on symlog axes; ``narrow`` marks lines with 0 < α_eff < 0.5 (quality factor > 1)."""
     ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
-    if x.size == 0:
+    if not ok.any():
         ax.text(0.5, 0.5, "no stable points", transform=ax.transAxes, ha="center")
         return
-    lim = float(np.percentile(np.abs(np.concatenate([x, y])), 99.9)) or 1.0
+    lim = float(np.percentile(np.abs(np.concatenate([x[ok], y[ok]])), 99.9)) or 1.0
     lin = lim * 1e-3
-    ax.plot([-lim, lim], [-lim, lim], color="0.6", lw=1, label="y = x")
-    ax.plot(x, y, ".", ms=2.5, color="C0", alpha=0.6, label="stable grid points")
-    ax.set_xscale("symlog", linthresh=lin)
-    ax.set_yscale("symlog", linthresh=lin)
-    ax.set_xlim(-1.2 * lim, 1.2 * lim)
-    ax.set_ylim(-1.2 * lim, 1.2 * lim)
+    ax.plot([-lim, lim], [-lim, lim], color="0.3", lw=1, label="y = x")
+    broad = ok & ~narrow
+    ax.plot(x[broad], y[broad], ".", ms=2.5, color="0.7", label="broad lines (α_eff ≥ 0.5 or < 0)")
+    ax.plot(x[ok & narrow], y[ok & narrow], ".", ms=2.5, color="C0", alpha=0.7, label="0 < α_eff < 0.5")
+    for axis in ("x", "y"):
+        getattr(ax, f"set_{axis}scale")("symlog", linthresh=lin)
+        getattr(ax, f"set_{axis}lim")(-1.2 * lim, 1.2 * lim)
+        getattr(ax, f"set_{axis}ticks")(_decade_ticks(lim, lin))
+    ax.tick_params(labelsize=7)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title + f"\n(symlog axes, linear below {lin:.1g})", fontsize=9)
+    ax.set_title(title + f"\nall stable grid points (symlog axes, linear below {lin:.1g})", fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
 
 
@@ -80,12 +91,13 @@ def _fig_maps(r, out: Path) -> list[Path]:
         norm, lim = _symlog(shift)
         m = _mesh(axes[i, 0], r, np.ma.masked_invalid(shift),
                   cmap=plt.get_cmap("RdBu_r").with_extremes(bad=grey), norm=norm)
-        fig.colorbar(m, ax=axes[i, 0], extend="both", label=f"Ω_R − KV/S  [Γ]  (= {'+' if sign > 0 else '−'}I_FL/S)")
+        fig.colorbar(m, ax=axes[i, 0], extend="both", ticks=_decade_ticks(lim, lim * 1e-3),
+                     label=f"Ω_R − KV/S  [Γ]  (= {'+' if sign > 0 else '−'}I_FL/S)")
         d_alpha = np.where(stable, alpha_eff - alpha / S, np.nan)
-        norm, _ = _symlog(d_alpha)
+        norm, lim = _symlog(d_alpha)
         m = _mesh(axes[i, 1], r, np.ma.masked_invalid(d_alpha),
                   cmap=plt.get_cmap("PuOr_r").with_extremes(bad=grey), norm=norm)
-        fig.colorbar(m, ax=axes[i, 1], extend="both",
+        fig.colorbar(m, ax=axes[i, 1], extend="both", ticks=_decade_ticks(lim, lim * 1e-3),
                      label=f"α_eff − α/S  (= {'−' if sign > 0 else '+'}I_DL/(S Ω_R))")
         peak = np.asarray(r[f"fmr_peak_chi_imag_{state}"], dtype=float)
         from matplotlib.colors import LogNorm
@@ -112,11 +124,11 @@ def _fig_maps(r, out: Path) -> list[Path]:
             y_shift = peak_freq - KV / S
             x_damp = np.where(stable, -sign * dl / (S * omega_r), np.nan)
             y_damp = hwhm / peak_freq - alpha / S
-        _scatter(axes[i, 3], x_shift.ravel(), y_shift.ravel(), f"{'+' if sign > 0 else '−'}I_FL/S  [Γ]",
+        narrow = (stable & (alpha_eff > 0) & (alpha_eff < 0.5)).ravel()
+        _scatter(axes[i, 3], x_shift.ravel(), y_shift.ravel(), narrow, f"{'+' if sign > 0 else '−'}I_FL/S  [Γ]",
                  "Ω_peak − KV/S  [Γ]  (peak of exact χ'')", "resonance shift follows I_FL")
-        _scatter(axes[i, 4], x_damp.ravel(), y_damp.ravel(), f"{'−' if sign > 0 else '+'}I_DL/(S Ω_R)",
+        _scatter(axes[i, 4], x_damp.ravel(), y_damp.ravel(), narrow, f"{'−' if sign > 0 else '+'}I_DL/(S Ω_R)",
                  "HWHM/Ω_peak − α/S  (width of exact χ'')", "linewidth follows I_DL")
-        del lim
     fig.suptitle("FMR readout: linear response about P and AP with the collinear torques "
                  f"(H_0 = KV = {KV:g} Γ, S = {S:g}, α = {alpha:g}, B_z = {b_z:g} Γ)", fontsize=12)
     fig.tight_layout()
@@ -156,7 +168,7 @@ def _fig_spectra(r, out: Path) -> list[Path]:
                 ws = r["fmr_sim_omega"][p, j]
                 ax.plot(ws, r["fmr_sim_chi_imag"][p, j], "o", mfc="none", mec="C0", ms=7, label="χ'' simulated")
                 ax.plot(ws, r["fmr_sim_chi_real"][p, j], "s", mfc="none", mec="C1", ms=6, label="χ' simulated")
-            ax.axvline(KV / S, color="0.5", ls=":", lw=1, label="bare KV/S")
+            ax.axvline(KV / S, color="0.5", ls=":", lw=1, label=f"bare KV/S = {KV / S:g} Γ")
             ax.axvline(w_r, color="C3", ls="--", lw=1, label="Ω_R")
             ax.axhline(0, color="0.8", lw=0.6)
             ax.set_xlim(w[0], w[-1])
