@@ -17,8 +17,8 @@ ch. 4; Kalbfleisch & Prentice, *The Statistical Analysis of Failure Time Data*):
   σ(t)² = Σ d_i/(n_i(n_i − d_i)) / (log S(t))², the band is [S^{exp(+zσ)}, S^{exp(−zσ)}], which
   always lies in [0, 1]. Where S = 1 (no switch up to t > 0) Greenwood gives no width; the band
   is then [(a/2)^{1/m}, 1], the exact binomial (Clopper–Pearson) interval for zero events,
-  a = 1 − confidence, m = the number of trajectories observed up to the horizon (≤ the number at
-  risk at t, hence conservative). Symmetrically, where S = 0 (every trajectory still at risk has
+  a = 1 − confidence, m = the number at risk at the group's first switch (if none switched: the
+  number observed up to the horizon); m ≤ the number at risk at t, hence conservative. Symmetrically, where S = 0 (every trajectory still at risk has
   switched) it is [0, 1 − (a/2)^{1/d}], d = the number of switches in the group (the trajectories
   of known state). S(t) is NaN for t > horizon (the largest t_end of the group).
 * Restricted mean survival time RMST = ∫_0^τ S(t) dt, τ = horizon, with variance
@@ -144,7 +144,9 @@ class KaplanMeier:
     offsets: np.ndarray
     horizon: np.ndarray
     n_groups: int
-    n_to_horizon: np.ndarray  # (n_groups,) trajectories observed up to the horizon (not censored earlier)
+    # (n_groups,) trajectories known unswitched throughout the stretch where S = 1: those at risk at the
+    # first switch, or, if none switched, those observed up to the horizon (not censored earlier)
+    n_to_horizon: np.ndarray
 
     def _last_entry(self, t: np.ndarray) -> np.ndarray:
         """Index of the last entry with time ≤ t per (group, t), −1 if none; shape (n_groups, m)."""
@@ -244,6 +246,11 @@ def kaplan_meier(
     survival[wiped] = 0.0
     terms = np.where(wiped, 0.0, events / (at_risk * np.where(wiped, 1, remaining)))
     greenwood = np.maximum(_segment_cumsum(terms, offsets, group_of), 0.0)
+    observed_to_horizon = np.bincount(
+        obs.group, weights=obs.time >= obs.horizon[obs.group] * (1 - _TIE_TOL), minlength=obs.n_groups
+    ).astype(np.int64)
+    has_switch = offsets[1:] > offsets[:-1]
+    at_first_switch = at_risk[np.where(has_switch, offsets[:-1], 0)] if at_risk.size else observed_to_horizon
     return KaplanMeier(
         time=t[starts],
         group=group_of,
@@ -254,9 +261,7 @@ def kaplan_meier(
         offsets=offsets,
         horizon=obs.horizon,
         n_groups=obs.n_groups,
-        n_to_horizon=np.bincount(
-            obs.group, weights=obs.time >= obs.horizon[obs.group] * (1 - _TIE_TOL), minlength=obs.n_groups
-        ).astype(np.int64),
+        n_to_horizon=np.where(has_switch, at_first_switch, observed_to_horizon).astype(np.int64),
     )
 
 

@@ -318,3 +318,12 @@ def test_adaptive_ensemble_helpers() -> None:
     np.testing.assert_array_equal(extra_rate, [0, 50, 150, 50])  # inf width: double; 1.0 → 4× n
     with pytest.raises(ValueError):
         ss.relative_ci_width(summary, "median")
+
+
+def test_band_before_the_first_switch_uses_the_number_at_risk() -> None:
+    """Zero-event band where S = 1 uses m = the number at risk at the first switch, not only the few
+    trajectories censored at the horizon (99 late switches, 1 censored: m = 100, not 1)."""
+    times = np.concatenate([np.linspace(500.0, 900.0, 99), [np.inf]])
+    km = ss.kaplan_meier(times, 1000.0)
+    low = km.evaluate([100.0])["low"][0, 0]
+    assert low == pytest.approx(0.025 ** (1 / 100))
