@@ -19,7 +19,8 @@ ch. 4; Kalbfleisch & Prentice, *The Statistical Analysis of Failure Time Data*):
   is then [(a/2)^{1/m}, 1], the exact binomial (Clopper–Pearson) interval for zero events,
   a = 1 − confidence, m = the number at risk at the group's first switch (if none switched: the
   number observed up to the horizon); m ≤ the number at risk at t, hence conservative.
-  Symmetrically, where S = 0 (every trajectory still at risk has switched) it is [0, 1 − (a/2)^{1/d}], d = the number of switches in the group (the trajectories
+  Symmetrically, where S = 0 (every trajectory still at risk has switched) it is
+  [0, 1 − (a/2)^{1/d}], d = the number of switches in the group (the trajectories
   of known state). S(t) is NaN for t > horizon (the largest t_end of the group).
 * Restricted mean survival time RMST = ∫_0^τ S(t) dt, τ = horizon, with variance
   Σ_i [∫_{t_i}^τ S dt]² d_i/(n_i(n_i − d_i)). With censoring only at a common t_end it equals
