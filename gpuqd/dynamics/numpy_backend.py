@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from gpuqd.dynamics.config import EngineConfig, initial_state
-from gpuqd.dynamics.philox import SOURCE_STREAM_BIT, noise_block, noise_block_for_ids
+from gpuqd.dynamics.philox import SOURCE_STREAM_BIT, noise_block_for_ids
 from gpuqd.transport.torque_table import lagrange4_weights, s_of_theta
 
 # Trajectory-steps of noise generated per Philox call (bounds temporary memory, amortises overhead).
@@ -211,22 +211,15 @@ class NumpyEngine:
         end = min(start + max(int(n_steps), 0), cfg.steps_total)
         block = max(1, NOISE_BLOCK_ELEMENTS // cfg.n_traj)
         scale = cfg.noise_scale
+        ids = cfg.global_ids
         k = start
         while k < end:
             n_block = min(block, end - k)
             noise = source_noise = None
-            if scale > 0.0 and cfg.trajectory_ids is not None:
-                noise = noise_block_for_ids(cfg.key, k, n_block, cfg.trajectory_ids, scale)
+            if scale > 0.0:
+                noise = noise_block_for_ids(cfg.key, k, n_block, ids, scale)
                 if cfg.both_free:
-                    source_noise = noise_block_for_ids(
-                        cfg.key, k, n_block, cfg.trajectory_ids, scale, SOURCE_STREAM_BIT
-                    )
-            elif scale > 0.0:
-                noise = noise_block(cfg.key, k, n_block, cfg.trajectory_offset, cfg.n_traj, scale)
-                if cfg.both_free:
-                    source_noise = noise_block(
-                        cfg.key, k, n_block, cfg.trajectory_offset, cfg.n_traj, scale, SOURCE_STREAM_BIT
-                    )
+                    source_noise = noise_block_for_ids(cfg.key, k, n_block, ids, scale, SOURCE_STREAM_BIT)
             for b in range(n_block):
                 self._step(
                     k + b,
