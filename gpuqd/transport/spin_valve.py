@@ -116,13 +116,20 @@ class SpinValve:
         return kernel_coefficients(np.ravel(eps_tilde), np.ravel(V), self.U, self.T, self.log_cutoff)
 
     def generator(self, coefficients: np.ndarray, n_S: Any, n_D: Any, order: int = 2) -> np.ndarray:
-        """Lead-resolved generators W_r, shape (..., 2, 6, 6), from K (..., 2, 72, 6, 6)."""
+        """Lead-resolved generators W_r, shape (..., 2, 6, 6), from K (..., 2, 72, 6, 6).
+
+        With K of one (ε̃, V) point (shape (2, 72, 6, 6)) the directions are contracted by one matrix
+        product (the fast path used by the solves); otherwise K broadcasts against the directions.
+        """
         c = coefficient_vector(
             (self.gamma_S, self.gamma_D),
             self.p_S * np.asarray(n_S, dtype=float),
             self.p_D * np.asarray(n_D, dtype=float),
             order,
         )
+        if coefficients.ndim == 4:
+            flat = coefficients.transpose(1, 0, 2, 3).reshape(coefficients.shape[1], -1)
+            return (c @ flat).reshape(c.shape[:-1] + coefficients.shape[:1] + coefficients.shape[2:])
         return np.einsum("...k,...rkij->...rij", c, coefficients)
 
     # ------------------------------------------------------------------ solves
@@ -182,18 +189,16 @@ class SpinValve:
             stop = min(start + CHUNK, pairs.shape[0])
             coefficients = self.kernel_coefficients(pairs[start:stop, 0], pairs[start:stop, 1])
             members = np.flatnonzero((inverse >= start) & (inverse < stop))
-            c = coefficient_vector((self.gamma_S, self.gamma_D), self.p_S * ns_flat[members],
-                                   self.p_D * nd_flat[members], order)
             w = np.empty((members.size, 2, 6, 6))
-            # Group the elements by (ε̃, V) point: one (n_dir, 72) @ (72, 72) product per point.
+            # Group the directions by (ε̃, V) point: one matrix product per point.
             owner = inverse[members] - start
             order_by_owner = np.argsort(owner, kind="stable")
             bounds = np.searchsorted(owner[order_by_owner], np.arange(stop - start + 1))
             for point in range(stop - start):
                 rows = order_by_owner[bounds[point] : bounds[point + 1]]
                 if rows.size:
-                    flat = coefficients[point].transpose(1, 0, 2, 3).reshape(c.shape[-1], -1)
-                    w[rows] = (c[rows] @ flat).reshape(rows.size, 2, 6, 6)
+                    w[rows] = self.generator(coefficients[point], ns_flat[members[rows]],
+                                             nd_flat[members[rows]], order)
             x[members] = stationary_state(w.sum(axis=-3))
             lead_rates[members] = np.einsum("...rij,...j->...ri", w, x[members])
         return _assemble_result(x, lead_rates, ns_flat, nd_flat, shape)
