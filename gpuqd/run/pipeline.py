@@ -26,7 +26,7 @@ from gpuqd.run.config import RunConfig
 from gpuqd.run.errors import RunError, SetupError
 from gpuqd.run.executor import Executor, LocalExecutor
 from gpuqd.run.progress import Reporter
-from gpuqd.run.results import AXIS_VARIABLES, readme_text, write_results
+from gpuqd.run.results import AXIS_VARIABLES, save_results
 from gpuqd.run.rundir import RunDir, git_commit, now, prepare_run_dir
 from gpuqd.run.stage import StageContext
 from gpuqd.run.stages import get_stage
@@ -127,7 +127,7 @@ def run_pipeline(cfg: RunConfig, resume: bool = False, force: bool = False, repo
         "axes": {"eps_tilde": ["eps_tilde_over_U", "eps_tilde"], "V": ["V_over_U", "V"]},
         "units": dict(UNITS), "notes": notes,
     }
-    write_results(rd.results_path, arrays, variables, attrs, readme_text(arrays, variables, attrs))
+    save_results(rd, arrays, variables, attrs)
     stage_time("results", t0)
     if make_figures:
         t0 = time.perf_counter()
