@@ -1,0 +1,167 @@
+"""Results of a run: the one module that writes and reads them (results.npz) and :func:`load_run`.
+
+Layout of ``<runs_dir>/<name>/`` (paths and state: :mod:`gpuqd.run.rundir`)::
+
+    config.yaml        resolved configuration (all defaults filled in)
+    meta.json          provenance: version, git commit, backend, device, seed, times, throughput, status
+    results.npz        all results; self-describing, readable with NumPy alone (see :func:`load_run`)
+    figures/           fig2_switching.{png,pdf}, fig3_readout.{png,pdf}, fig4_torques.{png,pdf}
+    checkpoint/        dynamics state between chunks (removed when the run finishes)
+
+``<runs_dir>/.cache/`` holds torque tables and transport maps keyed by a hash of the transport
+parameters and the grid, shared between runs.
+
+results.npz holds one array per quantity plus two string entries: ``attrs`` (JSON: format, units,
+dims and description of every array, configuration, notes) and ``README`` (plain text)::
+
+    d = np.load("runs/fig2/results.npz")
+    attrs = json.loads(str(d["attrs"]))
+    d["mean_theta"], d["eps_tilde_over_U"], d["V_over_U"]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from gpuqd.atomic_io import atomic_savez
+from gpuqd.run.rundir import RESULTS_FILE, RunDir, dumps_json
+
+__all__ = ["AXIS_VARIABLES", "RESULTS_FORMAT", "RunResults", "load_run", "readme_text", "save_results",
+           "write_results"]
+
+RESULTS_FORMAT = "gpuqd-results/1"
+#: the grid axes every run writes
+AXIS_VARIABLES = MappingProxyType({
+    "eps_tilde_over_U": {"dims": ["eps_tilde"], "units": "U", "description": "level position ε̃ = ε + U/2"},
+    "V_over_U": {"dims": ["V"], "units": "U", "description": "bias voltage V (μ_S = +V/2, μ_D = −V/2)"},
+    "eps_tilde": {"dims": ["eps_tilde"], "units": "Gamma", "description": "ε̃ in units of Γ"},
+    "V": {"dims": ["V"], "units": "Gamma", "description": "V in units of Γ"},
+})
+
+
+# --------------------------------------------------------------------------------------- results
+def write_results(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], variables: Mapping[str, dict],
+                  attrs: Mapping[str, Any], readme: str) -> Path:
+    """Write results.npz: ``arrays`` + JSON ``attrs`` (with ``variables``) + plain-text ``README``."""
+    for reserved in ("attrs", "README"):
+        if reserved in arrays:
+            raise ValueError(f"array name {reserved!r} is reserved")
+    missing = [k for k in arrays if k not in variables]
+    if missing:
+        raise ValueError(f"no description for result arrays {missing}")
+    full_attrs = dict(attrs)
+    full_attrs["format"] = RESULTS_FORMAT
+    full_attrs["variables"] = {k: dict(variables[k]) | {"shape": list(np.shape(arrays[k]))} for k in arrays}
+    payload = {k: np.asarray(v) for k, v in arrays.items()}
+    for k, v in payload.items():
+        if v.dtype == object:
+            raise ValueError(f"result array {k!r} has dtype object (not readable without pickle)")
+    payload["attrs"] = np.array(dumps_json(full_attrs))
+    payload["README"] = np.array(readme)
+    return atomic_savez(path, compressed=True, **payload)
+
+
+class RunResults(Mapping):
+    """Results of a run directory: a read-only mapping name → array with labelled axes.
+
+    Attributes: ``path``, ``config`` (resolved configuration dict), ``meta`` (meta.json),
+    ``attrs`` (JSON attrs of results.npz), ``axes`` (``eps_tilde_over_U``, ``V_over_U``,
+    ``eps_tilde``, ``V``), ``variables`` (per array: dims, units, description), ``readme``.
+    Arrays are also attributes: ``r.mean_theta``.  ``r.units(name)`` and ``r.dims(name)``.
+    """
+
+    AXES = ("eps_tilde_over_U", "V_over_U", "eps_tilde", "V")
+
+    def __init__(self, path: Path, arrays: dict, attrs: dict, readme: str, config: dict | None, meta: dict):
+        self.path = path
+        self._arrays = arrays
+        self.attrs = attrs
+        self.readme = readme
+        self.config = config if config is not None else attrs.get("config", {})
+        self.meta = meta
+        self.variables = attrs.get("variables", {})
+        self.axes = {k: arrays[k] for k in self.AXES if k in arrays}
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._arrays[key]
+
+    def __iter__(self):
+        return iter(self._arrays)
+
+    def __len__(self) -> int:
+        return len(self._arrays)
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        arrays = self.__dict__.get("_arrays", {})
+        if name in arrays:
+            return arrays[name]
+        raise AttributeError(name)
+
+    def units(self, name: str) -> str:
+        return self.variables.get(name, {}).get("units", "")
+
+    def dims(self, name: str) -> tuple:
+        return tuple(self.variables.get(name, {}).get("dims", ()))
+
+    def describe(self, name: str) -> str:
+        return self.variables.get(name, {}).get("description", "")
+
+    def nearest(self, eps_tilde_over_U: float, V_over_U: float) -> tuple[int, int]:
+        """Indices (i_eps, i_V) of the grid point nearest to (ε̃/U, V/U)."""
+        i = int(np.nanargmin(np.abs(self.axes["eps_tilde_over_U"] - eps_tilde_over_U)))
+        j = int(np.nanargmin(np.abs(self.axes["V_over_U"] - V_over_U)))
+        return i, j
+
+    def __repr__(self) -> str:
+        shape = (len(self.axes.get("eps_tilde", [])), len(self.axes.get("V", [])))
+        names = ", ".join(k for k in self._arrays if k not in self.AXES)
+        return f"RunResults({str(self.path)!r}, grid {shape[0]}x{shape[1]} (eps_tilde x V), arrays: {names})"
+
+
+def load_run(path: str | os.PathLike) -> RunResults:
+    """Load ``results.npz`` (+ config.yaml, meta.json) of a run directory (or a results.npz path).
+
+    Only NumPy is needed to read the file itself; this helper adds the labelled-axes view.
+    """
+    p = Path(path)
+    results = p if p.suffix == ".npz" else p / RESULTS_FILE
+    run = results.parent
+    if not results.exists():
+        status = RunDir(run).status
+        hint = " (the run is unfinished: use `gpuqd run CONFIG --resume`)" if status == "unfinished" else ""
+        raise FileNotFoundError(f"{results}: no results{hint}")
+    with np.load(results, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files if k not in ("attrs", "README")}
+        attrs = json.loads(str(data["attrs"])) if "attrs" in data.files else {}
+        readme = str(data["README"]) if "README" in data.files else ""
+    rd = RunDir(run)
+    return RunResults(run, arrays, attrs, readme, rd.read_config(), rd.read_meta())
+
+
+def readme_text(arrays: Mapping[str, np.ndarray], variables: Mapping[str, Mapping], attrs: Mapping) -> str:
+    """Plain-text description of every array (the ``README`` entry of results.npz)."""
+    lines = [
+        f"gpuqd results ({attrs['gpuqd_version']}), run '{attrs['name']}'.",
+        "Read with NumPy alone: d = np.load('results.npz'); attrs = json.loads(str(d['attrs'])).",
+        "Axes: eps_tilde_over_U / eps_tilde (Γ) index dimension 0, V_over_U / V (Γ) dimension 1 of all maps.",
+        "Units: energies in Γ = (Γ_S+Γ_D)/2, times in ħ/Γ, currents in eΓ/ħ, conductance in e²/ħ, angles rad.",
+        "",
+    ]
+    for k, v in arrays.items():
+        var = variables[k]
+        lines.append(f"{k} {list(np.shape(v))} [{var['units']}] dims={var['dims']}: {var['description']}")
+    lines += ["", "Notes:"] + [f"- {n}" for n in attrs["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def save_results(run_dir: RunDir, arrays: Mapping[str, np.ndarray], variables: Mapping[str, Mapping],
+                 attrs: Mapping[str, Any]) -> list[Path]:
+    """Write the results of a finished run into ``run_dir`` (every results file a run has); their paths."""
+    return [write_results(run_dir.results_path, arrays, variables, attrs, readme_text(arrays, variables, attrs))]
