@@ -40,6 +40,9 @@ class TransportResult:
     torque_field_like, torque_damping_like : coefficients I_FL, I_DL of e_FL = n_D × n_S and
         e_DL = n_D × (n_D × n_S) in the transverse spin current into the drain (spec §1);
         at collinear n_D, n_S: their limit (by solve) or NaN (by solve_vectors).
+    source_field_like, source_damping_like : the same for the source, n_S ↔ n_D: coefficients of
+        n_S × n_D and n_S × (n_S × n_D) in the transverse spin current into the source
+        (docs/physics.md §12.2).
     occupations : (P0, P1, P2); dot_spin : ⟨S⟩ (spin ½ per electron).
     particle_current_source : I^N_S (= −I_C in the stationary state).
     """
@@ -52,6 +55,8 @@ class TransportResult:
     torque_damping_like: np.ndarray
     occupations: np.ndarray
     dot_spin: np.ndarray
+    source_field_like: np.ndarray
+    source_damping_like: np.ndarray
 
 
 def _check_finite(name: str, value: Any) -> None:
@@ -146,15 +151,16 @@ class SpinValve:
         if np.any(collinear):
             e_b, v_b, t_b = np.broadcast_arrays(np.asarray(eps_tilde, float), np.asarray(V, float), theta)
             direction = np.where(np.cos(t_b[collinear]) > 0, 1.0, -1.0)
+            names = ("torque_field_like", "torque_damping_like", "source_field_like", "source_damping_like")
             values = []
             for step in (COLLINEAR_STEP, 2 * COLLINEAR_STEP):
                 near = self.solve_vectors(
                     e_b[collinear], v_b[collinear], np.array([0.0, 0.0, 1.0]),
                     drain_direction(t_b[collinear] + direction * step), order,
                 )
-                values.append((near.torque_field_like, near.torque_damping_like))
-            result.torque_field_like[collinear] = (4 * values[0][0] - values[1][0]) / 3
-            result.torque_damping_like[collinear] = (4 * values[0][1] - values[1][1]) / 3
+                values.append([getattr(near, name) for name in names])
+            for k, name in enumerate(names):
+                getattr(result, name)[collinear] = (4 * values[0][k] - values[1][k]) / 3
         return result
 
     def solve_vectors(self, eps_tilde: Any, V: Any, n_S: Any, n_D: Any, order: int = 2) -> TransportResult:
@@ -280,14 +286,8 @@ def _assemble_result(x: np.ndarray, lead_rates: np.ndarray, n_S: np.ndarray, n_D
     particle = -(lead_rates[..., 1] + 2.0 * lead_rates[..., 2])  # (n, 2): into S, into D
     spin = -lead_rates[..., 3:6]  # (n, 2, 3)
     spin_drain = spin[:, 1]
-    transverse = spin_drain - n_D * np.sum(n_D * spin_drain, axis=-1, keepdims=True)
-    e_fl = np.cross(n_D, n_S)
-    e_dl = np.cross(n_D, e_fl)
-    norm2 = np.sum(e_fl * e_fl, axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        safe = norm2 > 1e-24
-        field_like = np.where(safe, np.sum(transverse * e_fl, axis=-1) / np.where(safe, norm2, 1.0), np.nan)
-        damping_like = np.where(safe, np.sum(transverse * e_dl, axis=-1) / np.where(safe, norm2, 1.0), np.nan)
+    field_like, damping_like = torque_coefficients(spin_drain, n_D, n_S)
+    source_fl, source_dl = torque_coefficients(spin[:, 0], n_S, n_D)
     return TransportResult(
         charge_current=particle[:, 1].reshape(shape),
         particle_current_source=particle[:, 0].reshape(shape),
@@ -297,6 +297,24 @@ def _assemble_result(x: np.ndarray, lead_rates: np.ndarray, n_S: np.ndarray, n_D
         torque_damping_like=damping_like.reshape(shape),
         occupations=x[:, 0:3].reshape(shape + (3,)),
         dot_spin=x[:, 3:6].reshape(shape + (3,)),
+        source_field_like=source_fl.reshape(shape),
+        source_damping_like=source_dl.reshape(shape),
     )
+
+
+def torque_coefficients(spin_current: np.ndarray, n_own: np.ndarray, n_other: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients (FL, DL) of e_FL = n_own × n_other and e_DL = n_own × (n_own × n_other) in the
+    transverse part of ``spin_current`` (into the lead of direction n_own), docs/physics.md §1;
+    NaN where the directions are collinear. Shapes (..., 3) → (...)."""
+    transverse = spin_current - n_own * np.sum(n_own * spin_current, axis=-1, keepdims=True)
+    e_fl = np.cross(n_own, n_other)
+    e_dl = np.cross(n_own, e_fl)
+    norm2 = np.sum(e_fl * e_fl, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        safe = norm2 > 1e-24
+        field_like = np.where(safe, np.sum(transverse * e_fl, axis=-1) / np.where(safe, norm2, 1.0), np.nan)
+        damping_like = np.where(safe, np.sum(transverse * e_dl, axis=-1) / np.where(safe, norm2, 1.0), np.nan)
+    return field_like, damping_like
 
 
