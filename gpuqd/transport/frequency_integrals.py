@@ -42,8 +42,8 @@ from gpuqd.transport.kernel_terms import LAMBDA_EVEN, LAMBDA_ODD
 #: Matsubara terms summed explicitly (k = 0 … K − 1); the tail k ≥ K is the Abel–Plana remainder.
 MATSUBARA_TERMS = 16
 #: exp-sinh rule for ∫_K^∞ F dx: x = K + exp(π/2 sinh t), t = h j, |j| ≤ n.
-EXP_SINH_STEP = 0.15
-EXP_SINH_HALF_POINTS = 24
+EXP_SINH_STEP = 0.12
+EXP_SINH_HALF_POINTS = 30
 #: Gauss–Legendre rule for the Abel–Plana integral over t ∈ [0, t_max] (e^{−2π t_max} ≈ 4e-17).
 ABEL_PLANA_POINTS = 20
 ABEL_PLANA_T_MAX = 6.0

@@ -164,15 +164,23 @@ def monomials(theta: Any, xp: ModuleType = np) -> tuple[Any, Any]:
     return phi, dphi
 
 
+def kernel_from_basis(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Complex K (n, 2, 72, 6, 6) from basis values of any evaluation (NumPy): ``first`` (n, 4, 3) and
+    ``second`` (n, 2, 3, 3, 3, 4, 4) in the layout of :mod:`gpuqd.transport.frequency_integrals`; the
+    identically vanishing second-order entries are not read."""
+    n = first.shape[0]
+    b = np.concatenate([first.reshape(n, -1), second.reshape(n, -1)[:, second_order_columns()]], axis=1)
+    return (_complex_map() @ b.T).T.reshape(n, 2, N_COEFFICIENTS, N_PHYS, N_PHYS)
+
+
 def kernel_coefficients_complex(
     eps_tilde: np.ndarray, V: np.ndarray, U: float, T: float, log_cutoff: float = 8.0
 ) -> np.ndarray:
     """K before dropping its (vanishing) imaginary part, shape (n, 2, 72, 6, 6) (NumPy; for tests)."""
-    z = integral_vector(np.atleast_1d(eps_tilde), np.atleast_1d(V), U, T, log_cutoff, order=2)
-    n1, n2 = N_FIRST_INTEGRALS, second_order_columns().size
-    b = np.concatenate([z[:, :n1] + 1j * z[:, n1 : 2 * n1], z[:, 2 * n1 : 2 * n1 + n2] + 1j * z[:, 2 * n1 + n2 :]],
-                       axis=1)
-    return (_complex_map() @ b.T).T.reshape(-1, 2, N_COEFFICIENTS, N_PHYS, N_PHYS)
+    eps = np.atleast_1d(np.asarray(eps_tilde, dtype=float)) - 0.5 * U
+    V = np.atleast_1d(np.asarray(V, dtype=float))
+    return kernel_from_basis(first_order_basis(eps, U, V, T, log_cutoff),
+                             second_order_basis(eps, U, V, T, log_cutoff))
 
 
 def kernel_coefficients(

@@ -24,3 +24,9 @@ def load_helper(name: str) -> ModuleType:
 def exact_u0() -> ModuleType:
     """Exact U = 0 Green's-function currents (docs/physics.md §5.1), independent of gpuqd."""
     return load_helper("exact_u0")
+
+
+@pytest.fixture(scope="session")
+def reference_quadrature() -> ModuleType:
+    """The shifted-contour trapezoid of the frequency integrals (docs/physics.md §4.2), slow reference."""
+    return load_helper("reference_quadrature")

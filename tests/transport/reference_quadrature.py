@@ -1,4 +1,8 @@
-"""Frequency integrals of the first- and fourth-order kernels (spec §3.2, §4.1, §4.2).
+"""Reference (slow, independent) evaluation of the kernel's frequency integrals: the shifted-contour
+trapezoid of docs/physics.md §4.2 that gpuqd used at runtime before the Matsubara pole sums
+(gpuqd/transport/frequency_integrals.py). Kept here, off the runtime path, as the independent method the
+fast integrals are tested against; the step and the tail rule are parameters so that its own accuracy can
+be measured (test_frequency_integrals.py).
 
 Functions of one (ε̃, V) point. Energies in any unit (the caller's; docs use Γ). The integrals are
 returned on the basis used by :mod:`gpuqd.transport.kernel_terms`:
@@ -41,10 +45,12 @@ def _gauss_legendre_unit(n: int) -> tuple[np.ndarray, np.ndarray]:
     return 0.5 * (x + 1.0), 0.5 * w  # on (0, 1)
 
 
-def integration_nodes(eps: float, U: float, mu_max: float, T: float) -> tuple[np.ndarray, np.ndarray]:
-    """Complex nodes u_n = x_n − iπT/2 and real weights of the shifted-contour rule."""
+def integration_nodes(eps: float, U: float, mu_max: float, T: float, step_over_t: float = TRAPEZOID_STEP_OVER_T,
+                      tail_points: int = TAIL_POINTS, tail_power: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Complex nodes u_n = x_n − iπT/2 and real weights of the shifted-contour rule (today's defaults:
+    step 0.4 T, tails x = X/σ² with 80 Gauss–Legendre points)."""
     half_width = 3.0 * (abs(eps) + abs(U) + abs(mu_max)) + 60.0 * T
-    h = TRAPEZOID_STEP_OVER_T * T
+    h = step_over_t * T
     n_half = int(np.ceil(half_width / h))
     x_mid = h * np.arange(-n_half, n_half + 1)
     w_mid = np.full(x_mid.shape, h)
@@ -54,9 +60,9 @@ def integration_nodes(eps: float, U: float, mu_max: float, T: float) -> tuple[np
     w_mid[: GREGORY_END_WEIGHTS.size] = h * GREGORY_END_WEIGHTS
     w_mid[-GREGORY_END_WEIGHTS.size :] = h * GREGORY_END_WEIGHTS[::-1]
     edge = h * n_half
-    sigma, w_sigma = _gauss_legendre_unit(TAIL_POINTS)
-    x_tail = edge / sigma**2  # x = X/σ², dx = 2X/σ³ dσ
-    w_tail = w_sigma * 2.0 * edge / sigma**3
+    sigma, w_sigma = _gauss_legendre_unit(tail_points)
+    x_tail = edge / sigma**tail_power  # x = X/σ^q, dx = q X/σ^(q+1) dσ
+    w_tail = w_sigma * tail_power * edge / sigma ** (tail_power + 1)
     x = np.concatenate([-x_tail[::-1], x_mid, x_tail])
     w = np.concatenate([w_tail[::-1], w_mid, w_tail])
     return x - 0.5j * np.pi * T, w
@@ -83,14 +89,14 @@ def first_order_basis(eps: float, U: float, V: float, T: float, log_cutoff: floa
     return out
 
 
-def second_order_basis(eps: float, U: float, V: float, T: float, log_cutoff: float) -> np.ndarray:
+def second_order_basis(eps: float, U: float, V: float, T: float, log_cutoff: float, **rule: float) -> np.ndarray:
     """Basis integrals I_kind(λ1, λ2, λ3), shape (2 kinds (X, D), 3 a, 3 b, 3 λ2, 4 λ1, 4 λ3).
 
     I_D = ∫ du ν(u) J(−λ2 − u) / [(i0 − u − λ1)(i0 − u − λ3)],
     I_X = ∫ du ν(u) [J(−λ1) − J(−λ2 − u)] / (λ1 − λ2 − u) / (i0 − u − λ3),
     with ν ∈ {1, f_{+V/2}, f_{−V/2}} and J ∈ {1, L − ψ_{+V/2}, L − ψ_{−V/2}}.
     """
-    u, weight = integration_nodes(eps, U, 0.5 * abs(V), T)
+    u, weight = integration_nodes(eps, U, 0.5 * abs(V), T, **rule)
     lam_odd = np.array([ce * eps + cu * U for ce, cu in LAMBDA_ODD])
     lam_even = np.array([ce * eps + cu * U for ce, cu in LAMBDA_EVEN])
     m_values = (0.5 * V, -0.5 * V)
@@ -120,3 +126,28 @@ def second_order_basis(eps: float, U: float, V: float, T: float, log_cutoff: flo
     left_x = nu[:, None, None, None, :] * difference[None]
     integral_x = left_x @ resolvent.T
     return np.stack([integral_x, integral_d])
+
+
+def reference_kernel(eps_tilde: np.ndarray, V: np.ndarray, U: float, T: float, log_cutoff: float = 8.0,
+                     **rule: float) -> np.ndarray:
+    """Real K (n, 2, 72, 6, 6) from this quadrature (the same basis → K map as the runtime path)."""
+    from gpuqd.transport.kernel import kernel_from_basis
+
+    eps = np.atleast_1d(eps_tilde) - 0.5 * U
+    V = np.atleast_1d(V)
+    first = np.stack([first_order_basis(e, U, v, T, log_cutoff) for e, v in zip(eps, V, strict=True)])
+    second = np.stack([second_order_basis(e, U, v, T, log_cutoff, **rule) for e, v in zip(eps, V, strict=True)])
+    return np.real(kernel_from_basis(first, second))
+
+
+def reference_solve(sv, eps_tilde: float, V: float, theta: np.ndarray, order: int = 2, kernel=None):
+    """Stationary solve of ``sv`` at one (ε̃, V) for n_S = e_z, n_D(θ) with the reference kernel."""
+    from gpuqd.transport import drain_direction
+    from gpuqd.transport.stationary import assemble_result, stationary_state
+
+    k = reference_kernel(eps_tilde, V, sv.U, sv.T, sv.log_cutoff)[0] if kernel is None else kernel
+    n_d = drain_direction(theta)
+    w = sv.generator(k, np.array([0.0, 0.0, 1.0]), n_d, order=order)  # (m, 2, 6, 6)
+    x = stationary_state(w.sum(axis=1))
+    rates = np.einsum("mrij,mj->mri", w, x)
+    return assemble_result(x, rates, np.array([[0.0, 0.0, 1.0]]), n_d, theta.shape)
