@@ -12,7 +12,14 @@ from typing import Any
 import numpy as np
 
 from gpuqd.transport.backend import array_module, to_numpy
-from gpuqd.transport.kernel import angular_map, coefficient_vector, integral_vector, kernel_coefficients, monomials
+from gpuqd.transport.kernel import (
+    angular_map,
+    coefficient_vector,
+    integral_vector,
+    kernel_coefficients,
+    monomials,
+    sparse_on,
+)
 from gpuqd.transport.stationary import (
     COLLINEAR_SIN,
     TransportResult,
@@ -125,11 +132,11 @@ class SpinValve:
         n_D = (sin θ, 0, cos θ) (docs/physics.md §4.5); backend array."""
         xp = self.xp
         if order not in self._angular_maps:
-            self._angular_maps[order] = xp.asarray(
-                angular_map((self.gamma_S, self.gamma_D), (self.p_S, self.p_D), order))
+            self._angular_maps[order] = sparse_on(
+                angular_map((self.gamma_S, self.gamma_D), (self.p_S, self.p_D), order), xp)
         z = integral_vector(xp.asarray(np.ravel(eps_tilde)), xp.asarray(np.ravel(V)), self.U, self.T,
                             self.log_cutoff, order, xp)
-        return (z @ self._angular_maps[order]).reshape(z.shape[0], 6, 2, 6, 6)
+        return (self._angular_maps[order] @ z.T).T.reshape(z.shape[0], 6, 2, 6, 6)
 
     def generator(self, coefficients: Any, n_S: Any, n_D: Any, order: int = 2) -> Any:
         """Lead-resolved generators W_r, shape (..., 2, 6, 6), from K (..., 2, 72, 6, 6).

@@ -76,9 +76,9 @@ def test_rule_converged_against_doubled_rule() -> None:
 @pytest.mark.parametrize("T_over_U, eps_over_U, V_over_U", GRID[1:4] + GRID[5:8] + GRID[9:])
 def test_physical_outputs_match_reference(reference_quadrature, T_over_U, eps_over_U, V_over_U) -> None:
     """I_C, I_FL, I_DL, source coefficients and the dot state (P0, P1, P2, S) from the fast path vs the
-    same stationary solve with the refined reference kernel: ≤ 1e-9 of max|·| over θ, plus 1e-15 Γ
-    absolute: a few ulps of the O(Γ) rates whose differences these are; it matters only where a quantity is
-    itself rounding noise (first-order currents deep in blockade at T/U = 1e-3 are ~e^{−U/2T})."""
+    same stationary solve with the refined reference kernel: ≤ 1e-9 of max|·| over θ, plus 1e-14 Γ
+    absolute: tens of ulps of the O(Γ) rates whose differences these are; it matters only where a quantity is
+    itself rounding noise (I_C at V = 0; first-order currents deep in blockade at T/U = 1e-3, ~e^{−U/2T})."""
     sv = _sv(T_over_U)
     eps, V = eps_over_U * U, V_over_U * U
     theta = np.array([1e-3, 0.1, 0.5, 1.0, 1.6, 2.2, 3.0, np.pi - 1e-3])
@@ -91,7 +91,7 @@ def test_physical_outputs_match_reference(reference_quadrature, T_over_U, eps_ov
         for name in ("charge_current", "torque_field_like", "torque_damping_like", "source_field_like",
                      "source_damping_like", "occupations", "dot_spin"):
             a, b = getattr(fast, name), getattr(ref, name)
-            assert np.abs(a - b).max() <= 1e-9 * np.abs(b).max() + 1e-15, (order, name)
+            assert np.abs(a - b).max() <= 1e-9 * np.abs(b).max() + 1e-14, (order, name)
 
 
 @pytest.mark.parametrize("T_over_U, eps_over_U, V_over_U", [(1e-2, 0.25, -0.15), (1e-2, 0.2, 0.1),
