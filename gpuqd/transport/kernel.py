@@ -194,7 +194,8 @@ def kernel_coefficients(
     """Coefficient matrices K of shape (n_points, 2 leads, 72, 6, 6) for 1-D arrays ε̃, V."""
     z = integral_vector(xp.atleast_1d(xp.asarray(eps_tilde, dtype=float)), xp.atleast_1d(xp.asarray(V, dtype=float)),
                         U, T, log_cutoff, order, xp)
-    return (sparse_on(general_map(order), xp) @ z.T).T.reshape(-1, 2, N_COEFFICIENTS, N_PHYS, N_PHYS)
+    return (sparse_on(general_map(order), xp) @ xp.ascontiguousarray(z.T)).T.reshape(-1, 2, N_COEFFICIENTS, N_PHYS,
+                                                                                      N_PHYS)
 
 
 def sparse_on(matrix: sparse.csr_matrix, xp: ModuleType) -> Any:

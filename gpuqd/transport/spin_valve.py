@@ -136,7 +136,7 @@ class SpinValve:
                 angular_map((self.gamma_S, self.gamma_D), (self.p_S, self.p_D), order), xp)
         z = integral_vector(xp.asarray(np.ravel(eps_tilde)), xp.asarray(np.ravel(V)), self.U, self.T,
                             self.log_cutoff, order, xp)
-        return (self._angular_maps[order] @ z.T).T.reshape(z.shape[0], 6, 2, 6, 6)
+        return (self._angular_maps[order] @ xp.ascontiguousarray(z.T)).T.reshape(z.shape[0], 6, 2, 6, 6)
 
     def generator(self, coefficients: Any, n_S: Any, n_D: Any, order: int = 2) -> Any:
         """Lead-resolved generators W_r, shape (..., 2, 6, 6), from K (..., 2, 72, 6, 6).
