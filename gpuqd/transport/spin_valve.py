@@ -24,6 +24,7 @@ from gpuqd.transport.stationary import (
     COLLINEAR_SIN,
     TransportResult,
     assemble_result,
+    assemble_result_angular,
     collinear_limits,
     stationary_derivative,
     stationary_state,
@@ -57,7 +58,8 @@ def _check_order(order: Any) -> None:
 
 def _group(e_flat: np.ndarray, v_flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct (ε̃, V) pairs, the members sorted by pair, and the member bounds of each pair."""
-    pairs, inverse = np.unique(np.stack([e_flat, v_flat], axis=-1), axis=0, return_inverse=True)
+    keys, inverse = np.unique(e_flat + 1j * v_flat, return_inverse=True)  # complex: lexicographic (ε̃, V)
+    pairs = np.stack([keys.real, keys.imag], axis=-1)
     inverse = inverse.ravel()
     order = np.argsort(inverse, kind="stable")
     bounds = np.searchsorted(inverse[order], np.arange(pairs.shape[0] + 1))
@@ -175,17 +177,24 @@ class SpinValve:
         rates = np.empty((t_flat.size, 2, 6))
         collinear = np.abs(np.sin(t_flat)) < COLLINEAR_SIN
         d_rates = np.zeros((t_flat.size, 2, 6))
+        counts = np.diff(bounds)
         for start in range(0, pairs.shape[0], CHUNK):
             stop = min(start + CHUNK, pairs.shape[0])
             coefficients = self.angular_coefficients(pairs[start:stop, 0], pairs[start:stop, 1], order)
-            block = members[bounds[start] : bounds[stop]]
-            owner_all = np.repeat(np.arange(stop - start), np.diff(bounds[start : stop + 1]))
-            for m0 in range(0, block.size, MEMBER_CHUNK):
-                rows, owner = block[m0 : m0 + MEMBER_CHUNK], owner_all[m0 : m0 + MEMBER_CHUNK]
-                x[rows], rates[rows], d = self._solve_angles(coefficients, owner, t_flat[rows], collinear[rows])
-                if d is not None:
-                    d_rates[rows[collinear[rows]]] = d
-        result = assemble_result(x, rates, _E_Z[None, :], drain_direction(t_flat), shape)
+            step = max(1, MEMBER_CHUNK // int(counts[start:stop].max()))
+            for s0 in range(start, stop, step):  # points padded to a common number of directions
+                s1 = min(s0 + step, stop)
+                width = int(counts[s0:s1].max())
+                slot = np.arange(width)[None, :]
+                valid = slot < counts[s0:s1, None]
+                rows = members[np.minimum(bounds[s0:s1, None] + slot, members.size - 1)]
+                theta_padded = np.where(valid, t_flat[rows], 0.5 * np.pi)
+                xs, rs, ds = self._solve_points(coefficients[s0 - start : s1 - start], theta_padded,
+                                                valid & collinear[rows])
+                x[rows[valid]], rates[rows[valid]] = xs[valid], rs[valid]
+                if ds is not None:
+                    d_rates[rows[valid & collinear[rows]]] = ds
+        result = assemble_result_angular(x, rates, t_flat, shape)
         if np.any(collinear):
             limits = collinear_limits(-rates[collinear, :, 3:6], -d_rates[collinear, :, 3:6],
                                       np.cos(t_flat[collinear]))
@@ -193,22 +202,29 @@ class SpinValve:
                 getattr(result, name).reshape(-1)[collinear] = value
         return result
 
-    def _solve_angles(self, coefficients: Any, owner: np.ndarray, theta: np.ndarray, collinear: np.ndarray
+    def _solve_points(self, coefficients: Any, theta: np.ndarray, collinear: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """x, lead rates W_r x and, at the collinear members, d(W_r x)/dθ, for directions θ of points ``owner``."""
+        """x (p, c, 6), lead rates W_r x (p, c, 2, 6) and, at the ``collinear`` members, d(W_r x)/dθ (k, 2, 6),
+        for the directions θ (p, c) of the p points whose angular coefficients (p, 6, 2, 6, 6) are given.
+
+        Per point: W(θ) = φ(θ) A summed over leads is one (c × 6)·(6 × 36) product; the rates use
+        W_r x = Σ_{q,j} φ_q x_j A[q, r, :, j], one (c × 36)·(36 × 12) product."""
         xp = self.xp
-        phi, dphi = monomials(xp.asarray(theta), xp)
-        gathered = coefficients[xp.asarray(owner)]  # (m, 6, 2, 6, 6)
-        w = xp.einsum("mq,mqrij->mrij", phi, gathered)
-        generator = w.sum(axis=1)
+        p, c = theta.shape
+        summed = coefficients.sum(axis=2).reshape(p, 6, 36)
+        by_lead = coefficients.transpose(0, 1, 4, 2, 3).reshape(p, 36, 12)
+        phi, dphi = monomials(xp.asarray(theta), xp)  # (p, c, 6)
+        generator = (phi @ summed).reshape(p, c, 6, 6)
         x = stationary_state(generator, xp)
-        rates = (w @ x[:, None, :, None])[..., 0]
+        rates = ((phi[..., :, None] * x[..., None, :]).reshape(p, c, 36) @ by_lead).reshape(p, c, 2, 6)
         d_rates = None
         if np.any(collinear):
-            idx = xp.asarray(np.flatnonzero(collinear))
-            dw = xp.einsum("mq,mqrij->mrij", dphi[idx], gathered[idx])
-            dx = stationary_derivative(generator[idx], dw.sum(axis=1), x[idx], xp)
-            d_rates = to_numpy((dw @ x[idx][:, None, :, None] + w[idx] @ dx[:, None, :, None])[..., 0])
+            k, j = (xp.asarray(i) for i in np.nonzero(collinear))
+            ph, dph, xk = phi[k, j], dphi[k, j], x[k, j]
+            d_generator = (dph[:, None, :] @ summed[k])[:, 0].reshape(-1, 6, 6)
+            dx = stationary_derivative(generator[k, j], d_generator, xk, xp)
+            d_outer = (dph[:, :, None] * xk[:, None, :] + ph[:, :, None] * dx[:, None, :]).reshape(-1, 1, 36)
+            d_rates = to_numpy((d_outer @ by_lead[k])[:, 0].reshape(-1, 2, 6))
         return to_numpy(x), to_numpy(rates), d_rates
 
     def solve_vectors(self, eps_tilde: Any, V: Any, n_S: Any, n_D: Any, order: int = 2) -> TransportResult:

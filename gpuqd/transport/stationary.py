@@ -135,3 +135,28 @@ def assemble_result(x: np.ndarray, lead_rates: np.ndarray, n_S: np.ndarray, n_D:
         source_field_like=source_fl.reshape(shape),
         source_damping_like=source_dl.reshape(shape),
     )
+
+
+def assemble_result_angular(x: np.ndarray, lead_rates: np.ndarray, theta: np.ndarray,
+                            shape: tuple[int, ...]) -> TransportResult:
+    """:func:`assemble_result` for n_S = e_z, n_D = (sin θ, 0, cos θ), with the torque coefficients in closed
+    form: I⊥·e_FL = −s I_y, I⊥·e_DL = s (c I_x − s I_z) for the drain, s I_y and −s I_x for the source, each
+    divided by s² (s = sin θ, c = cos θ; docs/physics.md §1, §12.2). NaN where s = 0."""
+    particle = -(lead_rates[..., 1] + 2.0 * lead_rates[..., 2])
+    spin = -lead_rates[..., 3:6]
+    s, c = np.sin(theta), np.cos(theta)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inv = np.where(s != 0.0, 1.0 / np.where(s != 0.0, s, 1.0), np.nan)
+    drain, source = spin[:, 1], spin[:, 0]
+    return TransportResult(
+        charge_current=particle[:, 1].reshape(shape),
+        particle_current_source=particle[:, 0].reshape(shape),
+        spin_current_drain=drain.reshape(shape + (3,)),
+        spin_current_source=source.reshape(shape + (3,)),
+        torque_field_like=(-drain[:, 1] * inv).reshape(shape),
+        torque_damping_like=((c * drain[:, 0] - s * drain[:, 2]) * inv).reshape(shape),
+        occupations=x[:, 0:3].reshape(shape + (3,)),
+        dot_spin=x[:, 3:6].reshape(shape + (3,)),
+        source_field_like=(source[:, 1] * inv).reshape(shape),
+        source_damping_like=(-source[:, 0] * inv).reshape(shape),
+    )
