@@ -1,4 +1,4 @@
-"""The quantum-dot spin valve: stationary state, currents and spin torques (spec §1, §3.5, §4.3).
+"""The quantum-dot spin valve: stationary state, currents and spin torques (docs/physics.md §1, §3.5, §4.3).
 
 Energies in one unit of the caller's choice (the docs use Γ = (Γ_S + Γ_D)/2); currents are particle
 currents (energy unit / ħ) and spin currents (ħ × energy unit / ħ). Nothing assumes Γ = 1.
@@ -270,7 +270,7 @@ class SpinValve:
 
     # ------------------------------------------------------------------ exchange field and resonances
     def exchange_phase(self, eps_tilde: Any, V: Any, lead: str) -> np.ndarray:
-        """Φ_r = Re ψ(½ + i(ε + U − μ_r)/(2πT)) − Re ψ(½ + i(ε − μ_r)/(2πT)) (dimensionless, spec §3.4)."""
+        """Φ_r = Re ψ(½ + i(ε + U − μ_r)/(2πT)) − Re ψ(½ + i(ε − μ_r)/(2πT)) (dimensionless, docs/physics.md §3.4)."""
         from scipy.special import psi
 
         eps = np.asarray(eps_tilde, dtype=float) - 0.5 * self.U
@@ -289,7 +289,7 @@ class SpinValve:
         return b_s, b_d
 
     def resonance_condition(self, eps_tilde: Any, V: Any, kind: str = "resonance") -> np.ndarray:
-        """p_D Γ_D Φ_D ∓ p_S Γ_S Φ_S: zero on the resonance (−) or partner (+) line (spec §5.6)."""
+        """p_D Γ_D Φ_D ∓ p_S Γ_S Φ_S: zero on the resonance (−) or partner (+) line (docs/physics.md §5.6)."""
         if kind not in ("resonance", "partner"):
             raise ValueError(f"kind must be 'resonance' or 'partner', got {kind!r}")
         sign = -1.0 if kind == "resonance" else 1.0

@@ -13,7 +13,7 @@ Layout (shared by the NumPy interpolation below and the CUDA kernel in ``gpuqd.d
   model, ``source_field_like``, ``source_damping_like``) have shape ``(n_points, M)``;
   grid point ``j`` is ``(eps_tilde[j // n_V], V[j % n_V])`` when built on a rectangular grid.
 
-Units: I_FL, I_DL in ħΓ (coefficients of the non-normalised e_FL, e_DL of spec §1); I_C in Γ
+Units: I_FL, I_DL in ħΓ (coefficients of the non-normalised e_FL, e_DL of docs/physics.md §1); I_C in Γ
 (particles per 1/Γ into the drain).
 """
 

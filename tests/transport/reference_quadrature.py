@@ -13,7 +13,7 @@ returned on the basis used by :mod:`gpuqd.transport.kernel_terms`:
 
 The u-integral is done on the shifted contour u = x − iδ, δ = πT/2 (no singularity within ≈1.57 T),
 by a uniform trapezoid with step 0.4 T on |x| ≤ X, X = 3(|ε| + U + max|μ|) + 60 T, and
-Gauss–Legendre quadrature of the tails after x = ±X/σ² (spec §4.2).
+Gauss–Legendre quadrature of the tails after x = ±X/σ² (docs/physics.md §4.2).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def fermi(u: np.ndarray, m: float, T: float) -> np.ndarray:
 
 
 def log_minus_psi(w: np.ndarray, m: float, T: float, log_cutoff: float) -> np.ndarray:
-    """L − ψ(½ − i (w − m)/(2πT)): the s-odd part of J_{s,m}(w) (spec §3.2)."""
+    """L − ψ(½ − i (w − m)/(2πT)): the s-odd part of J_{s,m}(w) (docs/physics.md §3.2)."""
     return log_cutoff - psi(0.5 - 1j * (w - m) / (2.0 * np.pi * T))
 
 

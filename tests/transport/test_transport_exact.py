@@ -1,4 +1,4 @@
-"""Transport vs the exact U = 0 Green's-function solution (spec §5.1): error ∝ Γ² at O(Γ), Γ³ at O(Γ²)."""
+"""Transport vs the exact U = 0 Green's-function solution (docs/physics.md §5.1): error ∝ Γ² at O(Γ), Γ³ at O(Γ²)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_spec_table_values(exact_u0) -> None:
 @pytest.mark.parametrize(
     "case",
     [
-        {},  # spec table parameters
+        {},  # docs/physics.md §5.1 table parameters
         {"p_S": 0.5, "p_D": 0.8, "n_D": np.array([0.48, 0.6, 0.64])},  # unequal p, n_D out of the x–z plane
         {"eps": -0.4, "V": -1.7, "n_S": np.array([0.0, 0.6, 0.8]), "n_D": np.array([1.0, 0.0, 0.0])},
     ],
