@@ -6,7 +6,7 @@
 #ifndef GPUQD_DIGAMMA_CUH
 #define GPUQD_DIGAMMA_CUH
 
-#ifdef __CUDACC__
+#if defined(__CUDACC__) || defined(__CUDACC_RTC__)  // nvcc or NVRTC (CuPy)
 #define GPUQD_HOST_DEVICE __host__ __device__
 #else
 #define GPUQD_HOST_DEVICE

@@ -95,11 +95,12 @@ def nodes_and_weights(eps: Any, U: float, V: Any, T: float, xp: ModuleType = np,
     integer = xp.broadcast_to(xp.arange(terms + 1, dtype=float), (n, terms + 1))
     w_int = xp.ones(terms + 1)
     w_int[-1] = 0.5
-    x = xp.concatenate([integer, terms + sigma * xp.asarray(r),
+    x = xp.concatenate([integer.astype(complex), (terms + sigma * xp.asarray(r)).astype(complex),
                         xp.broadcast_to(terms + 1j * xp.asarray(t), (n, t.size))], axis=1)
-    w = xp.concatenate([xp.broadcast_to(w_int, (n, terms + 1)), sigma * xp.asarray(e),
+    w = xp.concatenate([xp.broadcast_to(w_int, (n, terms + 1)).astype(complex),
+                        (sigma * xp.asarray(e)).astype(complex),
                         xp.broadcast_to(xp.asarray(w_ap), (n, t.size))], axis=1)
-    return terms, x.astype(complex), w.astype(complex)
+    return terms, x, w
 
 
 def _digamma_tail(w: Any, xp: ModuleType) -> Any:

@@ -231,6 +231,8 @@ class TorqueTable:
         v_axis = np.atleast_1d(np.asarray(V, dtype=float))
         if int(block_points) < 1:
             raise ValueError(f"block_points must be >= 1, got {block_points}")
+        if int(n_theta) < 4:
+            raise ValueError(f"n_theta must be >= 4 for cubic interpolation, got {n_theta}")
         eps_points = np.repeat(eps_axis, v_axis.size)
         v_points = np.tile(v_axis, eps_axis.size)
         extra = np.atleast_1d(np.asarray(extra_theta, dtype=float))
