@@ -78,3 +78,16 @@ def test_nvcc_compiles_the_kernel_source(tmp_path: Path) -> None:
     result = subprocess.run([nvcc, "--ptx", "-o", str(out), str(source)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "digamma_kernel" in out.read_text()
+
+
+def test_integrals_with_the_kernel_digamma_equal_scipy_ones(host_digamma, monkeypatch) -> None:
+    """The pole-sum integrals with ψ from digamma.cuh (what the CuPy backend uses) equal those with SciPy's ψ."""
+    from gpuqd.transport import frequency_integrals as fi
+    from gpuqd.transport.kernel import integral_vector
+
+    eps, bias = np.array([-300.0, 200.0, 450.0, 0.0]), np.array([50.0, 100.0, -20.0, 0.0])
+    reference = integral_vector(eps, bias, 1000.0, 10.0)
+    monkeypatch.setattr(fi, "digamma", lambda z, xp: host_digamma(np.asarray(z, dtype=complex).ravel()).reshape(
+        np.shape(z)))
+    ours = integral_vector(eps, bias, 1000.0, 10.0)
+    assert np.abs(ours - reference).max() <= 1e-13 * np.abs(reference).max()

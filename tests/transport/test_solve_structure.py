@@ -74,3 +74,15 @@ def test_bad_backend_and_order_rejected() -> None:
         SpinValve(**PAPER, backend="torch")
     with pytest.raises(ValueError, match="order"):
         SpinValve(**PAPER).solve(0.0, 0.0, 1.0, order=3)
+
+
+def test_table_nodes_near_collinear_are_not_limits(monkeypatch) -> None:
+    """The first and last table nodes (θ ≈ 7.7e-7, π − 7.7e-7) are solved directly, not as collinear limits."""
+    from gpuqd.transport import TorqueTable
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("collinear path used for a table node")
+
+    monkeypatch.setattr("gpuqd.transport.spin_valve.collinear_limits", refuse)
+    table = TorqueTable.build(SpinValve(**PAPER), [250.0], [-150.0])
+    assert 0 < table.theta_nodes[0] < 1e-6 and np.isfinite(table.field_like).all()
