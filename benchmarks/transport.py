@@ -1,4 +1,9 @@
-"""Benchmark: transport solve cost per (ε̃, V) point at O(Γ²), all θ of a 7-angle set, one core.
+"""Benchmark: transport cost on one core at the paper's parameters (and on CuPy when a GPU is present).
+
+Rows: kernel build per (ε̃, V) point (frequency integrals alone and with the angular map); ``solve`` per
+(ε̃, V) point on the 21 ε̃ × 13 V × 7 θ set including θ = 0, π; ``TorqueTable.build`` per point at 384 θ
+nodes and the projected time of the 201 × 201 table. Each number is the median of repeats, as wall time
+and as CPU time of this process (the CPU time is the robust one on a shared machine).
 
 Prints a table and writes benchmarks/results/transport.json. Run: python benchmarks/transport.py
 """
@@ -19,74 +24,97 @@ import numpy as np  # noqa: E402
 
 from gpuqd import __version__  # noqa: E402
 from gpuqd.transport import SpinValve, TorqueTable  # noqa: E402
-from gpuqd.transport.kernel import kernel_coefficients  # noqa: E402
+from gpuqd.transport.kernel import integral_vector  # noqa: E402
 
-THETAS = np.array([0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99]) * np.pi
 PAPER = dict(U=1000.0, T=10.0, gamma_S=2 / 3, gamma_D=4 / 3, p_S=0.99, p_D=0.99)
+THETAS = np.array([0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]) * np.pi  # includes the collinear θ = 0, π
+GRID_EPS = np.linspace(-0.5, 0.5, 21) * PAPER["U"]
+GRID_V = np.linspace(-0.5, 0.5, 13) * PAPER["U"]
+TABLE_AXES = (np.linspace(-0.5, 0.5, 8) * PAPER["U"], np.linspace(-0.45, 0.45, 8) * PAPER["U"])
+FULL_TABLE_POINTS = 201 * 201
+TARGETS = {"solve_ms_per_point_7_angles": 0.5, "table_ms_per_point_384": 1.5, "table_201x201_s": 60.0}
 
 
-def _time(fn, repeats: int = 3) -> float:
-    best = np.inf
+def _median_time(fn, repeats: int, sync=None) -> tuple[float, float]:
+    """Median wall and CPU seconds of ``fn()`` over ``repeats`` runs (after one warm-up)."""
+    fn()
+    walls, cpus = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        w0, c0 = time.perf_counter(), time.process_time()
         fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+        if sync is not None:
+            sync()
+        walls.append(time.perf_counter() - w0)
+        cpus.append(time.process_time() - c0)
+    return float(np.median(walls)), float(np.median(cpus))
+
+
+def measure(backend: str, repeats: int) -> dict:
+    sv = SpinValve(**PAPER, backend=backend)
+    xp, sync = sv.xp, None
+    if backend == "cupy":  # pragma: no cover - needs a GPU
+        sync = xp.cuda.runtime.deviceSynchronize
+    n_grid = GRID_EPS.size * GRID_V.size
+    e_flat = np.repeat(GRID_EPS, GRID_V.size)
+    v_flat = np.tile(GRID_V, GRID_EPS.size)
+    out = {}
+    wall, cpu = _median_time(lambda: integral_vector(xp.asarray(e_flat), xp.asarray(v_flat), sv.U, sv.T, xp=xp),
+                             repeats, sync)
+    out["integrals_ms_per_point"] = (wall / n_grid * 1e3, cpu / n_grid * 1e3)
+    wall, cpu = _median_time(lambda: sv.angular_coefficients(e_flat, v_flat), repeats, sync)
+    out["kernel_build_ms_per_point"] = (wall / n_grid * 1e3, cpu / n_grid * 1e3)
+    wall, cpu = _median_time(lambda: sv.solve(GRID_EPS[:, None, None], GRID_V[None, :, None],
+                                              THETAS[None, None, :]), repeats)
+    out["solve_ms_per_point_7_angles"] = (wall / n_grid * 1e3, cpu / n_grid * 1e3)
+    n_table = TABLE_AXES[0].size * TABLE_AXES[1].size
+    wall, cpu = _median_time(lambda: TorqueTable.build(sv, *TABLE_AXES), max(1, repeats // 2))
+    out["table_ms_per_point_384"] = (wall / n_table * 1e3, cpu / n_table * 1e3)
+    out["table_201x201_s"] = tuple(v * 1e-3 * FULL_TABLE_POINTS for v in out["table_ms_per_point_384"])
+    return out
+
+
+def _gpu_available() -> bool:
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
 
 
 def main() -> dict:
-    sv = SpinValve(**PAPER)
-    rng = np.random.default_rng(0)
-    n_points = 64
-    eps = rng.uniform(-0.5, 0.5, n_points) * sv.U
-    bias = rng.uniform(-0.5, 0.5, n_points) * sv.U
-    rows = []
-    t_solve = _time(lambda: sv.solve(eps[:, None], bias[:, None], THETAS[None, :], order=2))
-    rows.append(("solve, order 2, 7 angles", t_solve / n_points * 1e3, "ms per (eps, V) point"))
-    rows.append(("  = per (eps, V, theta)", t_solve / n_points / THETAS.size * 1e3, "ms"))
-    t_kernel = _time(lambda: kernel_coefficients(eps, bias, sv.U, sv.T))
-    rows.append(("  of which kernel build (integrals)", t_kernel / n_points * 1e3, "ms per point"))
-    coefficients = kernel_coefficients(eps, bias, sv.U, sv.T)
-    n_dirs = 1000
-    theta = rng.uniform(0, np.pi, n_dirs)
-    nd = np.stack([np.sin(theta), 0 * theta, np.cos(theta)], -1)
-
-    def assemble() -> None:
-        from gpuqd.transport.spin_valve import stationary_state
-
-        w = sv.generator(np.broadcast_to(coefficients[0], (n_dirs,) + coefficients.shape[1:]), (0, 0, 1), nd)
-        stationary_state(w.sum(axis=-3))
-
-    t_assemble = _time(assemble)
-    rows.append(("assembly + 6x6 solve, extra direction", t_assemble / n_dirs * 1e6, "us per direction"))
-    n_table = 8
-    t_table = _time(lambda: TorqueTable.build(sv, eps[:n_table], bias[:1]), repeats=1)
-    rows.append(("TorqueTable.build (384 angles)", t_table / n_table * 1e3, "ms per point"))
-    width = max(len(r[0]) for r in rows)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    results = {"numpy": measure("numpy", repeats=5)}
+    if _gpu_available():  # pragma: no cover - needs a GPU
+        results["cupy"] = measure("cupy", repeats=5)
     cpu = platform.processor() or platform.machine()
-    print(f"gpuqd {__version__} transport benchmark, paper parameters, 1 thread, {cpu}")
-    for name, value, unit in rows:
-        print(f"{name:<{width}}  {value:10.3f}  {unit}")
-    result = {
-        "version": __version__,
-        "machine": platform.machine(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "threads": 1,
-        "n_points": n_points,
-        "thetas_over_pi": (THETAS / np.pi).tolist(),
-        "ms_per_point_order2_7_angles": t_solve / n_points * 1e3,
-        "ms_per_point_theta": t_solve / n_points / THETAS.size * 1e3,
-        "ms_per_point_kernel_build": t_kernel / n_points * 1e3,
-        "us_per_extra_direction": t_assemble / n_dirs * 1e6,
-        "ms_per_point_table_384": t_table / n_table * 1e3,
-        "target_ms_per_point": 20.0,
+    print(f"gpuqd {__version__} transport benchmark, paper parameters, 1 BLAS/OMP thread, {cpu}, "
+          f"load average {load:.1f} at start")
+    print(f"{'backend':<7} {'quantity':<32} {'wall':>10} {'cpu':>10}  unit      target")
+    for backend, rows in results.items():
+        for name, (wall, cpu_time) in rows.items():
+            unit = "s" if name.endswith("_s") else "ms"
+            target = TARGETS.get(name)
+            print(f"{backend:<7} {name:<32} {wall:10.3f} {cpu_time:10.3f}  {unit:<8}  "
+                  f"{'' if target is None else f'<= {target:g}'}")
+    if "cupy" not in results:
+        print("cupy: not run (no CUDA device / CuPy on this machine)")
+    record = {
+        "version": __version__, "machine": platform.machine(), "processor": cpu,
+        "python": platform.python_version(), "numpy": np.__version__, "threads": 1,
+        "load_average_at_start": load, "parameters": PAPER,
+        "solve_set": {"n_eps": GRID_EPS.size, "n_V": GRID_V.size, "thetas_over_pi": (THETAS / np.pi).tolist()},
+        "table_points": int(TABLE_AXES[0].size * TABLE_AXES[1].size), "table_n_theta": 384,
+        "statistic": "median of repeats; each value [wall, cpu-of-process]",
+        "targets": TARGETS,
+        "results": {b: {k: list(v) for k, v in rows.items()} for b, rows in results.items()},
+        "cupy_run": "cupy" in results,
     }
-    out = Path(__file__).resolve().parent / "results" / "transport.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    print(f"wrote {out}")
-    return result
+    path = Path(__file__).resolve().parent / "results" / "transport.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2))
+    print(f"wrote {path}")
+    return record
 
 
 if __name__ == "__main__":

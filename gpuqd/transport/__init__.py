@@ -1,4 +1,4 @@
-"""Quantum-dot spin-valve transport to O(Γ) and O(Γ²) (physics-spec §1–5)."""
+"""Quantum-dot spin-valve transport to O(Γ) and O(Γ²) (docs/physics.md §1–5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Symbolic enumeration of the first- and fourth-order kernel terms (spec §3.3, §4.1).
+"""Symbolic enumeration of the first- and fourth-order kernel terms (docs/physics.md §3.3, §4.1).
 
 Everything here is independent of the model parameters. Each kernel term is a product of tunnelling
 vertex superoperators times a frequency integral; the integrals are expanded on a small basis
@@ -10,7 +10,7 @@ coupling matrices Γ^r = Γ_r Σ_μ P_r^μ σ^μ (P^0 = 1, P = p_r n_r). The res
 
 with f, i running over the six physical Liouville elements. The kernel of lead r (the lead of the
 left-most vertex) is then W_r = Γ_r Σ_μ P_r^μ K1[r, μ] + Σ Γ_{r_u} Γ_{r_v} P_{r_u}^μ P_{r_v}^ν K2[...]
-(spec §4.5: a polynomial of degree ≤ 2 in the polarisation vectors).
+(docs/physics.md §4.5: a polynomial of degree ≤ 2 in the polarisation vectors).
 
 Basis conventions (shared with the integral evaluation):
 * contraction functions ν ∈ {1, f_{+V/2}, f_{−V/2}} (index a), since ν_{s,m} = δ_{s,−1} + s f_m;
@@ -70,7 +70,7 @@ def _paths(ops: list[np.ndarray]) -> list[tuple[int, int, list[int], float]]:
     """Non-zero paths of the product ops[0] @ ops[1] @ … applied to physical columns.
 
     Returns (f, i, intermediates, value) where intermediates are the Liouville elements after each
-    vertex except the last one applied (ordered as in the spec: k1 after vertex 2, …).
+    vertex except the last one applied (ordered as in docs/physics.md §4.1: k1 after vertex 2, …).
     """
     out = []
     for i_phys, i in enumerate(PHYSICAL_INDICES):
@@ -106,7 +106,7 @@ def _pair_pauli(pair: tuple[int, int], eta: dict[int, int], spin: dict[int, int]
 
 @cache
 def first_order_map() -> np.ndarray:
-    """Dense complex map (2 leads, 4 μ, 6, 6, 4 λ, 3 b): basis J values → K1 (spec §3.3).
+    """Dense complex map (2 leads, 4 μ, 6, 6, 4 λ, 3 b): basis J values → K1 (docs/physics.md §3.3).
 
     W⁽¹⁾_r = −i Σ_s (Γ_rs/2π) Σ_η Σ_{p,p'} p p' 𝒢^p_{c,−η} 𝒥_{η,p'} 𝒢^{p'}_{c,η}, with 𝒥 diagonal:
     J_{s,m}(−λ_k + i0), s = −p', m = η μ_r.
@@ -131,7 +131,7 @@ def first_order_map() -> np.ndarray:
 
 
 def _wick_sign(keldysh: dict[int, int], pair_u: tuple[int, int], pair_v: tuple[int, int]) -> int:
-    """−1 if the two contractions interleave on the Keldysh contour sequence (spec §4.1), else +1."""
+    """−1 if the two contractions interleave on the Keldysh contour sequence (docs/physics.md §4.1), else +1."""
     sequence = [i for i in (4, 3, 2, 1) if keldysh[i] < 0] + [i for i in (1, 2, 3, 4) if keldysh[i] > 0]
     pos = {v: k for k, v in enumerate(sequence)}
     a, b = sorted((pos[pair_u[0]], pos[pair_u[1]]))
@@ -141,7 +141,7 @@ def _wick_sign(keldysh: dict[int, int], pair_u: tuple[int, int], pair_v: tuple[i
 
 @cache
 def second_order_map() -> dict[tuple[int, int], sparse.csr_matrix]:
-    """Sparse maps per lead pair (r_u, r_v): basis integrals → K2[kind, μ, ν, f, i] (spec §4.1).
+    """Sparse maps per lead pair (r_u, r_v): basis integrals → K2[kind, μ, ν, f, i] (docs/physics.md §4.1).
 
     Term: −i σ_W p1p2p3p4 (Γ_cu Γ_cv/(2π)²) [𝒢1 𝒢2 𝒢3 𝒢4 weighted by I_kind(λ_k1, λ_k2, λ_k3)],
     added to the kernel of the lead of vertex 1 (r_v for X, r_u for D).

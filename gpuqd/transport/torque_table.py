@@ -9,10 +9,11 @@ Layout (shared by the NumPy interpolation below and the CUDA kernel in ``gpuqd.d
   tabulated, so nothing is ever divided by sin²θ = 0; the ends are reached by the boundary stencil).
 * Interpolation: 4-point Lagrange (cubic) on the uniform s grid; stencil start
   ``i0 = clip(floor(x) − 1, 0, M − 4)`` with ``x = s M − 1/2``, local coordinate ``t = x − i0``.
-* Arrays ``field_like``, ``damping_like``, ``charge_current`` have shape ``(n_points, M)``;
+* Arrays ``field_like``, ``damping_like``, ``charge_current`` (and, for tables built from a transport
+  model, ``source_field_like``, ``source_damping_like``) have shape ``(n_points, M)``;
   grid point ``j`` is ``(eps_tilde[j // n_V], V[j % n_V])`` when built on a rectangular grid.
 
-Units: I_FL, I_DL in ħΓ (coefficients of the non-normalised e_FL, e_DL of spec §1); I_C in Γ
+Units: I_FL, I_DL in ħΓ (coefficients of the non-normalised e_FL, e_DL of docs/physics.md §1); I_C in Γ
 (particles per 1/Γ into the drain).
 """
 
@@ -25,9 +26,19 @@ from typing import Any
 
 import numpy as np
 
+from gpuqd import __version__
 from gpuqd.atomic_io import atomic_savez
 
 QUANTITIES = ("field_like", "damping_like", "charge_current")
+#: Optional source-torque arrays (same shape): coefficients of n_S × n_D and n_S × (n_S × n_D) in the
+#: transverse spin current into the source (docs/physics.md §12.2), tabulated against the same θ nodes.
+SOURCE_QUANTITIES = ("source_field_like", "source_damping_like")
+#: TransportResult attribute of each tabulated quantity.
+RESULT_NAMES = {"field_like": "torque_field_like", "damping_like": "torque_damping_like",
+                "charge_current": "charge_current", "source_field_like": "source_field_like",
+                "source_damping_like": "source_damping_like"}
+#: Grid points per block of :meth:`TorqueTable.build` (progress and block cache granularity).
+DEFAULT_BLOCK_POINTS = 256
 #: Default number of θ nodes (see INTERPOLATION_ERROR_STATEMENT and tests/test_torque_table.py).
 DEFAULT_N_THETA = 384
 INTERPOLATION_ERROR_STATEMENT = (
@@ -94,10 +105,15 @@ class TorqueTable:
 
     Attributes
     ----------
-    field_like, damping_like, charge_current : (n_points, n_theta) float64 arrays.
+    field_like, damping_like, charge_current : (n_points, n_theta) float64 arrays (drain torque
+        coefficients I_FL, I_DL and the charge current I_C).
+    source_field_like, source_damping_like : (n_points, n_theta) float64 arrays or None: the source
+        torque coefficients (n_S ↔ n_D in the definitions of I_FL, I_DL); None for synthetic tables.
     eps_tilde, V : 1-D grid axes (energy units of the transport model, usually Γ); may be empty
         for synthetic tables.
     metadata : free-form JSON-serialisable provenance (transport parameters, order, error estimate).
+    extra : optional values at angles off the table nodes (``build(extra_theta=…)``): ``extra["theta"]``
+        (k,) and, for each quantity of the table, an (n_points, k) array under its name.
     """
 
     field_like: np.ndarray
@@ -106,6 +122,9 @@ class TorqueTable:
     eps_tilde: np.ndarray = field(default_factory=lambda: np.zeros(0))
     V: np.ndarray = field(default_factory=lambda: np.zeros(0))
     metadata: dict = field(default_factory=dict)
+    source_field_like: np.ndarray | None = None
+    source_damping_like: np.ndarray | None = None
+    extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         arrays = [np.ascontiguousarray(getattr(self, q), dtype=np.float64) for q in QUANTITIES]
@@ -118,6 +137,17 @@ class TorqueTable:
             if not np.all(np.isfinite(a)):
                 raise ValueError(f"TorqueTable.{name} contains non-finite values")
             setattr(self, name, a)
+        sources = [getattr(self, q) for q in SOURCE_QUANTITIES]
+        if (sources[0] is None) != (sources[1] is None):
+            raise ValueError("source_field_like and source_damping_like must be given together")
+        if sources[0] is not None:
+            for name, value in zip(SOURCE_QUANTITIES, sources, strict=True):
+                a = np.ascontiguousarray(value, dtype=np.float64)
+                if a.shape != shape:
+                    raise ValueError(f"TorqueTable.{name} must have the shape {shape} of field_like, got {a.shape}")
+                if not np.all(np.isfinite(a)):
+                    raise ValueError(f"TorqueTable.{name} contains non-finite values")
+                setattr(self, name, a)
         self.eps_tilde = np.asarray(self.eps_tilde, dtype=float)
         self.V = np.asarray(self.V, dtype=float)
 
@@ -138,15 +168,31 @@ class TorqueTable:
         """(n_points, 3, n_theta) array [I_FL, I_DL, I_C], the layout the CUDA kernel reads."""
         return np.stack([self.field_like, self.damping_like, self.charge_current], axis=1)
 
+    @property
+    def has_source(self) -> bool:
+        """Whether the table carries the source torque coefficients."""
+        return self.source_field_like is not None
+
     def evaluate(self, point_index: Any, cos_theta: Any, xp: Any = np) -> tuple[Any, Any, Any]:
         """Interpolated (I_FL, I_DL, I_C) at grid points ``point_index`` and angles ``cos_theta``.
 
         Both arguments broadcast; ``xp`` is the array module (NumPy or CuPy) of the inputs.
         """
+        return self._interpolate(QUANTITIES, point_index, cos_theta, xp)
+
+    def evaluate_source(self, point_index: Any, cos_theta: Any, xp: Any = np) -> tuple[Any, Any]:
+        """Interpolated source coefficients (FL_S, DL_S) at ``point_index`` and cos θ = n_S·n_D, such that
+        the transverse spin current into the source is (n_S × n_D) FL_S + (n_S × (n_S × n_D)) DL_S."""
+        if not self.has_source:
+            raise ValueError("this TorqueTable carries no source torque (built without a transport model)")
+        fl, dl = self._interpolate(SOURCE_QUANTITIES, point_index, cos_theta, xp)
+        return fl, dl
+
+    def _interpolate(self, names: tuple[str, ...], point_index: Any, cos_theta: Any, xp: Any) -> tuple:
         s = s_of_cos_theta(cos_theta, xp)
         i0, weights = lagrange4_weights(s, self.n_theta, xp)
         out = []
-        for name in QUANTITIES:
+        for name in names:
             table = getattr(self, name)
             if xp is not np:
                 table = xp.asarray(table)
@@ -154,7 +200,7 @@ class TorqueTable:
             for k, w in enumerate(weights):
                 acc = acc + w * table[point_index, i0 + k]
             out.append(acc)
-        return out[0], out[1], out[2]
+        return tuple(out)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -166,40 +212,64 @@ class TorqueTable:
         order: int = 2,
         n_theta: int = DEFAULT_N_THETA,
         progress: Any = None,
-        chunk_points: int = 64,
+        block_points: int = DEFAULT_BLOCK_POINTS,
+        extra_theta: Any = (),
+        cache_dir: str | Path | None = None,
+        cache_key: str | None = None,
     ) -> TorqueTable:
-        """Tabulate I_FL, I_DL, I_C of ``spin_valve`` (a :class:`~gpuqd.transport.SpinValve`) on the
-        rectangular grid ``eps_tilde × V`` (1-D arrays, the spin valve's energy unit).
+        """Tabulate I_FL, I_DL, I_C and the source coefficients of ``spin_valve`` (a
+        :class:`~gpuqd.transport.SpinValve`, on its backend) on the rectangular grid ``eps_tilde × V``
+        (1-D arrays, the spin valve's energy unit); grid point j = (eps_tilde[j // n_V], V[j % n_V]).
 
-        ``progress(done_points, total_points)`` is called after each chunk of grid points.
+        The grid is solved in blocks of ``block_points`` points (each (ε̃, V) kernel built once, at all
+        n_theta nodes and the ``extra_theta`` angles together); ``progress(done_points, total_points)`` is
+        called after each block. With ``cache_dir`` every block is stored there (``block_NNNNN.npz``) and a
+        later call with the same arguments reuses it (resume); the caller owns the directory and removes it.
+        Results do not depend on ``block_points``. ``cache_key`` is recorded in the metadata.
         """
         eps_axis = np.atleast_1d(np.asarray(eps_tilde, dtype=float))
         v_axis = np.atleast_1d(np.asarray(V, dtype=float))
+        if int(block_points) < 1:
+            raise ValueError(f"block_points must be >= 1, got {block_points}")
+        if int(n_theta) < 4:
+            raise ValueError(f"n_theta must be >= 4 for cubic interpolation, got {n_theta}")
         eps_points = np.repeat(eps_axis, v_axis.size)
         v_points = np.tile(v_axis, eps_axis.size)
-        theta = theta_of_s(node_s(n_theta))
-        data = np.empty((3, eps_points.size, n_theta))
-        for start in range(0, eps_points.size, chunk_points):
-            stop = min(start + chunk_points, eps_points.size)
-            r = spin_valve.solve(eps_points[start:stop, None], v_points[start:stop, None], theta[None, :], order)
-            data[0, start:stop] = r.torque_field_like
-            data[1, start:stop] = r.torque_damping_like
-            data[2, start:stop] = r.charge_current
+        extra = np.atleast_1d(np.asarray(extra_theta, dtype=float))
+        theta = np.concatenate([theta_of_s(node_s(n_theta)), extra])
+        names = QUANTITIES + SOURCE_QUANTITIES
+        data = {name: np.empty((eps_points.size, theta.size)) for name in names}
+        cache = None if cache_dir is None else Path(cache_dir)
+        for b, start in enumerate(range(0, eps_points.size, int(block_points))):
+            stop = min(start + int(block_points), eps_points.size)
+            stamp = {"eps_tilde": eps_points[start:stop], "V": v_points[start:stop], "theta": theta,
+                     "order": np.array(order)}
+            block = _read_block(cache, b, stamp, names)
+            if block is None:
+                r = spin_valve.solve(eps_points[start:stop, None], v_points[start:stop, None], theta[None, :], order)
+                block = {name: getattr(r, RESULT_NAMES[name]) for name in names}
+                if cache is not None:
+                    cache.mkdir(parents=True, exist_ok=True)
+                    atomic_savez(cache / f"block_{b:05d}.npz", **block, **{f"stamp_{k}": v for k, v in stamp.items()})
+            for name in names:
+                data[name][start:stop] = block[name]
             if progress is not None:
                 progress(stop, eps_points.size)
-        metadata = {"transport": spin_valve.parameters, "order": order, "n_theta": n_theta,
-                    "interpolation": "cubic Lagrange in s = s_of_theta(theta)",
-                    "theta_min": THETA_MIN, "theta_mid": THETA_MID,
-                    "interpolation_error_bound": INTERPOLATION_ERROR_STATEMENT}
-        return cls(field_like=data[0], damping_like=data[1], charge_current=data[2],
-                   eps_tilde=eps_axis, V=v_axis, metadata=metadata)
+        table = {name: np.ascontiguousarray(data[name][:, :n_theta]) for name in names}
+        extras = {"theta": extra, **{name: np.ascontiguousarray(data[name][:, n_theta:]) for name in names}}
+        return cls(**table, eps_tilde=eps_axis, V=v_axis, extra=extras if extra.size else {},
+                   metadata=table_metadata(spin_valve, order, n_theta, extra, cache_key))
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
         """Write the table to ``path`` (.npz, readable with NumPy alone) atomically."""
         path = Path(path)
+        sources = {q: getattr(self, q) for q in SOURCE_QUANTITIES} if self.has_source else {}
+        extras = {f"extra_{k}": v for k, v in self.extra.items()}
         atomic_savez(
             path,
+            **sources,
+            **extras,
             field_like=self.field_like,
             damping_like=self.damping_like,
             charge_current=self.charge_current,
@@ -221,6 +291,8 @@ class TorqueTable:
                 eps_tilde=data["eps_tilde"],
                 V=data["V"],
                 metadata=json.loads(str(data["metadata"])),
+                **{q: data[q] for q in SOURCE_QUANTITIES if q in data.files},
+                extra={k[len("extra_"):]: data[k] for k in data.files if k.startswith("extra_")},
             )
 
     @classmethod
@@ -230,3 +302,32 @@ class TorqueTable:
         rows = [np.broadcast_to(np.asarray(f(theta), dtype=float), (3, n_theta)) for f in functions]
         data = np.stack(rows, axis=0)
         return cls(field_like=data[:, 0], damping_like=data[:, 1], charge_current=data[:, 2], **kwargs)
+
+
+def table_metadata(spin_valve: Any, order: int, n_theta: int, extra_theta: Any = (),
+                   cache_key: str | None = None) -> dict:
+    """The metadata of a built table (the same keys for tests, benchmarks and runs)."""
+    return {
+        "transport": spin_valve.parameters, "order": order, "n_theta": n_theta, "units": "Gamma",
+        "layout": "point j = (eps[j // n_V], V[j % n_V])", "gpuqd": __version__, "cache_key": cache_key,
+        "built_by": "gpuqd.transport.TorqueTable.build", "backend": getattr(spin_valve, "backend", "numpy"),
+        "theta_min": THETA_MIN, "theta_mid": THETA_MID, "interpolation": "cubic Lagrange in s = s_of_theta(theta)",
+        "interpolation_error_statement": INTERPOLATION_ERROR_STATEMENT,
+        "extra_theta": [float(t) for t in np.atleast_1d(extra_theta)], "source_torque": True,
+    }
+
+
+def _read_block(cache: Path | None, index: int, stamp: dict, names: tuple[str, ...]) -> dict | None:
+    """A cached block if it exists and was computed for the same points, angles and order."""
+    if cache is None:
+        return None
+    path = cache / f"block_{index:05d}.npz"
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not all(np.array_equal(data[f"stamp_{k}"], v) for k, v in stamp.items()):
+                return None
+            return {name: data[name] for name in names}
+    except (OSError, KeyError, ValueError):
+        return None

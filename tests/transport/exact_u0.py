@@ -1,4 +1,4 @@
-"""Independent oracle: exact stationary currents of a non-interacting level (U = 0), spec §5.1.
+"""Independent oracle: exact stationary currents of a non-interacting level (U = 0), docs/physics.md §5.1.
 
 Written from the Keldysh Green's-function formulas only (no gpuqd code): a 2×2 spin level
 h = ε·1 coupled to leads with coupling matrices Γ^r = Γ_r (1 + p_r n_r·σ).

@@ -85,3 +85,61 @@ def test_bad_table_rejected() -> None:
                     charge_current=np.zeros((1, 8)))
     with pytest.raises(ValueError, match="shape"):
         TorqueTable(field_like=np.zeros((1, 8)), damping_like=np.zeros((2, 8)), charge_current=np.zeros((1, 8)))
+
+
+# ---------------------------------------------------------------------- the one table builder
+SMALL = dict(U=100.0, T=10.0, gamma_S=0.6667, gamma_D=1.3333, p_S=0.9, p_D=0.9)
+SMALL_EPS = np.array([-0.3, 0.1, 0.25]) * 100.0
+SMALL_V = np.array([-0.2, 0.0, 0.15]) * 100.0
+
+
+def _small_sv() -> SpinValve:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return SpinValve(**SMALL)
+
+
+def test_build_is_independent_of_block_size_and_reports_progress() -> None:
+    sv = _small_sv()
+    calls: list[tuple[int, int]] = []
+    reference = TorqueTable.build(sv, SMALL_EPS, SMALL_V, n_theta=48, block_points=9)
+    blocked = TorqueTable.build(sv, SMALL_EPS, SMALL_V, n_theta=48, block_points=2,
+                                progress=lambda done, total: calls.append((done, total)))
+    for name in ("field_like", "damping_like", "charge_current", "source_field_like", "source_damping_like"):
+        np.testing.assert_array_equal(getattr(blocked, name), getattr(reference, name))
+    assert calls == [(2, 9), (4, 9), (6, 9), (8, 9), (9, 9)]
+    assert blocked.metadata == reference.metadata
+
+
+def test_build_block_cache_resumes(tmp_path, monkeypatch) -> None:
+    sv = _small_sv()
+    first = TorqueTable.build(sv, SMALL_EPS, SMALL_V, n_theta=16, block_points=4, cache_dir=tmp_path / "blocks")
+    assert len(list((tmp_path / "blocks").glob("block_*.npz"))) == 3
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("solved although every block is cached")
+
+    monkeypatch.setattr(sv, "solve", refuse)
+    again = TorqueTable.build(sv, SMALL_EPS, SMALL_V, n_theta=16, block_points=4, cache_dir=tmp_path / "blocks")
+    np.testing.assert_array_equal(again.field_like, first.field_like)
+    with pytest.raises(AssertionError, match="solved"):  # other angles: the stale blocks are not used
+        TorqueTable.build(sv, SMALL_EPS, SMALL_V, n_theta=17, block_points=4, cache_dir=tmp_path / "blocks")
+
+
+def test_build_extra_angles_and_metadata(tmp_path) -> None:
+    sv = _small_sv()
+    extra = np.array([0.0, 0.01 * np.pi, 0.99 * np.pi, np.pi])
+    table = TorqueTable.build(sv, SMALL_EPS[:2], SMALL_V[:1], n_theta=16, extra_theta=extra, cache_key="abc")
+    direct = sv.solve(SMALL_EPS[:2, None], SMALL_V[:1, None], extra[None, :])
+    np.testing.assert_array_equal(table.extra["theta"], extra)
+    np.testing.assert_allclose(table.extra["field_like"], direct.torque_field_like, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(table.extra["source_damping_like"], direct.source_damping_like, rtol=1e-12, atol=0)
+    assert {"transport", "order", "n_theta", "units", "layout", "gpuqd", "cache_key", "built_by", "theta_min",
+            "theta_mid", "interpolation_error_statement", "backend"} <= set(table.metadata)
+    assert table.metadata["cache_key"] == "abc"
+    loaded = TorqueTable.load(table.save(tmp_path / "t.npz"))
+    np.testing.assert_array_equal(loaded.extra["charge_current"], table.extra["charge_current"])
+    # the table nodes are the run layer's nodes: theta_of_s(node_s(n_theta))
+    np.testing.assert_array_equal(table.theta_nodes, theta_of_s(node_s(16)))

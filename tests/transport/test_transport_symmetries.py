@@ -1,4 +1,4 @@
-"""Conservation laws, symmetries and limits of the O(Γ)+O(Γ²) transport at finite U (spec §5.2–5.6)."""
+"""Conservation laws, symmetries and limits of the O(Γ)+O(Γ²) transport at finite U (docs/physics.md §5.2–5.6)."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def test_rotational_covariance(paper: SpinValve) -> None:
 
 
 def test_collinear_limit_is_continuous(paper: SpinValve) -> None:
-    """I_FL, I_DL at θ = 0, π are the limits of the θ → 0, π values (spec §1)."""
+    """I_FL, I_DL at θ = 0, π are the limits of the θ → 0, π values (docs/physics.md §1)."""
     eps, v = 0.25 * U, -0.15 * U
     ends = paper.solve(eps, v, np.array([0.0, np.pi]))
     near = paper.solve(eps, v, np.array([1e-4, np.pi - 1e-4]))
@@ -145,12 +145,12 @@ def test_resonance_lines_reproduce_spec_table(paper: SpinValve) -> None:
                 # the exact roots (e.g. ε̃ = 0.1U: −0.066 vs −0.0650); small-ε̃ entries are tighter.
                 tolerance = 0.0012 if abs(value) > 0.05 else 0.0002
                 assert np.min(np.abs(roots - value)) < tolerance, (kind, key, value, roots)
-    # Small-ε̃ limit (Φ_r ≈ 4(ε̃ − μ_r)/U, spec §5.6): resonance V ≈ −(2/3)ε̃, partner V ≈ −6ε̃.
+    # Small-ε̃ limit (Φ_r ≈ 4(ε̃ − μ_r)/U, docs/physics.md §5.6): resonance V ≈ −(2/3)ε̃, partner V ≈ −6ε̃.
     small = np.array([1e-4 * U])
     assert paper.resonance_lines(small, -0.01 * U, 0.01 * U)[0, 0] == pytest.approx(-2 / 3 * small[0], rel=1e-3)
     assert paper.resonance_lines(small, -0.01 * U, 0.01 * U, kind="partner")[0, 0] == pytest.approx(
         -6 * small[0], rel=1e-2)
-    # Point symmetry about the origin (spec §5.6): V_res(−ε̃) = −V_res(ε̃).
+    # Point symmetry about the origin (docs/physics.md §5.6): V_res(−ε̃) = −V_res(ε̃).
     plus = paper.resonance_lines(np.array([0.2 * U]), -1.2 * U, 1.2 * U)
     minus = paper.resonance_lines(np.array([-0.2 * U]), -1.2 * U, 1.2 * U)
     np.testing.assert_allclose(np.sort(-minus[np.isfinite(minus)]), np.sort(plus[np.isfinite(plus)]), atol=1e-6)

@@ -1,4 +1,4 @@
-"""First-order closed forms (spec §3.4, §3.6) as independent oracles for the generic kernel."""
+"""First-order closed forms (docs/physics.md §3.4, §3.6) as independent oracles for the generic kernel."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def phi(eps: float, U: float, mu: float, T: float) -> float:
 
 def explicit_first_order(x: np.ndarray, eps: float, U: float, T: float, mu: float, gamma: float,
                          p: float, n: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
-    """Braun–König–Martinek equations of spec §3.4 for one lead: (dx/dt, I^N_r, I^S_r)."""
+    """Braun–König–Martinek equations of docs/physics.md §3.4 for one lead: (dx/dt, I^N_r, I^S_r)."""
     p0, p1, p2, spin = x[0], x[1], x[2], x[3:6]
     f, fu = fermi(eps - mu, T), fermi(eps + U - mu, T)
     accumulation = f * p0 - (1 - fu) * p2 + (f + fu - 1) * p1 / 2
