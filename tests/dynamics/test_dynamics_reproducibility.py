@@ -211,10 +211,16 @@ def test_nan_is_reported_with_trajectory_ids() -> None:
 
 
 def test_auto_backend_falls_back_to_numpy_with_warning(monkeypatch) -> None:
+    from gpuqd import backends
     from gpuqd.dynamics import runner as runner_module
 
-    monkeypatch.setattr(runner_module, "cupy_usable", lambda: False)
-    with pytest.warns(RuntimeWarning, match="NumPy"):
-        assert runner_module.resolve_backend("auto") == "numpy"
-    with pytest.raises(RuntimeError, match="cupy"):
-        runner_module.resolve_backend("cupy")
+    for name in ("cupy", "cpu"):
+        monkeypatch.setitem(backends.PROBES, name, lambda name=name: backends.Availability(name, False, "absent"))
+    backends.availability.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="NumPy"):
+            assert runner_module.resolve_backend("auto") == "numpy"
+        with pytest.raises(RuntimeError, match="cupy"):
+            runner_module.resolve_backend("cupy")
+    finally:
+        backends.availability.cache_clear()
