@@ -160,3 +160,22 @@ def test_cpu_backend_usable_here_describes_compiler_and_threads(monkeypatch) -> 
     assert info["available"], info
     assert info["threads"] == 3 and info["compiler"] and "3 threads" in info["description"]
     backends.clear_cache()
+
+
+def test_auto_falls_back_to_numpy_when_this_variant_does_not_build(registry, monkeypatch) -> None:
+    """auto resolved to cpu, but the configuration's kernel variant fails to compile: NumPy, with a notice;
+    an explicit cpu request raises instead."""
+    from gpuqd.dynamics import EnsembleRunner, cpu_backend
+
+    def broken(defines):
+        raise HostBuildError("host build of the LLG kernel with g++ failed: error: boom")
+
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    monkeypatch.setattr(cpu_backend, "load_library", broken)
+    args = dict(n_traj=2, dt=0.1, t_end=1.0, seed=0)
+    magnet, torque = Macrospin(S=1.0, KV=0.1, alpha=0.1, sigma2=0.01), ConstantTorque(0.0, 0.0)
+    with pytest.warns(RuntimeWarning, match="backend auto → numpy .*boom"):
+        runner = EnsembleRunner(magnet, torque, backend="auto", **args)
+    assert runner.backend == "numpy"
+    with pytest.raises(HostBuildError, match="boom"):
+        EnsembleRunner(magnet, torque, backend="cpu", **args)
