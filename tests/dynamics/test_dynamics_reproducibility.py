@@ -136,8 +136,8 @@ def test_progress_callback_and_chunks() -> None:
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_both_free_runs_and_reduces_to_fixed_source_without_source_dynamics(engine: str) -> None:
-    run = {**RUN, "backend": engine}
     """free="both": both magnets move; with the source pinned far from switching the drain sees n·m."""
+    run = {**RUN, "backend": engine}
     magnet = Macrospin(S=1.0, KV=0.05, alpha=0.2, sigma2=0.01, free="both")
     res = run_ensemble(magnet, TORQUE, n_traj=50, **run)
     np.testing.assert_allclose(np.linalg.norm(res.final_source_direction, axis=1), 1.0, atol=1e-14)
