@@ -11,6 +11,7 @@ import numpy as np
 
 from gpuqd import backends
 from gpuqd.dynamics.config import STATE_KEYS, EngineConfig, build_config, config_fingerprint, initial_state
+from gpuqd.dynamics.host_build import HostBuildError
 from gpuqd.dynamics.model import ConstantTorque, Macrospin
 from gpuqd.dynamics.numpy_backend import NumpyEngine
 from gpuqd.transport.torque_table import TorqueTable
@@ -36,26 +37,16 @@ def resolve_backend(backend: str) -> str:
     return backends.resolve_backend(backend)
 
 
-def _make_engine(backend: str, requested: str, cfg: EngineConfig, threads: int | None):  # noqa: ANN202
-    """(backend, engine); a cpu variant that does not compile falls back to NumPy if ``requested`` is "auto"."""
+def _make_engine(backend: str, cfg: EngineConfig, threads: int | None):  # noqa: ANN202
     if backend == "cupy":
         from gpuqd.dynamics.cupy_backend import CupyEngine
 
-        return backend, CupyEngine(cfg)
+        return CupyEngine(cfg)
     if backend == "cpu":
         from gpuqd.dynamics.cpu_backend import CpuEngine
-        from gpuqd.dynamics.host_build import HostBuildError
 
-        try:
-            return backend, CpuEngine(cfg, threads=threads)
-        except HostBuildError as exc:
-            if requested != "auto":
-                raise
-            # the registry's probe built the default variant; this configuration's variant did not compile
-            warnings.warn(
-                f"backend auto → numpy (cpu skipped: {str(exc).splitlines()[0]})", RuntimeWarning, stacklevel=3
-            )
-    return "numpy", NumpyEngine(cfg)
+        return CpuEngine(cfg, threads=threads)
+    return NumpyEngine(cfg)
 
 
 @dataclass
@@ -141,7 +132,18 @@ class EnsembleRunner:
         )
         self.t_end = float(t_end)
         self._fingerprint: int | None = None
-        self.backend, self._engine = _make_engine(resolve_backend(backend), backend, self.config, threads)
+        self.backend = resolve_backend(backend)
+        try:
+            self._engine = _make_engine(self.backend, self.config, threads)
+        except HostBuildError as exc:
+            if backend != "auto":
+                raise
+            # the probe built the default variant; this configuration's variant did not compile
+            warnings.warn(
+                f"backend auto → numpy (cpu skipped: {str(exc).splitlines()[0]})", RuntimeWarning, stacklevel=2
+            )
+            self.backend = "numpy"
+            self._engine = NumpyEngine(self.config)
         logger.debug(
             "EnsembleRunner: %d trajectories, %d steps, backend %s",
             self.config.n_traj,
