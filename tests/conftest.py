@@ -1,6 +1,6 @@
 """Shared pytest configuration and fixtures.
 
-* the ``gpu`` marker skips when no CUDA device / CuPy is present;
+* the ``gpu`` marker skips unless the ``cupy`` backend is usable (gpuqd.backends);
 * ``tiny_config``: the tiny run configuration of the application-layer tests (3×3 grid, U = 100,
   T = 10, order 1; seconds), a fresh deep copy per test;
 * ``run_helpers``: run the CLI in process or as a subprocess, read results.npz, compare runs.
@@ -38,19 +38,15 @@ TINY = {
 }
 
 
-def _cuda_available() -> bool:
-    try:
-        import cupy
-
-        return cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:
-        return False
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if _cuda_available():
+    if not any("gpu" in item.keywords for item in items):
         return
-    skip_gpu = pytest.mark.skip(reason="needs a CUDA device and CuPy")
+    from gpuqd import backends
+
+    cupy = backends.availability("cupy")
+    if cupy.usable:
+        return
+    skip_gpu = pytest.mark.skip(reason=f"needs a usable cupy backend: {cupy.detail}")
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip_gpu)
