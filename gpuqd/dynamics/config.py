@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gpuqd.dynamics import layout
 from gpuqd.dynamics.model import ConstantTorque, Macrospin
 from gpuqd.dynamics.philox import split_seed
 from gpuqd.transport.torque_table import TorqueTable
@@ -245,34 +246,31 @@ def build_config(
 def initial_state(cfg: EngineConfig) -> dict[str, np.ndarray]:
     """Engine state at step 0 (NumPy arrays; the layout get_state/set_state exchange).
 
-    Keys: ``n`` (n_traj, 3) drain direction; ``m`` (n_traj, 3) source direction (e_z unless
-    free="both"); ``sum_theta``, ``sum_charge_current`` window sums; ``state`` (+1 P, −1 AP);
-    ``n_switches``; ``first_switch_step`` (−1 never); ``last_switch_step``; ``steps_in_parallel``,
-    ``steps_in_antiparallel`` (closed dwell intervals up to last_switch_step); ``samples``
-    (n_sample_traj, n_samples, 4) = (θ, n_x, n_y, n_z) every sample_every steps; ``steps_done`` (0-d).
+    Keys (:data:`gpuqd.dynamics.layout.STATE_KEYS`): the per-trajectory fields of
+    :data:`gpuqd.dynamics.layout.STATE` — ``n`` (n_traj, 3) drain direction (sin θ₀, 0, cos θ₀);
+    ``state`` +1 (P) where n_z ≥ 0, −1 (AP) otherwise; the others at their declared fill value —
+    then ``samples`` (n_sample_traj, n_samples, 4) = :data:`gpuqd.dynamics.layout.SAMPLE_COLUMNS`
+    every sample_every steps (column 0 filled, NaN elsewhere) and ``steps_done`` (0-d).
     """
     n = cfg.n_traj
     theta0 = cfg.initial_theta
     direction = np.stack([np.sin(theta0), np.zeros(n), np.cos(theta0)], axis=1)
-    source = np.tile(np.array([0.0, 0.0, 1.0]), (n, 1))
-    samples = np.full((cfg.sample_trajectories.size, cfg.n_samples, 4), np.nan)
+    computed = {"n": direction, "state": np.where(direction[:, 2] >= 0.0, 1, -1)}
+    state: dict[str, np.ndarray] = {}
+    for field in layout.STATE:
+        shape = (n, field.components) if field.components > 1 else (n,)
+        if field.fill is None:
+            value = computed[field.name]
+        else:
+            value = np.broadcast_to(np.asarray(field.fill), shape)
+        state[field.name] = np.array(value, dtype=field.dtype).reshape(shape)
+    samples = np.full((cfg.sample_trajectories.size, cfg.n_samples, len(layout.SAMPLE_COLUMNS)), np.nan)
     if samples.size:
         samples[:, 0, 0] = np.arccos(np.clip(direction[cfg.sample_trajectories, 2], -1.0, 1.0))
         samples[:, 0, 1:] = direction[cfg.sample_trajectories]
-    return {
-        "n": direction,
-        "m": source,
-        "sum_theta": np.zeros(n),
-        "sum_charge_current": np.zeros(n),
-        "state": np.where(direction[:, 2] >= 0.0, 1, -1).astype(np.int8),
-        "n_switches": np.zeros(n, dtype=np.int64),
-        "first_switch_step": np.full(n, -1, dtype=np.int64),
-        "last_switch_step": np.zeros(n, dtype=np.int64),
-        "steps_in_parallel": np.zeros(n, dtype=np.int64),
-        "steps_in_antiparallel": np.zeros(n, dtype=np.int64),
-        "samples": samples,
-        "steps_done": np.array(0, dtype=np.int64),
-    }
+    state["samples"] = samples
+    state["steps_done"] = np.array(0, dtype=np.int64)
+    return state
 
 
 def config_fingerprint(cfg: EngineConfig) -> int:
@@ -293,17 +291,4 @@ def config_fingerprint(cfg: EngineConfig) -> int:
     return int.from_bytes(digest.digest(), "little")
 
 
-STATE_KEYS = (
-    "n",
-    "m",
-    "sum_theta",
-    "sum_charge_current",
-    "state",
-    "n_switches",
-    "first_switch_step",
-    "last_switch_step",
-    "steps_in_parallel",
-    "steps_in_antiparallel",
-    "samples",
-    "steps_done",
-)
+STATE_KEYS = layout.STATE_KEYS

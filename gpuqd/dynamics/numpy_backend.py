@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gpuqd.dynamics import layout
 from gpuqd.dynamics.config import EngineConfig, initial_state
 from gpuqd.dynamics.philox import SOURCE_STREAM_BIT, noise_block_for_ids
 from gpuqd.transport.torque_table import lagrange4_weights, s_of_theta
@@ -50,35 +51,19 @@ class NumpyEngine:
 
     # ------------------------------------------------------------------ state
     def set_state(self, state: dict[str, np.ndarray]) -> None:
-        self.n = np.ascontiguousarray(np.asarray(state["n"], dtype=float).T)
-        self.m = np.ascontiguousarray(np.asarray(state["m"], dtype=float).T)
-        self.sum_theta = np.array(state["sum_theta"], dtype=float)
-        self.sum_charge_current = np.array(state["sum_charge_current"], dtype=float)
-        self.state = np.array(state["state"], dtype=float)
-        self.n_switches = np.array(state["n_switches"], dtype=np.int64)
-        self.first_switch_step = np.array(state["first_switch_step"], dtype=np.int64)
-        self.last_switch_step = np.array(state["last_switch_step"], dtype=np.int64)
-        self.steps_in_parallel = np.array(state["steps_in_parallel"], dtype=np.int64)
-        self.steps_in_antiparallel = np.array(state["steps_in_antiparallel"], dtype=np.int64)
+        # per-trajectory fields as attributes named after gpuqd.dynamics.layout.STATE, vectors (3, n_traj)
+        for field in layout.STATE:
+            setattr(self, field.name, layout.state_to_device_layout(field, state[field.name]))
+        self.state = self.state.astype(float)  # ±1, multiplies n·a in _record
         self.samples = np.array(state["samples"], dtype=float)
         self.steps_done = int(state["steps_done"])
         self.last_norm_sq = np.ones(self.cfg.n_traj)
 
     def get_state(self) -> dict[str, np.ndarray]:
-        return {
-            "n": self.n.T.copy(),
-            "m": self.m.T.copy(),
-            "sum_theta": self.sum_theta.copy(),
-            "sum_charge_current": self.sum_charge_current.copy(),
-            "state": self.state.astype(np.int8),
-            "n_switches": self.n_switches.copy(),
-            "first_switch_step": self.first_switch_step.copy(),
-            "last_switch_step": self.last_switch_step.copy(),
-            "steps_in_parallel": self.steps_in_parallel.copy(),
-            "steps_in_antiparallel": self.steps_in_antiparallel.copy(),
-            "samples": self.samples.copy(),
-            "steps_done": np.array(self.steps_done, dtype=np.int64),
-        }
+        state = {f.name: layout.state_from_device_layout(f, getattr(self, f.name)) for f in layout.STATE}
+        state["samples"] = self.samples.copy()
+        state["steps_done"] = np.array(self.steps_done, dtype=np.int64)
+        return state
 
     # ------------------------------------------------------------------ physics
     def _coefficients(self, cos_theta: np.ndarray, want_theta: bool) -> tuple:

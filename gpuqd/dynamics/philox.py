@@ -3,7 +3,7 @@
 The generator is stateless: the four 32-bit words for trajectory ``j`` at step ``k`` are a pure
 function of ``(seed, k, j)``, with counter ``(k_lo, k_hi, j_lo, j_hi)`` and key ``(seed_lo, seed_hi)``.
 Integer arithmetic is done in uint64 so the 32×32→64-bit products are exact. The CUDA kernel
-(``llg_kernel.cu``) produces identical words.
+(``kernel/philox.cuh``) produces identical words.
 
 Gaussians (Box–Muller): a word ``w`` is mapped to ``u = (w + 1) / 2**32 ∈ (0, 1]`` (exact in
 float64, so ``log u`` is finite). Words 0, 1 give ``r0 = sqrt(−2 log u0)``, ``z0 = r0 cos(2π u1)``,

@@ -16,7 +16,7 @@ from gpuqd.transport.torque_table import TorqueTable
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("numpy", "cupy", "auto")
+BACKENDS = ("numpy", "cpu", "cupy", "auto")
 # Default number of steps per advance() call in run_ensemble (progress / checkpoint granularity).
 DEFAULT_CHUNK_STEPS = 10_000
 
@@ -35,8 +35,8 @@ def resolve_backend(backend: str) -> str:
     """ "numpy" | "cupy" | "auto" → the backend to use; "cupy" without a usable GPU → RuntimeError."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    if backend == "numpy":
-        return "numpy"
+    if backend in ("numpy", "cpu"):
+        return backend
     if cupy_usable():
         return "cupy"
     if backend == "cupy":
@@ -134,6 +134,10 @@ class EnsembleRunner:
             from gpuqd.dynamics.cupy_backend import CupyEngine
 
             self._engine = CupyEngine(self.config)
+        elif self.backend == "cpu":
+            from gpuqd.dynamics.cpu_backend import CpuEngine
+
+            self._engine = CpuEngine(self.config)
         else:
             self._engine = NumpyEngine(self.config)
         logger.debug(

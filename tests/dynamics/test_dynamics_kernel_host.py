@@ -1,16 +1,14 @@
-"""Checks of the CUDA kernel source without a GPU.
+"""Checks of the kernel source without a GPU.
 
 * ``nvcc --ptx`` compiles every kernel specialisation (skipped without nvcc).
-* The same source is compiled for the host with g++ through a small shim (CUDA built-ins mapped to
-  C++), and driven by the real :class:`CupyEngine` host code with NumPy arrays, one emulated thread
-  at a time: trajectories, noise words and observables must agree with the NumPy engine
-  (skipped without g++). The CuPy/GPU versions of these tests are in test_dynamics_gpu.py.
+* The same source built for the host (:mod:`gpuqd.dynamics.host_build`, the ``cpu`` engine) runs
+  through the shared kernel host code with NumPy arrays: trajectories, noise words and observables
+  must agree with the NumPy engine. These tests never skip: without a working C++ compiler they
+  fail, naming the compiler tried. The CuPy/GPU versions of these tests are in test_dynamics_gpu.py.
 """
 
 from __future__ import annotations
 
-import ctypes
-import itertools
 import shutil
 import subprocess
 
@@ -19,94 +17,34 @@ import pytest
 
 from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin
 from gpuqd.dynamics.config import build_config
-from gpuqd.dynamics.cupy_backend import KERNEL_SOURCE, CupyEngine, kernel_defines
+from gpuqd.dynamics.cpu_backend import CpuEngine, philox_words_host
+from gpuqd.dynamics.host_build import HostBuildError, compiler_name, load_library
+from gpuqd.dynamics.kernel_engine import kernel_defines
+from gpuqd.dynamics.kernel_source import all_variants, bundled_source, variant_flags
 from gpuqd.dynamics.numpy_backend import NumpyEngine
 from gpuqd.dynamics.philox import philox4x32
 from gpuqd.transport import TorqueTable
 
-HOST_SHIM = r"""
-#include <math.h>
-#define __global__
-#define __device__
-#define __forceinline__ inline
-struct uint4 { unsigned int x, y, z, w; };
-static inline uint4 make_uint4(unsigned int a, unsigned int b, unsigned int c, unsigned int d) {
-    uint4 r = {a, b, c, d}; return r; }
-static inline unsigned int __umulhi(unsigned int a, unsigned int b) {
-    return (unsigned int)(((unsigned long long)a * b) >> 32); }
-template <class T> static inline T __ldg(const T* p) { return *p; }
-struct emu_dim { unsigned int x, y, z; };
-static emu_dim blockIdx, blockDim, threadIdx;
-#include "KERNEL"
-extern "C" void emu_set_thread(int j) { blockIdx.x = j; blockDim.x = 1; threadIdx.x = 0; }
-"""
 
-
-def _compile_host(defines: dict[str, int], tmp_path) -> ctypes.CDLL:
-    name = "_".join(f"{k}{v}" for k, v in sorted(defines.items()))
-    src = tmp_path / f"emu_{name}.cpp"
-    src.write_text(HOST_SHIM.replace("KERNEL", str(KERNEL_SOURCE)))
-    lib = tmp_path / f"emu_{name}.so"
-    flags = [f"-D{k}={v}" for k, v in defines.items()]
-    subprocess.run(
-        [
-            "g++",
-            "-O2",
-            "-std=c++14",
-            "-ffp-contract=off",
-            "-shared",
-            "-fPIC",
-            *flags,
-            str(src),
-            "-o",
-            str(lib),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return ctypes.CDLL(str(lib))
-
-
-def _ctypes_arg(value):
-    if isinstance(value, np.ndarray):
-        assert value.flags.c_contiguous
-        return ctypes.c_void_p(value.ctypes.data)
-    return {
-        np.int32: ctypes.c_int,
-        np.int64: ctypes.c_longlong,
-        np.uint64: ctypes.c_ulonglong,
-        np.uint32: ctypes.c_uint,
-    }[type(value)](int(value))
-
-
-class HostKernel:
-    """Emulates a kernel launch by calling the host build once per thread index."""
-
-    def __init__(self, lib: ctypes.CDLL, name: str) -> None:
-        self.lib, self.function = lib, getattr(lib, name)
-
-    def __call__(self, grid, block, args) -> None:
-        converted = [_ctypes_arg(a) for a in args]
-        n_threads = grid[0] * block[0]
-        for j in range(n_threads):
-            self.lib.emu_set_thread(j)
-            self.function(*converted)
-
-
-needs_gxx = pytest.mark.skipif(
-    shutil.which("g++") is None, reason="needs g++ for the host build of the kernel"
-)
+def _host_engine(cfg, threads: int = 1) -> CpuEngine:
+    """CpuEngine for cfg; a failed host build fails the test with the compiler's message (never skips)."""
+    try:
+        load_library(kernel_defines(cfg))
+    except HostBuildError as exc:
+        pytest.fail(f"host build of the LLG kernel with {compiler_name()!r} failed: {exc}")
+    return CpuEngine(cfg, threads=threads)
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc")
 def test_kernel_compiles_with_nvcc(tmp_path) -> None:
-    names = ["LLG_USE_TABLE", "LLG_BOTH_FREE", "LLG_HAS_CUBIC", "LLG_HAS_AC", "LLG_HAS_NOISE"]
-    for bits in itertools.product((0, 1), repeat=len(names)):
-        flags = [f"-D{n}={b}" for n, b in zip(names, bits, strict=True)]
+    source = tmp_path / "llg_kernel.cu"
+    source.write_text(bundled_source())
+    for defines in all_variants():
+        flags = variant_flags(defines)
         out = tmp_path / "k.ptx"
         proc = subprocess.run(
-            ["nvcc", "--ptx", "-arch=sm_80", "--std=c++14", *flags, str(KERNEL_SOURCE), "-o", str(out)],
+            ["nvcc", "--ptx", "-arch=sm_80", "--std=c++14", *flags, str(source), "-o", str(out)],
             capture_output=True,
             text=True,
         )
@@ -149,9 +87,8 @@ CASES = {
 }
 
 
-@needs_gxx
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_host_build_of_kernel_matches_numpy_engine(case: str, tmp_path) -> None:
+def test_host_build_of_kernel_matches_numpy_engine(case: str) -> None:
     spec = CASES[case]
     torque = _table() if spec["torque"] == "table" else spec["torque"]
     n_traj = 12
@@ -184,8 +121,7 @@ def test_host_build_of_kernel_matches_numpy_engine(case: str, tmp_path) -> None:
         kwargs["sample_every"],
         kwargs["sample_trajectories"],
     )
-    lib = _compile_host(kernel_defines(cfg), tmp_path)
-    host = CupyEngine(cfg, xp=np, kernel=HostKernel(lib, "llg_heun_advance"))
+    host = _host_engine(cfg)
     reference = NumpyEngine(cfg)
     for chunk in (1, 333, 10_000):  # 1000 steps in total, uneven launches
         host.advance(chunk)
@@ -208,33 +144,24 @@ def test_host_build_of_kernel_matches_numpy_engine(case: str, tmp_path) -> None:
         assert np.any(b["n_switches"] > 0) or case == "const_cubic_ac_field"
 
 
-@needs_gxx
-def test_host_build_philox_words(tmp_path) -> None:
-    lib = _compile_host({}, tmp_path)
+def test_host_build_philox_words() -> None:
     n, step, offset, key = 37, 2**33 + 5, 2**32 - 3, (0xA4093822, 0x299F31D0)
-    out = np.zeros(4 * n, dtype=np.uint32)
-    HostKernel(lib, "philox_words")(
-        (n,),
-        (1,),
-        (out, np.int64(step), np.uint64(offset), np.uint32(key[0]), np.uint32(key[1]), np.int32(n)),
-    )
+    out = philox_words_host(step, offset, n, key)
     ids = np.arange(offset, offset + n, dtype=np.uint64)
     expected = philox4x32(
         (step & 0xFFFFFFFF, step >> 32, ids & np.uint64(0xFFFFFFFF), ids >> np.uint64(32)), key
     )
-    np.testing.assert_array_equal(out.reshape(n, 4), np.stack(expected, axis=1).astype(np.uint32))
+    np.testing.assert_array_equal(out, np.stack(expected, axis=1).astype(np.uint32))
 
 
-@needs_gxx
-def test_host_build_through_runner_result(tmp_path, monkeypatch) -> None:
+def test_host_build_through_runner_result() -> None:
     """The runner's result() from the CuPy engine code path equals the NumPy one (switching counts exact)."""
     magnet, torque = Macrospin(S=1.0, KV=0.05, alpha=0.2, sigma2=0.01), ConstantTorque(-0.02, 0.03, 0.7)
     args = dict(n_traj=8, dt=0.05, t_end=30.0, seed=3, average_from=10.0, switch_threshold=0.3)
     reference = EnsembleRunner(magnet, torque, backend="numpy", **args)
     cfg = reference.config
-    lib = _compile_host(kernel_defines(cfg), tmp_path)
-    emulated = EnsembleRunner(magnet, torque, backend="numpy", **args)
-    emulated._engine = CupyEngine(cfg, xp=np, kernel=HostKernel(lib, "llg_heun_advance"))
+    _host_engine(cfg)  # fail clearly if the host build does not compile
+    emulated = EnsembleRunner(magnet, torque, backend="cpu", **args)
     for runner in (reference, emulated):
         while not runner.done:
             runner.advance(250)
@@ -245,8 +172,7 @@ def test_host_build_through_runner_result(tmp_path, monkeypatch) -> None:
     np.testing.assert_allclose(a.mean_theta, b.mean_theta, atol=1e-9)
 
 
-@needs_gxx
-def test_host_build_with_explicit_trajectory_ids_matches_numpy(tmp_path) -> None:
+def test_host_build_with_explicit_trajectory_ids_matches_numpy() -> None:
     """Kernel reading ids[j] (compacted ensembles) agrees with the NumPy engine; ids are not offset + j."""
     magnet, torque = Macrospin(S=1.0, KV=0.1, alpha=0.2, sigma2=0.01), _table()
     ids = np.array([7, 2**33 + 1, 123456, 5, 2**40 + 17, 99], dtype=np.int64)
@@ -254,8 +180,7 @@ def test_host_build_with_explicit_trajectory_ids_matches_numpy(tmp_path) -> None
         magnet, torque, ids.size, 0.02, 20.0, 99, np.linspace(0.0, 3.0, ids.size), 0.0, 5.0,
         np.arange(ids.size) % 2, 0, None, None, trajectory_ids=ids,
     )
-    lib = _compile_host(kernel_defines(cfg), tmp_path)
-    host = CupyEngine(cfg, xp=np, kernel=HostKernel(lib, "llg_heun_advance"))
+    host = _host_engine(cfg)
     reference = NumpyEngine(cfg)
     for chunk in (1, 333, 10_000):
         host.advance(chunk)

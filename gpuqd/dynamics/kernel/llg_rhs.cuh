@@ -1,0 +1,48 @@
+// Right-hand side of the stochastic LLG equation in explicit Landau–Lifshitz form (docs/physics.md §6.1,
+// §6.2); mirrors NumpyEngine._field/_rhs of gpuqd/dynamics/numpy_backend.py operation for operation.
+#pragma once
+#include "target.cuh"
+#include "llg_layout.cuh"
+
+// dn/dt at direction n (not necessarily normalised) and time t;
+// a = source direction (e_z when the source is fixed), h = thermal field.
+__device__ __forceinline__ void llg_rhs(const double n[3], const double a[3], double fl, double dl, double t,
+                                        const double h[3], const LlgParams& p, double f[3]) {
+    const double x = n[0], y = n[1], z = n[2];
+    double px = p.fx - h[0], py = p.fy - h[1], pz = p.kv * z + p.fz - h[2];
+#if LLG_HAS_AC
+    px += p.ac_amp * cos(p.ac_omega * t);
+#else
+    (void)t;
+#endif
+#if LLG_HAS_CUBIC
+    double proj[3], sq[3];
+#pragma unroll
+    for (int i = 0; i < 3; ++i) {
+        proj[i] = p.axes[3 * i] * x + p.axes[3 * i + 1] * y + p.axes[3 * i + 2] * z;
+        sq[i] = proj[i] * proj[i];
+    }
+#pragma unroll
+    for (int i = 0; i < 3; ++i) {
+        const double coef = -2.0 * p.k_cubic * proj[i] * (sq[(i + 1) % 3] + sq[(i + 2) % 3]);
+        px += coef * p.axes[3 * i];
+        py += coef * p.axes[3 * i + 1];
+        pz += coef * p.axes[3 * i + 2];
+    }
+#endif
+#if LLG_BOTH_FREE
+    px += fl * a[0] + dl * (y * a[2] - z * a[1]);
+    py += fl * a[1] + dl * (z * a[0] - x * a[2]);
+    pz += fl * a[2] + dl * (x * a[1] - y * a[0]);
+#else
+    (void)a;
+    px += dl * y;
+    py -= dl * x;
+    pz += fl;
+#endif
+    const double dot = x * px + y * py + z * pz;
+    const double norm_sq = x * x + y * y + z * z;
+    f[0] = p.c_prec * (y * pz - z * py) - p.c_damp * (x * dot - px * norm_sq);
+    f[1] = p.c_prec * (z * px - x * pz) - p.c_damp * (y * dot - py * norm_sq);
+    f[2] = p.c_prec * (x * py - y * px) - p.c_damp * (z * dot - pz * norm_sq);
+}

@@ -1,0 +1,264 @@
+"""The one declaration of the kernel interface: parameter block, engine state and kernel arguments.
+
+Everything the fused kernel (``kernel/*.cuh``) and the Python engines exchange is declared here in
+order; :func:`generated_header` turns it into the C++ header ``llg_layout.cuh`` at compile time
+(never written by hand):
+
+* :data:`PARAMS` — the double parameter block (``struct LlgParams`` + ``llg_load_params``);
+  :func:`pack_params` builds the array from a name → value mapping.
+* :data:`STATE` — the per-trajectory engine state exchanged by ``get_state``/``set_state``
+  (``struct LlgTrajState`` + ``llg_state_load``/``llg_state_store``); vectors are stored
+  component-major (3, n_traj) on the engines' devices and (n_traj, 3) in state dictionaries.
+* :data:`SAMPLE_COLUMNS` — the columns of the decimated samples.
+* :data:`KERNEL_ARGS` — the argument list of the kernel entry points (``LLG_KERNEL_PARAMS`` /
+  ``LLG_KERNEL_ARGS``), with the state pointers ``state_<name>`` in :data:`STATE` order.
+
+Units: energies in Γ, times in 1/Γ (docs/physics.md §6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+HEADER_NAME = "llg_layout.cuh"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One entry (``size`` doubles) of the parameter block; ``name`` is the LlgParams member."""
+
+    name: str
+    size: int
+    doc: str
+
+
+@dataclass(frozen=True)
+class StateField:
+    """One per-trajectory state array: ``components`` values of ``dtype`` per trajectory.
+
+    ``fill``: initial value(s) (None: computed by :func:`gpuqd.dynamics.config.initial_state`);
+    ``only_if``: C macro that must be true for the kernel to read/write it (otherwise the kernel
+    uses ``fill`` and leaves the stored array untouched).
+    """
+
+    name: str
+    dtype: str
+    components: int
+    fill: float | int | tuple[float, ...] | None
+    doc: str
+    only_if: str | None = None
+
+
+PARAMS: tuple[Param, ...] = (
+    Param("c_prec", 1, "S/(S²+α²), precession prefactor of the LL form (1/ħ)"),
+    Param("c_damp", 1, "α/(S²+α²), damping prefactor of the LL form (1/ħ)"),
+    Param("kv", 1, "uniaxial anisotropy KV (Γ)"),
+    Param("fx", 1, "static field x component (Γ)"),
+    Param("fy", 1, "static field y component (Γ)"),
+    Param("fz", 1, "static field z component (Γ)"),
+    Param("ac_amp", 1, "AC drive amplitude h_x (Γ)"),
+    Param("ac_omega", 1, "AC drive angular frequency Ω (Γ)"),
+    Param("k_cubic", 1, "cubic anisotropy K_cubic (Γ)"),
+    Param("axes", 9, "cubic axes, row-major (row i = axis i)"),
+    Param("noise_scale", 1, "sqrt(σ²/dt), std. dev. of the thermal field per step (Γ)"),
+    Param("dt", 1, "time step (1/Γ)"),
+    Param("u_s", 1, "switching threshold u_s on n·n_S"),
+    Param("const_fl", 1, "constant field-like torque I_FL (Γ; 0 with a table)"),
+    Param("const_dl", 1, "constant damping-like torque I_DL (Γ; 0 with a table)"),
+    Param("const_ic", 1, "constant charge current I_C (Γ; 0 with a table)"),
+    Param("theta_min", 1, "θ_min of the table angle map s(θ) (rad)"),
+    Param("theta_mid", 1, "θ_mid of the table angle map s(θ) (rad)"),
+    Param("map_scale", 1, "normalisation C of the table angle map s(θ)"),
+)
+
+STATE: tuple[StateField, ...] = (
+    StateField("n", "float64", 3, None, "drain direction"),
+    StateField("m", "float64", 3, (0.0, 0.0, 1.0), "source direction (e_z unless free='both')", "LLG_BOTH_FREE"),
+    StateField("sum_theta", "float64", 1, 0.0, "window sum of θ (rad)"),
+    StateField("sum_charge_current", "float64", 1, 0.0, "window sum of I_C (Γ)"),
+    StateField("state", "int8", 1, None, "+1 parallel, −1 antiparallel"),
+    StateField("n_switches", "int64", 1, 0, "number of hysteretic switches"),
+    StateField("first_switch_step", "int64", 1, -1, "step of the first switch (−1: never)"),
+    StateField("last_switch_step", "int64", 1, 0, "step of the last switch (0: none)"),
+    StateField("steps_in_parallel", "int64", 1, 0, "closed dwell steps in P up to last_switch_step"),
+    StateField("steps_in_antiparallel", "int64", 1, 0, "closed dwell steps in AP up to last_switch_step"),
+)
+
+SAMPLE_COLUMNS: tuple[str, ...] = ("theta", "n_x", "n_y", "n_z")
+
+# Keys of get_state/set_state dictionaries: the per-trajectory fields, the samples and the step.
+STATE_KEYS: tuple[str, ...] = (*(f.name for f in STATE), "samples", "steps_done")
+PER_TRAJECTORY_KEYS: tuple[str, ...] = tuple(f.name for f in STATE)
+
+# C types of the kernel arguments: pointer kinds end in "*".
+_C_TYPES = {
+    "float64": "double",
+    "int64": "long long",
+    "int32": "int",
+    "int8": "signed char",
+    "uint64": "unsigned long long",
+    "uint32": "unsigned int",
+}
+
+
+@dataclass(frozen=True)
+class KernelArg:
+    """One kernel argument: a pointer to ``dtype`` (``pointer``; ``const`` if read-only) or a scalar."""
+
+    name: str
+    dtype: str
+    pointer: bool
+    const: bool = False
+
+    @property
+    def c_decl(self) -> str:
+        ctype = _C_TYPES[self.dtype]
+        if self.pointer:
+            return f"{'const ' if self.const else ''}{ctype}* __restrict__ {self.name}"
+        return f"{ctype} {self.name}"
+
+
+KERNEL_ARGS: tuple[KernelArg, ...] = (
+    KernelArg("params", "float64", True, True),  # PARAMS block
+    KernelArg("table", "float64", True, True),  # (n_points, 3, n_theta) torque table
+    KernelArg("point_index", "int64", True, True),  # (n_traj,) table point of each trajectory
+    KernelArg("traj_ids", "int64", True, True),  # (n_traj,) global ids if has_traj_ids
+    KernelArg("sample_slot", "int32", True, True),  # (n_traj,) row in samples, −1: not sampled
+    *(KernelArg(f"state_{f.name}", f.dtype, True) for f in STATE),
+    KernelArg("samples", "float64", True),  # (n_sample_traj, n_samples, SAMPLE_COLUMNS)
+    KernelArg("last_norm_sq", "float64", True),  # (n_traj,) |n|² before the last renormalisation
+    KernelArg("n_theta", "int32", False),
+    KernelArg("n_samples", "int64", False),
+    KernelArg("sample_every", "int64", False),
+    KernelArg("step_start", "int64", False),
+    KernelArg("n_steps", "int32", False),
+    KernelArg("average_start", "int64", False),
+    KernelArg("traj_offset", "uint64", False),
+    KernelArg("has_traj_ids", "int32", False),
+    KernelArg("key0", "uint32", False),
+    KernelArg("key1", "uint32", False),
+    KernelArg("n_traj", "int32", False),
+)
+
+
+def param_offsets() -> dict[str, int]:
+    """Offset of each parameter in the block."""
+    offsets, at = {}, 0
+    for p in PARAMS:
+        offsets[p.name] = at
+        at += p.size
+    return offsets
+
+
+PARAM_COUNT = sum(p.size for p in PARAMS)
+
+
+def pack_params(values: Mapping[str, float | np.ndarray | tuple]) -> np.ndarray:
+    """The float64 parameter block from ``{name: value}`` (exactly the names of :data:`PARAMS`)."""
+    missing = [p.name for p in PARAMS if p.name not in values]
+    extra = sorted(set(values) - {p.name for p in PARAMS})
+    if missing or extra:
+        raise ValueError(f"parameter block: missing {missing}, unknown {extra}")
+    block = np.empty(PARAM_COUNT, dtype=np.float64)
+    offsets = param_offsets()
+    for p in PARAMS:
+        value = np.asarray(values[p.name], dtype=np.float64).ravel()
+        if value.size != p.size:
+            raise ValueError(f"parameter {p.name!r} needs {p.size} values, got {value.size}")
+        block[offsets[p.name] : offsets[p.name] + p.size] = value
+    return block
+
+
+def state_to_device_layout(field: StateField, values: np.ndarray) -> np.ndarray:
+    """(n_traj,) or (n_traj, 3) state array → contiguous engine layout ((n_traj,) or (3, n_traj))."""
+    array = np.asarray(values, dtype=field.dtype)
+    return np.ascontiguousarray(array.T if field.components > 1 else array)
+
+
+def state_from_device_layout(field: StateField, values: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`state_to_device_layout` (a fresh array)."""
+    return np.array(values.T if field.components > 1 else values, dtype=field.dtype)
+
+
+# ----------------------------------------------------------------------------- header generation
+def _param_lines() -> list[str]:
+    members = [f"    double {p.name}{f'[{p.size}]' if p.size > 1 else ''};  // {p.doc}" for p in PARAMS]
+    loads = []
+    offsets = param_offsets()
+    for p in PARAMS:
+        if p.size == 1:
+            loads.append(f"    p.{p.name} = __ldg(src + {offsets[p.name]});")
+        else:
+            loads += [f"    p.{p.name}[{i}] = __ldg(src + {offsets[p.name] + i});" for i in range(p.size)]
+    return [
+        f"#define LLG_PARAM_COUNT {PARAM_COUNT}",
+        "struct LlgParams {",
+        *members,
+        "};",
+        "__device__ __forceinline__ void llg_load_params(const double* __restrict__ src, LlgParams& p) {",
+        *loads,
+        "}",
+    ]
+
+
+def _state_member(f: StateField) -> str:
+    ctype = _C_TYPES[f.dtype]
+    return f"    {ctype} {f.name}{f'[{f.components}]' if f.components > 1 else ''};  // {f.doc}"
+
+
+def _c_literal(value: float | int) -> str:
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+def _state_access(f: StateField, load: bool) -> list[str]:
+    lines = []
+    for c in range(f.components):
+        member = f"s.{f.name}[{c}]" if f.components > 1 else f"s.{f.name}"
+        where = f"state_{f.name}[{c} * (long long)n_traj + j]" if c else f"state_{f.name}[j]"
+        lines.append(f"    {member} = {where};" if load else f"    {where} = {member};")
+    if f.only_if is None:
+        return lines
+    guarded = [f"#if {f.only_if}", *lines]
+    if load:
+        fill = f.fill if isinstance(f.fill, tuple) else (f.fill,)
+        members = [f"s.{f.name}[{c}]" if f.components > 1 else f"s.{f.name}" for c in range(f.components)]
+        guarded += ["#else", *(f"    {m} = {_c_literal(v)};" for m, v in zip(members, fill, strict=True))]
+    return [*guarded, "#endif"]
+
+
+def _state_lines() -> list[str]:
+    params = ", ".join(f"{_C_TYPES[f.dtype]}* __restrict__ state_{f.name}" for f in STATE)
+    load = [line for f in STATE for line in _state_access(f, True)]
+    store = [line for f in STATE for line in _state_access(f, False)]
+    unused = [f"    (void)state_{f.name};" for f in STATE if f.only_if is not None]
+    return [
+        "struct LlgTrajState {",
+        *(_state_member(f) for f in STATE),
+        "};",
+        f"__device__ __forceinline__ void llg_state_load(LlgTrajState& s, int j, int n_traj, {params}) {{",
+        *load,
+        *unused,
+        "}",
+        f"__device__ __forceinline__ void llg_state_store(const LlgTrajState& s, int j, int n_traj, {params}) {{",
+        *store,
+        *unused,
+        "}",
+        "#define LLG_STATE_ARGS " + ", ".join(f"state_{f.name}" for f in STATE),
+    ]
+
+
+def generated_header() -> str:
+    """Text of ``llg_layout.cuh`` (needs the target macros of ``kernel/target.cuh``)."""
+    lines = [
+        "// GENERATED by gpuqd/dynamics/layout.py at compile time: do not edit, do not commit.",
+        "#pragma once",
+        *_param_lines(),
+        *_state_lines(),
+        f"#define LLG_SAMPLE_WIDTH {len(SAMPLE_COLUMNS)}",
+        "#define LLG_KERNEL_PARAMS " + ", ".join(a.c_decl for a in KERNEL_ARGS),
+        "#define LLG_KERNEL_ARGS " + ", ".join(a.name for a in KERNEL_ARGS),
+    ]
+    return "\n".join(lines) + "\n"
