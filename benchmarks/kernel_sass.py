@@ -43,7 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpuqd.dynamics import cupy_backend
+from gpuqd.dynamics import cupy_backend, kernel_source
 
 RESULTS = Path(__file__).resolve().parent / "results" / "kernel_sass.json"
 ARCH = "sm_90"
@@ -63,8 +63,8 @@ WARP = 32
 # ensemble size at which the wave count is reported (one trajectory per thread)
 N_REFERENCE = 100_000
 
-# compile-time switches of the kernel, in the order of the variant names
-SWITCHES = ("LLG_USE_TABLE", "LLG_BOTH_FREE", "LLG_HAS_CUBIC", "LLG_HAS_AC", "LLG_HAS_NOISE")
+# compile-time switches of the kernel
+SWITCHES = kernel_source.VARIANT_MACROS
 
 
 def variant_name(defines: dict[str, int]) -> str:
@@ -132,16 +132,12 @@ def disassembler() -> list[str] | None:
 
 
 # ---------------------------------------------------------------------------------------- compile
-def kernel_source() -> tuple[Path, list[str]]:
-    """(source file, extra nvcc options) of the kernel as the CuPy engine compiles it."""
-    return Path(cupy_backend.KERNEL_SOURCE), ["--std=c++14"]
-
-
 def compile_cubin(defines: dict[str, int], out: Path) -> str:
-    """Compile one variant to ``out``; returns the ptxas -v log."""
-    source, options = kernel_source()
-    cmd = ["nvcc", "-cubin", f"-arch={ARCH}", *options, "-Xptxas", "-v"]
-    cmd += [f"-D{k}={v}" for k, v in defines.items()] + [str(source), "-o", str(out)]
+    """Compile one variant (the bundled source CuPy hands to NVRTC) to ``out``; returns the ptxas -v log."""
+    source = out.with_suffix(".cu")
+    source.write_text(kernel_source.bundled_source())
+    cmd = ["nvcc", "-cubin", f"-arch={ARCH}", *cupy_backend.NVRTC_OPTIONS, "-Xptxas", "-v",
+           *kernel_source.variant_flags(defines), str(source), "-o", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"nvcc failed for {defines}:\n{proc.stderr}")
