@@ -7,22 +7,29 @@ currents (energy unit / ħ) and spin currents (ħ × energy unit / ħ). Nothing 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from gpuqd.transport.kernel import coefficient_vector, kernel_coefficients
+from gpuqd.transport.backend import array_module, to_numpy
+from gpuqd.transport.kernel import angular_map, coefficient_vector, integral_vector, kernel_coefficients, monomials
+from gpuqd.transport.stationary import (
+    COLLINEAR_SIN,
+    TransportResult,
+    assemble_result,
+    collinear_limits,
+    stationary_derivative,
+    stationary_state,
+)
+
+__all__ = ["SpinValve", "TransportResult", "drain_direction", "stationary_state"]
 
 #: Coupling/temperature ratio above which perturbation theory in Γ is questionable.
 GAMMA_OVER_T_WARNING = 0.2
-#: Angle offset (rad) for the collinear limit of I_FL, I_DL: Richardson from h and 2h, error O((h/w)⁴)
-#: for features of width w (≳ 1e-4 rad), plus rounding ~1e-12/h relative.
-COLLINEAR_STEP = 1e-5
-#: Points per chunk when assembling and solving (bounds memory to ~50 MB).
-CHUNK = 1024
-#: Row of the generator replaced by the normalisation Tr ρ = P0 + P1 + P2 = 1.
-_TRACE_ROW = 1
+#: (ε̃, V) points per kernel block, and directions per block of the direction contraction (bounds memory).
+CHUNK = 256
+MEMBER_CHUNK = 4096
+_E_Z = np.array([0.0, 0.0, 1.0])
 
 
 def drain_direction(theta: Any) -> np.ndarray:
@@ -31,39 +38,31 @@ def drain_direction(theta: Any) -> np.ndarray:
     return np.stack([np.sin(theta), np.zeros_like(theta), np.cos(theta)], axis=-1)
 
 
-@dataclass
-class TransportResult:
-    """Stationary transport quantities; every array has the broadcast shape of the inputs (+ (3,)).
-
-    charge_current : I_C = particle current into the drain (> 0 for V > 0).
-    spin_current_drain, spin_current_source : spin currents into each lead (ħ per time).
-    torque_field_like, torque_damping_like : coefficients I_FL, I_DL of e_FL = n_D × n_S and
-        e_DL = n_D × (n_D × n_S) in the transverse spin current into the drain (spec §1);
-        at collinear n_D, n_S: their limit (by solve) or NaN (by solve_vectors).
-    occupations : (P0, P1, P2); dot_spin : ⟨S⟩ (spin ½ per electron).
-    particle_current_source : I^N_S (= −I_C in the stationary state).
-    """
-
-    charge_current: np.ndarray
-    particle_current_source: np.ndarray
-    spin_current_drain: np.ndarray
-    spin_current_source: np.ndarray
-    torque_field_like: np.ndarray
-    torque_damping_like: np.ndarray
-    occupations: np.ndarray
-    dot_spin: np.ndarray
-
-
 def _check_finite(name: str, value: Any) -> None:
     if not np.all(np.isfinite(np.asarray(value, dtype=float))):
         raise ValueError(f"{name} must be finite, got {value!r}")
+
+
+def _check_order(order: Any) -> None:
+    if order not in (1, 2):
+        raise ValueError(f"order must be 1 or 2, got {order!r}")
+
+
+def _group(e_flat: np.ndarray, v_flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (ε̃, V) pairs, the members sorted by pair, and the member bounds of each pair."""
+    pairs, inverse = np.unique(np.stack([e_flat, v_flat], axis=-1), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(pairs.shape[0] + 1))
+    return pairs, order, bounds
 
 
 class SpinValve:
     """Single level (ε̃ = ε + U/2, charging energy U) between a source (n_S) and a drain (n_D).
 
     Parameters (energies in one unit, e.g. Γ): U ≥ 0, T > 0, gamma_S > 0, gamma_D > 0 (Γ_r = 2π t_r² ρ0),
-    p_S, p_D ∈ [0, 1). Bias V gives μ_S = +V/2, μ_D = −V/2.
+    p_S, p_D ∈ [0, 1). Bias V gives μ_S = +V/2, μ_D = −V/2. ``backend`` ("numpy" or "cupy") is the array
+    backend of the kernel build, the direction contraction and the stationary solves; results are NumPy.
     """
 
     def __init__(
@@ -76,6 +75,7 @@ class SpinValve:
         p_D: float,
         *,
         log_cutoff: float = 8.0,
+        backend: str = "numpy",
     ) -> None:
         for name, value in (("U", U), ("T", T), ("gamma_S", gamma_S), ("gamma_D", gamma_D),
                             ("p_S", p_S), ("p_D", p_D), ("log_cutoff", log_cutoff)):
@@ -100,6 +100,9 @@ class SpinValve:
         self.gamma_S, self.gamma_D = float(gamma_S), float(gamma_D)
         self.p_S, self.p_D = float(p_S), float(p_D)
         self.log_cutoff = float(log_cutoff)
+        self.backend = backend
+        self.xp = array_module(backend)
+        self._angular_maps: dict[int, Any] = {}
 
     def __repr__(self) -> str:
         return (f"SpinValve(U={self.U}, T={self.T}, gamma_S={self.gamma_S}, gamma_D={self.gamma_D}, "
@@ -111,60 +114,103 @@ class SpinValve:
                 "p_S": self.p_S, "p_D": self.p_D}
 
     # ------------------------------------------------------------------ kernel
-    def kernel_coefficients(self, eps_tilde: Any, V: Any) -> np.ndarray:
-        """K matrices (n, 2, 72, 6, 6) of :mod:`gpuqd.transport.kernel` for 1-D ε̃, V arrays."""
-        return kernel_coefficients(np.ravel(eps_tilde), np.ravel(V), self.U, self.T, self.log_cutoff)
+    def kernel_coefficients(self, eps_tilde: Any, V: Any, order: int = 2) -> Any:
+        """K matrices (n, 2, 72, 6, 6) of :mod:`gpuqd.transport.kernel` for 1-D ε̃, V arrays (backend array)."""
+        xp = self.xp
+        return kernel_coefficients(xp.asarray(np.ravel(eps_tilde)), xp.asarray(np.ravel(V)), self.U, self.T,
+                                   self.log_cutoff, order, xp)
 
-    def generator(self, coefficients: np.ndarray, n_S: Any, n_D: Any, order: int = 2) -> np.ndarray:
+    def angular_coefficients(self, eps_tilde: Any, V: Any, order: int = 2) -> Any:
+        """A (n, 6, 2, 6, 6) with W_r(θ) = Σ_q φ_q(θ) A[q, r], φ = (1, s, c, s², sc, c²), for n_S = e_z,
+        n_D = (sin θ, 0, cos θ) (docs/physics.md §4.5); backend array."""
+        xp = self.xp
+        if order not in self._angular_maps:
+            self._angular_maps[order] = xp.asarray(
+                angular_map((self.gamma_S, self.gamma_D), (self.p_S, self.p_D), order))
+        z = integral_vector(xp.asarray(np.ravel(eps_tilde)), xp.asarray(np.ravel(V)), self.U, self.T,
+                            self.log_cutoff, order, xp)
+        return (z @ self._angular_maps[order]).reshape(z.shape[0], 6, 2, 6, 6)
+
+    def generator(self, coefficients: Any, n_S: Any, n_D: Any, order: int = 2) -> Any:
         """Lead-resolved generators W_r, shape (..., 2, 6, 6), from K (..., 2, 72, 6, 6).
 
         With K of one (ε̃, V) point (shape (2, 72, 6, 6)) the directions are contracted by one matrix
-        product (the fast path used by the solves); otherwise K broadcasts against the directions.
+        product; otherwise K broadcasts against the directions.
         """
+        xp = self.xp
         c = coefficient_vector(
             (self.gamma_S, self.gamma_D),
-            self.p_S * np.asarray(n_S, dtype=float),
-            self.p_D * np.asarray(n_D, dtype=float),
-            order,
+            self.p_S * xp.asarray(n_S, dtype=float),
+            self.p_D * xp.asarray(n_D, dtype=float),
+            order, xp,
         )
         if coefficients.ndim == 4:
             flat = coefficients.transpose(1, 0, 2, 3).reshape(coefficients.shape[1], -1)
             return (c @ flat).reshape(c.shape[:-1] + coefficients.shape[:1] + coefficients.shape[2:])
-        return np.einsum("...k,...rkij->...rij", c, coefficients)
+        return xp.einsum("...k,...rkij->...rij", c, coefficients)
 
     # ------------------------------------------------------------------ solves
     def solve(self, eps_tilde: Any, V: Any, theta: Any, order: int = 2) -> TransportResult:
         """Stationary state and currents for n_S = e_z, n_D = (sin θ, 0, cos θ); arguments broadcast.
 
-        At collinear θ (0 or π) I_FL and I_DL are their limits, from a Richardson extrapolation of
-        solves at θ ± h and ± 2h, h = COLLINEAR_STEP.
+        Each distinct (ε̃, V) kernel is built once (as a polynomial in sin θ, cos θ). Where |sin θ| <
+        COLLINEAR_SIN the torque coefficients are their collinear limits, from the analytic θ-derivative
+        of the stationary solve (no extra kernels).
         """
-        theta = np.asarray(theta, dtype=float)
-        result = self.solve_vectors(eps_tilde, V, np.array([0.0, 0.0, 1.0]), drain_direction(theta), order)
-        sin_theta = np.abs(np.sin(np.broadcast_to(theta, result.charge_current.shape)))
-        collinear = sin_theta < 1e-6
+        _check_order(order)
+        eps_tilde, V, theta = (np.asarray(a, dtype=float) for a in (eps_tilde, V, theta))
+        for name, value in (("eps_tilde", eps_tilde), ("V", V), ("theta", theta)):
+            _check_finite(name, value)
+        shape = np.broadcast_shapes(eps_tilde.shape, V.shape, theta.shape)
+        e_flat, v_flat, t_flat = (np.broadcast_to(a, shape).ravel() for a in (eps_tilde, V, theta))
+        pairs, members, bounds = _group(e_flat, v_flat)
+        x = np.empty((t_flat.size, 6))
+        rates = np.empty((t_flat.size, 2, 6))
+        collinear = np.abs(np.sin(t_flat)) < COLLINEAR_SIN
+        d_rates = np.zeros((t_flat.size, 2, 6))
+        for start in range(0, pairs.shape[0], CHUNK):
+            stop = min(start + CHUNK, pairs.shape[0])
+            coefficients = self.angular_coefficients(pairs[start:stop, 0], pairs[start:stop, 1], order)
+            block = members[bounds[start] : bounds[stop]]
+            owner_all = np.repeat(np.arange(stop - start), np.diff(bounds[start : stop + 1]))
+            for m0 in range(0, block.size, MEMBER_CHUNK):
+                rows, owner = block[m0 : m0 + MEMBER_CHUNK], owner_all[m0 : m0 + MEMBER_CHUNK]
+                x[rows], rates[rows], d = self._solve_angles(coefficients, owner, t_flat[rows], collinear[rows])
+                if d is not None:
+                    d_rates[rows[collinear[rows]]] = d
+        result = assemble_result(x, rates, _E_Z[None, :], drain_direction(t_flat), shape)
         if np.any(collinear):
-            e_b, v_b, t_b = np.broadcast_arrays(np.asarray(eps_tilde, float), np.asarray(V, float), theta)
-            direction = np.where(np.cos(t_b[collinear]) > 0, 1.0, -1.0)
-            values = []
-            for step in (COLLINEAR_STEP, 2 * COLLINEAR_STEP):
-                near = self.solve_vectors(
-                    e_b[collinear], v_b[collinear], np.array([0.0, 0.0, 1.0]),
-                    drain_direction(t_b[collinear] + direction * step), order,
-                )
-                values.append((near.torque_field_like, near.torque_damping_like))
-            result.torque_field_like[collinear] = (4 * values[0][0] - values[1][0]) / 3
-            result.torque_damping_like[collinear] = (4 * values[0][1] - values[1][1]) / 3
+            limits = collinear_limits(-rates[collinear, :, 3:6], -d_rates[collinear, :, 3:6],
+                                      np.cos(t_flat[collinear]))
+            for name, value in limits.items():
+                getattr(result, name).reshape(-1)[collinear] = value
         return result
+
+    def _solve_angles(self, coefficients: Any, owner: np.ndarray, theta: np.ndarray, collinear: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """x, lead rates W_r x and, at the collinear members, d(W_r x)/dθ, for directions θ of points ``owner``."""
+        xp = self.xp
+        phi, dphi = monomials(xp.asarray(theta), xp)
+        gathered = coefficients[xp.asarray(owner)]  # (m, 6, 2, 6, 6)
+        w = xp.einsum("mq,mqrij->mrij", phi, gathered)
+        generator = w.sum(axis=1)
+        x = stationary_state(generator, xp)
+        rates = (w @ x[:, None, :, None])[..., 0]
+        d_rates = None
+        if np.any(collinear):
+            idx = xp.asarray(np.flatnonzero(collinear))
+            dw = xp.einsum("mq,mqrij->mrij", dphi[idx], gathered[idx])
+            dx = stationary_derivative(generator[idx], dw.sum(axis=1), x[idx], xp)
+            d_rates = to_numpy((dw @ x[idx][:, None, :, None] + w[idx] @ dx[:, None, :, None])[..., 0])
+        return to_numpy(x), to_numpy(rates), d_rates
 
     def solve_vectors(self, eps_tilde: Any, V: Any, n_S: Any, n_D: Any, order: int = 2) -> TransportResult:
         """Stationary state for arbitrary unit vectors n_S, n_D (shape (..., 3)); arguments broadcast.
 
-        I_FL, I_DL are the coefficients of e_FL = n_D × n_S, e_DL = n_D × (n_D × n_S); NaN where
-        n_D ∥ n_S (use :meth:`solve` for the collinear limit).
+        Uses the general kernel K (all 72 polarisation coefficients). I_FL, I_DL are the coefficients of
+        e_FL = n_D × n_S, e_DL = n_D × (n_D × n_S); NaN where n_D ∥ n_S (use :meth:`solve` for the limit).
         """
-        if order not in (1, 2):
-            raise ValueError(f"order must be 1 or 2, got {order!r}")
+        _check_order(order)
         eps_tilde = np.asarray(eps_tilde, dtype=float)
         V = np.asarray(V, dtype=float)
         n_S = np.asarray(n_S, dtype=float)
@@ -180,28 +226,24 @@ class SpinValve:
         v_flat = np.broadcast_to(V, shape).ravel()
         ns_flat = np.broadcast_to(n_S, shape + (3,)).reshape(-1, 3)
         nd_flat = np.broadcast_to(n_D, shape + (3,)).reshape(-1, 3)
-
-        pairs, inverse = np.unique(np.stack([e_flat, v_flat], axis=-1), axis=0, return_inverse=True)
-        inverse = inverse.ravel()
+        pairs, members, bounds = _group(e_flat, v_flat)
         x = np.empty((e_flat.size, 6))
-        lead_rates = np.empty((e_flat.size, 2, 6))
+        rates = np.empty((e_flat.size, 2, 6))
+        xp = self.xp
         for start in range(0, pairs.shape[0], CHUNK):
             stop = min(start + CHUNK, pairs.shape[0])
-            coefficients = self.kernel_coefficients(pairs[start:stop, 0], pairs[start:stop, 1])
-            members = np.flatnonzero((inverse >= start) & (inverse < stop))
-            w = np.empty((members.size, 2, 6, 6))
-            # Group the directions by (ε̃, V) point: one matrix product per point.
-            owner = inverse[members] - start
-            order_by_owner = np.argsort(owner, kind="stable")
-            bounds = np.searchsorted(owner[order_by_owner], np.arange(stop - start + 1))
-            for point in range(stop - start):
-                rows = order_by_owner[bounds[point] : bounds[point + 1]]
-                if rows.size:
-                    w[rows] = self.generator(coefficients[point], ns_flat[members[rows]],
-                                             nd_flat[members[rows]], order)
-            x[members] = stationary_state(w.sum(axis=-3))
-            lead_rates[members] = np.einsum("...rij,...j->...ri", w, x[members])
-        return _assemble_result(x, lead_rates, ns_flat, nd_flat, shape)
+            coefficients = self.kernel_coefficients(pairs[start:stop, 0], pairs[start:stop, 1], order)
+            block = members[bounds[start] : bounds[stop]]
+            owner_all = np.repeat(np.arange(stop - start), np.diff(bounds[start : stop + 1]))
+            for m0 in range(0, block.size, MEMBER_CHUNK // 8):
+                rows, owner = block[m0 : m0 + MEMBER_CHUNK // 8], owner_all[m0 : m0 + MEMBER_CHUNK // 8]
+                c = coefficient_vector((self.gamma_S, self.gamma_D), self.p_S * xp.asarray(ns_flat[rows]),
+                                       self.p_D * xp.asarray(nd_flat[rows]), order, xp)
+                w = xp.einsum("mk,mrkij->mrij", c, coefficients[xp.asarray(owner)])
+                xs = stationary_state(w.sum(axis=1), xp)
+                x[rows] = to_numpy(xs)
+                rates[rows] = to_numpy((w @ xs[:, None, :, None])[..., 0])
+        return assemble_result(x, rates, ns_flat, nd_flat, shape)
 
     # ------------------------------------------------------------------ exchange field and resonances
     def exchange_phase(self, eps_tilde: Any, V: Any, lead: str) -> np.ndarray:
@@ -256,47 +298,3 @@ class SpinValve:
         for i, r in enumerate(roots):
             out[i, : len(r)] = r
         return out
-
-
-def stationary_state(generator: np.ndarray) -> np.ndarray:
-    """Solve W x = 0 with P0 + P1 + P2 = 1 for (..., 6, 6) real generators W (spec §4.3)."""
-    a = np.array(generator, dtype=float, copy=True)
-    a[..., _TRACE_ROW, :] = (1.0, 1.0, 1.0, 0.0, 0.0, 0.0)
-    rhs = np.zeros(a.shape[:-1])
-    rhs[..., _TRACE_ROW] = 1.0
-    try:
-        return np.linalg.solve(a, rhs[..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        out = np.empty(rhs.shape)
-        flat_a, flat_b, flat_out = a.reshape(-1, 6, 6), rhs.reshape(-1, 6), out.reshape(-1, 6)
-        for k in range(flat_a.shape[0]):
-            flat_out[k] = np.linalg.lstsq(flat_a[k], flat_b[k], rcond=None)[0]
-        return out
-
-
-def _assemble_result(x: np.ndarray, lead_rates: np.ndarray, n_S: np.ndarray, n_D: np.ndarray,
-                     shape: tuple[int, ...]) -> TransportResult:
-    """Currents into each lead are minus the lead-resolved rates of change of N and S (spec §3.5)."""
-    particle = -(lead_rates[..., 1] + 2.0 * lead_rates[..., 2])  # (n, 2): into S, into D
-    spin = -lead_rates[..., 3:6]  # (n, 2, 3)
-    spin_drain = spin[:, 1]
-    transverse = spin_drain - n_D * np.sum(n_D * spin_drain, axis=-1, keepdims=True)
-    e_fl = np.cross(n_D, n_S)
-    e_dl = np.cross(n_D, e_fl)
-    norm2 = np.sum(e_fl * e_fl, axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        safe = norm2 > 1e-24
-        field_like = np.where(safe, np.sum(transverse * e_fl, axis=-1) / np.where(safe, norm2, 1.0), np.nan)
-        damping_like = np.where(safe, np.sum(transverse * e_dl, axis=-1) / np.where(safe, norm2, 1.0), np.nan)
-    return TransportResult(
-        charge_current=particle[:, 1].reshape(shape),
-        particle_current_source=particle[:, 0].reshape(shape),
-        spin_current_drain=spin_drain.reshape(shape + (3,)),
-        spin_current_source=spin[:, 0].reshape(shape + (3,)),
-        torque_field_like=field_like.reshape(shape),
-        torque_damping_like=damping_like.reshape(shape),
-        occupations=x[:, 0:3].reshape(shape + (3,)),
-        dot_spin=x[:, 3:6].reshape(shape + (3,)),
-    )
-
-

@@ -9,7 +9,8 @@ Layout (shared by the NumPy interpolation below and the CUDA kernel in ``gpuqd.d
   tabulated, so nothing is ever divided by sin²θ = 0; the ends are reached by the boundary stencil).
 * Interpolation: 4-point Lagrange (cubic) on the uniform s grid; stencil start
   ``i0 = clip(floor(x) − 1, 0, M − 4)`` with ``x = s M − 1/2``, local coordinate ``t = x − i0``.
-* Arrays ``field_like``, ``damping_like``, ``charge_current`` have shape ``(n_points, M)``;
+* Arrays ``field_like``, ``damping_like``, ``charge_current`` (and, for tables built from a transport
+  model, ``source_field_like``, ``source_damping_like``) have shape ``(n_points, M)``;
   grid point ``j`` is ``(eps_tilde[j // n_V], V[j % n_V])`` when built on a rectangular grid.
 
 Units: I_FL, I_DL in ħΓ (coefficients of the non-normalised e_FL, e_DL of spec §1); I_C in Γ
@@ -28,6 +29,9 @@ import numpy as np
 from gpuqd.atomic_io import atomic_savez
 
 QUANTITIES = ("field_like", "damping_like", "charge_current")
+#: Optional source-torque arrays (same shape): coefficients of n_S × n_D and n_S × (n_S × n_D) in the
+#: transverse spin current into the source (docs/physics.md §12.2), tabulated against the same θ nodes.
+SOURCE_QUANTITIES = ("source_field_like", "source_damping_like")
 #: Default number of θ nodes (see INTERPOLATION_ERROR_STATEMENT and tests/test_torque_table.py).
 DEFAULT_N_THETA = 384
 INTERPOLATION_ERROR_STATEMENT = (
@@ -94,7 +98,10 @@ class TorqueTable:
 
     Attributes
     ----------
-    field_like, damping_like, charge_current : (n_points, n_theta) float64 arrays.
+    field_like, damping_like, charge_current : (n_points, n_theta) float64 arrays (drain torque
+        coefficients I_FL, I_DL and the charge current I_C).
+    source_field_like, source_damping_like : (n_points, n_theta) float64 arrays or None: the source
+        torque coefficients (n_S ↔ n_D in the definitions of I_FL, I_DL); None for synthetic tables.
     eps_tilde, V : 1-D grid axes (energy units of the transport model, usually Γ); may be empty
         for synthetic tables.
     metadata : free-form JSON-serialisable provenance (transport parameters, order, error estimate).
@@ -106,6 +113,8 @@ class TorqueTable:
     eps_tilde: np.ndarray = field(default_factory=lambda: np.zeros(0))
     V: np.ndarray = field(default_factory=lambda: np.zeros(0))
     metadata: dict = field(default_factory=dict)
+    source_field_like: np.ndarray | None = None
+    source_damping_like: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         arrays = [np.ascontiguousarray(getattr(self, q), dtype=np.float64) for q in QUANTITIES]
@@ -118,6 +127,17 @@ class TorqueTable:
             if not np.all(np.isfinite(a)):
                 raise ValueError(f"TorqueTable.{name} contains non-finite values")
             setattr(self, name, a)
+        sources = [getattr(self, q) for q in SOURCE_QUANTITIES]
+        if (sources[0] is None) != (sources[1] is None):
+            raise ValueError("source_field_like and source_damping_like must be given together")
+        if sources[0] is not None:
+            for name, value in zip(SOURCE_QUANTITIES, sources, strict=True):
+                a = np.ascontiguousarray(value, dtype=np.float64)
+                if a.shape != shape:
+                    raise ValueError(f"TorqueTable.{name} must have the shape {shape} of field_like, got {a.shape}")
+                if not np.all(np.isfinite(a)):
+                    raise ValueError(f"TorqueTable.{name} contains non-finite values")
+                setattr(self, name, a)
         self.eps_tilde = np.asarray(self.eps_tilde, dtype=float)
         self.V = np.asarray(self.V, dtype=float)
 
@@ -138,15 +158,31 @@ class TorqueTable:
         """(n_points, 3, n_theta) array [I_FL, I_DL, I_C], the layout the CUDA kernel reads."""
         return np.stack([self.field_like, self.damping_like, self.charge_current], axis=1)
 
+    @property
+    def has_source(self) -> bool:
+        """Whether the table carries the source torque coefficients."""
+        return self.source_field_like is not None
+
     def evaluate(self, point_index: Any, cos_theta: Any, xp: Any = np) -> tuple[Any, Any, Any]:
         """Interpolated (I_FL, I_DL, I_C) at grid points ``point_index`` and angles ``cos_theta``.
 
         Both arguments broadcast; ``xp`` is the array module (NumPy or CuPy) of the inputs.
         """
+        return self._interpolate(QUANTITIES, point_index, cos_theta, xp)
+
+    def evaluate_source(self, point_index: Any, cos_theta: Any, xp: Any = np) -> tuple[Any, Any]:
+        """Interpolated source coefficients (FL_S, DL_S) at ``point_index`` and cos θ = n_S·n_D, such that
+        the transverse spin current into the source is (n_S × n_D) FL_S + (n_S × (n_S × n_D)) DL_S."""
+        if not self.has_source:
+            raise ValueError("this TorqueTable carries no source torque (built without a transport model)")
+        fl, dl = self._interpolate(SOURCE_QUANTITIES, point_index, cos_theta, xp)
+        return fl, dl
+
+    def _interpolate(self, names: tuple[str, ...], point_index: Any, cos_theta: Any, xp: Any) -> tuple:
         s = s_of_cos_theta(cos_theta, xp)
         i0, weights = lagrange4_weights(s, self.n_theta, xp)
         out = []
-        for name in QUANTITIES:
+        for name in names:
             table = getattr(self, name)
             if xp is not np:
                 table = xp.asarray(table)
@@ -154,7 +190,7 @@ class TorqueTable:
             for k, w in enumerate(weights):
                 acc = acc + w * table[point_index, i0 + k]
             out.append(acc)
-        return out[0], out[1], out[2]
+        return tuple(out)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -178,13 +214,15 @@ class TorqueTable:
         eps_points = np.repeat(eps_axis, v_axis.size)
         v_points = np.tile(v_axis, eps_axis.size)
         theta = theta_of_s(node_s(n_theta))
-        data = np.empty((3, eps_points.size, n_theta))
+        data = np.empty((5, eps_points.size, n_theta))
         for start in range(0, eps_points.size, chunk_points):
             stop = min(start + chunk_points, eps_points.size)
             r = spin_valve.solve(eps_points[start:stop, None], v_points[start:stop, None], theta[None, :], order)
             data[0, start:stop] = r.torque_field_like
             data[1, start:stop] = r.torque_damping_like
             data[2, start:stop] = r.charge_current
+            data[3, start:stop] = r.source_field_like
+            data[4, start:stop] = r.source_damping_like
             if progress is not None:
                 progress(stop, eps_points.size)
         metadata = {"transport": spin_valve.parameters, "order": order, "n_theta": n_theta,
@@ -192,14 +230,17 @@ class TorqueTable:
                     "theta_min": THETA_MIN, "theta_mid": THETA_MID,
                     "interpolation_error_bound": INTERPOLATION_ERROR_STATEMENT}
         return cls(field_like=data[0], damping_like=data[1], charge_current=data[2],
-                   eps_tilde=eps_axis, V=v_axis, metadata=metadata)
+                   eps_tilde=eps_axis, V=v_axis, metadata=metadata,
+                   source_field_like=data[3], source_damping_like=data[4])
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
         """Write the table to ``path`` (.npz, readable with NumPy alone) atomically."""
         path = Path(path)
+        sources = {q: getattr(self, q) for q in SOURCE_QUANTITIES} if self.has_source else {}
         atomic_savez(
             path,
+            **sources,
             field_like=self.field_like,
             damping_like=self.damping_like,
             charge_current=self.charge_current,
@@ -221,6 +262,7 @@ class TorqueTable:
                 eps_tilde=data["eps_tilde"],
                 V=data["V"],
                 metadata=json.loads(str(data["metadata"])),
+                **{q: data[q] for q in SOURCE_QUANTITIES if q in data.files},
             )
 
     @classmethod

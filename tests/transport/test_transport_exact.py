@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from exact_u0 import exact_currents
 
 from gpuqd.transport import SpinValve, drain_direction
 
 T, EPS, V, THETA, P = 1.0, 0.7, 3.0, 0.6 * np.pi, 0.6
 
 
-def _errors(gamma_S: float, **kw) -> dict[int, dict[str, float]]:
+def _errors(exact_u0, gamma_S: float, **kw) -> dict[int, dict[str, float]]:
     eps = kw.get("eps", EPS)
     bias = kw.get("V", V)
     p_S, p_D = kw.get("p_S", P), kw.get("p_D", P)
     n_S = np.asarray(kw.get("n_S", (0.0, 0.0, 1.0)))
     n_D = np.asarray(kw.get("n_D", drain_direction(THETA)))
-    exact = exact_currents(eps, bias, T, gamma_S, 2 * gamma_S, p_S, p_D, n_S, n_D)
+    exact = exact_u0.exact_currents(eps, bias, T, gamma_S, 2 * gamma_S, p_S, p_D, n_S, n_D)
     sv = SpinValve(U=0.0, T=T, gamma_S=gamma_S, gamma_D=2 * gamma_S, p_S=p_S, p_D=p_D)
     out = {}
     for order in (1, 2):
@@ -32,15 +31,15 @@ def _errors(gamma_S: float, **kw) -> dict[int, dict[str, float]]:
     return out
 
 
-def test_spec_table_values() -> None:
+def test_spec_table_values(exact_u0) -> None:
     """The §5.1 table: exact I^N_D and the errors of O(Γ) and O(Γ)+O(Γ²)."""
     expected = {0.02: (0.012174304825, 1.67e-4, 2.02e-6), 0.01: (0.006128630984, 4.20e-5, 2.54e-7)}
     for gamma_S, (exact_value, err1, err2) in expected.items():
-        e = _errors(gamma_S)
+        e = _errors(exact_u0, gamma_S)
         assert e[1]["exact_particle"] == pytest.approx(exact_value, rel=1e-10)
         assert e[1]["particle"] == pytest.approx(err1, rel=0.01)
         assert e[2]["particle"] == pytest.approx(err2, rel=0.01)
-    e = _errors(0.01)
+    e = _errors(exact_u0, 0.01)
     assert e[2]["exact_spin"] == pytest.approx([8.27270e-4, 5.8781e-6, 1.193960e-3], rel=1e-5)
     # The out-of-plane y-component is absent at O(Γ) (U = 0) and reproduced at O(Γ²).
     assert abs(e[1]["result"].spin_current_drain[1]) < 1e-15
@@ -56,10 +55,10 @@ def test_spec_table_values() -> None:
     ],
     ids=["table", "unequal-p-out-of-plane", "negative-bias-rotated-source"],
 )
-def test_convergence_order(case: dict) -> None:
+def test_convergence_order(exact_u0, case: dict) -> None:
     """Fit log(error) vs log(Γ) over Γ_S = 0.02, 0.01, 0.005: slopes 2 (O(Γ)) and 3 (O(Γ²))."""
     gammas = np.array([0.02, 0.01, 0.005])
-    errs = [_errors(g, **case) for g in gammas]
+    errs = [_errors(exact_u0, g, **case) for g in gammas]
     for order, expected_slope in ((1, 2.0), (2, 3.0)):
         for quantity in ("particle", "spin"):
             values = np.array([e[order][quantity] for e in errs])
@@ -67,10 +66,10 @@ def test_convergence_order(case: dict) -> None:
             assert slope == pytest.approx(expected_slope, abs=0.12), (order, quantity, values)
 
 
-def test_cotunnelling_dominated_level() -> None:
+def test_cotunnelling_dominated_level(exact_u0) -> None:
     """Level 8T above the bias window: the current is cotunnelling; O(Γ²) error shrinks ∝ Γ³."""
     gammas = np.array([0.02, 0.01])
-    errs = [_errors(g, eps=9.5, V=3.0) for g in gammas]
+    errs = [_errors(exact_u0, g, eps=9.5, V=3.0) for g in gammas]
     rel = np.array([e[2]["particle"] / e[2]["exact_particle"] for e in errs])
     assert rel[0] < 2e-3 and rel[1] < 1e-3
     ratio = errs[0][2]["particle"] / errs[1][2]["particle"]
