@@ -208,6 +208,19 @@ def build_config(
         point_index = np.zeros(n_traj, dtype=np.int64)
         max_torque = torque.max_abs_torque
 
+    if magnet.free == "both":
+        if not torque.has_source:
+            raise ValueError(
+                "free='both' needs the source torque coefficients: a TorqueTable built from a transport model "
+                "or a ConstantTorque with source_field_like and source_damping_like"
+            )
+        if isinstance(torque, TorqueTable):
+            source_torque = float(np.max(np.abs(torque.source_field_like[used]))
+                                  + np.max(np.abs(torque.source_damping_like[used])))
+        else:
+            source_torque = abs(torque.source_field_like) + abs(torque.source_damping_like)
+        max_torque = max(max_torque, source_torque)
+
     check_time_step(magnet, max_torque, dt)
 
     sample_every = 0 if sample_every is None else int(sample_every)
@@ -281,6 +294,9 @@ def config_fingerprint(cfg: EngineConfig) -> int:
     digest.update(repr(scalars).encode())
     if cfg.is_table:
         digest.update(np.ascontiguousarray(cfg.torque.stacked()).tobytes())
+        if cfg.both_free:  # the source coefficients only act (and only count) when the source moves
+            digest.update(np.ascontiguousarray(cfg.torque.source_field_like).tobytes())
+            digest.update(np.ascontiguousarray(cfg.torque.source_damping_like).tobytes())
     else:
         digest.update(repr(cfg.torque).encode())
     for array in (cfg.initial_theta, cfg.point_index, cfg.sample_trajectories):

@@ -49,6 +49,9 @@ def parameter_block(cfg: EngineConfig) -> np.ndarray:
         const = (0.0, 0.0, 0.0)
     else:
         const = (cfg.torque.field_like, cfg.torque.damping_like, cfg.torque.charge_current)
+    source = (0.0, 0.0)
+    if cfg.both_free and not cfg.is_table:
+        source = (cfg.torque.source_field_like, cfg.torque.source_damping_like)
     theta_min, theta_mid, map_scale = table_map_constants()
     fx, fy, fz = magnet.field
     return layout.pack_params(
@@ -69,6 +72,8 @@ def parameter_block(cfg: EngineConfig) -> np.ndarray:
             "const_fl": const[0],
             "const_dl": const[1],
             "const_ic": const[2],
+            "const_fl_s": source[0],
+            "const_dl_s": source[1],
             "theta_min": theta_min,
             "theta_mid": theta_mid,
             "map_scale": map_scale,
@@ -84,7 +89,7 @@ class KernelEngine:
         self.cfg = cfg
         self.params = xp.asarray(parameter_block(cfg))
         if cfg.is_table:
-            self.table = xp.asarray(np.ascontiguousarray(cfg.torque.stacked(), dtype=np.float64))
+            self.table = xp.asarray(layout.pack_table(cfg.torque, cfg.both_free))
             self.n_theta = cfg.torque.n_theta
         else:
             self.table = xp.zeros(1, dtype=np.float64)

@@ -29,20 +29,26 @@ def test_device_philox_words_equal_numpy() -> None:
 
 
 def _table() -> TorqueTable:
-    return TorqueTable.from_functions(
+    table = TorqueTable.from_functions(
         [
             lambda th, a=a: (0.05 * np.cos(th) + a, 0.03 * np.sin(th) ** 2 - 0.01, 1.0 + a * th)
             for a in (0.02, -0.04)
         ],
         n_theta=96,
     )
+    # source coefficients (used with free="both"), different from the drain's
+    theta = table.theta_nodes
+    table.source_field_like = np.stack([0.04 - 0.02 * np.cos(theta), -0.01 + 0.0 * theta])
+    table.source_damping_like = np.stack([-0.02 * np.sin(theta) ** 2, 0.015 * np.cos(theta)])
+    return table
 
 
 @pytest.mark.parametrize("free", ["drain", "both"])
 @pytest.mark.parametrize("use_table", [False, True])
 def test_cupy_trajectories_match_numpy_after_1000_steps(use_table: bool, free: str) -> None:
     magnet = Macrospin(S=1.0, KV=0.1, alpha=0.2, sigma2=0.01, free=free, K_cubic=0.02, ac_field=(0.01, 0.3))
-    torque = _table() if use_table else ConstantTorque(0.02, 0.015, 0.4)
+    torque = _table() if use_table else ConstantTorque(0.02, 0.015, 0.4, source_field_like=-0.01,
+                                                       source_damping_like=-0.02)
     n_traj = 2000
     args = dict(
         n_traj=n_traj,

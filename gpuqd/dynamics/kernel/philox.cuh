@@ -37,11 +37,12 @@ __device__ __forceinline__ void thermal_field(long long k, unsigned long long tr
     const double u3 = ((double)w.w + 1.0) * LLG_INV_2_32;
     const double r01 = sqrt(-2.0 * log(u0));
     const double r2 = sqrt(-2.0 * log(u2));
-    const double a01 = LLG_TWO_PI * u1;
-    const double a2 = LLG_TWO_PI * u3;
-    h[0] = r01 * cos(a01) * scale;
-    h[1] = r01 * sin(a01) * scale;
-    h[2] = r2 * cos(a2) * scale;
+    // cos/sin(2π u) as sincospi(2u): no argument reduction (2u ∈ (0, 2]), one call for the pair
+    double s01, c01;
+    sincospi(2.0 * u1, &s01, &c01);
+    h[0] = r01 * c01 * scale;
+    h[1] = r01 * s01 * scale;
+    h[2] = r2 * cospi(2.0 * u3) * scale;
 }
 
 // The four words for counter (step, traj_lo, traj_hi) — the generator alone, for cross-checks.

@@ -26,12 +26,24 @@ template <class T>
 static inline T __ldg(const T* p) {
     return *p;
 }
+struct double2 {
+    double x, y;
+};
+// sin(πx), cos(πx) and 1/sqrt(x): CUDA math functions without a C library counterpart. LLG_PI·x is
+// the same double as the NumPy engine's 2π·u for x = 2u (scaling by 2 is exact).
+static inline void sincospi(double x, double* s, double* c) {
+    *s = sin(3.141592653589793 * x);
+    *c = cos(3.141592653589793 * x);
+}
+static inline double cospi(double x) { return cos(3.141592653589793 * x); }
+static inline double rsqrt(double x) { return 1.0 / sqrt(x); }
+#define __noinline__ __attribute__((noinline))
 #endif
 
 // Compile-time switches (-D on the command line; defaults below):
-//   LLG_USE_TABLE  1: torque from a TorqueTable (n_points, 3, n_theta) via 4-point Lagrange in s,
+//   LLG_USE_TABLE  1: torque from a TorqueTable (interleaved rows, gpuqd.dynamics.layout) via 4-point Lagrange in s,
 //                  with the log-clustered angle map s(θ) of gpuqd.transport.torque_table
-//   LLG_BOTH_FREE  1: the source macrospin m is free as well (mirror-image torque approximation)
+//   LLG_BOTH_FREE  1: the source macrospin m is free as well, pushed by the source torque
 //   LLG_HAS_CUBIC  1: cubic anisotropy term
 //   LLG_HAS_AC     1: AC drive −h_x cos(Ω t) n_x
 //   LLG_HAS_NOISE  1: thermal field (σ² > 0)
