@@ -8,6 +8,7 @@ arguments in :data:`~gpuqd.dynamics.layout.KERNEL_ARGS` order and advances in la
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -125,6 +126,26 @@ class KernelEngine:
         state["samples"] = samples.reshape(self.samples_shape)
         state["steps_done"] = np.array(self.steps_done, dtype=np.int64)
         return state
+
+    def state_field(self, name: str) -> np.ndarray:
+        """Host copy of one per-trajectory state field in the get_state layout."""
+        return layout.state_from_device_layout(layout.STATE_BY_NAME[name], self._to_host(self.arrays[name]))
+
+    def subset(self, keep: np.ndarray, cfg: EngineConfig) -> KernelEngine:
+        """Engine for the trajectories ``keep`` (config ``cfg``): the state rows are gathered where they
+        live (on the device for CuPy); the table, parameters and compiled kernel are shared, not rebuilt
+        or uploaded again."""
+        xp = self.xp
+        index = xp.asarray(keep)
+        new = copy.copy(self)
+        new.cfg = cfg
+        new.arrays = {name: xp.ascontiguousarray(a[..., index]) for name, a in self.arrays.items()}
+        new.point_index = xp.ascontiguousarray(self.point_index[index])
+        new.has_traj_ids = True
+        new.traj_ids = xp.asarray(cfg.trajectory_ids)
+        new.sample_slot = xp.full(cfg.n_traj, -1, dtype=np.int32)
+        new.last_norm_sq = xp.ascontiguousarray(self.last_norm_sq[index])
+        return new
 
     # ------------------------------------------------------------------ launches
     def _arguments(self, step_start: int, n_steps: int) -> list[Any]:

@@ -91,6 +91,8 @@ STATE: tuple[StateField, ...] = (
     StateField("steps_in_antiparallel", "int64", 1, 0, "closed dwell steps in AP up to last_switch_step"),
 )
 
+STATE_BY_NAME: dict[str, StateField] = {f.name: f for f in STATE}
+
 SAMPLE_COLUMNS: tuple[str, ...] = ("theta", "n_x", "n_y", "n_z")
 
 # Interleaved torque table: one row of doubles per (point, node), columns in this order (None: zero

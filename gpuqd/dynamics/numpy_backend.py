@@ -19,6 +19,8 @@ the same cos θ = n·m/(|n||m|) of the stage.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from gpuqd.dynamics import layout
@@ -66,6 +68,21 @@ class NumpyEngine:
         state["samples"] = self.samples.copy()
         state["steps_done"] = np.array(self.steps_done, dtype=np.int64)
         return state
+
+    def state_field(self, name: str) -> np.ndarray:
+        """Copy of one per-trajectory state field in the get_state layout."""
+        return layout.state_from_device_layout(layout.STATE_BY_NAME[name], getattr(self, name))
+
+    def subset(self, keep: np.ndarray, cfg: EngineConfig) -> NumpyEngine:
+        """Engine for the trajectories ``keep`` (config ``cfg``), sharing this engine's torque table."""
+        new = copy.copy(self)
+        new.cfg = cfg
+        for f in layout.STATE:
+            setattr(new, f.name, np.ascontiguousarray(getattr(self, f.name)[..., keep]))
+        new.last_norm_sq = np.asarray(self.last_norm_sq)[keep]
+        if cfg.is_table:
+            new.row_base = cfg.point_index * self.n_theta
+        return new
 
     # ------------------------------------------------------------------ physics
     def _coefficients(self, cos_theta: np.ndarray, want_theta: bool) -> tuple:

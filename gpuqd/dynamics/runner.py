@@ -9,7 +9,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gpuqd.dynamics.config import STATE_KEYS, EngineConfig, build_config, config_fingerprint, initial_state
+from gpuqd.dynamics.config import (
+    STATE_KEYS,
+    EngineConfig,
+    build_config,
+    config_fingerprint,
+    initial_state,
+    subset_config,
+    torque_digest,
+)
 from gpuqd.dynamics.model import ConstantTorque, Macrospin
 from gpuqd.dynamics.numpy_backend import NumpyEngine
 from gpuqd.transport.torque_table import TorqueTable
@@ -129,6 +137,7 @@ class EnsembleRunner:
         )
         self.t_end = float(t_end)
         self._fingerprint: int | None = None
+        self._torque_digest: bytes | None = None
         self.backend = resolve_backend(backend)
         if self.backend == "cupy":
             from gpuqd.dynamics.cupy_backend import CupyEngine
@@ -167,8 +176,45 @@ class EnsembleRunner:
     def fingerprint(self) -> int:
         """64-bit digest of the configuration (saved with the state, checked by set_state)."""
         if self._fingerprint is None:
-            self._fingerprint = config_fingerprint(self.config)
+            if self._torque_digest is None:
+                self._torque_digest = torque_digest(self.config)
+            self._fingerprint = config_fingerprint(self.config, self._torque_digest)
         return self._fingerprint
+
+    def subset(self, keep: np.ndarray) -> EnsembleRunner:
+        """A runner that continues only the trajectories ``keep`` (local indices or a boolean mask).
+
+        The state rows are gathered on the engine's device; the torque table, parameters and compiled
+        kernel are shared with this runner (nothing is rebuilt or uploaded again). The subset keeps its
+        global trajectory ids, so its trajectories are identical to those of this runner, and its
+        fingerprint equals that of a runner built with the same ids, rows and arguments. Not for runs
+        that record θ(t) samples.
+        """
+        keep = np.asarray(keep)
+        if keep.dtype == bool:
+            if keep.shape != (self.config.n_traj,):
+                raise ValueError(f"keep mask must have shape ({self.config.n_traj},), got {keep.shape}")
+            keep = np.flatnonzero(keep)
+        keep = keep.astype(np.int64)
+        if keep.ndim != 1 or keep.size == 0:
+            raise ValueError("keep must select at least one trajectory")
+        if keep.min() < 0 or keep.max() >= self.config.n_traj or np.any(np.diff(keep) <= 0):
+            raise ValueError(f"keep must be increasing local indices in [0, {self.config.n_traj - 1}]")
+        new = object.__new__(EnsembleRunner)
+        new.config = subset_config(self.config, keep)
+        new.t_end = self.t_end
+        new.backend = self.backend
+        new._fingerprint = None
+        new._torque_digest = self._torque_digest
+        new._engine = self._engine.subset(keep, new.config)
+        return new
+
+    def state_field(self, name: str) -> np.ndarray:
+        """Host copy of one per-trajectory state field (a key of get_state other than samples/steps_done),
+        without copying the rest of the state."""
+        if name not in STATE_KEYS or name in ("samples", "steps_done"):
+            raise ValueError(f"unknown per-trajectory state field {name!r}")
+        return self._engine.state_field(name)
 
     def get_state(self) -> dict[str, np.ndarray]:
         """Everything needed to continue: NumPy arrays under :data:`gpuqd.dynamics.config.STATE_KEYS`
