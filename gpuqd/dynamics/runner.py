@@ -91,6 +91,20 @@ class EnsembleResult:
     t_end: float
 
 
+class PendingState:
+    """A state copy in flight (:meth:`EnsembleRunner.snapshot`); ``result()`` waits for it."""
+
+    def __init__(self, pending: object, fingerprint: int) -> None:
+        self._pending, self._fingerprint = pending, fingerprint
+
+    def result(self) -> dict[str, np.ndarray]:
+        """The state dictionary of :meth:`EnsembleRunner.get_state` at the time of the snapshot."""
+        state = self._pending if isinstance(self._pending, dict) else self._pending.result()
+        state = dict(state)
+        state["config_fingerprint"] = np.array(self._fingerprint, dtype=np.uint64)
+        return state
+
+
 class EnsembleRunner:
     """Resumable batched LLG run: ``advance`` in chunks, checkpoint with get_state/set_state.
 
@@ -222,6 +236,15 @@ class EnsembleRunner:
         state = self._engine.get_state()
         state["config_fingerprint"] = np.array(self.fingerprint, dtype=np.uint64)
         return state
+
+    def snapshot(self) -> PendingState:
+        """Start a checkpoint copy of the state and return at once; ``.result()`` waits and returns what
+        :meth:`get_state` would have returned now. With CuPy the copy runs on a side stream while
+        further :meth:`advance` calls are queued, so writing checkpoints does not idle the GPU; with
+        the host engines the copy is made immediately."""
+        engine_snapshot = getattr(self._engine, "snapshot", None)
+        pending = engine_snapshot() if engine_snapshot is not None else self._engine.get_state()
+        return PendingState(pending, self.fingerprint)
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         """Restore a state from :meth:`get_state` (same configuration required)."""

@@ -68,3 +68,35 @@ def test_subset_refuses_runs_with_samples() -> None:
     runner = _runner("numpy", sample_every=10, sample_trajectories=[0, 1])
     with pytest.raises(ValueError, match="samples"):
         runner.subset(np.array([0, 2]))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_snapshot_is_the_state_at_the_time_it_was_taken(backend: str) -> None:
+    runner, twin = _runner(backend), _runner(backend)
+    runner.advance(120)
+    twin.advance(120)
+    pending = runner.snapshot()
+    runner.advance(200)  # queued while the copy is in flight
+    taken = pending.result()
+    expected = twin.get_state()
+    assert set(taken) == set(expected)
+    for key, value in expected.items():
+        np.testing.assert_array_equal(taken[key], value, err_msg=key)
+    fresh = _runner(backend)
+    fresh.set_state(taken)
+    fresh.advance(200)
+    np.testing.assert_array_equal(fresh.get_state()["n"], runner.get_state()["n"])
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # NaN through the table map
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_failed_integration_is_reported(backend: str) -> None:
+    """A NaN state is reported by the (possibly deferred) health check at the latest when the state is read."""
+    runner = _runner(backend)
+    state = runner.get_state()
+    state["n"][5] = np.nan
+    runner.set_state(state)
+    with pytest.raises(RuntimeError, match=r"trajectory ids \[105\]"):
+        runner.advance(10)
+        runner.advance(10)
+        runner.get_state()
