@@ -20,7 +20,7 @@ from gpuqd.dynamics.kernel_source import bundled_source, variant_flags
 KERNEL_NAME = "llg_heun_advance"
 THREADS_PER_BLOCK = 128
 # NVRTC options besides the variant switches (benchmarks/kernel_sass.py compiles with the same).
-NVRTC_OPTIONS = ("--std=c++14",)
+NVRTC_OPTIONS = ("--std=c++14", f"-DLLG_THREADS_PER_BLOCK={THREADS_PER_BLOCK}")
 
 
 @functools.lru_cache(maxsize=32)

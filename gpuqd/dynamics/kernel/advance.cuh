@@ -51,7 +51,10 @@ __device__ __forceinline__ void llg_advance_trajectory(const int j, LLG_KERNEL_P
     ac0 = p.ac_amp * cos(p.ac_omega * ((double)step_start * dt));
 #endif
     // steps until the next sample step (k_new a multiple of sample_every); no division in the loop
-    long long until_sample = sample_every > 0 ? sample_every - step_start % sample_every : -1;
+    // (int: launches are at most INT_MAX steps, so a count beyond that is never reached in this launch)
+    const long long first_sample = sample_every > 0 ? sample_every - step_start % sample_every : -1;
+    int until_sample = first_sample > 0 && first_sample <= n_steps ? (int)first_sample : -1;
+    const int sample_period = sample_every > 0 && sample_every <= n_steps ? (int)sample_every : -1;
 
     for (int step = 0; step < n_steps; ++step) {
         const long long k = step_start + step;
@@ -128,7 +131,7 @@ __device__ __forceinline__ void llg_advance_trajectory(const int j, LLG_KERNEL_P
             s.state = (signed char)(-s.state);
         }
         if (--until_sample == 0) {
-            until_sample = sample_every;
+            until_sample = sample_period;
             if (slot >= 0) {
                 llg_write_sample(samples + LLG_SAMPLE_WIDTH * ((long long)slot * n_samples + k_new / sample_every),
                                  u, n[0], n[1], n[2]);

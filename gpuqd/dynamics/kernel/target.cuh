@@ -8,6 +8,7 @@
 #else
 #define LLG_DEVICE_TARGET 0
 #include <math.h>
+#include <string.h>
 #define __global__
 #define __device__
 #define __host__
@@ -29,14 +30,14 @@ static inline T __ldg(const T* p) {
 struct double2 {
     double x, y;
 };
-// sin(πx), cos(πx) and 1/sqrt(x): CUDA math functions without a C library counterpart. LLG_PI·x is
-// the same double as the NumPy engine's 2π·u for x = 2u (scaling by 2 is exact).
-static inline void sincospi(double x, double* s, double* c) {
-    *s = sin(3.141592653589793 * x);
-    *c = cos(3.141592653589793 * x);
-}
-static inline double cospi(double x) { return cos(3.141592653589793 * x); }
+// 1/sqrt(x): a CUDA math function without a C library counterpart
 static inline double rsqrt(double x) { return 1.0 / sqrt(x); }
+// IEEE float32 operations (the host build compiles with -ffp-contract=off: never fused)
+static inline float __fadd_rn(float a, float b) { return a + b; }
+static inline float __fsub_rn(float a, float b) { return a - b; }
+static inline float __fmul_rn(float a, float b) { return a * b; }
+static inline float __fdiv_rn(float a, float b) { return a / b; }
+static inline float __fsqrt_rn(float a) { return sqrtf(a); }
 #define __noinline__ __attribute__((noinline))
 #endif
 
