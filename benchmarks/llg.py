@@ -1,8 +1,13 @@
 """Throughput of the batched LLG engine: trajectory-steps per second.
 
-NumPy on one core (threads pinned before NumPy is imported) at N = 10³, 10⁴, 10⁵, and, when CuPy
-and a CUDA device are present, the fused FP64 kernel at N = 10⁴ … 10⁶ with the fraction of a
-nominal FP64 bound. Prints a table and writes benchmarks/results/llg.json.
+* NumPy on one core (threads pinned before NumPy is imported) at N = 10³, 10⁴, 10⁵;
+* the ``cpu`` engine (host build of the fused kernel) at N = 10³ … 10⁶ with 1 and 2 OpenMP threads,
+  with its per-core ratio to NumPy and its 2-thread speed-up;
+* when the ``cupy`` backend is usable, the fused FP64 kernel at N = 10⁴ … 10⁶ with the fraction of a
+  nominal FP64 bound.
+
+Constant torque and a 100-point, 384-node torque table. Each entry is the median of ``repeats``
+timed advances (the spread is in the JSON). Prints a table and writes benchmarks/results/llg.json.
 
 Usage: python benchmarks/llg.py [--quick]
 """
@@ -22,6 +27,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from gpuqd import backends  # noqa: E402
 from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin  # noqa: E402
 from gpuqd.transport import TorqueTable  # noqa: E402
 
@@ -49,8 +55,11 @@ def _torque(kind: str, n_traj: int):
     return table, np.arange(n_traj) % table.n_points
 
 
-def measure(kind: str, n_traj: int, n_steps: int, backend: str) -> float:
-    """Trajectory-steps per second for one advance() of n_steps (after a short warm-up)."""
+def measure(kind: str, n_traj: int, n_steps: int, backend: str, threads: int | None = None,
+            repeats: int = 1) -> tuple[list[float], list[float]]:
+    """Trajectory-steps per wall second and per CPU second (all threads of the process) of ``repeats``
+    advances of n_steps from the same state (after a warm-up). On a shared machine the CPU-second rate
+    is the per-core throughput; the wall rate includes the time other work took the cores."""
     torque, point_index = _torque(kind, n_traj)
     runner = EnsembleRunner(
         MAGNET,
@@ -62,17 +71,39 @@ def measure(kind: str, n_traj: int, n_steps: int, backend: str) -> float:
         backend=backend,
         average_from=0.0,
         point_index=point_index,
+        threads=threads,
     )
     runner.advance(10)  # warm-up (kernel compilation, caches)
-    if backend == "cupy":
-        import cupy
+    start_state = runner.get_state()
+    rates, cpu_rates = [], []
+    for _ in range(repeats):
+        runner.set_state(start_state)
+        if backend == "cupy":
+            import cupy
 
-        cupy.cuda.Device().synchronize()
-    start = time.perf_counter()
-    runner.advance(n_steps)
-    if backend == "cupy":
-        cupy.cuda.Device().synchronize()
-    return n_traj * n_steps / (time.perf_counter() - start)
+            cupy.cuda.Device().synchronize()
+        start, cpu_start = time.perf_counter(), time.process_time()
+        runner.advance(n_steps)
+        if backend == "cupy":
+            cupy.cuda.Device().synchronize()
+        rates.append(n_traj * n_steps / (time.perf_counter() - start))
+        cpu_rates.append(n_traj * n_steps / max(time.process_time() - cpu_start, 1e-9))
+    return rates, cpu_rates
+
+
+def _row(backend: str, kind: str, n_traj: int, n_steps: int, rates: tuple[list[float], list[float]],
+         **extra) -> dict:
+    wall, cpu = rates
+    return {
+        "backend": backend,
+        "torque": kind,
+        "n_traj": n_traj,
+        "steps": n_steps,
+        "traj_steps_per_s": float(np.median(wall)),
+        "traj_steps_per_cpu_s": float(np.median(cpu)),
+        "repeats": [float(r) for r in wall],
+        **extra,
+    }
 
 
 def fp64_peak() -> tuple[float, str] | None:
@@ -90,43 +121,56 @@ def fp64_peak() -> tuple[float, str] | None:
 
 def main(quick: bool = False) -> dict:
     budget = 2e6 if quick else 1e7  # trajectory-steps per NumPy measurement
+    repeats = 1 if quick else 3
+    load_start = os.getloadavg()
     rows = []
+    numpy_rate = {}
     for kind in ("constant", "table"):
         for n_traj in (10**3, 10**4, 10**5):
             n_steps = max(20, int(budget // n_traj))
-            rate = measure(kind, n_traj, n_steps, "numpy")
-            rows.append(
-                {
-                    "backend": "numpy",
-                    "torque": kind,
-                    "n_traj": n_traj,
-                    "steps": n_steps,
-                    "traj_steps_per_s": rate,
-                }
-            )
-            print(f"numpy  {kind:8s} N={n_traj:>8d}  {rate:12.4g} traj-steps/s", flush=True)
+            rates = measure(kind, n_traj, n_steps, "numpy", repeats=repeats)
+            rows.append(_row("numpy", kind, n_traj, n_steps, rates, threads=1))
+            numpy_rate[kind, n_traj] = rows[-1]["traj_steps_per_cpu_s"]
+            print(f"numpy  {kind:8s} N={n_traj:>8d} 1 thr  {rows[-1]['traj_steps_per_s']:12.4g} /s wall"
+                  f"  {numpy_rate[kind, n_traj]:10.4g} /CPU-s", flush=True)
+    cpu = backends.describe("cpu")
+    if cpu["available"]:
+        cpu_budget = budget  # seconds per measurement stay ~1–3 s up to N = 10⁶
+        for kind in ("constant", "table"):
+            for n_traj in (10**3, 10**4, 10**5, 10**6):
+                n_steps = max(10, int(cpu_budget // n_traj))
+                one = None
+                for threads in (1, 2):
+                    rates = measure(kind, n_traj, n_steps, "cpu", threads=threads, repeats=repeats)
+                    rate, per_cpu_s = float(np.median(rates[0])), float(np.median(rates[1]))
+                    extra: dict = {"threads": threads}
+                    ref_n = n_traj if (kind, n_traj) in numpy_rate else 10**5  # NumPy is not run at 10⁶
+                    extra["per_core_vs_numpy"] = per_cpu_s / numpy_rate[kind, ref_n]
+                    extra["numpy_reference_n_traj"] = ref_n
+                    if threads == 1:
+                        one = rate
+                    else:
+                        extra["speedup_vs_1_thread"] = rate / one
+                    rows.append(_row("cpu", kind, n_traj, n_steps, rates, **extra))
+                    note = f"  {extra['per_core_vs_numpy']:.2f}x numpy/core"
+                    if threads == 2:
+                        note += f"  wall {extra['speedup_vs_1_thread']:.2f}x 1 thread"
+                    print(f"cpu    {kind:8s} N={n_traj:>8d} {threads} thr  {rate:12.4g} /s wall"
+                          f"  {per_cpu_s:10.4g} /CPU-s{note}", flush=True)
+    else:
+        print(f"cpu engine skipped: {cpu['reason']}", file=sys.stderr)
     gpu = None
     try:
-        from gpuqd.dynamics.runner import cupy_usable
-
-        if cupy_usable():
+        if backends.availability("cupy").usable:
             peak = fp64_peak()
             gpu = {"device": peak[1] if peak else "unknown", "fp64_peak_flops": peak[0] if peak else None}
             for kind in ("constant", "table"):
                 for n_traj in (10**4, 10**5, 10**6):
                     n_steps = 2000 if n_traj <= 10**5 else 500
-                    rate = measure(kind, n_traj, n_steps, "cupy")
+                    rates = measure(kind, n_traj, n_steps, "cupy", repeats=repeats)
+                    rate = float(np.median(rates[0]))
                     fraction = rate * FLOP_PER_STEP[kind] / peak[0] if peak else None
-                    rows.append(
-                        {
-                            "backend": "cupy",
-                            "torque": kind,
-                            "n_traj": n_traj,
-                            "steps": n_steps,
-                            "traj_steps_per_s": rate,
-                            "fraction_of_fp64_bound": fraction,
-                        }
-                    )
+                    rows.append(_row("cupy", kind, n_traj, n_steps, rates, fraction_of_fp64_bound=fraction))
                     pct = f"{100 * fraction:5.1f}% of FP64 bound" if fraction is not None else ""
                     print(f"cupy   {kind:8s} N={n_traj:>8d}  {rate:12.4g} traj-steps/s  {pct}", flush=True)
     except Exception as exc:  # pragma: no cover - report and keep the NumPy numbers
@@ -136,6 +180,12 @@ def main(quick: bool = False) -> dict:
         "dt": DT,
         "magnet": "S=1, KV=0.01, alpha=0.1, sigma2=1e-4",
         "numpy_threads": 1,
+        "cpu_engine": cpu,
+        "cpu_count": os.cpu_count(),
+        "load_average_at_end": os.getloadavg(),
+        "note": "medians of repeats; per_core_vs_numpy compares rates per CPU-second (process time); "
+        "wall rates and the 2-thread speed-up depend on other work running (see load_average_*)",
+        "load_average_at_start": load_start,
         "numpy_version": np.__version__,
         "python": platform.python_version(),
         "cpu": platform.processor() or platform.machine(),

@@ -1,23 +1,19 @@
-"""Shared pytest configuration: the `gpu` marker skips when no CUDA device / CuPy is present."""
+"""Shared pytest configuration: the `gpu` marker skips unless the `cupy` backend is usable (gpuqd.backends)."""
 
 from __future__ import annotations
 
 import pytest
 
 
-def _cuda_available() -> bool:
-    try:
-        import cupy
-
-        return cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:
-        return False
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if _cuda_available():
+    if not any("gpu" in item.keywords for item in items):
         return
-    skip_gpu = pytest.mark.skip(reason="needs a CUDA device and CuPy")
+    from gpuqd import backends
+
+    cupy = backends.availability("cupy")
+    if cupy.usable:
+        return
+    skip_gpu = pytest.mark.skip(reason=f"needs a usable cupy backend: {cupy.detail}")
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip_gpu)

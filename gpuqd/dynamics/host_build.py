@@ -140,7 +140,8 @@ def library_path(defines: dict[str, int]) -> Path:
 
 
 @functools.lru_cache(maxsize=64)
-def _load(defines_items: tuple[tuple[str, int], ...]) -> ctypes.CDLL:
+def _load(compiler: str, defines_items: tuple[tuple[str, int], ...]) -> ctypes.CDLL:
+    """Build (if not cached on disk) and load one variant; ``compiler`` keys the in-process cache."""
     defines = dict(defines_items)
     path = library_path(defines)
     if not path.is_file():
@@ -161,7 +162,7 @@ def _load(defines_items: tuple[tuple[str, int], ...]) -> ctypes.CDLL:
 
 def load_library(defines: dict[str, int]) -> ctypes.CDLL:
     """The host kernel library for ``defines`` (compiled on first use); HostBuildError on failure."""
-    return _load(tuple(sorted(defines.items())))
+    return _load(compiler_name(), tuple(sorted(defines.items())))
 
 
 def default_threads() -> int:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gpuqd import backends
 from gpuqd.dynamics.config import (
     STATE_KEYS,
     EngineConfig,
@@ -18,41 +19,42 @@ from gpuqd.dynamics.config import (
     subset_config,
     torque_digest,
 )
+from gpuqd.dynamics.host_build import HostBuildError
 from gpuqd.dynamics.model import ConstantTorque, Macrospin
 from gpuqd.dynamics.numpy_backend import NumpyEngine
 from gpuqd.transport.torque_table import TorqueTable
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("numpy", "cpu", "cupy", "auto")
+BACKENDS = (*backends.CHOICES,)
 # Default number of steps per advance() call in run_ensemble (progress / checkpoint granularity).
 DEFAULT_CHUNK_STEPS = 10_000
 
 
 def cupy_usable() -> bool:
-    """True if CuPy imports and sees at least one CUDA device."""
-    try:
-        import cupy
-
-        return cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:
-        return False
+    """True if the ``cupy`` backend is usable (:func:`gpuqd.backends.availability`; kept for old callers)."""
+    return backends.availability("cupy").usable
 
 
 def resolve_backend(backend: str) -> str:
-    """ "numpy" | "cupy" | "auto" → the backend to use; "cupy" without a usable GPU → RuntimeError."""
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    if backend in ("numpy", "cpu"):
-        return backend
-    if cupy_usable():
-        return "cupy"
+    """ "auto" | "numpy" | "cpu" | "cupy" → the backend to use (:func:`gpuqd.backends.resolve_backend`).
+
+    A fallback of "auto" is announced with a RuntimeWarning; an explicit backend that is not usable
+    raises :class:`gpuqd.backends.BackendUnavailable` (a RuntimeError).
+    """
+    return backends.resolve_backend(backend)
+
+
+def _make_engine(backend: str, cfg: EngineConfig, threads: int | None):  # noqa: ANN202
     if backend == "cupy":
-        raise RuntimeError("backend='cupy' requested but CuPy is not installed or no CUDA device is usable")
-    warnings.warn(
-        "no usable CUDA device/CuPy: backend='auto' falls back to NumPy", RuntimeWarning, stacklevel=3
-    )
-    return "numpy"
+        from gpuqd.dynamics.cupy_backend import CupyEngine
+
+        return CupyEngine(cfg)
+    if backend == "cpu":
+        from gpuqd.dynamics.cpu_backend import CpuEngine
+
+        return CpuEngine(cfg, threads=threads)
+    return NumpyEngine(cfg)
 
 
 @dataclass
@@ -132,6 +134,7 @@ class EnsembleRunner:
         sample_every: int | None = None,
         sample_trajectories: np.ndarray | list[int] | None = None,
         trajectory_ids: np.ndarray | None = None,
+        threads: int | None = None,
     ) -> None:
         self.config: EngineConfig = build_config(
             magnet,
@@ -153,15 +156,16 @@ class EnsembleRunner:
         self._fingerprint: int | None = None
         self._torque_digest: bytes | None = None
         self.backend = resolve_backend(backend)
-        if self.backend == "cupy":
-            from gpuqd.dynamics.cupy_backend import CupyEngine
-
-            self._engine = CupyEngine(self.config)
-        elif self.backend == "cpu":
-            from gpuqd.dynamics.cpu_backend import CpuEngine
-
-            self._engine = CpuEngine(self.config)
-        else:
+        try:
+            self._engine = _make_engine(self.backend, self.config, threads)
+        except HostBuildError as exc:
+            if backend != "auto":
+                raise
+            # the probe built the default variant; this configuration's variant did not compile
+            warnings.warn(
+                f"backend auto → numpy (cpu skipped: {str(exc).splitlines()[0]})", RuntimeWarning, stacklevel=2
+            )
+            self.backend = "numpy"
             self._engine = NumpyEngine(self.config)
         logger.debug(
             "EnsembleRunner: %d trajectories, %d steps, backend %s",
@@ -318,6 +322,7 @@ def run_ensemble(
     sample_every: int | None = None,
     sample_trajectories: np.ndarray | list[int] | None = None,
     trajectory_ids: np.ndarray | None = None,
+    threads: int | None = None,
 ) -> EnsembleResult:
     """Integrate ``n_traj`` independent stochastic LLG trajectories to ``t_end`` and return observables.
 
@@ -325,7 +330,7 @@ def run_ensemble(
     ----------
     magnet, torque : model and torque provider (ConstantTorque or TorqueTable).
     n_traj, dt, t_end : ensemble size, time step, end time (t_end/dt must be an integer).
-    seed : 64-bit Philox key. backend : "numpy" | "cupy" | "auto".
+    seed : 64-bit Philox key. backend : "auto" | "numpy" | "cpu" | "cupy" (gpuqd.backends).
     initial_theta : scalar or (n_traj,) polar angle of the start direction (sin θ, 0, cos θ).
     switch_threshold : u_s of the hysteretic P/AP states (spec §10).
     average_from : start of the averaging window for mean_theta / mean_charge_current (None: no averages).
@@ -335,6 +340,8 @@ def run_ensemble(
     chunk_steps : steps per advance() call (default 10⁴); progress(steps_done, steps_total) is called
         after each chunk.
     sample_every, sample_trajectories : record θ of these local trajectories every sample_every steps.
+    threads : OpenMP threads of the cpu backend (None: OMP_NUM_THREADS or the usable CPUs); results
+        do not depend on it.
     """
     runner = EnsembleRunner(
         magnet,
@@ -352,6 +359,7 @@ def run_ensemble(
         sample_every,
         sample_trajectories,
         trajectory_ids,
+        threads,
     )
     chunk = DEFAULT_CHUNK_STEPS if chunk_steps is None else int(chunk_steps)
     if chunk < 1:

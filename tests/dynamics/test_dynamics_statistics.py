@@ -1,5 +1,6 @@
-"""Stochastic oracles on NumPy: Boltzmann distribution (spec §6.3) and the exact mean first-passage
-time (spec §10). Seeds are fixed; the stated false-positive rates apply to fresh seeds."""
+"""Stochastic oracles on every CPU engine (NumPy reference and the host build of the kernel):
+Boltzmann distribution (spec §6.3) and the exact mean first-passage time (spec §10). Seeds are fixed;
+the stated false-positive rates apply to fresh seeds."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from gpuqd.first_passage import FirstPassageEnsemble
 # Relative O(dt) bias allowance of the first-passage mean. Measured: dt = 0.2, 0.1, 0.05 agree with
 # the exact τ within 1 standard error (≈1.1 %) at both parameter sets, i.e. |bias| ≲ 1 %.
 MFPT_DT_BIAS = 0.01
+# Engines that run on any machine; the cpu engine fails (never skips) when its C++ build fails.
+ENGINES = ("numpy", "cpu")
 
 
 def _equilibrium_nz(field_like: float, backend: str = "numpy", n_traj: int = 4000) -> np.ndarray:
@@ -34,10 +37,11 @@ def _equilibrium_nz(field_like: float, backend: str = "numpy", n_traj: int = 400
     return res.final_direction[:, 2]
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("field_like", [0.0, 0.3])
-def test_boltzmann_distribution_of_nz(field_like: float) -> None:
+def test_boltzmann_distribution_of_nz(field_like: float, engine: str) -> None:
     """KS test of p(n_z) ∝ exp[(KV n_z²/2 + I_FL n_z)/T_m] (I_DL = 0); false-positive rate 1e-3."""
-    u = _equilibrium_nz(field_like)
+    u = _equilibrium_nz(field_like, backend=engine)
     result = stats.kstest(u, lambda x: boltzmann_nz_cdf(x, KV=1.0, T_m=0.5, fl=field_like))
     assert result.pvalue > 1e-3, result
 
@@ -74,11 +78,12 @@ MFPT_CASES = {
 }
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize(
     ("case", "dt"), [("antidamping", 0.1), pytest.param("fieldlike", 0.2, marks=pytest.mark.slow)]
 )
-def test_mean_first_passage_time_matches_exact_formula(case: str, dt: float) -> None:
-    tau, mean, sem = _first_passage_mean(MFPT_CASES[case], dt=dt, n_traj=3000, seed=5)
+def test_mean_first_passage_time_matches_exact_formula(case: str, dt: float, engine: str) -> None:
+    tau, mean, sem = _first_passage_mean(MFPT_CASES[case], dt=dt, n_traj=3000, seed=5, backend=engine)
     assert abs(mean - tau) < 3.0 * sem + MFPT_DT_BIAS * tau, (tau, mean, sem)
 
 
@@ -103,8 +108,9 @@ def test_upward_oracle_equals_mirrored_downward_oracle(case: str) -> None:
     assert up == pytest.approx(mean_first_passage_time(**mirrored, u_start=1.0, u_target=-0.5), rel=1e-8)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize(("case", "dt"), [("mixed", 0.1), ("weak_antidamping", 0.2)])
-def test_ap_to_p_mean_first_passage_time_matches_exact_formula(case: str, dt: float) -> None:
+def test_ap_to_p_mean_first_passage_time_matches_exact_formula(case: str, dt: float, engine: str) -> None:
     """Engine + compacting driver, 10000 trajectories from θ = π (≈ 2–4 s each)."""
     p = MFPT_UPWARD_CASES[case]
     tau = mean_first_passage_time_upward(**p, u_start=-1.0, u_target=0.5)
@@ -112,7 +118,7 @@ def test_ap_to_p_mean_first_passage_time_matches_exact_formula(case: str, dt: fl
     n_traj = 10_000
     ensemble = FirstPassageEnsemble(
         magnet, ConstantTorque(p["fl"], p["dl"]), dt, dt * round(40.0 * tau / dt), seed=13,
-        trajectory_ids=np.arange(n_traj), initial_theta=np.pi, switch_threshold=0.5,
+        trajectory_ids=np.arange(n_traj), initial_theta=np.pi, switch_threshold=0.5, backend=engine,
     )
     fpt = ensemble.run(round(0.25 * tau / dt))
     assert np.all(np.isfinite(fpt))
@@ -120,7 +126,8 @@ def test_ap_to_p_mean_first_passage_time_matches_exact_formula(case: str, dt: fl
     assert abs(mean - tau) < 3.0 * sem + MFPT_DT_BIAS * tau, (tau, mean, sem)
 
 
-def test_thermally_activated_survival_is_exponential() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_thermally_activated_survival_is_exponential(engine: str) -> None:
     """No torque, barrier KV/2 = 5 T_m: escape is memoryless, S(t) = exp(−t/τ) with τ the exact mean.
 
     KS test of the first-passage times against Exp(mean = exact τ of spec §10; no fitted parameter):
@@ -135,7 +142,8 @@ def test_thermally_activated_survival_is_exponential() -> None:
                                   u_target=-0.5)
     n_traj, dt = 2000, 0.05
     ensemble = FirstPassageEnsemble(Macrospin(S=S, KV=KV, alpha=alpha, T_m=T_m), ConstantTorque(0.0, 0.0), dt,
-                                    dt * round(20 * tau / dt), seed=17, trajectory_ids=np.arange(n_traj))
+                                    dt * round(20 * tau / dt), seed=17, trajectory_ids=np.arange(n_traj),
+                                    backend=engine)
     fpt = ensemble.run(round(0.5 * tau / dt))
     assert np.all(np.isfinite(fpt))
     result = stats.kstest(fpt, stats.expon(scale=tau).cdf)
