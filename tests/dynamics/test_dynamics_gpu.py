@@ -66,6 +66,9 @@ def test_cupy_trajectories_match_numpy_after_1000_steps(use_table: bool, free: s
     gpu = run_ensemble(magnet, torque, backend="cupy", **args)
     cpu = run_ensemble(magnet, torque, backend="numpy", **args)
     for name in ("final_direction", "final_source_direction", "mean_theta", "mean_charge_current", "samples"):
+        # The float32 normals are bit-identical in every engine (gpuqd.dynamics.philox), so the engines
+        # differ only by FP64 rounding (and FMA contraction on the GPU) in the state update: ~1e-16 per
+        # operation, ≲ 1e-12 after 1000 contracting steps (1e-15 measured NumPy vs host build); 1e-9 is margin.
         np.testing.assert_allclose(getattr(gpu, name), getattr(cpu, name), rtol=0, atol=1e-9, err_msg=name)
     # switching decisions can only differ where n_z passed within rounding of a threshold
     assert np.mean(gpu.n_switches == cpu.n_switches) > 0.999
