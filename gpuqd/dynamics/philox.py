@@ -6,14 +6,14 @@ Integer arithmetic is done in uint64 so the 32×32→64-bit products are exact. 
 (``kernel/philox.cuh``) produces identical words.
 
 Gaussians (Box–Muller, in float32, the same operations in every engine): a word ``w`` is mapped to
-``u = ((w >> 8) + ½) 2⁻²⁴ ∈ (0, 1)`` (exact in float32). Words 0, 1 give ``r0 = sqrt(−2 ln u0)``,
+``u = ((w >> 9) + ½) 2⁻²³ ∈ (0, 1)`` (exact in float32). Words 0, 1 give ``r0 = sqrt(−2 ln u0)``,
 ``z0 = r0 cos(2π u1)``, ``z1 = r0 sin(2π u1)``; words 2, 3 give ``z2 = sqrt(−2 ln u2) cos(2π u3)``;
 the matching sine is discarded. One 4-word draw therefore yields the three normals a macrospin needs
 per step. ln, sin and cos are evaluated by :func:`log_f32` and :func:`sincospi_f32` with float32
 additions, multiplications, one division and sqrt only, each correctly rounded in IEEE arithmetic,
 so NumPy, the host build and the GPU (``__fadd_rn``/``__fmul_rn``/``__fdiv_rn``/``__fsqrt_rn``, no
-fused multiply-add) produce bit-identical normals. Their error (< 1e-7 relative, tails cut at
-|z| = sqrt(2·25 ln 2) ≈ 5.9, probability 4e-9) is far below any statistical resolution of the
+fused multiply-add) produce bit-identical normals. Their error (< 2e-7 relative, tails cut at
+|z| = sqrt(2·24 ln 2) ≈ 5.8, probability 8e-9) is far below any statistical resolution of the
 thermal field (docs/physics.md §11); the FP64 state integration is unchanged.
 """
 
@@ -89,8 +89,8 @@ COS_F32 = tuple(F32(c) for c in (-0.5, 1.0 / 24.0, -1.0 / 720.0, 1.0 / 40320.0, 
 
 
 def uniform_f32(words: np.ndarray) -> np.ndarray:
-    """u = ((w >> 8) + ½)·2⁻²⁴ ∈ (0, 1) in float32 (exact)."""
-    return ((np.asarray(words, dtype=np.uint64) >> np.uint64(8)).astype(F32) + F32(0.5)) * F32(2.0**-24)
+    """u = ((w >> 9) + ½)·2⁻²³ ∈ [2⁻²⁴, 1 − 2⁻²⁴] in float32 (exact: at most 24 significant bits)."""
+    return ((np.asarray(words, dtype=np.uint64) >> np.uint64(9)).astype(F32) + F32(0.5)) * F32(2.0**-23)
 
 
 def log_f32(u: np.ndarray) -> np.ndarray:

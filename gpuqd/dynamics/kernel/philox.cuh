@@ -46,11 +46,11 @@ __device__ __forceinline__ float llg_bits_float(unsigned int bits) {
 }
 
 __device__ __forceinline__ float llg_uniform_f32(unsigned int w) {
-    return __fmul_rn(__fadd_rn((float)(w >> 8), 0.5f), 5.9604645e-08f);  // ((w >> 8) + ½)·2⁻²⁴
+    return __fmul_rn(__fadd_rn((float)(w >> 9), 0.5f), 1.1920929e-07f);  // ((w >> 9) + ½)·2⁻²³, exact
 }
 
 __device__ __forceinline__ float llg_log_f32(float u) {
-    // u = m·2^e, m ∈ [1, 2), from the bits (u is a normal float: u ≥ 2⁻²⁵)
+    // u = m·2^e, m ∈ [1, 2), from the bits (u is a normal float: u ≥ 2⁻²⁴)
     const unsigned int bits = llg_float_bits(u);
     float m = llg_bits_float((bits & 0x007FFFFFu) | 0x3F800000u);
     float e = (float)((int)(bits >> 23) - 127);
