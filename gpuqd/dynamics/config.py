@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import warnings
@@ -208,6 +209,19 @@ def build_config(
         point_index = np.zeros(n_traj, dtype=np.int64)
         max_torque = torque.max_abs_torque
 
+    if magnet.free == "both":
+        if not torque.has_source:
+            raise ValueError(
+                "free='both' needs the source torque coefficients: a TorqueTable built from a transport model "
+                "or a ConstantTorque with source_field_like and source_damping_like"
+            )
+        if isinstance(torque, TorqueTable):
+            source_torque = float(np.max(np.abs(torque.source_field_like[used]))
+                                  + np.max(np.abs(torque.source_damping_like[used])))
+        else:
+            source_torque = abs(torque.source_field_like) + abs(torque.source_damping_like)
+        max_torque = max(max_torque, source_torque)
+
     check_time_step(magnet, max_torque, dt)
 
     sample_every = 0 if sample_every is None else int(sample_every)
@@ -243,6 +257,22 @@ def build_config(
     )
 
 
+def subset_config(cfg: EngineConfig, keep: np.ndarray) -> EngineConfig:
+    """The configuration of the trajectories ``keep`` (sorted distinct local indices) of ``cfg``, with
+    their global ids as explicit ``trajectory_ids`` (so their noise is unchanged). Runs with θ(t)
+    samples cannot be subset."""
+    if cfg.sample_trajectories.size:
+        raise ValueError("a run that records θ(t) samples cannot be reduced to a subset of trajectories")
+    return dataclasses.replace(
+        cfg,
+        n_traj=int(keep.size),
+        trajectory_offset=0,
+        initial_theta=cfg.initial_theta[keep],
+        point_index=cfg.point_index[keep],
+        trajectory_ids=cfg.global_ids[keep],
+    )
+
+
 def initial_state(cfg: EngineConfig) -> dict[str, np.ndarray]:
     """Engine state at step 0 (NumPy arrays; the layout get_state/set_state exchange).
 
@@ -273,16 +303,29 @@ def initial_state(cfg: EngineConfig) -> dict[str, np.ndarray]:
     return state
 
 
-def config_fingerprint(cfg: EngineConfig) -> int:
-    """64-bit digest of everything that determines the trajectories (stored with saved states)."""
+def torque_digest(cfg: EngineConfig) -> bytes:
+    """Digest of the torque provider as it acts in this configuration (part of the fingerprint;
+    hashing a large table takes a while, so runners cache it and pass it on to their subsets)."""
+    digest = hashlib.blake2b(digest_size=16)
+    if cfg.is_table:
+        digest.update(np.ascontiguousarray(cfg.torque.stacked()).tobytes())
+        if cfg.both_free:  # the source coefficients only act (and only count) when the source moves
+            digest.update(np.ascontiguousarray(cfg.torque.source_field_like).tobytes())
+            digest.update(np.ascontiguousarray(cfg.torque.source_damping_like).tobytes())
+    else:
+        digest.update(repr(cfg.torque).encode())
+    return digest.digest()
+
+
+def config_fingerprint(cfg: EngineConfig, torque_digest_bytes: bytes | None = None) -> int:
+    """64-bit digest of everything that determines the trajectories (stored with saved states).
+
+    ``torque_digest_bytes``: :func:`torque_digest` of ``cfg`` if already known."""
     digest = hashlib.blake2b(digest_size=8)
     scalars = (cfg.n_traj, cfg.dt, cfg.steps_total, cfg.seed, cfg.trajectory_offset, cfg.switch_threshold,
                cfg.average_start_step, cfg.sample_every, repr(cfg.magnet))
     digest.update(repr(scalars).encode())
-    if cfg.is_table:
-        digest.update(np.ascontiguousarray(cfg.torque.stacked()).tobytes())
-    else:
-        digest.update(repr(cfg.torque).encode())
+    digest.update(torque_digest(cfg) if torque_digest_bytes is None else torque_digest_bytes)
     for array in (cfg.initial_theta, cfg.point_index, cfg.sample_trajectories):
         digest.update(np.ascontiguousarray(array).tobytes())
     if cfg.trajectory_ids is not None:  # absent ids leave the digest of offset-based runs unchanged

@@ -19,13 +19,15 @@ from gpuqd.dynamics.kernel_source import bundled_source, variant_flags
 
 KERNEL_NAME = "llg_heun_advance"
 THREADS_PER_BLOCK = 128
+# NVRTC options besides the variant switches (benchmarks/kernel_sass.py compiles with the same).
+NVRTC_OPTIONS = ("--std=c++14", f"-DLLG_THREADS_PER_BLOCK={THREADS_PER_BLOCK}")
 
 
 @functools.lru_cache(maxsize=32)
 def _compiled_kernel(defines: tuple[tuple[str, int], ...], name: str = KERNEL_NAME):  # noqa: ANN202
     import cupy
 
-    options = ("--std=c++14", *variant_flags(dict(defines)))
+    options = (*NVRTC_OPTIONS, *variant_flags(dict(defines)))
     module = cupy.RawModule(code=bundled_source(), options=options)
     return module.get_function(name)
 

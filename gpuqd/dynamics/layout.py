@@ -10,6 +10,8 @@ order; :func:`generated_header` turns it into the C++ header ``llg_layout.cuh`` 
   (``struct LlgTrajState`` + ``llg_state_load``/``llg_state_store``); vectors are stored
   component-major (3, n_traj) on the engines' devices and (n_traj, 3) in state dictionaries.
 * :data:`SAMPLE_COLUMNS` — the columns of the decimated samples.
+* :data:`TABLE_COLUMNS` — the interleaved torque table ``[point][node][column]`` the kernel reads
+  (``LLG_TABLE_WIDTH``, ``LLG_TABLE_COL_*``); :func:`pack_table` builds it from a TorqueTable.
 * :data:`KERNEL_ARGS` — the argument list of the kernel entry points (``LLG_KERNEL_PARAMS`` /
   ``LLG_KERNEL_ARGS``), with the state pointers ``state_<name>`` in :data:`STATE` order.
 
@@ -69,6 +71,8 @@ PARAMS: tuple[Param, ...] = (
     Param("const_fl", 1, "constant field-like torque I_FL (Γ; 0 with a table)"),
     Param("const_dl", 1, "constant damping-like torque I_DL (Γ; 0 with a table)"),
     Param("const_ic", 1, "constant charge current I_C (Γ; 0 with a table)"),
+    Param("const_fl_s", 1, "constant source field-like torque FL_S (Γ; 0 with a table or a fixed source)"),
+    Param("const_dl_s", 1, "constant source damping-like torque DL_S (Γ; 0 with a table or a fixed source)"),
     Param("theta_min", 1, "θ_min of the table angle map s(θ) (rad)"),
     Param("theta_mid", 1, "θ_mid of the table angle map s(θ) (rad)"),
     Param("map_scale", 1, "normalisation C of the table angle map s(θ)"),
@@ -87,7 +91,18 @@ STATE: tuple[StateField, ...] = (
     StateField("steps_in_antiparallel", "int64", 1, 0, "closed dwell steps in AP up to last_switch_step"),
 )
 
+STATE_BY_NAME: dict[str, StateField] = {f.name: f for f in STATE}
+
 SAMPLE_COLUMNS: tuple[str, ...] = ("theta", "n_x", "n_y", "n_z")
+
+# Interleaved torque table: one row of doubles per (point, node), columns in this order (None: zero
+# padding, so every row starts on a 16-byte boundary and pairs of columns load as one double2).
+# The drain-only kernel reads (FL, DL) in both Heun stages and I_C only while averaging; with a free
+# source the source coefficients (FL_S, DL_S) sit in the second pair (docs/physics.md §6.4).
+TABLE_COLUMNS: dict[bool, tuple[str | None, ...]] = {
+    False: ("field_like", "damping_like", "charge_current", None),
+    True: ("field_like", "damping_like", "source_field_like", "source_damping_like", "charge_current", None),
+}
 
 # Keys of get_state/set_state dictionaries: the per-trajectory fields, the samples and the step.
 STATE_KEYS: tuple[str, ...] = (*(f.name for f in STATE), "samples", "steps_done")
@@ -172,6 +187,20 @@ def pack_params(values: Mapping[str, float | np.ndarray | tuple]) -> np.ndarray:
     return block
 
 
+def pack_table(table: object, both_free: bool) -> np.ndarray:
+    """(n_points, n_theta, width) float64 array of ``table`` (a TorqueTable) in :data:`TABLE_COLUMNS` order."""
+    columns = TABLE_COLUMNS[bool(both_free)]
+    shape = np.shape(table.field_like)
+    out = np.zeros((shape[0], shape[1], len(columns)), dtype=np.float64)
+    for c, name in enumerate(columns):
+        if name is not None:
+            values = getattr(table, name)
+            if values is None:
+                raise ValueError(f"the torque table has no {name!r} (needed with free='both')")
+            out[:, :, c] = values
+    return out
+
+
 def state_to_device_layout(field: StateField, values: np.ndarray) -> np.ndarray:
     """(n_traj,) or (n_traj, 3) state array → contiguous engine layout ((n_traj,) or (3, n_traj))."""
     array = np.asarray(values, dtype=field.dtype)
@@ -250,6 +279,15 @@ def _state_lines() -> list[str]:
     ]
 
 
+def _table_lines() -> list[str]:
+    lines = []
+    for both, macro in ((True, "#if LLG_BOTH_FREE"), (False, "#else")):
+        columns = TABLE_COLUMNS[both]
+        lines += [macro, f"#define LLG_TABLE_WIDTH {len(columns)}"]
+        lines += [f"#define LLG_TABLE_COL_{name.upper()} {c}" for c, name in enumerate(columns) if name]
+    return [*lines, "#endif"]
+
+
 def generated_header() -> str:
     """Text of ``llg_layout.cuh`` (needs the target macros of ``kernel/target.cuh``)."""
     lines = [
@@ -258,6 +296,7 @@ def generated_header() -> str:
         *_param_lines(),
         *_state_lines(),
         f"#define LLG_SAMPLE_WIDTH {len(SAMPLE_COLUMNS)}",
+        *_table_lines(),
         "#define LLG_KERNEL_PARAMS " + ", ".join(a.c_decl for a in KERNEL_ARGS),
         "#define LLG_KERNEL_ARGS " + ", ".join(a.name for a in KERNEL_ARGS),
     ]

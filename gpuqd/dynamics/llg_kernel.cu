@@ -4,7 +4,25 @@
 // (gpuqd/dynamics/layout.py). Compile through gpuqd.dynamics.kernel_source, which resolves the includes.
 #include "kernel/advance.cuh"
 
-extern "C" __global__ void llg_heun_advance(LLG_KERNEL_PARAMS) {
+// Occupancy: at N = 1e5 trajectories (782 blocks of 128) one wave on an H100 (132 SMs) needs 6 resident
+// blocks per SM, i.e. at most 80 registers per thread; the launch bounds ask ptxas for that. With a free
+// source (two noise draws, two magnets) 80 registers would spill, so 4 blocks (128 registers), and 3
+// (168 registers) for a table with cubic anisotropy and AC drive as well.
+#ifndef LLG_THREADS_PER_BLOCK
+#define LLG_THREADS_PER_BLOCK 128
+#endif
+#ifndef LLG_MIN_BLOCKS_PER_SM
+#if LLG_BOTH_FREE && LLG_HAS_CUBIC && LLG_HAS_AC && LLG_USE_TABLE
+#define LLG_MIN_BLOCKS_PER_SM 3
+#elif LLG_BOTH_FREE
+#define LLG_MIN_BLOCKS_PER_SM 4
+#else
+#define LLG_MIN_BLOCKS_PER_SM 6
+#endif
+#endif
+
+extern "C" __global__ void __launch_bounds__(LLG_THREADS_PER_BLOCK, LLG_MIN_BLOCKS_PER_SM)
+    llg_heun_advance(LLG_KERNEL_PARAMS) {
     const int j = blockIdx.x * blockDim.x + threadIdx.x;
     if (j >= n_traj) return;
     llg_advance_trajectory(j, LLG_KERNEL_ARGS);

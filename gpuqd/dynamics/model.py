@@ -1,4 +1,4 @@
-"""Macrospin model parameters and the constant-torque provider (spec §1, §6.1).
+"""Macrospin model parameters and the constant-torque provider (docs/physics.md §1, §6.1).
 
 Units: energies (KV, K_cubic, fields, torques) in Γ (ħΓ for torques), S in ħ, times in 1/Γ,
 σ² in Γ²·(1/Γ) (thermal field correlator ⟨h_i(t) h_j(t')⟩ = σ² δ_ij δ(t − t')).
@@ -46,7 +46,7 @@ class Macrospin:
     field : static field (Γ) entering as energy −field·n.
     ac_field : (h_x, Ω) for an AC drive −h_x cos(Ω t) n_x (Γ, Γ); None for no drive.
     free : "drain" (source fixed along e_z) or "both" (source macrospin free as well, same
-        parameters; see ``gpuqd.dynamics`` docs for the torque approximation used).
+        parameters, pushed by the source torque coefficients of the torque provider).
     """
 
     S: float = 1.0
@@ -116,20 +116,37 @@ class Macrospin:
 
 @dataclass(frozen=True)
 class ConstantTorque:
-    """Angle-independent torque coefficients: I⊥ = I_FL e_FL + I_DL e_DL (spec §1), in ħΓ.
+    """Angle-independent torque coefficients: I⊥ = I_FL e_FL + I_DL e_DL (docs/physics.md §1), in ħΓ,
+    with e_FL = n_D × n_S, e_DL = n_D × (n_D × n_S) (both of norm sin θ).
 
-    ``charge_current`` (Γ) is the constant returned as the readout I_C.
+    ``charge_current`` (Γ) is the constant returned as the readout I_C. ``source_field_like``,
+    ``source_damping_like`` (ħΓ) are the coefficients of the torque on the source when both magnets
+    are free, I^S⊥ = FL_S (n_S × n_D) + DL_S (n_S × (n_S × n_D)) (n_S ↔ n_D in the drain's
+    definition); required with ``Macrospin(free="both")``, ignored otherwise.
     """
 
     field_like: float
     damping_like: float
     charge_current: float = 0.0
+    source_field_like: float | None = None
+    source_damping_like: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "field_like", _finite("field_like", self.field_like))
         object.__setattr__(self, "damping_like", _finite("damping_like", self.damping_like))
         object.__setattr__(self, "charge_current", _finite("charge_current", self.charge_current))
+        if (self.source_field_like is None) != (self.source_damping_like is None):
+            raise ValueError("give both source_field_like and source_damping_like, or neither")
+        if self.source_field_like is not None:
+            object.__setattr__(self, "source_field_like", _finite("source_field_like", self.source_field_like))
+            object.__setattr__(self, "source_damping_like", _finite("source_damping_like", self.source_damping_like))
+
+    @property
+    def has_source(self) -> bool:
+        """Whether the source torque coefficients are given (needed with free="both")."""
+        return self.source_field_like is not None
 
     @property
     def max_abs_torque(self) -> float:
+        """|I_FL| + |I_DL| (ħΓ), the drain's torque rate for the time-step guard."""
         return abs(self.field_like) + abs(self.damping_like)

@@ -1,22 +1,25 @@
 """NumPy reference engine: stochastic Heun with renormalisation, vectorised over trajectories.
 
-One step k → k+1 (spec §6.2), with the thermal field h = sqrt(σ²/dt) ξ held fixed in both stages:
+One step k → k+1 (docs/physics.md §6.2), with the thermal field h = sqrt(σ²/dt) ξ held fixed in both stages:
 
     F(n, t) = c_p (n × P) − c_d [n (n·P) − P |n|²],   c_p = S/(S²+α²), c_d = α/(S²+α²),
     P = −∂E/∂n − h + I_FL a + I_DL (n × a),            a = source direction (e_z unless free="both"),
     n_p = n + dt F(n, t_k),  n ← n + (dt/2)[F(n, t_k) + F(n_p, t_{k+1})],  n ← n/|n|.
 
-Here τ = n × P is the torque of spec §6.1 (−n × (∂E/∂n + h) + I⊥, with I⊥ = n × (I_FL a + I_DL n × a))
+Here τ = n × P is the torque of docs/physics.md §6.1 (−n × (∂E/∂n + h) + I⊥, with I⊥ = n × (I_FL a + I_DL n × a))
 and n × τ = n (n·P) − P |n|², so F is the explicit Landau–Lifshitz form. Torque coefficients are
 evaluated at cos θ = n·a / (|n| |a|) of the stage argument (the predictor is not normalised).
 
-With free="both" the source a = m obeys the same equation with its own noise stream and the torque
-of the same form with the roles of n and m swapped, using the same coefficients I_FL(θ), I_DL(θ).
-This mirror-image source torque is an approximation (exact only for a left–right symmetric device);
-tables only describe the drain.
+With free="both" the source a = m obeys the same equation with its own noise stream and its own
+torque, the transverse spin current into the source (docs/physics.md §6.1):
+I^S⊥ = FL_S (m × n) + DL_S (m × (m × n)), applied as P_S = … + FL_S n + DL_S (m × n), i.e. the same
+form with n ↔ m and the source coefficients FL_S(θ), DL_S(θ) of the torque provider, evaluated at
+the same cos θ = n·m/(|n||m|) of the stage.
 """
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 
@@ -41,10 +44,11 @@ class NumpyEngine:
         self.field = np.asarray(magnet.field, dtype=float)
         self.cubic_axes = np.asarray(magnet.cubic_axes, dtype=float)
         if cfg.is_table:
-            table = cfg.torque
-            n_theta = table.n_theta
-            # row p*M + i holds (I_FL, I_DL, I_C) of point p at node i
-            self.table_rows = np.ascontiguousarray(table.stacked().transpose(0, 2, 1)).reshape(-1, 3)
+            n_theta = cfg.torque.n_theta
+            # row p*M + i holds the columns of gpuqd.dynamics.layout.TABLE_COLUMNS of point p at node i
+            columns = layout.TABLE_COLUMNS[cfg.both_free]
+            self.table_rows = layout.pack_table(cfg.torque, cfg.both_free).reshape(-1, len(columns))
+            self.table_col = {name: c for c, name in enumerate(columns) if name is not None}
             self.row_base = cfg.point_index * n_theta
             self.n_theta = n_theta
         self.set_state(initial_state(cfg))
@@ -65,13 +69,35 @@ class NumpyEngine:
         state["steps_done"] = np.array(self.steps_done, dtype=np.int64)
         return state
 
+    def state_field(self, name: str) -> np.ndarray:
+        """Copy of one per-trajectory state field in the get_state layout."""
+        return layout.state_from_device_layout(layout.STATE_BY_NAME[name], getattr(self, name))
+
+    def subset(self, keep: np.ndarray, cfg: EngineConfig) -> NumpyEngine:
+        """Engine for the trajectories ``keep`` (config ``cfg``), sharing this engine's torque table."""
+        new = copy.copy(self)
+        new.cfg = cfg
+        for f in layout.STATE:
+            setattr(new, f.name, np.ascontiguousarray(getattr(self, f.name)[..., keep]))
+        new.last_norm_sq = np.asarray(self.last_norm_sq)[keep]
+        if cfg.is_table:
+            new.row_base = cfg.point_index * self.n_theta
+        return new
+
     # ------------------------------------------------------------------ physics
     def _coefficients(self, cos_theta: np.ndarray, want_theta: bool) -> tuple:
-        """(I_FL, I_DL, I_C, θ or None) at cos θ; table layout and interpolation of TorqueTable."""
-        if not self.cfg.is_table:
-            torque = self.cfg.torque
+        """(I_FL, I_DL, I_C, θ or None) at cos θ."""
+        return self._stage_coefficients(cos_theta, want_theta)[:4]
+
+    def _stage_coefficients(self, cos_theta: np.ndarray, want_theta: bool) -> tuple:
+        """(I_FL, I_DL, I_C, θ or None, FL_S, DL_S) at cos θ (the source pair None unless free="both");
+        table layout of gpuqd.dynamics.layout.TABLE_COLUMNS, interpolation of TorqueTable."""
+        cfg = self.cfg
+        if not cfg.is_table:
+            torque = cfg.torque
             theta = np.arccos(np.clip(cos_theta, -1.0, 1.0)) if want_theta else None
-            return torque.field_like, torque.damping_like, torque.charge_current, theta
+            fls, dls = (torque.source_field_like, torque.source_damping_like) if cfg.both_free else (None, None)
+            return torque.field_like, torque.damping_like, torque.charge_current, theta, fls, dls
         theta = np.arccos(np.clip(cos_theta, -1.0, 1.0))
         s = s_of_theta(theta)
         i0, weights = lagrange4_weights(s, self.n_theta)
@@ -80,7 +106,13 @@ class NumpyEngine:
         acc = rows[idx] * weights[0][:, None]
         for k in range(1, 4):
             acc += rows[idx + k] * weights[k][:, None]
-        return acc[:, 0], acc[:, 1], acc[:, 2], theta
+        col = self.table_col
+        values = [acc[:, col[name]] for name in ("field_like", "damping_like", "charge_current")]
+        if cfg.both_free:
+            source = acc[:, col["source_field_like"]], acc[:, col["source_damping_like"]]
+        else:
+            source = (None, None)
+        return values[0], values[1], values[2], theta, source[0], source[1]
 
     def _field(self, x: np.ndarray, y: np.ndarray, z: np.ndarray, t: float, h: np.ndarray | None) -> list:
         """−∂E/∂n − h at the (unnormalised) direction (x, y, z) and time t (Γ)."""
@@ -134,21 +166,21 @@ class NumpyEngine:
         both = cfg.both_free
         m = [self.m[0], self.m[1], self.m[2]] if both else None
         cos0 = n[2] if not both else n[0] * m[0] + n[1] * m[1] + n[2] * m[2]
-        fl, dl, ic, theta = self._coefficients(cos0, averaging)
+        fl, dl, ic, theta, fls, dls = self._stage_coefficients(cos0, averaging)
         if averaging:
             self.sum_theta += theta
             self.sum_charge_current += ic
         f1, _ = self._rhs(n, m, fl, dl, t0, h_drain)
         n_p = [n[i] + dt * f1[i] for i in range(3)]
         if both:
-            g1, _ = self._rhs(m, n, fl, dl, t0, h_source)
+            g1, _ = self._rhs(m, n, fls, dls, t0, h_source)
             m_p = [m[i] + dt * g1[i] for i in range(3)]
             m_norm_sq = m_p[0] * m_p[0] + m_p[1] * m_p[1] + m_p[2] * m_p[2]
             n_norm_sq = n_p[0] * n_p[0] + n_p[1] * n_p[1] + n_p[2] * n_p[2]
             cos1 = (n_p[0] * m_p[0] + n_p[1] * m_p[1] + n_p[2] * m_p[2]) / np.sqrt(n_norm_sq * m_norm_sq)
         else:
             cos1 = n_p[2] / np.sqrt(n_p[0] * n_p[0] + n_p[1] * n_p[1] + n_p[2] * n_p[2])
-        fl, dl, _, _ = self._coefficients(cos1, False)
+        fl, dl, _, _, fls, dls = self._stage_coefficients(cos1, False)
         f2, _ = self._rhs(n_p, m_p if both else None, fl, dl, t1, h_drain)
         half_dt = 0.5 * dt
         for i in range(3):
@@ -157,7 +189,7 @@ class NumpyEngine:
         self.n /= np.sqrt(norm_sq)
         self.last_norm_sq = norm_sq
         if both:
-            g2, _ = self._rhs(m_p, n_p, fl, dl, t1, h_source)
+            g2, _ = self._rhs(m_p, n_p, fls, dls, t1, h_source)
             for i in range(3):
                 self.m[i] += half_dt * (g1[i] + g2[i])
             self.m /= np.sqrt(self.m[0] * self.m[0] + self.m[1] * self.m[1] + self.m[2] * self.m[2])

@@ -5,10 +5,16 @@ function of ``(seed, k, j)``, with counter ``(k_lo, k_hi, j_lo, j_hi)`` and key 
 Integer arithmetic is done in uint64 so the 32×32→64-bit products are exact. The CUDA kernel
 (``kernel/philox.cuh``) produces identical words.
 
-Gaussians (Box–Muller): a word ``w`` is mapped to ``u = (w + 1) / 2**32 ∈ (0, 1]`` (exact in
-float64, so ``log u`` is finite). Words 0, 1 give ``r0 = sqrt(−2 log u0)``, ``z0 = r0 cos(2π u1)``,
-``z1 = r0 sin(2π u1)``; words 2, 3 give ``z2 = sqrt(−2 log u2) cos(2π u3)``; the matching sine is
-discarded. One 4-word draw therefore yields the three normals a macrospin needs per step.
+Gaussians (Box–Muller, in float32, the same operations in every engine): a word ``w`` is mapped to
+``u = ((w >> 9) + ½) 2⁻²³ ∈ (0, 1)`` (exact in float32). Words 0, 1 give ``r0 = sqrt(−2 ln u0)``,
+``z0 = r0 cos(2π u1)``, ``z1 = r0 sin(2π u1)``; words 2, 3 give ``z2 = sqrt(−2 ln u2) cos(2π u3)``;
+the matching sine is discarded. One 4-word draw therefore yields the three normals a macrospin needs
+per step. ln, sin and cos are evaluated by :func:`log_f32` and :func:`sincospi_f32` with float32
+additions, multiplications, one division and sqrt only, each correctly rounded in IEEE arithmetic,
+so NumPy, the host build and the GPU (``__fadd_rn``/``__fmul_rn``/``__fdiv_rn``/``__fsqrt_rn``, no
+fused multiply-add) produce bit-identical normals. Their error (< 2e-7 relative, tails cut at
+|z| = sqrt(2·24 ln 2) ≈ 5.8, probability 8e-9) is far below any statistical resolution of the
+thermal field (docs/physics.md §11); the FP64 state integration is unchanged.
 """
 
 from __future__ import annotations
@@ -70,17 +76,74 @@ def philox4x32(counter: tuple[Any, Any, Any, Any], key: tuple[int, int]) -> tupl
     return c0, c1, c2, c3
 
 
+F32 = np.float32
+# float32 constants of the normal generator (shared with kernel/philox.cuh, which spells them in hex)
+SQRT2_F32 = F32(1.41421356237)
+LN2_HI_F32 = F32(0.693145752)  # 0x3f317200: ln 2 rounded to 16 significant bits, so e·LN2_HI is exact
+LN2_LO_F32 = F32(1.42860677e-06)  # 0x35bfbe8e: ln 2 − LN2_HI
+# atanh series ln m = 2 (f + f³/3 + f⁵/5 + f⁷/7 + f⁹/9), f = (m − 1)/(m + 1), |f| ≤ 0.1716
+ATANH_F32 = tuple(F32(c) for c in (1.0 / 3.0, 1.0 / 5.0, 1.0 / 7.0, 1.0 / 9.0))
+PI_F32_HI = F32(3.14159274)  # float32(π); the product π·y is formed in float32
+SIN_F32 = tuple(F32(c) for c in (-1.0 / 6.0, 1.0 / 120.0, -1.0 / 5040.0, 1.0 / 362880.0))
+COS_F32 = tuple(F32(c) for c in (-0.5, 1.0 / 24.0, -1.0 / 720.0, 1.0 / 40320.0, -1.0 / 3628800.0))
+
+
+def uniform_f32(words: np.ndarray) -> np.ndarray:
+    """u = ((w >> 9) + ½)·2⁻²³ ∈ [2⁻²⁴, 1 − 2⁻²⁴] in float32 (exact: at most 24 significant bits)."""
+    return ((np.asarray(words, dtype=np.uint64) >> np.uint64(9)).astype(F32) + F32(0.5)) * F32(2.0**-23)
+
+
+def log_f32(u: np.ndarray) -> np.ndarray:
+    """ln u for normal positive float32 u, float32 operations in the kernel's order."""
+    bits = np.asarray(u, dtype=F32).view(np.uint32)  # u = m·2^e, m ∈ [1, 2), from the bits
+    m = ((bits & np.uint32(0x007FFFFF)) | np.uint32(0x3F800000)).view(F32)
+    e = ((bits >> np.uint32(23)).astype(np.int32) - 127).astype(F32)
+    big = m > SQRT2_F32
+    m = np.where(big, m * F32(0.5), m).astype(F32)
+    e = np.where(big, e + F32(1.0), e).astype(F32)
+    f = (m - F32(1.0)) / (m + F32(1.0))
+    f2 = f * f
+    poly = ATANH_F32[3]
+    for c in ATANH_F32[2::-1]:
+        poly = poly * f2 + c
+    poly = poly * f2
+    two_f = f + f
+    return e * LN2_HI_F32 + (e * LN2_LO_F32 + (two_f + two_f * poly))
+
+
+def sincospi_f32(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sin πx, cos πx) for float32 x ∈ [0, 2], float32 operations in the kernel's order."""
+    q = np.rint(x + x)  # quadrant, exact; 2x is never a half-integer for the uniforms above
+    y = x - q * F32(0.5)  # |y| ≤ ¼, exact
+    z = y * PI_F32_HI
+    z2 = z * z
+    ps = SIN_F32[3]
+    for c in SIN_F32[2::-1]:
+        ps = ps * z2 + c
+    sin_z = z + z * (z2 * ps)
+    pc = COS_F32[4]
+    for c in COS_F32[3::-1]:
+        pc = pc * z2 + c
+    cos_z = F32(1.0) + z2 * pc
+    quadrant = q.astype(np.int64) & 3
+    sin_x = np.select([quadrant == 0, quadrant == 1, quadrant == 2], [sin_z, cos_z, -sin_z], -cos_z)
+    cos_x = np.select([quadrant == 0, quadrant == 1, quadrant == 2], [cos_z, -sin_z, -cos_z], sin_z)
+    return sin_x.astype(F32), cos_x.astype(F32)
+
+
 def normals_from_words(words: tuple[np.ndarray, ...], scale: float = 1.0) -> np.ndarray:
-    """Three scaled standard normals per 4-word draw (see module docstring); shape (3, *words[0].shape)."""
-    u0, u1, u2, u3 = ((w.astype(np.float64) + 1.0) * INV_2_32 for w in words)
-    r01 = np.sqrt(-2.0 * np.log(u0))
-    r2 = np.sqrt(-2.0 * np.log(u2))
-    a01 = TWO_PI * u1
-    a2 = TWO_PI * u3
+    """Three scaled standard normals per 4-word draw (see module docstring); shape (3, *words[0].shape),
+    float64 (the float32 normals times ``scale``)."""
+    u0, u1, u2, u3 = (uniform_f32(w) for w in words)
+    with np.errstate(invalid="ignore"):
+        r01 = np.sqrt(F32(-2.0) * log_f32(u0))
+        r2 = np.sqrt(F32(-2.0) * log_f32(u2))
+    s01, c01 = sincospi_f32(u1 + u1)
+    _, c23 = sincospi_f32(u3 + u3)
     out = np.empty((3, *u0.shape))
-    np.multiply(r01, np.cos(a01), out=out[0])
-    np.multiply(r01, np.sin(a01), out=out[1])
-    np.multiply(r2, np.cos(a2), out=out[2])
+    out[0] = (r01 * c01).astype(np.float64)
+    out[1] = (r01 * s01).astype(np.float64)
+    out[2] = (r2 * c23).astype(np.float64)
     if scale != 1.0:
         out *= scale
     return out

@@ -10,7 +10,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from gpuqd import backends
-from gpuqd.dynamics.config import STATE_KEYS, EngineConfig, build_config, config_fingerprint, initial_state
+from gpuqd.dynamics.config import (
+    STATE_KEYS,
+    EngineConfig,
+    build_config,
+    config_fingerprint,
+    initial_state,
+    subset_config,
+    torque_digest,
+)
 from gpuqd.dynamics.host_build import HostBuildError
 from gpuqd.dynamics.model import ConstantTorque, Macrospin
 from gpuqd.dynamics.numpy_backend import NumpyEngine
@@ -85,6 +93,20 @@ class EnsembleResult:
     t_end: float
 
 
+class PendingState:
+    """A state copy in flight (:meth:`EnsembleRunner.snapshot`); ``result()`` waits for it."""
+
+    def __init__(self, pending: object, fingerprint: int) -> None:
+        self._pending, self._fingerprint = pending, fingerprint
+
+    def result(self) -> dict[str, np.ndarray]:
+        """The state dictionary of :meth:`EnsembleRunner.get_state` at the time of the snapshot."""
+        state = self._pending if isinstance(self._pending, dict) else self._pending.result()
+        state = dict(state)
+        state["config_fingerprint"] = np.array(self._fingerprint, dtype=np.uint64)
+        return state
+
+
 class EnsembleRunner:
     """Resumable batched LLG run: ``advance`` in chunks, checkpoint with get_state/set_state.
 
@@ -132,6 +154,7 @@ class EnsembleRunner:
         )
         self.t_end = float(t_end)
         self._fingerprint: int | None = None
+        self._torque_digest: bytes | None = None
         self.backend = resolve_backend(backend)
         try:
             self._engine = _make_engine(self.backend, self.config, threads)
@@ -171,8 +194,45 @@ class EnsembleRunner:
     def fingerprint(self) -> int:
         """64-bit digest of the configuration (saved with the state, checked by set_state)."""
         if self._fingerprint is None:
-            self._fingerprint = config_fingerprint(self.config)
+            if self._torque_digest is None:
+                self._torque_digest = torque_digest(self.config)
+            self._fingerprint = config_fingerprint(self.config, self._torque_digest)
         return self._fingerprint
+
+    def subset(self, keep: np.ndarray) -> EnsembleRunner:
+        """A runner that continues only the trajectories ``keep`` (local indices or a boolean mask).
+
+        The state rows are gathered on the engine's device; the torque table, parameters and compiled
+        kernel are shared with this runner (nothing is rebuilt or uploaded again). The subset keeps its
+        global trajectory ids, so its trajectories are identical to those of this runner, and its
+        fingerprint equals that of a runner built with the same ids, rows and arguments. Not for runs
+        that record θ(t) samples.
+        """
+        keep = np.asarray(keep)
+        if keep.dtype == bool:
+            if keep.shape != (self.config.n_traj,):
+                raise ValueError(f"keep mask must have shape ({self.config.n_traj},), got {keep.shape}")
+            keep = np.flatnonzero(keep)
+        keep = keep.astype(np.int64)
+        if keep.ndim != 1 or keep.size == 0:
+            raise ValueError("keep must select at least one trajectory")
+        if keep.min() < 0 or keep.max() >= self.config.n_traj or np.any(np.diff(keep) <= 0):
+            raise ValueError(f"keep must be increasing local indices in [0, {self.config.n_traj - 1}]")
+        new = object.__new__(EnsembleRunner)
+        new.config = subset_config(self.config, keep)
+        new.t_end = self.t_end
+        new.backend = self.backend
+        new._fingerprint = None
+        new._torque_digest = self._torque_digest
+        new._engine = self._engine.subset(keep, new.config)
+        return new
+
+    def state_field(self, name: str) -> np.ndarray:
+        """Host copy of one per-trajectory state field (a key of get_state other than samples/steps_done),
+        without copying the rest of the state."""
+        if name not in STATE_KEYS or name in ("samples", "steps_done"):
+            raise ValueError(f"unknown per-trajectory state field {name!r}")
+        return self._engine.state_field(name)
 
     def get_state(self) -> dict[str, np.ndarray]:
         """Everything needed to continue: NumPy arrays under :data:`gpuqd.dynamics.config.STATE_KEYS`
@@ -180,6 +240,15 @@ class EnsembleRunner:
         state = self._engine.get_state()
         state["config_fingerprint"] = np.array(self.fingerprint, dtype=np.uint64)
         return state
+
+    def snapshot(self) -> PendingState:
+        """Start a checkpoint copy of the state and return at once; ``.result()`` waits and returns what
+        :meth:`get_state` would have returned now. With CuPy the copy runs on a side stream while
+        further :meth:`advance` calls are queued, so writing checkpoints does not idle the GPU; with
+        the host engines the copy is made immediately."""
+        engine_snapshot = getattr(self._engine, "snapshot", None)
+        pending = engine_snapshot() if engine_snapshot is not None else self._engine.get_state()
+        return PendingState(pending, self.fingerprint)
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         """Restore a state from :meth:`get_state` (same configuration required)."""

@@ -3,8 +3,8 @@
 :class:`FirstPassageEnsemble` runs a set of trajectories, given by their global trajectory ids
 (the Philox noise counter j, docs/physics.md §11), until each has made its first hysteretic switch away from
 its initial state (docs/physics.md §10) or reached ``t_end``. Between chunks the switched trajectories are
-dropped and the survivors continue in a new :class:`gpuqd.dynamics.EnsembleRunner` built with their
-``trajectory_ids`` and the matching rows of the engine state. Because the noise of a trajectory
+dropped and the survivors continue in :meth:`gpuqd.dynamics.EnsembleRunner.subset` (their rows of
+the engine state, their global ``trajectory_ids``; the table stays on the device). Because the noise of a trajectory
 depends only on (seed, id, step), the first-passage times are the same as without compaction (bit
 for bit on NumPy). Units: times in 1/Γ, angles in rad.
 """
@@ -118,8 +118,7 @@ class FirstPassageEnsemble:
         taken = runner.advance(n_steps)
         self.trajectory_steps += taken * runner.config.n_traj
         self._steps_done = runner.steps_done
-        state = runner.get_state()
-        first = state["first_switch_step"]
+        first = runner.state_field("first_switch_step")
         switched = first >= 0
         self.first_switch_step[self.active[switched]] = first[switched]
         if switched.all():
@@ -127,10 +126,7 @@ class FirstPassageEnsemble:
         elif self.compaction and switched.any():
             keep = ~switched
             self.active = self.active[keep]
-            self._runner = self._make_runner(self.active)
-            new_state = compact_state(state, keep)
-            new_state["config_fingerprint"] = np.array(self._runner.fingerprint, dtype=np.uint64)
-            self._runner.set_state(new_state)
+            self._runner = runner.subset(keep)  # state gathered on the device, table not re-uploaded
         return taken
 
     def run(self, chunk_steps: int) -> np.ndarray:

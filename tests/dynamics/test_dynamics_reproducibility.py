@@ -139,10 +139,11 @@ def test_both_free_runs_and_reduces_to_fixed_source_without_source_dynamics(engi
     """free="both": both magnets move; with the source pinned far from switching the drain sees n·m."""
     run = {**RUN, "backend": engine}
     magnet = Macrospin(S=1.0, KV=0.05, alpha=0.2, sigma2=0.01, free="both")
-    res = run_ensemble(magnet, TORQUE, n_traj=50, **run)
+    torque = ConstantTorque(-0.02, 0.03, 0.7, source_field_like=0.01, source_damping_like=-0.025)
+    res = run_ensemble(magnet, torque, n_traj=50, **run)
     np.testing.assert_allclose(np.linalg.norm(res.final_source_direction, axis=1), 1.0, atol=1e-14)
     assert np.all(res.final_source_direction[:, 2] < 1.0)
-    split = run_ensemble(magnet, TORQUE, n_traj=20, trajectory_offset=30, **run)
+    split = run_ensemble(magnet, torque, n_traj=20, trajectory_offset=30, **run)
     np.testing.assert_array_equal(res.final_source_direction[30:], split.final_source_direction)
     np.testing.assert_array_equal(res.final_direction[30:], split.final_direction)
 

@@ -2,6 +2,8 @@
 // hysteretic P/AP switching and decimated samples (§10). Mirrors NumpyEngine._step/_record of
 // gpuqd/dynamics/numpy_backend.py step for step. Units: energies in Γ, times in 1/Γ.
 // Called once per trajectory j by the CUDA kernel (one thread each) and by the host loop.
+// With a free source (LLG_BOTH_FREE) the source m is pushed by its own torque coefficients
+// (FL_S, DL_S), the transverse spin current into the source (docs/physics.md §6.1).
 #pragma once
 #include "target.cuh"
 #include "llg_layout.cuh"
@@ -9,13 +11,23 @@
 #include "table.cuh"
 #include "llg_rhs.cuh"
 
+// θ sample (rare: every sample_every steps of a few trajectories), kept out of the step loop's code.
+// (Arguments by value: a pointer into the thread's state would move that state to local memory.)
+__device__ __noinline__ void llg_write_sample(double* __restrict__ out, double u, double nx, double ny, double nz) {
+    out[0] = acos(fmin(fmax(u, -1.0), 1.0));
+    out[1] = nx;
+    out[2] = ny;
+    out[3] = nz;
+}
+
 __device__ __forceinline__ void llg_advance_trajectory(const int j, LLG_KERNEL_PARAMS) {
     LlgParams p;
     llg_load_params(params, p);
+    const LlgMap map = llg_map(p);
 
     const double* row = table;
 #if LLG_USE_TABLE
-    row = table + point_index[j] * 3LL * n_theta;
+    row = table + point_index[j] * (long long)n_theta * LLG_TABLE_WIDTH;
 #else
     (void)point_index;
 #endif
@@ -32,10 +44,24 @@ __device__ __forceinline__ void llg_advance_trajectory(const int j, LLG_KERNEL_P
     const int slot = sample_slot[j];
     double norm_sq = 1.0;
     const double dt = p.dt, half_dt = 0.5 * p.dt;
+    // AC field at the start of the first step; the end of step k is the start of step k + 1, so one
+    // cosine per step (t = k·dt exactly as in the NumPy engine)
+    double ac0 = 0.0;
+#if LLG_HAS_AC
+    ac0 = p.ac_amp * cos(p.ac_omega * ((double)step_start * dt));
+#endif
+    // steps until the next sample step (k_new a multiple of sample_every); no division in the loop
+    // (int: launches are at most INT_MAX steps, so a count beyond that is never reached in this launch)
+    const long long first_sample = sample_every > 0 ? sample_every - step_start % sample_every : -1;
+    int until_sample = first_sample > 0 && first_sample <= n_steps ? (int)first_sample : -1;
+    const int sample_period = sample_every > 0 && sample_every <= n_steps ? (int)sample_every : -1;
 
     for (int step = 0; step < n_steps; ++step) {
         const long long k = step_start + step;
-        const double t0 = (double)k * dt, t1 = (double)(k + 1) * dt;
+        double ac1 = 0.0;
+#if LLG_HAS_AC
+        ac1 = p.ac_amp * cos(p.ac_omega * ((double)(k + 1) * dt));
+#endif
         double h[3] = {0.0, 0.0, 0.0};
 #if LLG_BOTH_FREE
         double hs[3] = {0.0, 0.0, 0.0};
@@ -46,52 +72,55 @@ __device__ __forceinline__ void llg_advance_trajectory(const int j, LLG_KERNEL_P
         thermal_field(k, traj, SOURCE_STREAM_BIT, key0, key1, p.noise_scale, hs);
 #endif
 #endif
-        double fl, dl, ic, theta;
+        const bool averaging = average_start >= 0 && k >= average_start;
+        LlgTorque q;
+        double ic = 0.0;
 #if LLG_BOTH_FREE
         const double cos0 = n[0] * m[0] + n[1] * m[1] + n[2] * m[2];
 #else
         const double cos0 = n[2];
 #endif
-        torque_coefficients(cos0, row, n_theta, p, fl, dl, ic, theta);
-        if (average_start >= 0 && k >= average_start) {
+        const double theta = torque_coefficients(cos0, row, n_theta, p, map, true, averaging, q, ic);
+        if (averaging) {
             s.sum_theta += theta;
             s.sum_charge_current += ic;
         }
         double f1[3], f2[3], np_[3];
-        llg_rhs(n, m, fl, dl, t0, h, p, f1);
+        llg_rhs(n, m, q.fl, q.dl, ac0, h, p, f1);
 #pragma unroll
         for (int i = 0; i < 3; ++i) np_[i] = n[i] + dt * f1[i];
 #if LLG_BOTH_FREE
         double g1[3], g2[3], mp[3];
-        llg_rhs(m, n, fl, dl, t0, hs, p, g1);
+        llg_rhs(m, n, q.fl_s, q.dl_s, ac0, hs, p, g1);
 #pragma unroll
         for (int i = 0; i < 3; ++i) mp[i] = m[i] + dt * g1[i];
         const double mp_sq = mp[0] * mp[0] + mp[1] * mp[1] + mp[2] * mp[2];
         const double np_sq = np_[0] * np_[0] + np_[1] * np_[1] + np_[2] * np_[2];
-        const double cos1 = (np_[0] * mp[0] + np_[1] * mp[1] + np_[2] * mp[2]) / sqrt(np_sq * mp_sq);
+        const double cos1 = (np_[0] * mp[0] + np_[1] * mp[1] + np_[2] * mp[2]) * rsqrt(np_sq * mp_sq);
 #else
         const double* mp = m;
-        const double cos1 = np_[2] / sqrt(np_[0] * np_[0] + np_[1] * np_[1] + np_[2] * np_[2]);
+        const double cos1 = np_[2] * rsqrt(np_[0] * np_[0] + np_[1] * np_[1] + np_[2] * np_[2]);
 #endif
-        torque_coefficients(cos1, row, n_theta, p, fl, dl, ic, theta);
-        llg_rhs(np_, mp, fl, dl, t1, h, p, f2);
+        torque_coefficients(cos1, row, n_theta, p, map, false, false, q, ic);
+        llg_rhs(np_, mp, q.fl, q.dl, ac1, h, p, f2);
 #pragma unroll
         for (int i = 0; i < 3; ++i) n[i] += half_dt * (f1[i] + f2[i]);
         norm_sq = n[0] * n[0] + n[1] * n[1] + n[2] * n[2];
-        const double norm = sqrt(norm_sq);
+        const double inv_norm = rsqrt(norm_sq);
 #pragma unroll
-        for (int i = 0; i < 3; ++i) n[i] /= norm;
+        for (int i = 0; i < 3; ++i) n[i] *= inv_norm;
 #if LLG_BOTH_FREE
-        llg_rhs(mp, np_, fl, dl, t1, hs, p, g2);
+        llg_rhs(mp, np_, q.fl_s, q.dl_s, ac1, hs, p, g2);
 #pragma unroll
         for (int i = 0; i < 3; ++i) m[i] += half_dt * (g1[i] + g2[i]);
-        const double m_norm = sqrt(m[0] * m[0] + m[1] * m[1] + m[2] * m[2]);
+        const double inv_m_norm = rsqrt(m[0] * m[0] + m[1] * m[1] + m[2] * m[2]);
 #pragma unroll
-        for (int i = 0; i < 3; ++i) m[i] /= m_norm;
+        for (int i = 0; i < 3; ++i) m[i] *= inv_m_norm;
         const double u = n[0] * m[0] + n[1] * m[1] + n[2] * m[2];
 #else
         const double u = n[2];
 #endif
+        ac0 = ac1;
         const long long k_new = k + 1;
         if (s.state * u < -p.u_s) {  // hysteretic switch P <-> AP (docs/physics.md §10)
             if (s.state > 0) s.steps_in_parallel += k_new - s.last_switch_step;
@@ -101,12 +130,12 @@ __device__ __forceinline__ void llg_advance_trajectory(const int j, LLG_KERNEL_P
             if (s.first_switch_step < 0) s.first_switch_step = k_new;
             s.state = (signed char)(-s.state);
         }
-        if (slot >= 0 && sample_every > 0 && k_new % sample_every == 0) {
-            double* out = samples + LLG_SAMPLE_WIDTH * ((long long)slot * n_samples + k_new / sample_every);
-            out[0] = acos(fmin(fmax(u, -1.0), 1.0));
-            out[1] = n[0];
-            out[2] = n[1];
-            out[3] = n[2];
+        if (--until_sample == 0) {
+            until_sample = sample_period;
+            if (slot >= 0) {
+                llg_write_sample(samples + LLG_SAMPLE_WIDTH * ((long long)slot * n_samples + k_new / sample_every),
+                                 u, n[0], n[1], n[2]);
+            }
         }
     }
 

@@ -4,16 +4,17 @@
 #include "target.cuh"
 #include "llg_layout.cuh"
 
-// dn/dt at direction n (not necessarily normalised) and time t;
-// a = source direction (e_z when the source is fixed), h = thermal field.
-__device__ __forceinline__ void llg_rhs(const double n[3], const double a[3], double fl, double dl, double t,
+// dn/dt at direction n (not necessarily normalised); a = the other magnet's direction (e_z when the
+// source is fixed), (fl, dl) the coefficients of the torque on n, h = thermal field, ac = h_x cos(Ω t)
+// (the AC field at the stage time, computed once per time by the caller; 0 without AC drive).
+__device__ __forceinline__ void llg_rhs(const double n[3], const double a[3], double fl, double dl, double ac,
                                         const double h[3], const LlgParams& p, double f[3]) {
     const double x = n[0], y = n[1], z = n[2];
     double px = p.fx - h[0], py = p.fy - h[1], pz = p.kv * z + p.fz - h[2];
 #if LLG_HAS_AC
-    px += p.ac_amp * cos(p.ac_omega * t);
+    px += ac;
 #else
-    (void)t;
+    (void)ac;
 #endif
 #if LLG_HAS_CUBIC
     double proj[3], sq[3];

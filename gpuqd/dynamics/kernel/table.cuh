@@ -1,37 +1,102 @@
-// Torque coefficients (I_FL, I_DL, I_C) at cos θ: constant, or interpolated in a TorqueTable row with
-// the 4-point Lagrange stencil and the angle map s(θ) of gpuqd/transport/torque_table.py
-// (docs/physics.md §6.4). Table row = table + point * 3 * n_theta, rows FL, DL, I_C.
+// Torque coefficients at cos θ: constant, or interpolated in a TorqueTable with the 4-point Lagrange
+// stencil and the angle map s(θ) of gpuqd/transport/torque_table.py (docs/physics.md §6.4).
+// Table layout (gpuqd.dynamics.layout.TABLE_COLUMNS): row of point p = table + p·n_theta·LLG_TABLE_WIDTH,
+// node i of that row at + i·LLG_TABLE_WIDTH; columns (FL, DL) first, then (FL_S, DL_S) when the source
+// is free, then I_C; every column pair is one 16-byte double2 load.
 #pragma once
 #include "target.cuh"
 #include "llg_layout.cuh"
 
-__device__ __forceinline__ void torque_coefficients(double cos_theta, const double* __restrict__ row,
-                                                    int n_theta, const LlgParams& p, double& fl, double& dl,
-                                                    double& ic, double& theta) {
-    theta = acos(fmin(fmax(cos_theta, -1.0), 1.0));
-#if LLG_USE_TABLE
-    // angle map of gpuqd.transport.torque_table.s_of_theta (same operation order)
-    const double s = 0.5 + ((theta - 0.5 * LLG_PI) / p.theta_mid
-                            + log((p.theta_min + theta) / (p.theta_min + LLG_PI - theta))) / p.map_scale;
+// Coefficients of one Heun stage: drain (fl, dl), source (fl_s, dl_s; free source only), and θ, I_C
+// (first stage only: they feed the window averages).
+struct LlgTorque {
+    double fl, dl, fl_s, dl_s;
+};
+
+// Reciprocals of the angle-map constants, computed once per thread (no division in the step loop).
+struct LlgMap {
+    double inv_theta_mid, inv_map_scale;
+};
+
+__device__ __forceinline__ LlgMap llg_map(const LlgParams& p) {
+    LlgMap map;
+    map.inv_theta_mid = 1.0 / p.theta_mid;
+    map.inv_map_scale = 1.0 / p.map_scale;
+    return map;
+}
+
+// θ = acos(cos θ) (clamped); the table stencil: first node i0 and the cubic Lagrange weights w[4].
+// s(θ) = ½ + [(θ − π/2)/θ_mid + ln((θ_min + θ)/(θ_min + π − θ))]/C as in s_of_theta (one log, one
+// division); x = s·M − ½, i0 = clip(floor(x) − 1, 0, M − 4), t = x − i0 as in lagrange4_weights.
+__device__ __forceinline__ double llg_stencil(double cos_theta, int n_theta, const LlgParams& p, const LlgMap& map,
+                                              int& i0, double w[4]) {
+    const double theta = acos(fmin(fmax(cos_theta, -1.0), 1.0));
+    const double s =
+        0.5 + ((theta - 0.5 * LLG_PI) * map.inv_theta_mid + log((p.theta_min + theta) / (p.theta_min + LLG_PI - theta)))
+                  * map.inv_map_scale;
     const double x = s * n_theta - 0.5;
-    long long i0 = (long long)floor(x) - 1;
-    i0 = i0 < 0 ? 0 : (i0 > n_theta - 4 ? n_theta - 4 : i0);
-    const double t = x - (double)i0;
-    const double w0 = -(t - 1.0) * (t - 2.0) * (t - 3.0) / 6.0;
-    const double w1 = t * (t - 2.0) * (t - 3.0) / 2.0;
-    const double w2 = -t * (t - 1.0) * (t - 3.0) / 2.0;
-    const double w3 = t * (t - 1.0) * (t - 2.0) / 6.0;
-    const double* r = row + i0;
-    fl = w0 * __ldg(r) + w1 * __ldg(r + 1) + w2 * __ldg(r + 2) + w3 * __ldg(r + 3);
-    r += n_theta;
-    dl = w0 * __ldg(r) + w1 * __ldg(r + 1) + w2 * __ldg(r + 2) + w3 * __ldg(r + 3);
-    r += n_theta;
-    ic = w0 * __ldg(r) + w1 * __ldg(r + 1) + w2 * __ldg(r + 2) + w3 * __ldg(r + 3);
+    int i = (int)floor(x) - 1;
+    i = i < 0 ? 0 : (i > n_theta - 4 ? n_theta - 4 : i);
+    const double t = x - (double)i;
+    const double a = t - 1.0, b = t - 2.0, c = t - 3.0;
+    const double ab = a * b, tc = t * c;
+    w[0] = -(ab * c) * (1.0 / 6.0);
+    w[1] = (tc * b) * 0.5;
+    w[2] = -(tc * a) * 0.5;
+    w[3] = (t * ab) * (1.0 / 6.0);
+    i0 = i;
+    return theta;
+}
+
+// Stage coefficients at cos θ. With ``first`` also θ (returned) and, while averaging, I_C.
+__device__ __forceinline__ double torque_coefficients(double cos_theta, const double* __restrict__ row, int n_theta,
+                                                      const LlgParams& p, const LlgMap& map, bool first,
+                                                      bool averaging, LlgTorque& q, double& ic) {
+#if LLG_USE_TABLE
+    int i0;
+    double w[4];
+    const double theta = llg_stencil(cos_theta, n_theta, p, map, i0, w);
+    const double2* node = reinterpret_cast<const double2*>(row + (long long)i0 * LLG_TABLE_WIDTH);
+    const int pairs = LLG_TABLE_WIDTH / 2;
+    double2 v = __ldg(node);
+    q.fl = w[0] * v.x;
+    q.dl = w[0] * v.y;
+#pragma unroll
+    for (int k = 1; k < 4; ++k) {
+        v = __ldg(node + k * pairs);
+        q.fl += w[k] * v.x;
+        q.dl += w[k] * v.y;
+    }
+#if LLG_BOTH_FREE
+    v = __ldg(node + LLG_TABLE_COL_SOURCE_FIELD_LIKE / 2);
+    q.fl_s = w[0] * v.x;
+    q.dl_s = w[0] * v.y;
+#pragma unroll
+    for (int k = 1; k < 4; ++k) {
+        v = __ldg(node + k * pairs + LLG_TABLE_COL_SOURCE_FIELD_LIKE / 2);
+        q.fl_s += w[k] * v.x;
+        q.dl_s += w[k] * v.y;
+    }
+#else
+    q.fl_s = 0.0;
+    q.dl_s = 0.0;
+#endif
+    if (first && averaging) {
+        const double* c = row + (long long)i0 * LLG_TABLE_WIDTH + LLG_TABLE_COL_CHARGE_CURRENT;
+        ic = w[0] * __ldg(c);
+#pragma unroll
+        for (int k = 1; k < 4; ++k) ic += w[k] * __ldg(c + k * LLG_TABLE_WIDTH);
+    }
+    return theta;
 #else
     (void)row;
     (void)n_theta;
-    fl = p.const_fl;
-    dl = p.const_dl;
+    (void)map;
+    q.fl = p.const_fl;
+    q.dl = p.const_dl;
+    q.fl_s = p.const_fl_s;
+    q.dl_s = p.const_dl_s;
     ic = p.const_ic;
+    return (first && averaging) ? acos(fmin(fmax(cos_theta, -1.0), 1.0)) : 0.0;
 #endif
 }

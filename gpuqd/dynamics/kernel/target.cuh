@@ -8,6 +8,7 @@
 #else
 #define LLG_DEVICE_TARGET 0
 #include <math.h>
+#include <string.h>
 #define __global__
 #define __device__
 #define __host__
@@ -26,12 +27,24 @@ template <class T>
 static inline T __ldg(const T* p) {
     return *p;
 }
+struct double2 {
+    double x, y;
+};
+// 1/sqrt(x): a CUDA math function without a C library counterpart
+static inline double rsqrt(double x) { return 1.0 / sqrt(x); }
+// IEEE float32 operations (the host build compiles with -ffp-contract=off: never fused)
+static inline float __fadd_rn(float a, float b) { return a + b; }
+static inline float __fsub_rn(float a, float b) { return a - b; }
+static inline float __fmul_rn(float a, float b) { return a * b; }
+static inline float __fdiv_rn(float a, float b) { return a / b; }
+static inline float __fsqrt_rn(float a) { return sqrtf(a); }
+#define __noinline__ __attribute__((noinline))
 #endif
 
 // Compile-time switches (-D on the command line; defaults below):
-//   LLG_USE_TABLE  1: torque from a TorqueTable (n_points, 3, n_theta) via 4-point Lagrange in s,
+//   LLG_USE_TABLE  1: torque from a TorqueTable (interleaved rows, gpuqd.dynamics.layout) via 4-point Lagrange in s,
 //                  with the log-clustered angle map s(θ) of gpuqd.transport.torque_table
-//   LLG_BOTH_FREE  1: the source macrospin m is free as well (mirror-image torque approximation)
+//   LLG_BOTH_FREE  1: the source macrospin m is free as well, pushed by the source torque
 //   LLG_HAS_CUBIC  1: cubic anisotropy term
 //   LLG_HAS_AC     1: AC drive −h_x cos(Ω t) n_x
 //   LLG_HAS_NOISE  1: thermal field (σ² > 0)
