@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 from numpy.polynomial import legendre
+from scipy import sparse
 
 from gpuqd.dynamics.model import ConstantTorque, Macrospin
 from gpuqd.transport.torque_table import TorqueTable, lagrange4_weights, node_s, s_of_theta, theta_of_s
@@ -50,7 +51,7 @@ from gpuqd.transport.torque_table import TorqueTable, lagrange4_weights, node_s,
 #: Gauss–Legendre nodes per panel.
 ORDER = 8
 #: Largest change of Φ = log p_∞ across one quadrature panel (panels are split until it holds).
-MAX_PANEL_DPHI = 4.0
+MAX_PANEL_DPHI = 8.0
 #: Finite-volume cells (uniform in θ) of the ⟨θ⟩(t) propagator.
 N_CELLS = 128
 #: Breakpoint set used for a ConstantTorque (same clustering as a torque table with this many nodes).
@@ -99,11 +100,12 @@ def _lse(a: np.ndarray, axis: int) -> np.ndarray:
 
 
 class _TorqueSampler:
-    """(I_FL, I_DL)(θ) for a batch of points: a ConstantTorque or rows of a TorqueTable."""
+    """g(θ) = α I_FL(θ) − S I_DL(θ) (ħΓ) for a batch of points: a ConstantTorque or rows of a TorqueTable."""
 
-    def __init__(self, torque: ConstantTorque | TorqueTable, points: np.ndarray | None) -> None:
+    def __init__(self, torque: ConstantTorque | TorqueTable, points: np.ndarray | None, S: float,
+                 alpha: float) -> None:
         if isinstance(torque, ConstantTorque):
-            self.constant = (torque.field_like, torque.damping_like)
+            self.constant = alpha * torque.field_like - S * torque.damping_like
             self.n_points = 1
             self.breaks = theta_of_s(node_s(N_BREAKS_CONSTANT))
         elif isinstance(torque, TorqueTable):
@@ -113,23 +115,22 @@ class _TorqueSampler:
             if points.min() < 0 or points.max() >= torque.n_points:
                 raise ValueError(f"point_index must lie in [0, {torque.n_points - 1}], got {points}")
             self.constant = None
-            self.rows = (torque.field_like[points], torque.damping_like[points])
+            self.rows = np.ascontiguousarray((alpha * torque.field_like[points] - S * torque.damping_like[points]).T)
             self.n_theta = torque.n_theta
             self.n_points = points.size
             self.breaks = torque.theta_nodes
         else:
             raise ValueError("torque must be a ConstantTorque or a gpuqd.transport.TorqueTable")
 
-    def __call__(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(n_points, theta.size) arrays of I_FL, I_DL (ħΓ) at the angles θ (rad, flat array)."""
+    def __call__(self, theta: np.ndarray) -> np.ndarray:
+        """(n_points, theta.size) array of g at the angles θ (rad, flat array), the table's own interpolant."""
         if self.constant is not None:
-            shape = (1, theta.size)
-            return np.full(shape, self.constant[0]), np.full(shape, self.constant[1])
+            return np.full((1, theta.size), self.constant)
         i0, weights = lagrange4_weights(s_of_theta(theta), self.n_theta)
-        out = []
-        for rows in self.rows:
-            out.append(sum(w * rows[:, i0 + k] for k, w in enumerate(weights)))
-        return out[0], out[1]
+        cols = (i0[:, None] + np.arange(4)[None, :]).ravel()
+        rows = np.repeat(np.arange(theta.size), 4)
+        matrix = sparse.csr_matrix((np.stack(weights, 1).ravel(), (rows, cols)), shape=(theta.size, self.n_theta))
+        return np.ascontiguousarray((matrix @ self.rows).T)
 
 
 @dataclass(frozen=True)
@@ -145,9 +146,21 @@ class _Params:
         """D = σ²/(2(S² + α²)) (1/Γ)."""
         return self.sigma2 / (2.0 * (self.S**2 + self.alpha**2))
 
-    def slope(self, u: np.ndarray, fl: np.ndarray, dl: np.ndarray) -> np.ndarray:
-        """Φ'(u) = 2[α(KV u + h_z + I_FL) − S I_DL]/σ²."""
-        return 2.0 * (self.alpha * (self.KV * u + self.h_z + fl) - self.S * dl) / self.sigma2
+    def slope(self, u: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """Φ'(u) = 2[α(KV u + h_z) + g]/σ², g = α I_FL − S I_DL."""
+        return 2.0 * (self.alpha * (self.KV * u + self.h_z) + g) / self.sigma2
+
+
+def panel_pieces(panel_dphi: np.ndarray) -> np.ndarray:
+    """Number of sub-panels each panel needs so that Φ changes by at most MAX_PANEL_DPHI across each."""
+    return np.maximum(np.ceil(np.abs(panel_dphi) / MAX_PANEL_DPHI), 1).astype(np.int64)
+
+
+def split_panels(breaks: np.ndarray, pieces: np.ndarray) -> np.ndarray:
+    """Breakpoints with panel p split into pieces[p] equal parts."""
+    cuts = [a + np.arange(1, k) / k * (b - a) for a, b, k in zip(breaks[:-1], breaks[1:], pieces, strict=True)
+            if k > 1]
+    return np.unique(np.concatenate([breaks, *cuts]))
 
 
 class _Quadrature:
@@ -157,13 +170,10 @@ class _Quadrature:
         breaks = np.unique(np.concatenate([[0.0, math.pi], sampler.breaks, extra_breaks]))
         for attempt in range(3):  # split panels across which Φ changes by more than MAX_PANEL_DPHI (any point)
             half, dphi, panel = self._potential_slope(params, sampler, breaks)
-            pieces = np.ceil(np.abs(panel).max(0) / MAX_PANEL_DPHI).astype(int)
+            pieces = panel_pieces(panel).max(0)
             if pieces.max() <= 1 or attempt == 2:
                 break
-            fractions = [np.arange(1, k) / k for k in pieces]
-            inner_breaks = np.concatenate([a + f * (b - a) for a, b, f in zip(breaks[:-1], breaks[1:], fractions,
-                                                                                strict=True)])
-            breaks = np.unique(np.concatenate([breaks, inner_breaks]))
+            breaks = split_panels(breaks, pieces)
         self.breaks = breaks
         inner = np.einsum("mk,bpk->bpm", _A, dphi) * half[None, :, None]
         self.phi_breaks = np.concatenate([np.zeros((panel.shape[0], 1)), np.cumsum(panel, axis=1)], axis=1)
@@ -182,8 +192,8 @@ class _Quadrature:
         part = np.einsum("mk,bpk->bpm", _A, scaled) * half[None, :, None]
         full = (scaled * _W).sum(-1, keepdims=True) * half[None, :, None]
         with np.errstate(divide="ignore"):
-            self.part_log = top + np.log(np.clip(part, 0.0, None))  # log ∫_{panel start}^{node} e^Φ |du|
-            self.rest_log = top + np.log(np.clip(full - part, 0.0, None))  # log ∫_{node}^{panel end}
+            self.part_log = top + np.log(np.maximum(part, 0.0))  # log ∫_{panel start}^{node} e^Φ |du|
+            self.rest_log = top + np.log(np.maximum(full - part, 0.0))  # log ∫_{node}^{panel end}
         self.left = np.logaddexp(self.left_breaks[:, :-1, None], self.part_log)
         self.right = np.logaddexp(self.right_breaks[:, 1:, None], self.rest_log)
         self.log_z = self.left_breaks[:, -1]
@@ -196,9 +206,8 @@ class _Quadrature:
         self.theta = mid[:, None] + half[:, None] * _X[None, :]  # (P, n)
         self.log_w = np.log(half[:, None] * _W[None, :])
         self.sin = np.sin(self.theta)
-        fl, dl = sampler(self.theta.ravel())
-        shape = (fl.shape[0],) + self.theta.shape
-        dphi = -params.slope(np.cos(self.theta), fl.reshape(shape), dl.reshape(shape)) * self.sin  # dΦ/dθ
+        g = sampler(self.theta.ravel())
+        dphi = -params.slope(np.cos(self.theta), g.reshape((g.shape[0],) + self.theta.shape)) * self.sin  # dΦ/dθ
         return half, dphi, (dphi * _W).sum(-1) * half[None, :]
 
     def panel_range(self, theta_a: float, theta_b: float) -> slice:
@@ -329,41 +338,67 @@ def _start_cell(theta_init: float, n_cells: int) -> int:
 
 
 def axial_maps(magnet: Macrospin, table: TorqueTable, point_index: Any, switch_threshold: float,
-               theta_init: float, t_start: float, t_end: float, chunk: int = 512,
-               n_cells: int = N_CELLS) -> dict[str, np.ndarray]:
+               theta_init: float, t_start: float, t_end: float, with_window: bool = True,
+               n_cells: int = N_CELLS, budget: int = 2_000_000) -> dict[str, np.ndarray]:
     """The Fokker–Planck maps for many grid points at once (arrays of shape point_index.shape).
 
     Keys: ``mean_theta_window`` ⟨θ⟩ over [t_start, t_end] from θ = theta_init at t = 0 (rad);
-    ``p_ap_window`` window average of P(u < 0); ``mean_theta_stationary`` (rad); ``p_ap_stationary``
-    P_∞(u < 0); ``mfpt_p_to_ap`` mean time u: 1 → −u_s and ``mfpt_ap_to_p`` u: −1 → +u_s (1/Γ;
-    u_s = switch_threshold, the simulation's hysteretic thresholds, docs/physics.md §10).
+    ``p_ap_window`` window average of P(u < 0) (both NaN unless ``with_window``); ``mean_theta_stationary``
+    (rad); ``p_ap_stationary`` P_∞(u < 0); ``mfpt_p_to_ap`` mean time u: 1 → −u_s and ``mfpt_ap_to_p``
+    u: −1 → +u_s (1/Γ; u_s = switch_threshold, the simulation's hysteretic thresholds, docs/physics.md §10).
+    Points are grouped by the panel refinement they need; ``budget`` bounds (points × nodes) per group.
     """
     check_axial(magnet)
     if n_cells % 2:
         raise ValueError(f"n_cells must be even (θ = π/2 is a cell edge), got {n_cells}")
+    if not 0.0 < switch_threshold < 1.0:
+        raise ValueError(f"switch_threshold must lie in (0, 1), got {switch_threshold}")
     params = _Params(magnet.S, magnet.alpha, magnet.KV, magnet.field[2], magnet.noise_variance)
     points = np.asarray(point_index, dtype=np.int64)
     flat = points.ravel()
     th_ap, th_p = math.acos(-switch_threshold), math.acos(switch_threshold)
     extra = np.concatenate([np.linspace(0.0, math.pi, n_cells + 1), [th_ap, th_p]])
+    base = np.unique(np.concatenate([[0.0, math.pi], table.theta_nodes, extra]))
+    # refinement each point needs on the base panels, then groups of similar points
+    pieces = np.empty((flat.size, base.size - 1), dtype=np.int64)
+    step = max(1, budget // (ORDER * base.size))
+    probe = _Quadrature.__new__(_Quadrature)
+    for lo in range(0, flat.size, step):
+        sl = slice(lo, lo + step)
+        sampler = _TorqueSampler(table, flat[sl], params.S, params.alpha)
+        pieces[sl] = panel_pieces(probe._potential_slope(params, sampler, base)[2])
+    order = np.argsort(pieces.sum(1), kind="stable")
     keys = ("mean_theta_window", "p_ap_window", "mean_theta_stationary", "p_ap_stationary",
             "mfpt_p_to_ap", "mfpt_ap_to_p")
-    out = {k: np.empty(flat.size) for k in keys}
-    for lo in range(0, flat.size, chunk):
-        sl = slice(lo, min(lo + chunk, flat.size))
-        quad = _Quadrature(params, _TorqueSampler(table, flat[sl]), extra)
-        out["mfpt_p_to_ap"][sl] = quad.mfpt(params, 0.0, th_ap)
-        out["mfpt_ap_to_p"][sl] = quad.mfpt(params, math.pi, th_p)
+    out = {k: np.full(flat.size, np.nan) for k in keys}
+    cells = (np.empty((flat.size, n_cells)), np.empty((flat.size, n_cells - 1)), np.empty((flat.size, n_cells)))
+    ap = (np.arange(n_cells) >= n_cells // 2).astype(float)
+    lo = 0
+    while lo < flat.size:
+        union = pieces[order[lo]].copy()
+        hi = lo + 1
+        while hi < flat.size and ORDER * (hi - lo + 1) * np.maximum(union, pieces[order[hi]]).sum() <= budget:
+            np.maximum(union, pieces[order[hi]], out=union)
+            hi += 1
+        idx = order[lo:hi]
+        quad = _Quadrature(params, _TorqueSampler(table, flat[idx], params.S, params.alpha), split_panels(base, union))
+        out["mfpt_p_to_ap"][idx] = quad.mfpt(params, 0.0, th_ap)
+        out["mfpt_ap_to_p"][idx] = quad.mfpt(params, math.pi, th_p)
         cell_mass, res, cell_theta = quad.window_cells(params, n_cells)
-        ap = np.zeros(n_cells)
-        ap[n_cells // 2:] = 1.0
-        obs = np.stack([cell_theta, np.broadcast_to(ap, cell_theta.shape)], axis=2)
         weights = np.exp(cell_mass - quad.log_z[:, None])
-        out["mean_theta_stationary"][sl] = (weights * cell_theta).sum(1)
-        out["p_ap_stationary"][sl] = (weights * ap).sum(1)
-        start = np.full(cell_mass.shape[0], _start_cell(theta_init, n_cells))
-        window = propagate_window_average(cell_mass, res, obs, start, t_start, t_end)
-        out["mean_theta_window"][sl], out["p_ap_window"][sl] = window[:, 0], window[:, 1]
+        out["mean_theta_stationary"][idx] = (weights * cell_theta).sum(1)
+        out["p_ap_stationary"][idx] = weights @ ap
+        for store, value in zip(cells, (cell_mass, res, cell_theta), strict=True):
+            store[idx] = value
+        lo = hi
+    if with_window:
+        start = _start_cell(theta_init, n_cells)
+        for lo in range(0, flat.size, 4096):
+            sl = slice(lo, lo + 4096)
+            obs = np.stack([cells[2][sl], np.broadcast_to(ap, cells[2][sl].shape)], axis=2)
+            window = propagate_window_average(cells[0][sl], cells[1][sl], obs, np.full(obs.shape[0], start),
+                                              t_start, t_end)
+            out["mean_theta_window"][sl], out["p_ap_window"][sl] = window[:, 0], window[:, 1]
     return {k: v.reshape(points.shape) for k, v in out.items()}
 
 
@@ -391,7 +426,8 @@ class AxialFokkerPlanck:
         if isinstance(torque, ConstantTorque) and point_index is not None:
             raise ValueError("point_index is only meaningful with a TorqueTable")
         self.params = _Params(magnet.S, magnet.alpha, magnet.KV, magnet.field[2], magnet.noise_variance)
-        self._sampler = _TorqueSampler(torque, None if point_index is None else [int(point_index)])
+        self._sampler = _TorqueSampler(torque, None if point_index is None else [int(point_index)], magnet.S,
+                                       magnet.alpha)
         self.n_cells = int(n_cells)
         self._cache: dict[tuple, _Quadrature] = {}
 
@@ -411,8 +447,7 @@ class AxialFokkerPlanck:
         start = quad.breaks[panel]
         half = 0.5 * (theta - start)
         nodes = (start + half)[:, None] + half[:, None] * _X[None, :]
-        fl, dl = self._sampler(nodes.ravel())
-        slope = -self.params.slope(np.cos(nodes), fl[0].reshape(nodes.shape), dl[0].reshape(nodes.shape))
+        slope = -self.params.slope(np.cos(nodes), self._sampler(nodes.ravel())[0].reshape(nodes.shape))
         phi = quad.phi_breaks[0, panel] + (slope * np.sin(nodes) * _W).sum(-1) * half
         return (phi - quad.log_z[0]).reshape(u.shape)
 
