@@ -58,8 +58,8 @@ N_CELLS = 128
 N_BREAKS_CONSTANT = 256
 #: TR-BDF2 time steps: first step, growth factor, and steps across the averaging window.
 FIRST_STEP = 1e-2
-GROWTH = 1.15
-WINDOW_STEPS = 200
+GROWTH = 1.25
+WINDOW_STEPS = 100
 
 _GAMMA = 2.0 - math.sqrt(2.0)
 
@@ -272,22 +272,29 @@ def _time_grid(t_start: float, t_end: float) -> np.ndarray:
     return np.array(times)
 
 
-def _tridiagonal_solve(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Batched Thomas solve (no pivoting; the matrices here are M-matrices, column-diagonally dominant)."""
+def _tridiagonal_factor(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Batched Thomas factorisation (no pivoting: the matrices 1 − aK here are column-diagonally dominant
+    M-matrices). Returns (lower, c, 1/denominator) for :func:`_tridiagonal_solve`."""
     n = diag.shape[1]
-    c = np.empty_like(diag)
-    d = np.empty_like(rhs)
-    c[:, 0] = upper[:, 0] / diag[:, 0]
-    d[:, 0] = rhs[:, 0] / diag[:, 0]
+    c = np.zeros_like(diag)
+    inv = np.empty_like(diag)
+    inv[:, 0] = 1.0 / diag[:, 0]
+    c[:, 0] = upper[:, 0] * inv[:, 0]
     for i in range(1, n):
-        denom = diag[:, i] - lower[:, i] * c[:, i - 1]
-        if i < n - 1:
-            c[:, i] = upper[:, i] / denom
-        d[:, i] = (rhs[:, i] - lower[:, i] * d[:, i - 1]) / denom
+        inv[:, i] = 1.0 / (diag[:, i] - lower[:, i] * c[:, i - 1])
+        c[:, i] = upper[:, i] * inv[:, i]
+    return lower, c, inv
+
+
+def _tridiagonal_solve(factor: tuple[np.ndarray, ...], rhs: np.ndarray) -> np.ndarray:
+    lower, c, inv = factor
+    n = rhs.shape[1]
     x = np.empty_like(rhs)
-    x[:, -1] = d[:, -1]
+    x[:, 0] = rhs[:, 0] * inv[:, 0]
+    for i in range(1, n):
+        x[:, i] = (rhs[:, i] - lower[:, i] * x[:, i - 1]) * inv[:, i]
     for i in range(n - 2, -1, -1):
-        x[:, i] = d[:, i] - c[:, i] * x[:, i + 1]
+        x[:, i] -= c[:, i] * x[:, i + 1]
     return x
 
 
@@ -312,8 +319,14 @@ def propagate_window_average(cell_log_mass: np.ndarray, log_res: np.ndarray, obs
         out[:, :-1] += k_upper[:, :-1] * p[:, 1:]
         return out
 
+    factors: dict[float, tuple[np.ndarray, ...]] = {}
+
     def implicit(p_rhs: np.ndarray, a: float) -> np.ndarray:  # solve (1 − a K) x = rhs
-        return _tridiagonal_solve(-a * k_lower, 1.0 - a * k_diag, -a * k_upper, p_rhs)
+        if a not in factors:
+            if len(factors) > 8:
+                factors.clear()
+            factors[a] = _tridiagonal_factor(-a * k_lower, 1.0 - a * k_diag, -a * k_upper)
+        return _tridiagonal_solve(factors[a], p_rhs)
 
     p = np.zeros((b, n))
     p[np.arange(b), start_cell] = 1.0
