@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 from scipy import optimize
@@ -146,4 +147,27 @@ def table_torque_bound(field_like: np.ndarray, damping_like: np.ndarray, chunk: 
                 value = ((c[..., 3] * t + c[..., 2]) * t + c[..., 1]) * t + c[..., 0]
                 worst = max(worst, float(np.abs(value).max()))
         best += worst
+    return best
+
+
+def scan_torque_bound(spin_valve: Any, eps_tilde: np.ndarray, V: np.ndarray, n_theta: int, order: int = 2,
+                      n_end: int = 2, chunk: int = 2048) -> float:
+    """max over the grid of |I_FL| + |I_DL| at the ``n_end`` table nodes nearest θ = 0 and θ = π.
+
+    The cheap pre-table estimate for ``validate`` (2·n_end of the table's n_theta solves per point; the
+    node values are exactly those the table will hold). The coefficients are largest at the collinear
+    ends (docs/physics.md §12.3: the steep rise near θ = π on the resonance line); on the paper's 21² grid
+    the maximum over the full table sits at the second node from θ = π, so n_end = 2 reproduces it. The
+    run re-checks with :func:`table_torque_bound` once the table exists.
+    """
+    from gpuqd.transport.torque_table import node_s, theta_of_s
+
+    theta = theta_of_s(node_s(n_theta))
+    theta = np.concatenate([theta[:n_end], theta[-n_end:]])
+    eps_points = np.repeat(np.asarray(eps_tilde, dtype=float), np.size(V))
+    v_points = np.tile(np.asarray(V, dtype=float), np.size(eps_tilde))
+    best = 0.0
+    for lo in range(0, eps_points.size, chunk):
+        r = spin_valve.solve(eps_points[lo:lo + chunk, None], v_points[lo:lo + chunk, None], theta[None, :], order)
+        best = max(best, float((np.abs(r.torque_field_like) + np.abs(r.torque_damping_like)).max()))
     return best
