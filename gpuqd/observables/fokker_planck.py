@@ -302,12 +302,15 @@ def axial_maps(magnet: Macrospin, table: TorqueTable, point_index: Any, switch_t
         quad = _Quadrature(params, _TorqueSampler(table, flat[idx], params.S, params.alpha), split_panels(base, union))
         out["mfpt_p_to_ap"][idx] = quad.mfpt(params, 0.0, th_ap)
         out["mfpt_ap_to_p"][idx] = quad.mfpt(params, math.pi, th_p)
-        cell_mass, res, cell_theta = quad.window_cells(params, n_cells)
-        weights = np.exp(cell_mass - quad.log_z[:, None])
-        out["mean_theta_stationary"][idx] = (weights * cell_theta).sum(1)
-        out["p_ap_stationary"][idx] = weights @ ap
-        for store, value in zip(cells, (cell_mass, res, cell_theta), strict=True):
-            store[idx] = value
+        log_mass = quad.phi + quad.log_w + np.log(quad.sin)
+        b = log_mass.shape[0]
+        out["mean_theta_stationary"][idx] = np.exp(_lse((log_mass + np.log(quad.theta)).reshape(b, -1), -1)
+                                                   - quad.log_z)
+        half = quad.panel_range(math.pi / 2, math.pi)
+        out["p_ap_stationary"][idx] = np.exp(_lse(log_mass[:, half].reshape(b, -1), -1) - quad.log_z)
+        if with_window:
+            for store, value in zip(cells, quad.window_cells(params, n_cells), strict=True):
+                store[idx] = value
         lo = hi
     if with_window:
         start = _start_cell(theta_init, n_cells)
