@@ -257,7 +257,7 @@ def _start_cell(theta_init: float, n_cells: int) -> int:
 
 def axial_maps(magnet: Macrospin, table: TorqueTable, point_index: Any, switch_threshold: float,
                theta_init: float, t_start: float, t_end: float, with_window: bool = True,
-               n_cells: int = N_CELLS, budget: int = 2_000_000) -> dict[str, np.ndarray]:
+               n_cells: int = N_CELLS, budget: int = 250_000) -> dict[str, np.ndarray]:
     """The Fokker–Planck maps for many grid points at once (arrays of shape point_index.shape).
 
     Keys: ``mean_theta_window`` ⟨θ⟩ over [t_start, t_end] from θ = theta_init at t = 0 (rad);
