@@ -28,11 +28,13 @@ Numerics. Quadrature in θ on panels whose breakpoints are the torque-table node
 smooth between them; logarithmic clustering at θ = 0, π), the time-window cell edges and the
 requested thresholds; Gauss–Legendre of order ``ORDER`` per panel; Φ by the exact panel integration
 matrix; all exponentials in log space (barriers of thousands of T_m are common). ⟨θ⟩(t): finite
-volumes uniform in θ with the exponentially fitted (Scharfetter–Gummel) flux J = (q_i − q_{i+1})/R,
-q = p e^{−Φ}, R = ∫ e^{−Φ} du/(D(1 − u²)) between cell centres — a detailed-balance master equation
-whose stationary state is the exact cell mass ∫_cell e^Φ — integrated in time by the L-stable TR-BDF2
-scheme (eigen-expansions fail: the equilibrium weights span e^{±1000}). Units: energies in Γ,
-times in 1/Γ, angles in rad.
+volumes uniform in θ with the exponentially fitted flux J = (q_i − q_{i+1})/R, q = p e^{−Φ}, R the mean
+of ∫_x^y e^{−Φ} du/(D(1 − u²)) over x, y drawn from the local equilibria of the two cells (centre to
+centre for flat Φ, upwind for steep Φ) — a detailed-balance master equation whose stationary state is
+the exact cell mass ∫_cell e^Φ — integrated in time by the L-stable TR-BDF2 scheme
+(gpuqd.observables.fp_propagator; eigen-expansions fail: the equilibrium weights span e^{±1000}).
+Discretisation error of ⟨θ⟩ at a point switching inside the window: 0.03/0.012/0.004/0.002 rad at
+64/128/256/512 cells. Units: energies in Γ, times in 1/Γ, angles in rad.
 """
 
 from __future__ import annotations
