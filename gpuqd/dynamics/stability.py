@@ -1,0 +1,173 @@
+"""Time-step guard of the stochastic Heun integrator (docs/physics.md §6.2, §12.3).
+
+Fastest mode. Linearised about an equilibrium along its effective field H (energy, Γ), the LL form
+ṅ = [S τ − α n × τ]/(S² + α²) gives for the transverse component m = m_x + i m_y
+
+    ṁ = λ m,   λ = −H (α + i S)/(S² + α²) = −r (a + i)/(1 + a²),   r = H/S,  a = α/S,
+
+a precession at ≈ r damped at the rate |Re λ| = r a/(1 + a²). The guard's r is the fastest such rate
+in the model: (KV + |field| + |h_ac| + 4|K_cubic| + max(|I_FL| + |I_DL|))/S (damping-like torques are
+counted as if they were fields: an upper bound).
+
+Heun on a linear mode. One Heun step (the same thermal field in both stages; the renormalisation is
+second order in m) multiplies m by g(z) = 1 + z + z²/2, z = λ Δt. The effective rate is
+λ_eff = log g(z)/Δt, so the relative error of the relaxation rate is
+
+    ε(x, a) = Re log g(z)/Re z − 1,   x = r Δt,
+
+and for small x: ε ≈ x²/2 − x³/(8a) (the Heun amplification |g| exceeds e^{Re z} at order x⁴, which
+eats the physical damping when a is small). This reproduces the measured effective rates of the
+fastest mode: 4.44 / 3.15 / 1.01 against 4.95 exact at r Δt = 0.6 / 0.8 / 0.99 for a = 0.1 (formula:
+4.44 / 3.14 / 0.94; tests/dynamics/test_stability.py also measures it with the NumPy engine).
+The guard refuses where |ε| > MAX_RATE_ERROR (10 %; at a = 0.1: r Δt > 0.59) or where the relative
+error of the precession frequency exceeds the same bound (the criterion for α = 0), and warns above
+r Δt = WARN_RATE_DT. Units: rates in Γ, times in 1/Γ.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+from scipy import optimize
+
+from gpuqd.dynamics.model import Macrospin
+
+MAX_RATE_ERROR = 0.10
+WARN_RATE_DT = 0.2
+MAX_NOISE_ANGLE = 0.2
+
+
+def heun_rate_errors(rate_dt: float | np.ndarray, damping_ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    """(relative error of the relaxation rate, relative error of the precession frequency) of Heun's
+    fastest mode at x = rate·dt and a = α/S (signed: negative = too little damping / too slow)."""
+    x = np.asarray(rate_dt, dtype=float)
+    a = float(damping_ratio)
+    z = -x * (a + 1j) / (1.0 + a * a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_g = np.log(1.0 + z + 0.5 * z * z)
+        decay = np.where(x > 0, log_g.real / z.real - 1.0, 0.0) if a > 0 else np.full(x.shape, np.nan)
+        freq = np.where(x > 0, log_g.imag / z.imag - 1.0, 0.0)
+    return decay, freq
+
+
+def _worst_error(x: float, damping_ratio: float) -> float:
+    decay, freq = heun_rate_errors(x, damping_ratio)
+    return float(max(abs(freq), 0.0 if np.isnan(decay) else abs(decay)))
+
+
+def max_rate_dt(damping_ratio: float, tolerance: float = MAX_RATE_ERROR) -> float:
+    """Largest rate·dt at which Heun's errors of the fastest mode stay within ``tolerance`` (a = α/S)."""
+    if damping_ratio < 0:
+        raise ValueError(f"damping_ratio must be >= 0, got {damping_ratio}")
+    grid = np.linspace(1e-4, 2.0, 4001)
+    bad = np.nonzero([_worst_error(x, damping_ratio) > tolerance for x in grid])[0]
+    if bad.size == 0:
+        return float(grid[-1])
+    hi = grid[bad[0]]
+    lo = grid[bad[0] - 1] if bad[0] > 0 else 0.0
+    return float(optimize.brentq(lambda x: _worst_error(x, damping_ratio) - tolerance, lo, hi, xtol=1e-12))
+
+
+def time_step_limits(magnet: Macrospin, max_torque: float) -> tuple[float, float, float, float]:
+    """(fastest rate r in Γ, dt bound from it, per-step noise rotation per √dt, dt bound from the noise).
+
+    r = (KV + |field| + |h_ac| + 4|K_cubic| + max_torque)/S, also ≥ the AC frequency; the bounds are
+    r·dt ≤ max_rate_dt(α/S) and sqrt(σ² dt)/sqrt(S² + α²) ≤ MAX_NOISE_ANGLE. Same signature and meaning
+    as the limits it replaces, so callers swap the import only.
+    """
+    rate = magnet.fastest_rate + max_torque / magnet.S
+    if magnet.ac_field is not None:
+        rate = max(rate, magnet.ac_field[1])
+    dt_rate = max_rate_dt(magnet.alpha / magnet.S) / rate if rate > 0 else math.inf
+    noise_per_sqrt_dt = math.sqrt(magnet.noise_variance) / math.hypot(magnet.S, magnet.alpha)
+    dt_noise = (MAX_NOISE_ANGLE / noise_per_sqrt_dt) ** 2 if noise_per_sqrt_dt > 0 else math.inf
+    return rate, dt_rate, noise_per_sqrt_dt, dt_noise
+
+
+def check_time_step(magnet: Macrospin, max_torque: float, dt: float) -> None:
+    """ValueError (one line) if dt exceeds :func:`time_step_limits`; a warning if rate·dt > WARN_RATE_DT."""
+    rate, dt_rate, noise_per_sqrt_dt, dt_noise = time_step_limits(magnet, max_torque)
+    if dt > dt_rate:
+        decay, _ = heun_rate_errors(rate * dt, magnet.alpha / magnet.S)
+        raise ValueError(
+            f"dt = {dt} too large: fastest rate {rate:.4g} Γ gives rate·dt = {rate * dt:.3g}, where Heun's "
+            f"relaxation-rate error is {abs(float(decay)):.0%} > {MAX_RATE_ERROR:.0%}; need dt <= {dt_rate:.4g}"
+        )
+    if dt > dt_noise:
+        raise ValueError(
+            f"dt = {dt} too large for the noise: per-step rotation sqrt(σ² dt)/sqrt(S²+α²) = "
+            f"{noise_per_sqrt_dt * math.sqrt(dt):.3g}, need dt <= {dt_noise:.4g} (rotation <= {MAX_NOISE_ANGLE})"
+        )
+    if rate * dt > WARN_RATE_DT:
+        decay, _ = heun_rate_errors(rate * dt, magnet.alpha / magnet.S)
+        warnings.warn(
+            f"rate·dt = {rate * dt:.3g} > {WARN_RATE_DT} (fastest rate {rate:.4g} Γ): Heun's relaxation rate of "
+            f"the fastest mode is off by {abs(float(decay)):.1%} at the fastest points",
+            stacklevel=3,
+        )
+
+
+def table_torque_bound(field_like: np.ndarray, damping_like: np.ndarray, chunk: int = 4096) -> float:
+    """Rigorous max over points and θ of max|I_FL(θ)| + max|I_DL(θ)| of the torque table's interpolant.
+
+    Arrays (n_points, n_theta) of node values (ħΓ). The interpolant (cubic Lagrange in s on cell-centred
+    nodes, gpuqd.transport.torque_table) is a cubic in the local coordinate t on each piece; its maximum
+    modulus is taken at the piece ends or at the roots of its derivative, all evaluated exactly here.
+    """
+    best = 0.0
+    for table in (field_like, damping_like):
+        table = np.asarray(table, dtype=float)
+        m = table.shape[1]
+        if m < 4:
+            raise ValueError(f"n_theta must be >= 4, got {m}")
+        # pieces: x = s m − 1/2 ∈ [−1/2, m − 1/2], stencil i0 = clip(floor(x) − 1, 0, m − 4), t = x − i0
+        starts = np.concatenate([[-0.5], np.arange(m, dtype=float)])  # m + 1 pieces
+        ends = np.concatenate([np.arange(m, dtype=float), [m - 0.5]])
+        i0 = np.clip(np.floor(starts).astype(int) - 1, 0, m - 4)
+        ta, tb = starts - i0, ends - i0
+        # Lagrange basis on nodes 0, 1, 2, 3 as monomial coefficients (c0 + c1 t + c2 t² + c3 t³)
+        basis = np.linalg.inv(np.vander(np.arange(4.0), 4, increasing=True))
+        worst = 0.0
+        for lo in range(0, table.shape[0], chunk):
+            f = table[lo:lo + chunk]
+            stencil = np.stack([f[:, i0 + k] for k in range(4)], axis=-1)  # (B, pieces, 4)
+            c = stencil @ basis.T  # (B, pieces, 4) monomial coefficients
+            cands = [ta[None, :] + 0 * c[..., 0], tb[None, :] + 0 * c[..., 0]]
+            qa, qb, qc = 3 * c[..., 3], 2 * c[..., 2], c[..., 1]  # p'(t) = qa t² + qb t + qc
+            disc = np.maximum(qb * qb - 4 * qa * qc, 0.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                for sign in (1.0, -1.0):
+                    root = np.where(np.abs(qa) > 1e-300, (-qb + sign * np.sqrt(disc)) / (2 * qa),
+                                    np.where(np.abs(qb) > 1e-300, -qc / qb, ta[None, :]))
+                    cands.append(np.clip(np.nan_to_num(root, nan=0.0), ta[None, :], tb[None, :]))
+            for t in cands:
+                value = ((c[..., 3] * t + c[..., 2]) * t + c[..., 1]) * t + c[..., 0]
+                worst = max(worst, float(np.abs(value).max()))
+        best += worst
+    return best
+
+
+def scan_torque_bound(spin_valve: Any, eps_tilde: np.ndarray, V: np.ndarray, n_theta: int, order: int = 2,
+                      n_end: int = 2, chunk: int = 2048) -> float:
+    """max over the grid of |I_FL| + |I_DL| at the ``n_end`` table nodes nearest θ = 0 and θ = π.
+
+    The cheap pre-table estimate for ``validate`` (2·n_end of the table's n_theta solves per point; the
+    node values are exactly those the table will hold). The coefficients are largest at the collinear
+    ends (docs/physics.md §12.3: the steep rise near θ = π on the resonance line); on the paper's 21² grid
+    the maximum over the full table sits at the second node from θ = π, so n_end = 2 reproduces it. The
+    run re-checks with :func:`table_torque_bound` once the table exists.
+    """
+    from gpuqd.transport.torque_table import node_s, theta_of_s
+
+    theta = theta_of_s(node_s(n_theta))
+    theta = np.concatenate([theta[:n_end], theta[-n_end:]])
+    eps_points = np.repeat(np.asarray(eps_tilde, dtype=float), np.size(V))
+    v_points = np.tile(np.asarray(V, dtype=float), np.size(eps_tilde))
+    best = 0.0
+    for lo in range(0, eps_points.size, chunk):
+        r = spin_valve.solve(eps_points[lo:lo + chunk, None], v_points[lo:lo + chunk, None], theta[None, :], order)
+        best = max(best, float((np.abs(r.torque_field_like) + np.abs(r.torque_damping_like)).max()))
+    return best
