@@ -1,0 +1,1 @@
+"""Run layer: configuration to run directory (execution of work units: :mod:`gpuqd.run.execution`)."""

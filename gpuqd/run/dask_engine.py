@@ -1,0 +1,170 @@
+"""Dask execution (``execution: {engine: dask}``): a local cluster on the loopback interface, or an existing
+scheduler, and :class:`DaskExecutor` that runs work units on it.
+
+* Local cluster (no ``scheduler``): ``workers`` processes with one thread each (OpenMP/BLAS threads 1),
+  scheduler, workers, nannies and dashboard listening on 127.0.0.1 only. With backend ``cupy`` one
+  worker per visible GPU (``dask_cuda.LocalCUDACluster`` if installed, otherwise a plain cluster whose
+  worker i uses device i).
+* Existing scheduler: the user's explicit choice (``--scheduler tcp://host:8786``; for TLS pass a
+  ``tls://`` address and configure ``distributed.comm.tls`` as shown in the README).
+* Shared inputs (torque table, model) are scattered once to every worker (broadcast); tasks carry
+  only small arguments. A worker lost mid-task is replaced by its nanny and the task rescheduled by
+  the Dask scheduler; the task is a pure function of its inputs, so its result is unchanged.
+
+Everything here imports dask lazily: without the ``gpuqd[dask]`` extra nothing is imported until a
+cluster is asked for, and :func:`gpuqd.run.execution.check_execution_config` rejects the
+configuration before.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from gpuqd.run.execution import DASK_EXTRA_MESSAGE, ExecutionSettings, Job
+
+__all__ = ["DaskExecutor", "LOOPBACK", "WORKER_ENV", "connect", "start_local_cluster", "visible_gpu_count"]
+
+LOOPBACK = "127.0.0.1"
+#: environment of local worker processes: one compute thread each (the parallelism is the processes)
+WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+              "NUMEXPR_NUM_THREADS": "1", "VECLIB_MAXIMUM_THREADS": "1"}
+
+
+def _import_distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise RuntimeError(DASK_EXTRA_MESSAGE) from None
+    return distributed
+
+
+def visible_gpu_count() -> int:
+    """Number of CUDA devices CuPy sees (0 without CuPy or a device)."""
+    try:
+        import cupy
+
+        return int(cupy.cuda.runtime.getDeviceCount())
+    except Exception:
+        return 0
+
+
+class _SelectGPU:
+    """Worker plugin: worker ``i`` of a plain local cluster makes CUDA device ``i mod n`` current."""
+
+    def __init__(self, n_devices: int) -> None:
+        self.n_devices = n_devices
+
+    def setup(self, worker: Any) -> None:  # pragma: no cover - needs several GPUs
+        try:
+            index = int(str(worker.name).rsplit("-", 1)[-1])
+        except ValueError:
+            index = 0
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(index % self.n_devices)
+
+
+def start_local_cluster(n_workers: int, backend: str = "numpy", dashboard: bool = True) -> tuple[Any, Any]:
+    """(cluster, client) of a local cluster on 127.0.0.1: ``n_workers`` processes × 1 thread.
+
+    backend 'cupy': one worker per visible GPU instead of ``n_workers``.
+    The dashboard (if bokeh is installed) listens on 127.0.0.1 at a free port.
+    """
+    distributed = _import_distributed()
+    dash = f"{LOOPBACK}:0" if dashboard else None
+    common = dict(host=LOOPBACK, dashboard_address=dash, threads_per_worker=1, processes=True,
+                  worker_dashboard_address=None)
+    if backend == "cupy" and visible_gpu_count() > 0:
+        try:
+            from dask_cuda import LocalCUDACluster
+        except ImportError:
+            n_gpu = visible_gpu_count()
+            cluster = distributed.LocalCluster(n_workers=n_gpu, env=dict(WORKER_ENV), **common)
+            client = distributed.Client(cluster)
+            client.register_plugin(_SelectGPU(n_gpu), name="gpuqd-select-gpu")
+            return cluster, client
+        cluster = LocalCUDACluster(**{k: v for k, v in common.items() if k != "processes"})
+        return cluster, distributed.Client(cluster)
+    cluster = distributed.LocalCluster(n_workers=int(n_workers), env=dict(WORKER_ENV), **common)
+    return cluster, distributed.Client(cluster)
+
+
+def connect(settings: ExecutionSettings, backend: str = "numpy", message: Callable[[str], None] | None = None
+            ) -> DaskExecutor:
+    """A :class:`DaskExecutor` for ``settings``: the given scheduler, or a new local cluster."""
+    distributed = _import_distributed()
+    say = message or (lambda text: None)
+    if settings.scheduler:
+        client = distributed.Client(settings.scheduler)
+        say(f"dask: connected to scheduler {settings.scheduler} "
+            f"({len(client.scheduler_info().get('workers', {}))} workers)")
+        return DaskExecutor(client, None)
+    cluster, client = start_local_cluster(settings.workers, backend)
+    link = dashboard_link(cluster)
+    n = len(client.scheduler_info().get("workers", {}))
+    say(f"dask: local cluster of {n} worker processes on {cluster.scheduler_address}; "
+        + (f"dashboard {link}" if link else "dashboard unavailable (pip install bokeh)"))
+    return DaskExecutor(client, cluster)
+
+
+def dashboard_link(cluster: Any) -> str | None:
+    """The dashboard URL of a local cluster, or None when it is not served (bokeh not installed)."""
+    scheduler = getattr(cluster, "scheduler", None)
+    server = getattr(scheduler, "http_server", None)
+    if server is None:
+        return None
+    try:
+        import bokeh  # noqa: F401 - the dashboard pages need it
+    except ImportError:
+        return None
+    return cluster.dashboard_link
+
+
+class DaskExecutor:
+    """Runs work units on a Dask cluster; implements :class:`gpuqd.run.execution.Executor`."""
+
+    def __init__(self, client: Any, cluster: Any = None) -> None:
+        self.client = client
+        self.cluster = cluster
+
+    @property
+    def n_workers(self) -> int:
+        return max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def map_dynamic(self, task: Callable[..., Any], shared: Any, jobs: Iterable[Job],
+                    on_result: Callable[[Job, Any], Iterable[Job]]) -> None:
+        from distributed import as_completed
+
+        client = self.client
+        token = uuid.uuid4().hex[:8]
+        shared_future = client.scatter(shared, broadcast=True, hash=False)
+        pending: dict[str, tuple[Job, Any]] = {}
+
+        def submit(job: Job) -> Any:
+            key = f"gpuqd-{job.key}-{token}"
+            future = client.submit(task, shared_future, *job.args, key=key, pure=False)
+            pending[key] = (job, future)
+            return future
+
+        futures = as_completed([submit(j) for j in jobs])
+        try:
+            for future in futures:
+                job, _ = pending.pop(future.key)
+                result = future.result()
+                future.release()
+                for new in on_result(job, result):
+                    futures.add(submit(new))
+        finally:
+            if pending:  # an error (or interrupt) with units in flight: do not leave them running
+                client.cancel([f for _, f in pending.values()], force=True)
+            futures.clear()
+            shared_future.release()
+
+    def close(self) -> None:
+        """Close the client and, if this executor started it, the local cluster."""
+        try:
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
