@@ -301,6 +301,20 @@ SCHEMA = Section(
             },
             optional=True,
         ),
+        # execution engine (gpuqd.run.execution); results do not depend on it (not part of the config hash)
+        "execution": Section(
+            {
+                "engine": Choice(("local", "dask"), default="local",
+                                 doc="local: in this process; dask: work units on a Dask cluster (gpuqd[dask])"),
+                "scheduler": Str(default=None, nullable=True, pattern=r"\S+",
+                                 doc="dask: address of an existing scheduler, e.g. tcp://host:8786 (null: start "
+                                     "a local cluster on 127.0.0.1)"),
+                "workers": Num("int", default=2, lo=1, hi=4096,
+                               doc="dask without a scheduler: worker processes of the local cluster (1 thread "
+                                   "each; backend cupy: one per visible GPU)"),
+            },
+            optional=True,
+        ),
         "outputs": OutputList(default=["switching_diagram", "readout", "torque_maps"],
                               doc="subset of switching_diagram, readout, torque_maps, fmr, switching_times"),
         # FMR readout (output `fmr`, gpuqd.fmr_run); cross-key checks in gpuqd.fmr_run.check_fmr_config
@@ -614,6 +628,9 @@ def _physics_checks(data: dict, ctx: _Ctx, check_output: bool) -> list[str]:
     from gpuqd.switching_times import check_statistics_config  # switching-time statistics hook
 
     check_statistics_config(data, ctx.fail)
+    from gpuqd.run.execution import check_execution_config  # execution engine hook
+
+    check_execution_config(data, ctx.fail)
     if check_output:
         _check_writable(data["runs_dir"], ctx, "runs_dir")
     return warnings

@@ -21,6 +21,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import time
@@ -432,8 +433,9 @@ def _inset_points(cfg: Config, axes: dict) -> tuple[np.ndarray, np.ndarray, np.n
     return np.array(idx, dtype=np.int64), np.array(req) / norm, np.array(used) / norm
 
 
-def _make_runner(cfg: Config, backend: str, table, axes: dict):
-    from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin
+def _runner_spec(cfg: Config, backend: str, table, axes: dict):
+    from gpuqd.dynamics import ConstantTorque, Macrospin
+    from gpuqd.run.ensemble_units import EnsembleSpec
 
     mg, dyn, tq = cfg.data["magnet"], cfg.data["dynamics"], cfg.data["torque"]
     magnet = Macrospin(
@@ -451,16 +453,55 @@ def _make_runner(cfg: Config, backend: str, table, axes: dict):
     sample_every = dyn["sample_every"] or max(1, steps_total // 2000)
     inset_idx, _, _ = _inset_points(cfg, axes)
     sample_traj = inset_idx * tpp
-    return EnsembleRunner(
+    return EnsembleSpec(
         magnet, torque, n_traj, dyn["dt"], dyn["t_end"], cfg.data["seed"], backend,
         initial_theta=dyn["initial_theta"], switch_threshold=dyn["switch_threshold"],
-        average_from=dyn["average_from"], point_index=point_index, trajectory_offset=0,
-        sample_every=sample_every, sample_trajectories=sample_traj,
+        average_from=dyn["average_from"], point_index=point_index, sample_every=sample_every,
+        sample_trajectories=sample_traj,
     )
+
+
+def _make_runner(cfg: Config, backend: str, table, axes: dict):
+    return _runner_spec(cfg, backend, table, axes).runner()
+
+
+def _dynamics_by_units(cfg: Config, backend: str, table, axes: dict, rd: RunDir, reporter: Reporter,
+                       times: dict, config_hash: str):
+    """The dynamics stage as (block, time-chunk) work units on the configured executor (gpuqd.run)."""
+    from gpuqd.run.dask_engine import connect
+    from gpuqd.run.ensemble_units import run_ensemble_units
+    from gpuqd.run.execution import UnitStore, execution_settings
+
+    spec = _runner_spec(cfg, backend, table, axes)
+    try:
+        spec.runner()
+    except ValueError as exc:
+        raise _DynamicsSetupError(f"dynamics: {exc} (the torque coefficients of the table enter this bound; "
+                                  f"lower dynamics.dt — the transport results are cached, so the rerun "
+                                  f"is quick)") from None
+    store = UnitStore(rd.checkpoint_dir / "units" / "dynamics", config_hash)
+    executor = connect(execution_settings(cfg.data), backend, reporter.message)
+    try:
+        res, stats, blocks = run_ensemble_units(executor, spec, cfg.data["dynamics"]["chunk_steps"], store,
+                                                reporter)
+    except ValueError as exc:
+        raise RunError(f"{store.directory}: cannot resume from these units ({exc}); use --force") from None
+    finally:
+        executor.close()
+    reporter.message(f"dynamics: {len(blocks)} block(s) of trajectories × time chunks of "
+                     f"{cfg.data['dynamics']['chunk_steps']} steps; units from the run directory "
+                     f"{stats.reused}, computed {stats.computed}")
+    if stats.computed:
+        times["trajectory_steps_per_s"] = stats.work_done / max(stats.wall_s, 1e-9)
+    return res
 
 
 def _dynamics_stage(cfg: Config, backend: str, table, axes: dict, rd: RunDir, reporter: Reporter,
                     times: dict, config_hash: str):
+    from gpuqd.run.execution import execution_settings
+
+    if execution_settings(cfg.data).engine == "dask":
+        return _dynamics_by_units(cfg, backend, table, axes, rd, reporter, times, config_hash)
     try:
         runner = _make_runner(cfg, backend, table, axes)
     except ValueError as exc:
@@ -531,12 +572,12 @@ def _dynamics_arrays(cfg: Config, res, axes: dict, maps: dict) -> dict:
 
 # --------------------------------------------------------------------------------------- run
 def config_hash(cfg: Config) -> str:
-    data = {k: v for k, v in cfg.data.items() if k not in ("runs_dir", "figures")}
+    data = {k: v for k, v in cfg.data.items() if k not in ("runs_dir", "figures", "execution")}
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
 def _comparable(data: dict) -> dict:
-    return {k: v for k, v in data.items() if k not in ("runs_dir", "backend")}
+    return {k: v for k, v in data.items() if k not in ("runs_dir", "backend", "execution")}
 
 
 def prepare_run_dir(cfg: Config, resume: bool, force: bool) -> tuple[RunDir, str]:
@@ -569,7 +610,7 @@ def prepare_run_dir(cfg: Config, resume: bool, force: bool) -> tuple[RunDir, str
 def _first_difference(a: Any, b: Any, path: str = "") -> str:
     if isinstance(a, dict) and isinstance(b, dict):
         for k in list(a) + [k for k in b if k not in a]:
-            if k in ("runs_dir", "backend") and not path:
+            if k in ("runs_dir", "backend", "execution") and not path:
                 continue
             if a.get(k) != b.get(k):
                 return _first_difference(a.get(k), b.get(k), f"{path}.{k}" if path else k)
@@ -705,6 +746,7 @@ def run_pipeline(cfg: Config, resume: bool = False, force: bool = False, reporte
     state = rd.checkpoint_dir / "dynamics_state.npz"
     state.unlink(missing_ok=True)
     (rd.checkpoint_dir / "switching_state.npz").unlink(missing_ok=True)  # switching_times stage
+    shutil.rmtree(rd.checkpoint_dir / "units", ignore_errors=True)  # work units (gpuqd.run.execution)
     if rd.checkpoint_dir.exists() and not any(rd.checkpoint_dir.iterdir()):
         rd.checkpoint_dir.rmdir()
     meta["status"] = "finished"
