@@ -466,11 +466,10 @@ def _make_runner(cfg: Config, backend: str, table, axes: dict):
 
 
 def _dynamics_by_units(cfg: Config, backend: str, table, axes: dict, rd: RunDir, reporter: Reporter,
-                       times: dict, config_hash: str):
-    """The dynamics stage as (block, time-chunk) work units on the configured executor (gpuqd.run)."""
-    from gpuqd.run.dask_engine import connect
+                       times: dict, config_hash: str, executor):
+    """The dynamics stage as (block, time-chunk) work units on ``executor`` (gpuqd.run.execution)."""
     from gpuqd.run.ensemble_units import run_ensemble_units
-    from gpuqd.run.execution import UnitStore, execution_settings
+    from gpuqd.run.execution import UnitStore
 
     spec = _runner_spec(cfg, backend, table, axes)
     try:
@@ -480,14 +479,11 @@ def _dynamics_by_units(cfg: Config, backend: str, table, axes: dict, rd: RunDir,
                                   f"lower dynamics.dt — the transport results are cached, so the rerun "
                                   f"is quick)") from None
     store = UnitStore(rd.checkpoint_dir / "units" / "dynamics", config_hash)
-    executor = connect(execution_settings(cfg.data), backend, reporter.message)
     try:
         res, stats, blocks = run_ensemble_units(executor, spec, cfg.data["dynamics"]["chunk_steps"], store,
                                                 reporter)
     except ValueError as exc:
         raise RunError(f"{store.directory}: cannot resume from these units ({exc}); use --force") from None
-    finally:
-        executor.close()
     reporter.message(f"dynamics: {len(blocks)} block(s) of trajectories × time chunks of "
                      f"{cfg.data['dynamics']['chunk_steps']} steps; units from the run directory "
                      f"{stats.reused}, computed {stats.computed}")
@@ -497,11 +493,9 @@ def _dynamics_by_units(cfg: Config, backend: str, table, axes: dict, rd: RunDir,
 
 
 def _dynamics_stage(cfg: Config, backend: str, table, axes: dict, rd: RunDir, reporter: Reporter,
-                    times: dict, config_hash: str):
-    from gpuqd.run.execution import execution_settings
-
-    if execution_settings(cfg.data).engine == "dask":
-        return _dynamics_by_units(cfg, backend, table, axes, rd, reporter, times, config_hash)
+                    times: dict, config_hash: str, executors=None):
+    if executors is not None and executors.distributed:
+        return _dynamics_by_units(cfg, backend, table, axes, rd, reporter, times, config_hash, executors.get())
     try:
         runner = _make_runner(cfg, backend, table, axes)
     except ValueError as exc:
@@ -668,6 +662,9 @@ def run_pipeline(cfg: Config, resume: bool = False, force: bool = False, reporte
         st["wall_s"] = round(st["wall_s"] + time.perf_counter() - t0, 3)
         rd.write_meta(meta)
 
+    from gpuqd.run.execution import ExecutorHandle, execution_settings
+
+    executors = ExecutorHandle(execution_settings(cfg.data), backend, reporter.message)  # connected on first use
     times: dict[str, float] = {}
     t0 = time.perf_counter()
     table, maps = _transport_stage(cfg, axes, need_table, reporter, times)
@@ -689,7 +686,7 @@ def run_pipeline(cfg: Config, resume: bool = False, force: bool = False, reporte
     if need_dyn:
         t0 = time.perf_counter()
         try:
-            res = _dynamics_stage(cfg, backend, table, axes, rd, reporter, times, config_hash(cfg))
+            res = _dynamics_stage(cfg, backend, table, axes, rd, reporter, times, config_hash(cfg), executors)
         except _DynamicsSetupError:
             if mode == "new":  # nothing of value in the run directory yet (transport is cached)
                 rd.remove()
@@ -714,14 +711,21 @@ def run_pipeline(cfg: Config, resume: bool = False, force: bool = False, reporte
         from gpuqd.switching_times import SWITCHING_VARIABLES, switching_times_stage
 
         t0 = time.perf_counter()
-        st_arrays, st_notes, st_rates = switching_times_stage(cfg, backend, table, axes, rd.checkpoint_dir, reporter,
-                                                              config_hash(cfg))
+        if executors.distributed:
+            from gpuqd.run.first_passage_units import switching_times_by_units
+
+            st_arrays, st_notes, st_rates = switching_times_by_units(
+                cfg, backend, table, axes, rd.checkpoint_dir, reporter, config_hash(cfg), executors.get())
+        else:
+            st_arrays, st_notes, st_rates = switching_times_stage(cfg, backend, table, axes, rd.checkpoint_dir,
+                                                                  reporter, config_hash(cfg))
         VARIABLES.update(SWITCHING_VARIABLES)
         arrays.update(st_arrays)
         notes.extend(st_notes)
         meta["throughput"].update({k: round(v, 1) for k, v in st_rates.items()})
         stage_time("switching_times", t0)
 
+    executors.close()
     t0 = time.perf_counter()
     attrs = {
         "gpuqd_version": __version__, "name": cfg.name, "outputs": sorted(outputs), "config": cfg.data,

@@ -32,7 +32,7 @@ from gpuqd.run.execution import ChainStats, Executor, UnitStore, run_chains
 from gpuqd.transport.torque_table import TorqueTable
 
 __all__ = ["MIN_BLOCK_TRAJECTORIES", "EnsembleSpec", "advance_block", "merge_block_states", "plan_blocks",
-           "run_ensemble_units"]
+           "reduce_table", "run_ensemble_units"]
 
 #: smallest block worth a worker (the per-step fixed cost equals ~200 trajectory-steps on NumPy)
 MIN_BLOCK_TRAJECTORIES = 64
@@ -77,14 +77,8 @@ class EnsembleSpec:
 
     def block_runner(self, lo: int, hi: int) -> EnsembleRunner:
         """Runner of trajectories lo … hi−1 (global ids), with the table reduced to their points."""
-        torque, point_index = self.torque, None
-        if isinstance(torque, TorqueTable):
-            full = (np.zeros(self.n_traj, dtype=np.int64) if self.point_index is None
-                    else np.asarray(self.point_index, dtype=np.int64))[lo:hi]
-            used = np.unique(full)
-            torque = TorqueTable(field_like=torque.field_like[used], damping_like=torque.damping_like[used],
-                                 charge_current=torque.charge_current[used], metadata={"rows_of": "block"})
-            point_index = np.searchsorted(used, full)
+        full = None if self.point_index is None else np.asarray(self.point_index, dtype=np.int64)[lo:hi]
+        torque, point_index = reduce_table(self.torque, full, hi - lo)
         theta = self.initial_theta
         if np.ndim(theta):
             theta = np.asarray(theta, dtype=float)[lo:hi]
@@ -95,6 +89,19 @@ class EnsembleSpec:
             trajectory_offset=lo, sample_every=self.sample_every if samples.size else None,
             sample_trajectories=samples if samples.size else None,
         )
+
+
+def reduce_table(torque: ConstantTorque | TorqueTable, point_index: np.ndarray | None, n_traj: int
+                 ) -> tuple[ConstantTorque | TorqueTable, np.ndarray | None]:
+    """(torque, point_index) for trajectories at table points ``point_index``: a table of only the points
+    used (the same rows, so the same interpolated torques) and the indices into it; constant torques as is."""
+    if not isinstance(torque, TorqueTable):
+        return torque, None
+    full = np.zeros(n_traj, dtype=np.int64) if point_index is None else np.asarray(point_index, dtype=np.int64)
+    used = np.unique(full)
+    reduced = TorqueTable(field_like=torque.field_like[used], damping_like=torque.damping_like[used],
+                          charge_current=torque.charge_current[used], metadata={"rows_of": "block"})
+    return reduced, np.searchsorted(used, full)
 
 
 def plan_blocks(n_traj: int, n_workers: int, min_block: int = MIN_BLOCK_TRAJECTORIES) -> list[tuple[int, int]]:

@@ -36,6 +36,7 @@ __all__ = [
     "KILL_HOOK_ENV",
     "ExecutionSettings",
     "Executor",
+    "ExecutorHandle",
     "Job",
     "LocalExecutor",
     "UnitStore",
@@ -145,6 +146,35 @@ class LocalExecutor:
         """Nothing to release."""
 
 
+class ExecutorHandle:
+    """The executor of a run, connected on first use (a Dask cluster is started only if a stage needs it)."""
+
+    def __init__(self, settings: ExecutionSettings, backend: str = "numpy",
+                 message: Callable[[str], None] | None = None) -> None:
+        self.settings, self.backend, self.message = settings, backend, message
+        self._executor: Any = None
+
+    @property
+    def distributed(self) -> bool:
+        return self.settings.engine == "dask"
+
+    def get(self) -> Any:
+        """The executor (LocalExecutor for engine 'local'; a DaskExecutor, connected now, for 'dask')."""
+        if self._executor is None:
+            if self.distributed:
+                from gpuqd.run.dask_engine import connect
+
+                self._executor = connect(self.settings, self.backend, self.message)
+            else:
+                self._executor = LocalExecutor()
+        return self._executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.close()
+            self._executor = None
+
+
 # --------------------------------------------------------------------------------------- unit files
 class UnitStore:
     """Finished units of one stage: ``<directory>/<chain>.<link>.npz``, written atomically.
@@ -232,6 +262,7 @@ def run_chains(
     stage: str,
     reporter: Any = None,
     work_per_unit: float = 1.0,
+    label: str | None = None,
 ) -> tuple[list[dict[str, np.ndarray]], ChainStats]:
     """Run ``n_chains`` chains of at most ``n_links`` units each; returns the last arrays of every chain.
 
@@ -239,7 +270,8 @@ def run_chains(
     link after ``link`` (None: the chain is complete). Each unit runs as ``task(shared, chain, link,
     *args)``. Stored units are reused (resume); each new one is saved as it arrives. Progress goes to
     ``reporter`` (start/update/finish of the run layer's progress protocol) in units of work units,
-    ``work_per_unit`` converting them to trajectory-steps for the rate.
+    ``work_per_unit`` converting them to trajectory-steps for the rate; ``label`` names the progress bar
+    (default ``stage``; the test hook :data:`KILL_HOOK_ENV` uses ``stage``).
     """
     t0 = time.perf_counter()
     stats = ChainStats()
@@ -263,7 +295,7 @@ def run_chains(
                 jobs.append(Job(f"{stage}-c{chain}-l{link + 1}", (chain, link + 1) + tuple(args)))
     total_units = n_chains * n_links
     if reporter is not None:
-        reporter.start(stage, total_units, "units", work_per_unit=work_per_unit, done=done_units)
+        reporter.start(label or stage, total_units, "units", work_per_unit=work_per_unit, done=done_units)
 
     def on_result(job: Job, arrays: dict[str, np.ndarray]) -> Sequence[Job]:
         nonlocal done_units

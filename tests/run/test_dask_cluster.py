@@ -46,6 +46,20 @@ DIAGRAM = {
 }
 N_UNITS = 2 * 5
 
+# 3×2 grid × 2 protocols × 16 = 192 trajectories in round 0 (2 blocks), adaptive rounds after it
+STATS = {
+    "name": "stats", "seed": 3, "backend": "numpy",
+    "transport": DIAGRAM["transport"],
+    "grid": {"unit": "U", "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 3},
+             "V": {"start": -0.4, "stop": 0.4, "num": 2}},
+    "magnet": {"S": 1.0, "KV": 0.01, "alpha": 0.1, "sigma2": 1.0e-3},
+    "dynamics": {"dt": 0.05, "t_end": 150.0, "average_from": 20.0},
+    "statistics": {"protocol": "both", "trajectories_per_point": 16, "chunk_steps": 300, "adaptive": True,
+                   "target_relative_ci_width": 0.1, "max_trajectories_per_point": 48, "max_rounds": 3,
+                   "survival_eps_tilde": 0.0, "survival_V": [0.4, -0.4]},
+    "outputs": ["switching_times"],
+}
+
 
 @pytest.fixture(scope="module")
 def cluster():
@@ -122,6 +136,14 @@ def test_local_cluster_listens_on_loopback_only(cluster):
 def test_switching_diagram_dask_identical_to_local(tmp_path, cluster, local_diagram):
     run = _run(tmp_path, DIAGRAM, "runs", "--scheduler", cluster[0].scheduler_address)
     _assert_identical(_arrays(run), local_diagram)
+    assert not (run / "checkpoint").exists()
+
+
+def test_switching_times_dask_identical_to_local(tmp_path, cluster):
+    local = _arrays(_run(tmp_path, STATS, "local"))
+    run = _run(tmp_path, STATS, "dask", "--scheduler", cluster[0].scheduler_address)
+    _assert_identical(_arrays(run), local)
+    assert local["switching_round_trajectories"].shape[0] >= 2  # adaptive rounds were exercised
     assert not (run / "checkpoint").exists()
 
 
