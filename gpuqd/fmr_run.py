@@ -40,6 +40,7 @@ __all__ = [
     "fmr_stage",
     "linearised_torques",
     "simulate_fmr",
+    "simulate_spectrum_unit",
     "spectrum_window",
 ]
 
@@ -364,8 +365,12 @@ def _cached_collinear(cfg: Any, axes: dict, reporter: Any) -> dict[str, np.ndarr
     return out
 
 
-def fmr_stage(cfg: Any, axes: dict, backend: str, reporter: Any) -> tuple[dict[str, np.ndarray], list[str]]:
-    """The ``fmr`` output of :func:`gpuqd.pipeline.run_pipeline`: (arrays for results.npz, notes)."""
+def fmr_stage(cfg: Any, axes: dict, backend: str, reporter: Any, executor: Any = None, units_dir: Any = None,
+              config_hash: str = "") -> tuple[dict[str, np.ndarray], list[str]]:
+    """The ``fmr`` output of :func:`gpuqd.pipeline.run_pipeline`: (arrays for results.npz, notes).
+
+    ``executor`` (optional, :mod:`gpuqd.run.execution`): run the simulated spectra as work units there,
+    stored under ``units_dir`` (resume); None: in this process."""
     from gpuqd import pipeline
 
     f, mg, tr = cfg.data["fmr"], cfg.data["magnet"], cfg.data["transport"]
@@ -432,7 +437,8 @@ def fmr_stage(cfg: Any, axes: dict, backend: str, reporter: Any) -> tuple[dict[s
     ]
     if f["simulate"]:
         t0 = time.perf_counter()
-        arrays |= _simulate_spectra(cfg, fl + b_z, dl, stable, windows, backend, reporter)
+        arrays |= _simulate_spectra(cfg, fl + b_z, dl, stable, windows, backend, reporter, executor, units_dir,
+                                    config_hash)
         notes.append(f"fmr_sim_*: simulated FMR through the ensemble engine with the linearised (constant) "
                      f"torques, one engine run per frequency (frequencies looped), lock-in over "
                      f"{f['periods']} whole periods after >= {f['settle_decays']:g} relaxation times; "
@@ -441,9 +447,8 @@ def fmr_stage(cfg: Any, axes: dict, backend: str, reporter: Any) -> tuple[dict[s
 
 
 def _simulate_spectra(cfg: Any, fl_total: np.ndarray, dl: np.ndarray, stable: np.ndarray, windows: dict,
-                      backend: str, reporter: Any) -> dict[str, np.ndarray]:
-    from gpuqd.dynamics import ConstantTorque
-
+                      backend: str, reporter: Any, executor: Any = None, units_dir: Any = None,
+                      config_hash: str = "") -> dict[str, np.ndarray]:
     f, mg = cfg.data["fmr"], cfg.data["magnet"]
     n_sim = f["simulate_omegas"]
     shape = stable.shape + (n_sim,)
@@ -455,30 +460,53 @@ def _simulate_spectra(cfg: Any, fl_total: np.ndarray, dl: np.ndarray, stable: np
     if f["noise"]:
         sigma2 = mg["sigma2"] if mg["sigma2"] is not None else 2.0 * mg["alpha"] * mg["T_m"]
     jobs = sorted(windows)
-    reporter.start("fmr simulation", len(jobs), "spectra")
-    for n, (p, j) in enumerate(jobs):
-        lo, hi, centre = windows[p, j]
-        omegas = _simulation_omegas(lo, hi, centre, n_sim)
-        state = fmr.STATES[j]
-        # fl_total already contains B_z: pass it as the torque and field_z = 0
-        sim = simulate_fmr(
-            ConstantTorque(float(fl_total[p, j]), float(dl[p, j])), omegas, S=mg["S"], alpha=mg["alpha"],
-            KV=mg["KV"], state=state, drive_angle=f["drive_angle"], periods=f["periods"],
-            settle_decays=f["settle_decays"], steps_per_period=f["steps_per_period"],
-            samples_per_period=_samples_per_period(f["steps_per_period"]), trajectories=f["trajectories"],
-            sigma2=sigma2, seed=cfg.data["seed"] + n, backend=backend,
-        )
-        k = omegas.size
-        out["fmr_sim_omega"][p, j, :k] = omegas
-        out["fmr_sim_chi_real"][p, j, :k] = sim.chi[0].real
-        out["fmr_sim_chi_imag"][p, j, :k] = sim.chi[0].imag
-        out["fmr_sim_chi_imag_stderr"][p, j, :k] = sim.chi_stderr[0].imag
-        out["fmr_sim_relative_error"][p, j, :k] = sim.relative_error[0]
-        out["fmr_sim_steps"][p, j, :k] = sim.steps
-        out["fmr_sim_drive"][p, j] = sim.drive
-        reporter.update(n + 1)
-    reporter.finish()
+    shared = {"fmr": dict(f), "magnet": dict(mg), "seed": cfg.data["seed"], "fl_total": fl_total, "dl": dl,
+              "windows": dict(windows), "sigma2": sigma2, "backend": backend}
+    if executor is None:
+        reporter.start("fmr simulation", len(jobs), "spectra")
+        results = []
+        for n, (p, j) in enumerate(jobs):
+            results.append(simulate_spectrum_unit(shared, n, 0, p, j))
+            reporter.update(n + 1)
+        reporter.finish()
+    else:  # one work unit per spectrum (gpuqd.run.execution), stored in the run directory as it arrives
+        from gpuqd.run.execution import UnitStore, run_chains
+
+        store = UnitStore(units_dir, config_hash)
+        results, stats = run_chains(executor, simulate_spectrum_unit, shared, len(jobs), 1, store,
+                                    lambda n: jobs[n], lambda n, link, arrays: None, "fmr", reporter,
+                                    label="fmr simulation")
+        reporter.message(f"fmr simulation: units from the run directory {stats.reused}, computed {stats.computed}")
+    for (p, j), res in zip(jobs, results, strict=True):
+        k = res["omega"].size
+        for name in ("omega", "chi_real", "chi_imag", "chi_imag_stderr", "relative_error", "steps"):
+            out[f"fmr_sim_{name}"][p, j, :k] = res[name]
+        out["fmr_sim_drive"][p, j] = res["drive"]
     return out
+
+
+def simulate_spectrum_unit(shared: dict, n: int, link: int, p: int, j: int) -> dict[str, np.ndarray]:
+    """Simulated FMR spectrum of point ``p`` in state ``j`` (the ``n``-th spectrum, noise seed = seed + n).
+
+    ``shared``: the fmr and magnet sections, seed, linearised torques ``fl_total`` (B_z folded in) and
+    ``dl`` (Γ), the frequency ``windows`` and σ²; a work unit of :func:`gpuqd.run.execution.run_chains`.
+    """
+    from gpuqd.dynamics import ConstantTorque
+
+    f, mg = shared["fmr"], shared["magnet"]
+    lo, hi, centre = shared["windows"][p, j]
+    omegas = _simulation_omegas(lo, hi, centre, f["simulate_omegas"])
+    # fl_total already contains B_z: pass it as the torque and field_z = 0
+    sim = simulate_fmr(
+        ConstantTorque(float(shared["fl_total"][p, j]), float(shared["dl"][p, j])), omegas, S=mg["S"],
+        alpha=mg["alpha"], KV=mg["KV"], state=fmr.STATES[j], drive_angle=f["drive_angle"], periods=f["periods"],
+        settle_decays=f["settle_decays"], steps_per_period=f["steps_per_period"],
+        samples_per_period=_samples_per_period(f["steps_per_period"]), trajectories=f["trajectories"],
+        sigma2=shared["sigma2"], seed=shared["seed"] + n, backend=shared["backend"],
+    )
+    return {"omega": omegas, "chi_real": sim.chi[0].real, "chi_imag": sim.chi[0].imag,
+            "chi_imag_stderr": sim.chi_stderr[0].imag, "relative_error": sim.relative_error[0],
+            "steps": sim.steps, "drive": np.array(sim.drive)}
 
 
 def _samples_per_period(steps_per_period: int) -> int:

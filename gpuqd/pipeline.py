@@ -702,7 +702,9 @@ def run_pipeline(cfg: Config, resume: bool = False, force: bool = False, reporte
         from gpuqd.fmr_run import FMR_VARIABLES, fmr_stage
 
         t0 = time.perf_counter()
-        fmr_arrays, fmr_notes = fmr_stage(cfg, axes, backend, reporter)
+        fmr_arrays, fmr_notes = fmr_stage(cfg, axes, backend, reporter,
+                                          executors.get() if executors.distributed else None,
+                                          rd.checkpoint_dir / "units" / "fmr", config_hash(cfg))
         VARIABLES.update(FMR_VARIABLES)
         arrays.update(fmr_arrays)
         notes.extend(fmr_notes)

@@ -138,7 +138,8 @@ class DaskExecutor:
 
         client = self.client
         token = uuid.uuid4().hex[:8]
-        shared_future = client.scatter(shared, broadcast=True, hash=False)
+        # a one-element list: scatter would split a dict or list into one future per element
+        shared_future = client.scatter([shared], broadcast=True, hash=False)[0]
         pending: dict[str, tuple[Job, Any]] = {}
 
         def submit(job: Job) -> Any:

@@ -60,6 +60,19 @@ STATS = {
     "outputs": ["switching_times"],
 }
 
+# FMR with simulated spectra: one work unit per (point, state) spectrum
+FMR = {
+    "name": "fmr", "seed": 3, "backend": "numpy",
+    "transport": DIAGRAM["transport"],
+    "grid": {"unit": "U", "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 3},
+             "V": {"start": -0.4, "stop": 0.4, "num": 3}},
+    "magnet": {"S": 1.0, "KV": 0.05, "alpha": 0.1, "sigma2": 1.0e-4, "field": [0.0, 0.0, 0.01]},
+    "fmr": {"spectra_eps_tilde": [0.25, -0.3], "spectra_V": [-0.15, 0.2], "n_omega": 51, "simulate": True,
+            "simulate_omegas": 3, "periods": 4, "steps_per_period": 256, "settle_decays": 8, "noise": True,
+            "trajectories": 4},
+    "outputs": ["fmr"],
+}
+
 
 @pytest.fixture(scope="module")
 def cluster():
@@ -144,6 +157,14 @@ def test_switching_times_dask_identical_to_local(tmp_path, cluster):
     run = _run(tmp_path, STATS, "dask", "--scheduler", cluster[0].scheduler_address)
     _assert_identical(_arrays(run), local)
     assert local["switching_round_trajectories"].shape[0] >= 2  # adaptive rounds were exercised
+    assert not (run / "checkpoint").exists()
+
+
+def test_fmr_dask_identical_to_local(tmp_path, cluster):
+    local = _arrays(_run(tmp_path, FMR, "local"))
+    run = _run(tmp_path, FMR, "dask", "--scheduler", cluster[0].scheduler_address)
+    _assert_identical(_arrays(run), local)
+    assert np.isfinite(local["fmr_sim_chi_imag"]).sum() >= 3  # simulated spectra were exercised
     assert not (run / "checkpoint").exists()
 
 
