@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from gpuqd.run.execution import DASK_EXTRA_MESSAGE, ExecutionSettings, Job
 
-__all__ = ["DaskExecutor", "LOOPBACK", "WORKER_ENV", "connect", "start_local_cluster", "visible_gpu_count"]
+__all__ = ["DaskExecutor", "LOOPBACK", "WORKER_ENV", "dashboard_link", "start_local_cluster", "visible_gpu_count"]
 
 LOOPBACK = "127.0.0.1"
 #: environment of local worker processes: one compute thread each (the parallelism is the processes)
@@ -90,24 +90,6 @@ def start_local_cluster(n_workers: int, backend: str = "numpy", dashboard: bool 
     return cluster, distributed.Client(cluster)
 
 
-def connect(settings: ExecutionSettings, backend: str = "numpy", message: Callable[[str], None] | None = None
-            ) -> DaskExecutor:
-    """A :class:`DaskExecutor` for ``settings``: the given scheduler, or a new local cluster."""
-    distributed = _import_distributed()
-    say = message or (lambda text: None)
-    if settings.scheduler:
-        client = distributed.Client(settings.scheduler)
-        say(f"dask: connected to scheduler {settings.scheduler} "
-            f"({len(client.scheduler_info().get('workers', {}))} workers)")
-        return DaskExecutor(client, None)
-    cluster, client = start_local_cluster(settings.workers, backend)
-    link = dashboard_link(cluster)
-    n = len(client.scheduler_info().get("workers", {}))
-    say(f"dask: local cluster of {n} worker processes on {cluster.scheduler_address}; "
-        + (f"dashboard {link}" if link else "dashboard unavailable (pip install bokeh)"))
-    return DaskExecutor(client, cluster)
-
-
 def dashboard_link(cluster: Any) -> str | None:
     """The dashboard URL of a local cluster, or None when it is not served (bokeh not installed)."""
     scheduler = getattr(cluster, "scheduler", None)
@@ -122,18 +104,86 @@ def dashboard_link(cluster: Any) -> str | None:
 
 
 class DaskExecutor:
-    """Runs work units on a Dask cluster; implements :class:`gpuqd.run.execution.Executor`."""
+    """:class:`gpuqd.run.executor.Executor` on Dask: ``map`` and ``run_ensemble`` as work units.
 
-    def __init__(self, client: Any, cluster: Any = None) -> None:
-        self.client = client
-        self.cluster = cluster
+    Give either a connected ``client`` (and the ``cluster`` it belongs to, closed with it if given) or
+    ``settings``: then the executor connects on first use (a local cluster on 127.0.0.1, or
+    ``settings.scheduler``), so runs whose work all comes from caches start no cluster.
+    """
+
+    name = "dask"
+
+    def __init__(self, client: Any = None, cluster: Any = None, settings: ExecutionSettings | None = None,
+                 backend: str = "numpy", message: Callable[[str], None] | None = None) -> None:
+        self._client, self.cluster = client, cluster
+        self.settings = settings or ExecutionSettings(engine="dask")
+        self.backend = backend
+        self.message = message or (lambda text: None)
+
+    # ------------------------------------------------------------------ connection
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            distributed = _import_distributed()
+            if self.settings.scheduler:
+                self._client = distributed.Client(self.settings.scheduler)
+                self.message(f"dask: connected to scheduler {self.settings.scheduler} ({self.n_workers} workers)")
+            else:
+                self.cluster, self._client = start_local_cluster(self.settings.workers, self.backend)
+                link = dashboard_link(self.cluster)
+                self.message(f"dask: local cluster of {self.n_workers} worker processes on "
+                             f"{self.cluster.scheduler_address}; "
+                             + (f"dashboard {link}" if link else "dashboard unavailable (pip install bokeh)"))
+        return self._client
 
     @property
     def n_workers(self) -> int:
         return max(1, len(self.client.scheduler_info().get("workers", {})))
 
+    def close(self) -> None:
+        """Close the client and, if this executor started it, the local cluster."""
+        try:
+            if self._client is not None:
+                self._client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
+            self._client = self.cluster = None
+
+    # ------------------------------------------------------------------ Executor interface
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        """``fn(item)`` for every item on the cluster (all submitted at once); results in item order."""
+        items = list(items)
+        if not items:
+            return iter(())
+        futures = self.client.map(fn, items, key=[f"gpuqd-map-{uuid.uuid4().hex}" for _ in items], pure=False)
+
+        def ordered() -> Iterator[Any]:
+            try:
+                for future in futures:
+                    result = future.result()
+                    future.release()
+                    yield result
+            finally:
+                self.client.cancel([f for f in futures if not f.done()], force=True)
+
+        return ordered()
+
+    def run_ensemble(self, work: Any, checkpoint: Any, reporter: Any) -> Any:
+        """The ensemble in work units: adaptive first-passage rounds in blocks
+        (:mod:`gpuqd.run.first_passage_units`) or blocks of trajectories × time chunks
+        (:mod:`gpuqd.run.ensemble_units`), stored under ``<checkpoint dir>/units/<stage>/``."""
+        from gpuqd.run.ensemble_units import run_work_in_blocks
+        from gpuqd.run.first_passage_units import is_round_based, run_rounds_in_blocks
+
+        whole = work.start(None)  # validates the whole ensemble before any unit runs
+        if is_round_based(whole):
+            return run_rounds_in_blocks(self, work, whole, checkpoint, reporter)
+        return run_work_in_blocks(self, work, whole, checkpoint, reporter)
+
     def map_dynamic(self, task: Callable[..., Any], shared: Any, jobs: Iterable[Job],
                     on_result: Callable[[Job, Any], Iterable[Job]]) -> None:
+        """:class:`gpuqd.run.execution.UnitExecutor`: chained units; ``shared`` is scattered once to every worker."""
         from distributed import as_completed
 
         client = self.client
@@ -161,11 +211,3 @@ class DaskExecutor:
                 client.cancel([f for _, f in pending.values()], force=True)
             futures.clear()
             shared_future.release()
-
-    def close(self) -> None:
-        """Close the client and, if this executor started it, the local cluster."""
-        try:
-            self.client.close()
-        finally:
-            if self.cluster is not None:
-                self.cluster.close()

@@ -1,5 +1,6 @@
-"""Execution of work units: the ``execution:`` settings, the executor protocol, the in-process executor
-and the driver that runs chains of units with atomic per-unit files in the run directory.
+"""Distributed execution of work units: the ``execution:`` settings, chains of units with atomic per-unit
+files in the run directory, and the choice of the run's executor (:mod:`gpuqd.run.executor` defines
+the interface the stages use; :mod:`gpuqd.run.dask_engine` implements it on Dask).
 
 A *work unit* is a call ``task(shared, *args) -> dict of NumPy arrays``. ``shared`` is sent once per
 worker (torque table, model, run parameters); ``args`` are small (block index, chunk index, the
@@ -18,7 +19,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -33,18 +33,16 @@ from gpuqd.atomic_io import atomic_savez
 __all__ = [
     "ENGINES",
     "DASK_EXTRA_MESSAGE",
-    "KILL_HOOK_ENV",
     "ExecutionSettings",
-    "Executor",
-    "ExecutorHandle",
+    "UnitExecutor",
     "Job",
-    "LocalExecutor",
+    "SerialUnits",
     "UnitStore",
     "ChainStats",
     "check_execution_config",
     "dask_available",
     "execution_settings",
-    "kill_hook",
+    "make_executor",
     "run_chains",
 ]
 
@@ -57,8 +55,6 @@ DASK_EXTRA_MESSAGE = ("engine 'dask' needs the optional extra gpuqd[dask] (pip i
                       "which installs dask[distributed]); allowed without it: local")
 #: scheduler addresses: a protocol URL (tcp://host:8786, tls://host:8786, ...) or host:port
 SCHEDULER_PATTERN = r"(tcp|tls|ucx|ws|wss|inproc)://\S+|[A-Za-z0-9_.\-\[\]:]+:\d{1,5}"
-#: Test hook: "STAGE:K" ends this process with SIGKILL after K units of STAGE have been written.
-KILL_HOOK_ENV = "GPUQD_TEST_KILL_AFTER"
 
 
 def dask_available() -> bool:
@@ -103,12 +99,6 @@ def check_execution_config(data: dict, fail: Callable[[str, str], None]) -> None
         fail("execution.engine", DASK_EXTRA_MESSAGE)
 
 
-def kill_hook(stage: str, count: int) -> None:
-    """Test hook: SIGKILL this process once ``count`` units of ``stage`` are stored (``KILL_HOOK_ENV``)."""
-    if os.environ.get(KILL_HOOK_ENV, "") == f"{stage}:{count}":
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
 # --------------------------------------------------------------------------------------- executors
 @dataclass(frozen=True)
 class Job:
@@ -118,8 +108,8 @@ class Job:
     args: tuple
 
 
-class Executor(Protocol):
-    """Runs jobs, possibly on other processes or machines; results come back in completion order."""
+class UnitExecutor(Protocol):
+    """Runs chained jobs, possibly on other processes or machines; results come back in completion order."""
 
     #: number of worker processes (1 for in-process execution)
     n_workers: int
@@ -130,8 +120,8 @@ class Executor(Protocol):
         jobs it returns as well. Returns when no job is left; an exception in a task is raised here."""
 
 
-class LocalExecutor:
-    """In-process execution in submission order (the ``engine: local`` behaviour)."""
+class SerialUnits:
+    """Jobs in this process, in submission order (for tests and single-process use of the unit machinery)."""
 
     n_workers = 1
 
@@ -146,33 +136,17 @@ class LocalExecutor:
         """Nothing to release."""
 
 
-class ExecutorHandle:
-    """The executor of a run, connected on first use (a Dask cluster is started only if a stage needs it)."""
+def make_executor(settings: ExecutionSettings, backend: str = "numpy",
+                  message: Callable[[str], None] | None = None) -> Any:
+    """The run's executor: :class:`gpuqd.run.executor.LocalExecutor` for engine 'local', a
+    :class:`gpuqd.run.dask_engine.DaskExecutor` for 'dask' (it connects on first use and must be closed)."""
+    if settings.engine == "dask":
+        from gpuqd.run.dask_engine import DaskExecutor
 
-    def __init__(self, settings: ExecutionSettings, backend: str = "numpy",
-                 message: Callable[[str], None] | None = None) -> None:
-        self.settings, self.backend, self.message = settings, backend, message
-        self._executor: Any = None
+        return DaskExecutor(settings=settings, backend=backend, message=message)
+    from gpuqd.run.executor import LocalExecutor
 
-    @property
-    def distributed(self) -> bool:
-        return self.settings.engine == "dask"
-
-    def get(self) -> Any:
-        """The executor (LocalExecutor for engine 'local'; a DaskExecutor, connected now, for 'dask')."""
-        if self._executor is None:
-            if self.distributed:
-                from gpuqd.run.dask_engine import connect
-
-                self._executor = connect(self.settings, self.backend, self.message)
-            else:
-                self._executor = LocalExecutor()
-        return self._executor
-
-    def close(self) -> None:
-        if self._executor is not None:
-            self._executor.close()
-            self._executor = None
+    return LocalExecutor()
 
 
 # --------------------------------------------------------------------------------------- unit files
@@ -251,7 +225,7 @@ class ChainStats:
 
 
 def run_chains(
-    executor: Executor,
+    executor: UnitExecutor,
     task: Callable[..., dict[str, np.ndarray]],
     shared: Any,
     n_chains: int,
@@ -271,8 +245,10 @@ def run_chains(
     *args)``. Stored units are reused (resume); each new one is saved as it arrives. Progress goes to
     ``reporter`` (start/update/finish of the run layer's progress protocol) in units of work units,
     ``work_per_unit`` converting them to trajectory-steps for the rate; ``label`` names the progress bar
-    (default ``stage``; the test hook :data:`KILL_HOOK_ENV` uses ``stage``).
+    (default ``stage``; the test hook :data:`gpuqd.run.checkpoint.KILL_HOOK_ENV` counts units of ``stage``).
     """
+    from gpuqd.run.checkpoint import kill_hook
+
     t0 = time.perf_counter()
     stats = ChainStats()
     last: list[dict[str, np.ndarray] | None] = [None] * n_chains
@@ -306,7 +282,7 @@ def run_chains(
         done_units += 1
         if reporter is not None:
             reporter.update(min(done_units, total_units))
-        kill_hook(stage, stats.computed)
+        kill_hook(stage, stats.computed)  # test hook: SIGKILL after K stored units
         args = next_args(chain, link, arrays)
         if args is None:
             return ()

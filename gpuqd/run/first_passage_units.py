@@ -10,27 +10,26 @@ the state unit (b, c − 1) returned. A trajectory's noise depends only on (seed
 first-passage steps and the integrated trajectory-steps do not depend on the partition; the client
 puts them back in round order and lets the adaptive run finish the round (next round, statistics).
 
-Units are stored per round under ``<checkpoint>/units/switching_times/round_NNNN/``; the adaptive run's
-state is saved at each round boundary (``switching_state.npz``), so ``--resume`` continues with the
-missing units of the round in progress.
+Units are stored per round under ``<checkpoint dir>/units/switching_times/round_NNNN/``; the adaptive
+run's state is saved at each round boundary (the stage's checkpoint), so ``--resume`` continues with
+the missing units of the round in progress.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from gpuqd.atomic_io import atomic_savez
-from gpuqd.first_passage import FirstPassageEnsemble
-from gpuqd.run.ensemble_units import MIN_BLOCK_TRAJECTORIES, reduce_table
-from gpuqd.run.execution import ChainStats, Executor, UnitStore, run_chains
+from gpuqd.observables.first_passage import FirstPassageEnsemble
+from gpuqd.run.ensemble_units import MIN_BLOCK_TRAJECTORIES
+from gpuqd.run.execution import ChainStats, UnitExecutor, UnitStore, run_chains
 
-__all__ = ["FirstPassageSpec", "advance_first_passage_block", "run_round_units", "switching_times_by_units"]
+__all__ = ["FirstPassageSpec", "advance_first_passage_block", "is_round_based", "run_round_units",
+           "run_rounds_in_blocks"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,9 +52,8 @@ class FirstPassageSpec:
 
 def _ensemble(spec: FirstPassageSpec, ids: np.ndarray, theta: np.ndarray, point_index: np.ndarray | None
               ) -> FirstPassageEnsemble:
-    torque, points = reduce_table(spec.torque, point_index, ids.size)
-    return FirstPassageEnsemble(spec.magnet, torque, spec.dt, spec.t_end, spec.seed, ids, theta,
-                                point_index=points, switch_threshold=spec.switch_threshold, backend=spec.backend,
+    return FirstPassageEnsemble(spec.magnet, spec.torque, spec.dt, spec.t_end, spec.seed, ids, theta,
+                                point_index=point_index, switch_threshold=spec.switch_threshold, backend=spec.backend,
                                 compaction=spec.compaction)
 
 
@@ -72,7 +70,7 @@ def advance_first_passage_block(spec: FirstPassageSpec, chain: int, link: int, i
     return out
 
 
-def run_round_units(executor: Executor, spec: FirstPassageSpec, ensemble: FirstPassageEnsemble, store: UnitStore,
+def run_round_units(executor: UnitExecutor, spec: FirstPassageSpec, ensemble: FirstPassageEnsemble, store: UnitStore,
                     reporter: Any = None, label: str = "switching times") -> tuple[np.ndarray, int, ChainStats]:
     """(first_switch_step in round order, trajectory-steps, stats) of ``ensemble`` run in blocks."""
     ids = ensemble.trajectory_ids
@@ -101,50 +99,28 @@ def run_round_units(executor: Executor, spec: FirstPassageSpec, ensemble: FirstP
     return first, steps, stats
 
 
-def switching_times_by_units(cfg: Any, backend: str, table: Any, axes: dict, checkpoint_dir: Path, reporter: Any,
-                             config_hash: str, executor: Executor) -> tuple[dict, list[str], dict[str, float]]:
-    """The switching_times stage on ``executor``: (result arrays, notes, throughput), as the in-process stage."""
-    from gpuqd.pipeline import RunError
-    from gpuqd.switching_times import STATE_FILE, make_adaptive_run, result_arrays
+def is_round_based(run: Any) -> bool:
+    """True for resumable runs made of first-passage rounds (``round_ensemble`` / ``complete_round``)."""
+    return hasattr(run, "round_ensemble") and hasattr(run, "complete_round")
 
-    data = cfg.data
-    n_points = axes["eps_tilde"].size * axes["V"].size
-    try:
-        run = make_adaptive_run(data, table, n_points, backend)
-    except ValueError as exc:
-        raise RunError(f"statistics: {exc} (lower dynamics.dt; the transport results are cached)") from None
-    state_path = Path(checkpoint_dir) / STATE_FILE
-    if state_path.exists():
-        with np.load(state_path, allow_pickle=False) as d:
-            stored = str(d["_config_hash"]) if "_config_hash" in d.files else ""
-            state = {k: d[k] for k in d.files if not k.startswith("_")}
-        if stored != config_hash:
-            raise RunError(f"{state_path}: checkpoint belongs to a different configuration; use --force")
-        run.set_state(state)
+
+def run_rounds_in_blocks(executor: UnitExecutor, work: Any, run: Any, checkpoint: Any, reporter: Any) -> Any:
+    """Run (or resume) the adaptive rounds of ``run`` (from ``work.start(None)``) in blocks; ``work.collect(run)``.
+
+    ``checkpoint`` (:class:`gpuqd.run.checkpoint.Checkpoint`) holds the run's state at round boundaries."""
+    if checkpoint.restore(run):
         reporter.message(f"switching times: resuming in round {run.round}")
-    spec = FirstPassageSpec(run.magnet, run.torque, run.dt, run.t_end, run.seed, run.switch_threshold, backend,
-                            run.compaction, int(data["statistics"]["chunk_steps"]))
-    units_root = Path(checkpoint_dir) / "units" / "switching_times"
-    t0, steps0, reused, computed = time.perf_counter(), run.trajectory_steps, 0, 0
+    spec = FirstPassageSpec(run.magnet, run.torque, run.dt, run.t_end, run.seed, run.switch_threshold,
+                            run.backend, run.compaction, int(work.chunk_steps))
+    root = Path(checkpoint.path).parent / "units" / checkpoint.hook
+    reused = computed = 0
     while not run.done:
-        store = UnitStore(units_root / f"round_{run.round:04d}", config_hash)
+        store = UnitStore(root / f"round_{run.round:04d}", checkpoint.config_hash)
         first, steps, stats = run_round_units(executor, spec, run.round_ensemble, store, reporter,
                                               label=f"switching times (round {run.round})")
         reused, computed = reused + stats.reused, computed + stats.computed
         run.complete_round(first, steps)
-        atomic_savez(state_path, _config_hash=np.array(config_hash), **run.get_state())
+        checkpoint.save(run.get_state())
         store.clear()
     reporter.message(f"switching times: units from the run directory {reused}, computed {computed}")
-    elapsed = time.perf_counter() - t0
-    throughput = {}
-    if run.trajectory_steps > steps0:
-        throughput["switching_trajectory_steps_per_s"] = (run.trajectory_steps - steps0) / max(elapsed, 1e-9)
-    notes = [
-        "switching_*: first-passage statistics (docs/physics.md §10) from gpuqd.switching_stats; trajectories of "
-        "each protocol start exactly at θ = 0 (P→AP) or θ = π (AP→P) and run until their first switch or t_end.",
-        f"switching_* trajectories: {int(run.n_done.sum())} in {run.round} round(s); compaction "
-        f"{'on' if run.compaction else 'off'}: {run.trajectory_steps} trajectory-steps "
-        f"(without compaction {run.trajectory_steps_uncompacted}); run as work units on {executor.n_workers} "
-        f"worker(s).",
-    ]
-    return result_arrays(run, data, axes), notes, throughput
+    return work.collect(run)

@@ -24,10 +24,12 @@ import yaml
 pytest.importorskip("distributed")
 
 from gpuqd import cli  # noqa: E402
-from gpuqd.config import load_config  # noqa: E402
-from gpuqd.pipeline import Reporter, run_pipeline  # noqa: E402
+from gpuqd.run.checkpoint import KILL_HOOK_ENV  # noqa: E402
 from gpuqd.run.dask_engine import LOOPBACK, start_local_cluster  # noqa: E402
-from gpuqd.run.execution import KILL_HOOK_ENV, UnitStore  # noqa: E402
+from gpuqd.run.execution import UnitStore  # noqa: E402
+from gpuqd.run.pipeline import run_pipeline  # noqa: E402
+from gpuqd.run.progress import Reporter  # noqa: E402
+from gpuqd.run.validate import load_config  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 

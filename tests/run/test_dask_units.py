@@ -4,13 +4,22 @@ docs/physics.md §11); unit files, resume and the missing-extra message. No clus
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 
 from gpuqd.dynamics import EnsembleRunner, Macrospin
 from gpuqd.dynamics.config import STATE_KEYS
-from gpuqd.run.ensemble_units import EnsembleSpec, advance_block, merge_block_states, plan_blocks, run_ensemble_units
-from gpuqd.run.execution import ChainStats, LocalExecutor, UnitStore
+from gpuqd.run.checkpoint import Checkpoint
+from gpuqd.run.ensemble_units import (
+    advance_block,
+    merge_block_states,
+    plan_blocks,
+    run_work_in_blocks_with_stats,
+    units_store,
+)
+from gpuqd.run.execution import ChainStats, SerialUnits, UnitStore
 from gpuqd.transport.torque_table import TorqueTable
 
 N_POINTS, TPP = 7, 3
@@ -28,14 +37,39 @@ def _table() -> TorqueTable:
     return TorqueTable.from_functions(funcs, n_theta=32)
 
 
-def _spec(**kw) -> EnsembleSpec:
-    n = N_POINTS * TPP
-    base = dict(
-        magnet=Macrospin(S=1.0, KV=0.05, alpha=0.1, sigma2=0.02), torque=_table(), n_traj=n, dt=0.05, t_end=30.0,
-        seed=11, initial_theta=np.linspace(0.0, np.pi, n), switch_threshold=0.5, average_from=10.0,
-        point_index=np.repeat(np.arange(N_POINTS), TPP), sample_every=20, sample_trajectories=np.array([17, 2, 9, 2]),
-    )
-    return EnsembleSpec(**(base | kw))
+@dataclass(frozen=True)
+class _Work:
+    """An EnsembleWork (gpuqd.run.executor) over a synthetic table: ids 0 … n−1, θ(t) of a few of them."""
+
+    torque: object
+    n_items: int = N_POINTS * TPP
+    chunk_steps: int = 170
+    dt: float = 0.05
+    sample_ids: tuple = (17, 2, 9, 2)
+
+    def start(self, ids=None) -> EnsembleRunner:
+        n = self.n_items
+        theta = np.linspace(0.0, np.pi, n)
+        points = np.repeat(np.arange(N_POINTS), TPP) if isinstance(self.torque, TorqueTable) else None
+        samples = np.array(self.sample_ids, dtype=np.int64)
+        block = {"trajectory_offset": 0}
+        if ids is not None:
+            ids = np.asarray(ids, dtype=np.int64)
+            theta = theta[ids]
+            points = None if points is None else points[ids]
+            samples = np.flatnonzero(np.isin(ids, samples))
+            block = {"trajectory_ids": ids}
+            n = ids.size
+        return EnsembleRunner(Macrospin(S=1.0, KV=0.05, alpha=0.1, sigma2=0.02), self.torque, n, self.dt, 30.0, 11,
+                              "numpy", initial_theta=theta, switch_threshold=0.5, average_from=10.0,
+                              point_index=points, sample_every=20, sample_trajectories=samples, **block)
+
+    def collect(self, run):
+        return run.result()
+
+
+def _spec(**kw) -> _Work:
+    return _Work(**({"torque": _table()} | kw))
 
 
 def _assert_states_equal(a: dict, b: dict) -> None:
@@ -43,21 +77,26 @@ def _assert_states_equal(a: dict, b: dict) -> None:
         np.testing.assert_array_equal(np.asarray(a[k]), np.asarray(b[k]), err_msg=k)
 
 
-@pytest.mark.parametrize("blocks", [[(0, 21)], [(0, 10), (10, 21)], [(0, 1), (1, 8), (8, 9), (9, 21)]])
-def test_any_partition_and_chunking_gives_the_whole_ensemble_state(blocks):
-    spec = _spec()
-    full = spec.runner()
-    full.advance(full.steps_total)
+def _run_blocks(work, blocks, chunks):
     states = []
     for lo, hi in blocks:
         state = None
-        for _ in range(4):  # 600 steps in chunks of 170: three full chunks and a partial one
-            state = advance_block(spec, 0, 0, lo, hi, 170, state)
+        for _ in range(chunks):
+            state = advance_block(work, 0, 0, lo, hi, state)
         states.append(state)
-    merged = merge_block_states(spec, blocks, states, full.fingerprint)
+    return states
+
+
+@pytest.mark.parametrize("blocks", [[(0, 21)], [(0, 10), (10, 21)], [(0, 1), (1, 8), (8, 9), (9, 21)]])
+def test_any_partition_and_chunking_gives_the_whole_ensemble_state(blocks):
+    work = _spec()
+    full = work.start(None)
+    full.advance(full.steps_total)
+    # 600 steps in chunks of 170: three full chunks and a partial one
+    merged = merge_block_states(work.start(None), _run_blocks(work, blocks, 4))
     _assert_states_equal(merged, full.get_state())
     # the observables too (first-passage times, dwell times, window means, θ samples)
-    other = spec.runner()
+    other = work.start(None)
     other.set_state(merged)
     r0, r1 = full.result(), other.result()
     for name in ("first_passage_time", "n_switches", "time_in_parallel", "time_in_antiparallel", "mean_theta",
@@ -66,14 +105,14 @@ def test_any_partition_and_chunking_gives_the_whole_ensemble_state(blocks):
     assert np.isfinite(r0.mean_theta).all() and (r0.n_switches > 0).any()  # the test exercises switching
 
 
-def test_constant_torque_spec_partition():
+def test_constant_torque_partition():
     from gpuqd.dynamics import ConstantTorque
 
-    spec = _spec(torque=ConstantTorque(0.002, -0.004), point_index=None)
-    full = spec.runner()
+    work = _spec(torque=ConstantTorque(0.002, -0.004), chunk_steps=10_000)
+    full = work.start(None)
     full.advance(full.steps_total)
-    states = [advance_block(spec, 0, 0, lo, hi, 10_000, None) for lo, hi in [(0, 5), (5, 21)]]
-    _assert_states_equal(merge_block_states(spec, [(0, 5), (5, 21)], states, full.fingerprint), full.get_state())
+    merged = merge_block_states(work.start(None), _run_blocks(work, [(0, 5), (5, 21)], 1))
+    _assert_states_equal(merged, full.get_state())
 
 
 def test_plan_blocks():
@@ -84,7 +123,7 @@ def test_plan_blocks():
     assert blocks[0][0] == 0 and blocks[-1][1] == 1000 and len(blocks) == 3
 
 
-class _Counting(LocalExecutor):
+class _Counting(SerialUnits):
     def __init__(self):
         self.calls = 0
 
@@ -96,50 +135,51 @@ class _Counting(LocalExecutor):
         super().map_dynamic(counted, shared, jobs, on_result)
 
 
-def test_local_units_resume_computes_only_missing(tmp_path):
-    spec = _spec()
-    full = spec.runner()
+def test_units_resume_computes_only_missing(tmp_path):
+    work = _spec()
+    full = work.start(None)
     full.advance(full.steps_total)
     reference = full.result()
 
-    store = UnitStore(tmp_path / "units", "fp")
-    res, stats, blocks = run_ensemble_units(LocalExecutor(), spec, 170, store, n_blocks=2)
+    checkpoint = Checkpoint(tmp_path / "a" / "dynamics_state.npz", "fp", "dynamics")
+    res, stats = run_work_in_blocks_with_stats(SerialUnits(), work, work.start(None), checkpoint, None, n_blocks=2)
     assert isinstance(stats, ChainStats) and stats.computed == 2 * 4 and stats.reused == 0
     np.testing.assert_array_equal(res.mean_theta, reference.mean_theta)
     np.testing.assert_array_equal(res.samples, reference.samples)
+    store = units_store(checkpoint)
     assert len(store.files()) == 2  # one (the last) unit per block
 
     # a store holding block 0 after chunk 1 and block 1 after chunk 2: 2 + 1 units missing
-    store2 = UnitStore(tmp_path / "partial", "fp")
-    for chain, (lo, hi) in enumerate(blocks):
+    checkpoint2 = Checkpoint(tmp_path / "b" / "dynamics_state.npz", "fp", "dynamics")
+    store2 = units_store(checkpoint2)
+    for chain, (lo, hi) in enumerate(plan_blocks(work.n_items, 2, min_block=1)):
         state = None
         for link in range(2 + chain):
-            state = advance_block(spec, chain, link, lo, hi, 170, state)
+            state = advance_block(work, chain, link, lo, hi, state)
             store2.save(chain, link, state)
     ex = _Counting()
-    res2, stats2, _ = run_ensemble_units(ex, spec, 170, store2, n_blocks=2)
+    res2, stats2 = run_work_in_blocks_with_stats(ex, work, work.start(None), checkpoint2, None, n_blocks=2)
     assert ex.calls == stats2.computed == 3 and stats2.reused == 5
     for name in ("first_passage_time", "mean_theta", "samples", "n_switches"):
         np.testing.assert_array_equal(getattr(res2, name), getattr(reference, name), err_msg=name)
     store.clear()
-    assert not (tmp_path / "units").exists()
+    assert not store.directory.exists()
 
 
 def test_unit_from_another_configuration_is_refused(tmp_path):
-    spec = _spec()
-    UnitStore(tmp_path, "a").save(0, 0, advance_block(spec, 0, 0, 0, 21, 170, None))
-    with pytest.raises(ValueError, match="different configuration"):
-        run_ensemble_units(LocalExecutor(), spec, 170, UnitStore(tmp_path, "b"), n_blocks=1)
+    from gpuqd.run.errors import RunError
+
+    work = _spec()
+    stored = Checkpoint(tmp_path / "dynamics_state.npz", "a", "dynamics")
+    units_store(stored).save(0, 0, advance_block(work, 0, 0, 0, 21, None))
+    other = Checkpoint(tmp_path / "dynamics_state.npz", "b", "dynamics")
+    with pytest.raises(RunError, match="different configuration"):
+        run_work_in_blocks_with_stats(SerialUnits(), work, work.start(None), other, None, n_blocks=1)
 
 
-def test_block_runner_validates_like_the_whole_ensemble():
-    spec = _spec(dt=50.0, t_end=100.0, average_from=None)
-    with pytest.raises(ValueError, match="dt"):
-        run_ensemble_units(LocalExecutor(), spec, 1, UnitStore("/nonexistent-never-written"), n_blocks=2)
-
-
-def test_runner_of_block_uses_same_noise_ids():
-    spec = _spec()
-    r = spec.block_runner(5, 12)
-    assert isinstance(r, EnsembleRunner)
-    np.testing.assert_array_equal(r.config.global_ids, np.arange(5, 12))
+def test_unit_store_keeps_last_link_only(tmp_path):
+    store = UnitStore(tmp_path, "x")
+    for link in range(3):
+        store.save(4, link, {"a": np.arange(link + 1)})
+    assert store.latest() == {4: 2} and len(store.files()) == 1
+    np.testing.assert_array_equal(store.load(4, 2)["a"], np.arange(3))

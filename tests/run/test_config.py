@@ -13,11 +13,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gpuqd import cli, pipeline
-from gpuqd.config import ConfigError, apply_override, dt_limit, grid_axes, load_config, parse_yaml, schema_reference
-from gpuqd.config import validate_config as validate
+from gpuqd import cli
+from gpuqd.run.stages import dynamics as dynamics_stage
+from gpuqd.run.stages import fmr as fmr_stage
+from gpuqd.run.stages import transport as transport_stage
+from gpuqd.run.validate import ConfigError, apply_override, dt_limit, load_config, parse_yaml, schema_reference
+from gpuqd.run.validate import validate_config as validate
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 BASE = {
     "name": "tiny",
@@ -104,11 +107,11 @@ def test_dt_limit_paper_parameters():
 
 def test_grid_axes_units():
     cfg = validate(BASE)
-    ax = grid_axes(cfg.data)
+    ax = cfg.grid.axes()
     assert ax["eps_tilde"].tolist() == pytest.approx([-30.0, 0.0, 30.0])
     assert ax["V_over_U"].tolist() == pytest.approx([-0.4, 0.0, 0.4])
     cfg = validate(_set(_set(BASE, "grid.unit", "Gamma"), "grid.V.num", 1))
-    ax = grid_axes(cfg.data)
+    ax = cfg.grid.axes()
     assert ax["V"].tolist() == [-0.4] and ax["eps_tilde"].tolist() == pytest.approx([-0.3, 0.0, 0.3])
 
 
@@ -247,9 +250,10 @@ def no_compute(monkeypatch):
     def boom(*a, **k):
         raise AssertionError("computation started despite invalid input")
 
-    monkeypatch.setattr(pipeline, "_transport_stage", boom)
-    monkeypatch.setattr(pipeline, "_dynamics_stage", boom)
-    monkeypatch.setattr(pipeline, "_make_spin_valve", boom)
+    monkeypatch.setattr(transport_stage, "solve_block", boom)
+    monkeypatch.setattr(dynamics_stage.DynamicsWork, "start", boom)
+    monkeypatch.setattr(transport_stage, "make_spin_valve", boom)
+    monkeypatch.setattr(fmr_stage, "make_spin_valve", boom)
 
 
 def _run_cli(args, capsys) -> tuple[int, str]:
@@ -315,7 +319,7 @@ def test_unwritable_runs_dir_permissions(tmp_path, capsys, no_compute):
 
 
 def test_cupy_backend_unavailable_is_clean_error(tmp_path, capsys, monkeypatch, no_compute):
-    import gpuqd.dynamics.runner as runner
+    import gpuqd.dynamics.runner as runner  # gpuqd.run.backend asks it
 
     monkeypatch.setattr(runner, "cupy_usable", lambda: False)
     p = tmp_path / "c.yaml"

@@ -70,7 +70,7 @@ _REFINE_STEPS = 80  # golden-section / bisection iterations (bracket shrinks to 
 _CHUNK = 8192  # points per chunk in the vectorised search (memory ~ chunk × 200 complex)
 
 
-def _state_sign(state: str) -> int:
+def state_sign(state: str) -> int:
     if state == "parallel":
         return 1
     if state == "antiparallel":
@@ -85,7 +85,7 @@ def effective_parameters(
 
     P: (H_0 + I_FL, I_DL); AP: (H_0 − I_FL, −I_DL) (module docstring for the derivation).
     """
-    s = _state_sign(state)
+    s = state_sign(state)
     omega_0 = np.asarray(field, dtype=float) + s * np.asarray(field_like, dtype=float)
     return omega_0, s * np.asarray(damping_like, dtype=float)
 

@@ -20,10 +20,13 @@ import numpy as np
 import pytest
 import yaml
 
-from gpuqd import cli, load_run, pipeline
-from gpuqd.rundir import RunDir
+from gpuqd import cli, load_run
+from gpuqd.run.checkpoint import KILL_HOOK_ENV
+from gpuqd.run.rundir import RunDir
+from gpuqd.run.stages import dynamics as dynamics_stage
+from gpuqd.run.stages import transport as transport_stage
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 TINY = {
     "name": "tiny",
@@ -58,7 +61,7 @@ def _main(args: list[str], capsys) -> tuple[int, str, str]:
 def _subprocess(args: list[str], cwd: Path, env_extra: dict | None = None, **kw):
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    env.pop(pipeline.KILL_HOOK_ENV, None)
+    env.pop(KILL_HOOK_ENV, None)
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "gpuqd.cli", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=300, **kw)
@@ -78,7 +81,7 @@ def _assert_identical(a: dict, b: dict) -> None:
 
 @pytest.fixture(autouse=True)
 def _no_kill_hook(monkeypatch):
-    monkeypatch.delenv(pipeline.KILL_HOOK_ENV, raising=False)
+    monkeypatch.delenv(KILL_HOOK_ENV, raising=False)
     monkeypatch.delenv("GPUQD_TRANSPORT_BLOCK_POINTS", raising=False)
 
 
@@ -160,7 +163,7 @@ def test_resume_after_sigkill_hook_is_bit_identical(tmp_path, capsys):
     assert _main(["run", str(cfg), "--runs-dir", str(ref_runs), "--quiet", "--no-figures"], capsys)[0] == 0
     args = ["run", str(cfg), "--runs-dir", str(runs), "--quiet", "--no-figures"]
     # killed (SIGKILL) right after the 2nd of 5 dynamics checkpoints
-    p = _subprocess(args, tmp_path, {pipeline.KILL_HOOK_ENV: "dynamics:2"})
+    p = _subprocess(args, tmp_path, {KILL_HOOK_ENV: "dynamics:2"})
     assert p.returncode == -signal.SIGKILL, p.stderr
     rd = RunDir(runs / "tiny")
     assert rd.status == "unfinished" and not rd.results_path.exists()
@@ -189,7 +192,7 @@ def test_resume_after_kill_in_transport_stage(tmp_path, capsys, monkeypatch):
     assert _main(["run", str(cfg), "--runs-dir", str(ref_runs), "--quiet", "--no-figures"], capsys)[0] == 0
     args = ["run", str(cfg), "--runs-dir", str(runs), "--quiet", "--no-figures"]
     # one ε̃ row per transport block → 3 blocks; killed after the first
-    env = {pipeline.KILL_HOOK_ENV: "transport:1", "GPUQD_TRANSPORT_BLOCK_POINTS": "3"}
+    env = {KILL_HOOK_ENV: "transport:1", "GPUQD_TRANSPORT_BLOCK_POINTS": "3"}
     p = _subprocess(args, tmp_path, env)
     assert p.returncode == -signal.SIGKILL, p.stderr
     partial = list((runs / ".cache" / "partial").glob("*/block_*.npz"))
@@ -236,7 +239,7 @@ def test_torque_maps_only_skips_dynamics_and_table(tmp_path, capsys, monkeypatch
     def boom(*a, **k):
         raise AssertionError("dynamics must not run for outputs: [torque_maps]")
 
-    monkeypatch.setattr(pipeline, "_dynamics_stage", boom)
+    monkeypatch.setattr(dynamics_stage.DynamicsWork, "start", boom)
     args = ["run", str(cfg), "--runs-dir", str(tmp_path / "runs"), "--quiet"] + ([] if HAVE_MPL else ["--no-figures"])
     rc, _, err = _main(args, capsys)
     assert rc == 0, err
@@ -259,7 +262,7 @@ def test_transport_cache_is_reused_across_runs(tmp_path, capsys, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("transport recomputed although cached")
 
-    monkeypatch.setattr(pipeline, "_make_spin_valve", boom)
+    monkeypatch.setattr(transport_stage, "make_spin_valve", boom)
     rc, _, err = _main(["run", str(cfg), "--runs-dir", runs, "--quiet", "--no-figures", "--set", "name=again",
                         "--set", "seed=5"], capsys)
     assert rc == 0, err

@@ -11,11 +11,13 @@ import signal
 import numpy as np
 import pytest
 import yaml
-from test_cli import _arrays, _assert_identical, _main, _subprocess
 
-from gpuqd import load_run, pipeline, switching_stats
+from gpuqd import load_run
 from gpuqd.dynamics import ConstantTorque, Macrospin
-from gpuqd.switching_times import SWITCHING_VARIABLES, AdaptiveSwitchingRun, trajectory_ids_for
+from gpuqd.observables import switching_stats
+from gpuqd.observables.adaptive_switching import AdaptiveSwitchingRun, trajectory_ids_for
+from gpuqd.run.checkpoint import KILL_HOOK_ENV
+from gpuqd.run.stages.switching_times import VARIABLES as SWITCHING_VARIABLES
 
 HAVE_MPL = importlib.util.find_spec("matplotlib") is not None
 
@@ -38,7 +40,7 @@ TINY_STATS = {
 
 @pytest.fixture(autouse=True)
 def _no_kill_hook(monkeypatch):
-    monkeypatch.delenv(pipeline.KILL_HOOK_ENV, raising=False)
+    monkeypatch.delenv(KILL_HOOK_ENV, raising=False)
 
 
 def _write(tmp_path, data, name="tiny_stats.yaml"):
@@ -47,7 +49,8 @@ def _write(tmp_path, data, name="tiny_stats.yaml"):
     return p
 
 
-def test_switching_times_outputs_and_load_run(tmp_path, capsys):
+def test_switching_times_outputs_and_load_run(tmp_path, capsys, run_helpers):
+    _main, _arrays, _assert_identical = run_helpers.main, run_helpers.arrays, run_helpers.assert_identical
     cfg = _write(tmp_path, TINY_STATS)
     runs = tmp_path / "runs"
     rc, out, err = _main(["run", str(cfg), "--runs-dir", str(runs), "--quiet"]
@@ -88,8 +91,10 @@ def test_switching_times_outputs_and_load_run(tmp_path, capsys):
     assert int(r["switching_trajectory_steps"]) < int(r["switching_trajectory_steps_uncompacted"])
 
 
-def test_switching_times_resume_after_kill_is_bit_identical(tmp_path, capsys):
+def test_switching_times_resume_after_kill_is_bit_identical(tmp_path, capsys, run_helpers):
     """SIGKILL inside adaptive round 0 and again later: --resume reproduces the uninterrupted run."""
+    _main, _arrays, _subprocess = run_helpers.main, run_helpers.arrays, run_helpers.subprocess
+    _assert_identical = run_helpers.assert_identical
     runs = tmp_path / "runs"
     cfg = _write(tmp_path, TINY_STATS)
     base = ["run", str(cfg), "--runs-dir", str(runs), "--quiet", "--no-figures"]
@@ -102,7 +107,7 @@ def test_switching_times_resume_after_kill_is_bit_identical(tmp_path, capsys):
     args = ["run", str(cfg2), "--runs-dir", str(runs), "--quiet", "--no-figures"]
     for kill_after in (2, 3):  # each session writes a few checkpoints, then dies
         p = _subprocess(args + (["--resume"] if kill_after > 2 else []), tmp_path,
-                        {pipeline.KILL_HOOK_ENV: f"switching_times:{kill_after}"})
+                        {KILL_HOOK_ENV: f"switching_times:{kill_after}"})
         assert p.returncode == -signal.SIGKILL, p.stderr
         assert (runs / "killed" / "checkpoint" / "switching_state.npz").exists()
     rc, _, err = _main(args + ["--resume"], capsys)

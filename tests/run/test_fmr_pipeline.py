@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 import yaml
 
-from gpuqd import cli, fmr, load_run, pipeline
-from gpuqd.config import validate_config
+from gpuqd import cli, load_run
+from gpuqd.observables import fmr
+from gpuqd.run.stages import dynamics as dynamics_stage
+from gpuqd.run.validate import validate_config
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 HAVE_MPL = importlib.util.find_spec("matplotlib") is not None
 
 TINY_FMR = {
@@ -37,18 +39,18 @@ def fmr_run(tmp_path_factory):
     cfg_path = tmp / "tiny_fmr.yaml"
     cfg_path.write_text(yaml.safe_dump(TINY_FMR), encoding="utf-8")
     called = []
-    original = pipeline._dynamics_stage
+    original = dynamics_stage.DynamicsWork.start
 
     def no_dynamics(*a, **k):
         called.append(1)
         return original(*a, **k)
 
-    pipeline._dynamics_stage = no_dynamics
+    dynamics_stage.DynamicsWork.start = no_dynamics
     try:
         rc = cli.main(["run", str(cfg_path), "--quiet", "--runs-dir", str(tmp / "runs")]
                       + ([] if HAVE_MPL else ["--no-figures"]))
     finally:
-        pipeline._dynamics_stage = original
+        dynamics_stage.DynamicsWork.start = original
     assert rc == 0
     return tmp / "runs" / "tiny_fmr", called
 
@@ -121,7 +123,7 @@ def test_fmr_figures_written(fmr_run):
 
 
 def test_shipped_fmr_config_validates():
-    from gpuqd.config import load_config
+    from gpuqd.run.validate import load_config
 
     cfg = load_config(REPO / "configs" / "fmr.yaml", check_output=False)
     assert cfg.data["outputs"] == ["fmr"] and not cfg.needs_dynamics
