@@ -18,6 +18,7 @@ other busy processes are recorded: on a shared machine they bound what 2 workers
 Prints a table and writes benchmarks/results/scaling.json.
 
 Usage: python benchmarks/scaling.py [--workers 1 2] [--repeats 3] [--t-end 240] [--chunk 2500] [--runs-dir runs]
+                                   [--trajectories-per-point 1]
 """
 
 from __future__ import annotations
@@ -48,9 +49,9 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "scaling.json"
 
 
-def _quickstart(t_end: float, chunk: int, runs_dir: str):
+def _quickstart(t_end: float, chunk: int, runs_dir: str, tpp: int = 1):
     overrides = [f"dynamics.t_end={t_end}", f"dynamics.average_from={t_end / 2}", f"dynamics.chunk_steps={chunk}",
-                 "backend=numpy"]
+                 f"dynamics.trajectories_per_point={tpp}", "backend=numpy"]
     return load_config(REPO / "configs" / "quickstart.yaml", overrides=overrides, runs_dir=runs_dir)
 
 
@@ -65,6 +66,11 @@ def _table(cfg):
 
 def _checkpoint() -> Checkpoint:
     return Checkpoint(Path(tempfile.mkdtemp(prefix="gpuqd-scaling-")) / "dynamics_state.npz", "bench", "dynamics")
+
+
+def _warm_up() -> None:
+    import gpuqd.run.ensemble_units  # noqa: F401
+    import gpuqd.run.stages.dynamics  # noqa: F401
 
 
 def _timed(fn):
@@ -103,9 +109,11 @@ def main() -> None:
     ap.add_argument("--t-end", type=float, default=240.0)
     ap.add_argument("--chunk", type=int, default=2500)
     ap.add_argument("--runs-dir", default=str(REPO / "runs"))
+    ap.add_argument("--trajectories-per-point", type=int, default=1,
+                    help="scale the ensemble (quickstart: 1; larger ensembles show the large-block limit)")
     args = ap.parse_args()
 
-    cfg = _quickstart(args.t_end, args.chunk, args.runs_dir)
+    cfg = _quickstart(args.t_end, args.chunk, args.runs_dir, args.trajectories_per_point)
     table = _table(cfg)
     work = DynamicsWork(cfg, table, "numpy")
     n_traj, steps = work.n_items, cfg.dynamics.steps
@@ -135,6 +143,7 @@ def main() -> None:
         cluster, client = start_local_cluster(n, "numpy", dashboard=False)
         try:
             client.wait_for_workers(n, timeout=120)
+            client.run(_warm_up)  # imports on the workers happen once per process, like the cluster start
             ex = DaskExecutor(client)
             times = []
             for _ in range(args.repeats):
@@ -174,6 +183,7 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "benchmark": "scaling", "config": "configs/quickstart.yaml (t_end shortened)", "t_end": args.t_end,
+        "trajectories_per_point": args.trajectories_per_point,
         "chunk_steps": args.chunk, "n_traj": n_traj, "steps": steps, "repeats": args.repeats, "rows": rows,
         "summary": summary, "load_before": before, "load_after": after, "cpu_count": os.cpu_count(),
         "host": platform.node(), "python": platform.python_version(), "numpy": np.__version__,

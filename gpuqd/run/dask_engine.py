@@ -51,18 +51,20 @@ def visible_gpu_count() -> int:
         return 0
 
 
-class _SelectGPU:
-    """Worker plugin: worker ``i`` of a plain local cluster makes CUDA device ``i mod n`` current."""
+def _select_gpu_plugin(n_devices: int) -> Any:
+    """Worker plugin: worker ``i`` of a plain local cluster sees only CUDA device ``i mod n_devices``
+    (set before the worker's first task imports CuPy)."""
+    from distributed.diagnostics.plugin import WorkerPlugin
 
-    def __init__(self, n_devices: int) -> None:
-        self.n_devices = n_devices
+    class SelectGPU(WorkerPlugin):
+        def setup(self, worker: Any) -> None:  # pragma: no cover - needs several GPUs
+            try:
+                index = int(str(worker.name).rsplit("-", 1)[-1])
+            except ValueError:
+                index = 0
+            os.environ["CUDA_VISIBLE_DEVICES"] = str(index % n_devices)
 
-    def setup(self, worker: Any) -> None:  # pragma: no cover - needs several GPUs
-        try:
-            index = int(str(worker.name).rsplit("-", 1)[-1])
-        except ValueError:
-            index = 0
-        os.environ["CUDA_VISIBLE_DEVICES"] = str(index % self.n_devices)
+    return SelectGPU()
 
 
 def start_local_cluster(n_workers: int, backend: str = "numpy", dashboard: bool = True) -> tuple[Any, Any]:
@@ -82,7 +84,7 @@ def start_local_cluster(n_workers: int, backend: str = "numpy", dashboard: bool 
             n_gpu = visible_gpu_count()
             cluster = distributed.LocalCluster(n_workers=n_gpu, env=dict(WORKER_ENV), **common)
             client = distributed.Client(cluster)
-            client.register_plugin(_SelectGPU(n_gpu), name="gpuqd-select-gpu")
+            client.register_plugin(_select_gpu_plugin(n_gpu), name="gpuqd-select-gpu")
             return cluster, client
         cluster = LocalCUDACluster(**{k: v for k, v in common.items() if k != "processes"})
         return cluster, distributed.Client(cluster)

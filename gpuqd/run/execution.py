@@ -48,8 +48,6 @@ __all__ = [
 
 #: ``execution.engine`` values
 ENGINES = ("local", "dask")
-#: largest ``execution.workers``
-MAX_WORKERS = 4096
 #: the one message for a missing optional dependency of ``engine: dask``
 DASK_EXTRA_MESSAGE = ("engine 'dask' needs the optional extra gpuqd[dask] (pip install 'gpuqd[dask]', "
                       "which installs dask[distributed]); allowed without it: local")
