@@ -1,4 +1,4 @@
-"""Command-line interface ``gpuqd``: run, validate, plot, info.
+"""Command-line interface ``gpuqd``: run, validate, plot, info (the run layer does the work: :mod:`gpuqd.run`).
 
     gpuqd run CONFIG [--backend B] [--resume] [--force] [--set key.path=value ...] [--runs-dir DIR]
               [--scheduler ADDRESS] [--workers N]
@@ -19,6 +19,7 @@ import time
 import warnings
 
 from gpuqd import __version__
+from gpuqd.run.schema import BACKENDS
 
 EXIT_BAD_INPUT = 2
 EXIT_RUNTIME = 1
@@ -93,6 +94,8 @@ def cmd_plot(args) -> int:
 def cmd_info(args) -> int:
     import numpy as np
 
+    from gpuqd.run.backend import available_backends
+
     lines = [f"gpuqd {__version__}", f"python {sys.version.split()[0]}", f"numpy {np.__version__}"]
     try:
         import scipy
@@ -106,7 +109,6 @@ def cmd_info(args) -> int:
         lines.append(f"matplotlib {matplotlib.__version__} (figures enabled)")
     except ImportError:
         lines.append("matplotlib: not installed (figures skipped; pip install -e '.[plot]')")
-    backends = ["numpy"]
     try:
         import cupy
 
@@ -122,11 +124,10 @@ def cmd_info(args) -> int:
             name = name.decode() if isinstance(name, bytes) else str(name)
             mem = props.get("totalGlobalMem", 0) / 2**30
             lines.append(f"  GPU {i}: {name}, {mem:.1f} GiB")
-        if n > 0:
-            backends.append("cupy")
     except ImportError:
         lines.append("cupy: not installed (GPU backend unavailable; pip install -e '.[gpu]')")
     lines.append(f"CPU cores: {os.cpu_count()}")
+    backends = available_backends()
     lines.append(f"backends available: {', '.join(backends)} (auto → {backends[-1]})")
     print("\n".join(lines))
     return 0
@@ -146,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run a configuration into <runs-dir>/<name>/")
     common(r)
-    r.add_argument("--backend", choices=["auto", "numpy", "cupy"], default=None, help="override 'backend'")
+    r.add_argument("--backend", choices=list(BACKENDS), default=None, help="override 'backend'")
     r.add_argument("--resume", action="store_true", help="continue an interrupted run")
     r.add_argument("--force", action="store_true", help="overwrite an existing run directory")
     r.add_argument("--no-figures", action="store_true", help="skip the figures (gpuqd plot makes them later)")

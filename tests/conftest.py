@@ -103,7 +103,18 @@ def run_helpers() -> type[RunHelpers]:
     return RunHelpers
 
 
+@pytest.fixture(scope="session")
+def make_tiny_config():  # noqa: ANN201
+    """Factory: ``make_tiny_config(**sections)`` = a fresh copy of the tiny configuration with the given
+    top-level keys replaced (``None`` removes a key); usable from module-scoped fixtures."""
+
+    def make(**sections: object) -> dict:
+        return copy.deepcopy({k: v for k, v in (TINY | sections).items() if v is not None})
+
+    return make
+
+
 @pytest.fixture
-def tiny_config() -> dict:
+def tiny_config(make_tiny_config) -> dict:  # noqa: ANN001
     """A fresh copy of the tiny configuration (edit freely)."""
-    return copy.deepcopy(TINY)
+    return make_tiny_config()

@@ -17,6 +17,8 @@ Units: energies Γ, times 1/Γ, rates Γ.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -26,7 +28,7 @@ from gpuqd.observables import switching_stats as ss
 __all__ = ["PROTOCOLS", "ID_BASE", "ID_STRIDE", "AdaptiveSwitchingRun", "protocol_list", "trajectory_ids_for"]
 
 #: protocol name → initial polar angle (rad)
-PROTOCOLS: dict[str, float] = {"P_to_AP": 0.0, "AP_to_P": math.pi}
+PROTOCOLS: Mapping[str, float] = MappingProxyType({"P_to_AP": 0.0, "AP_to_P": math.pi})
 #: global trajectory ids of this ensemble start here (the switching-diagram ensemble uses ids < n_traj)
 ID_BASE = 1 << 40
 #: ids reserved per (protocol, point): ≥ the largest allowed trajectories per point (100000)

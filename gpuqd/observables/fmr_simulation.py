@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,7 @@ __all__ = [
     "spectrum_window",
 ]
 
-STATE_THETA = {"parallel": 0.0, "antiparallel": math.pi}
+STATE_THETA = MappingProxyType({"parallel": 0.0, "antiparallel": math.pi})
 
 
 # --------------------------------------------------------------------------------------- torques

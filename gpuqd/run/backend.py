@@ -14,7 +14,7 @@ import numpy as np
 
 from gpuqd.run.errors import RunError
 
-__all__ = ["resolve_backend", "device_info"]
+__all__ = ["available_backends", "resolve_backend", "device_info"]
 
 
 def resolve_backend(requested: str) -> str:
@@ -29,6 +29,13 @@ def resolve_backend(requested: str) -> str:
         raise RunError("backend: cupy requested but CuPy is not installed or no CUDA device is usable "
                        "(pip install -e '.[gpu]', or use --backend numpy)")
     return "numpy"
+
+
+def available_backends() -> list[str]:
+    """Backends usable on this machine, the one ``auto`` picks last."""
+    from gpuqd.dynamics.runner import cupy_usable
+
+    return ["numpy", "cupy"] if cupy_usable() else ["numpy"]
 
 
 def device_info(backend: str) -> dict:

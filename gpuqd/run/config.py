@@ -125,6 +125,11 @@ class Grid:
         values = np.asarray(values, dtype=float)
         return values / self.U if self.U > 0 else values * np.nan
 
+    def points_over_U(self, points: Any) -> np.ndarray:
+        """Requested points given in :attr:`point_unit` (U, or Γ if U = 0) expressed over U; NaN if U = 0."""
+        points = np.asarray(points, dtype=float)
+        return points if self.U > 0 else points * np.nan
+
     @functools.cached_property
     def eps_tilde(self) -> np.ndarray:
         """ε̃ axis (Γ)."""

@@ -14,6 +14,7 @@ import json
 import platform
 import time
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -26,15 +27,15 @@ from gpuqd.run.errors import RunError, SetupError
 from gpuqd.run.execution import make_executor
 from gpuqd.run.executor import Executor
 from gpuqd.run.progress import Reporter
-from gpuqd.run.results import AXIS_VARIABLES, readme_text, write_results
+from gpuqd.run.results import AXIS_VARIABLES, save_results
 from gpuqd.run.rundir import RunDir, git_commit, now, prepare_run_dir
 from gpuqd.run.stage import StageContext
 from gpuqd.run.stages import get_stage
 
 __all__ = ["run_pipeline", "config_hash", "UNITS"]
 
-UNITS = {"energy": "Gamma = (Gamma_S + Gamma_D)/2", "time": "hbar/Gamma", "current": "e Gamma/hbar",
-         "spin_current": "Gamma (hbar * Gamma/hbar)", "conductance": "e^2/hbar", "angle": "rad"}
+UNITS = MappingProxyType({"energy": "Gamma = (Gamma_S + Gamma_D)/2", "time": "hbar/Gamma", "current": "e Gamma/hbar",
+         "spin_current": "Gamma (hbar * Gamma/hbar)", "conductance": "e^2/hbar", "angle": "rad"})
 
 
 def config_hash(cfg: RunConfig) -> str:
@@ -134,9 +135,9 @@ def run_pipeline(cfg: RunConfig, resume: bool = False, force: bool = False, repo
     attrs = {
         "gpuqd_version": __version__, "name": cfg.name, "outputs": sorted(cfg.outputs), "config": cfg.data,
         "axes": {"eps_tilde": ["eps_tilde_over_U", "eps_tilde"], "V": ["V_over_U", "V"]},
-        "units": UNITS, "notes": notes,
+        "units": dict(UNITS), "notes": notes,
     }
-    write_results(rd.results_path, arrays, variables, attrs, readme_text(arrays, variables, attrs))
+    save_results(rd, arrays, variables, attrs)
     stage_time("results", t0)
     if make_figures:
         t0 = time.perf_counter()

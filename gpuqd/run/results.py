@@ -31,13 +31,12 @@ from typing import Any
 import numpy as np
 
 from gpuqd.atomic_io import atomic_savez
-from gpuqd.run.rundir import RunDir, dumps_json
+from gpuqd.run.rundir import RESULTS_FILE, RunDir, dumps_json
 
-__all__ = ["AXIS_VARIABLES", "RESULTS_FORMAT", "RESULTS_FILE", "RunResults", "load_run", "readme_text",
+__all__ = ["AXIS_VARIABLES", "RESULTS_FORMAT", "RunResults", "load_run", "readme_text", "save_results",
            "write_results"]
 
 RESULTS_FORMAT = "gpuqd-results/1"
-RESULTS_FILE = "results.npz"
 #: the grid axes every run writes
 AXIS_VARIABLES = MappingProxyType({
     "eps_tilde_over_U": {"dims": ["eps_tilde"], "units": "U", "description": "level position ε̃ = ε + U/2"},
@@ -160,3 +159,9 @@ def readme_text(arrays: Mapping[str, np.ndarray], variables: Mapping[str, Mappin
         lines.append(f"{k} {list(np.shape(v))} [{var['units']}] dims={var['dims']}: {var['description']}")
     lines += ["", "Notes:"] + [f"- {n}" for n in attrs["notes"]]
     return "\n".join(lines) + "\n"
+
+
+def save_results(run_dir: RunDir, arrays: Mapping[str, np.ndarray], variables: Mapping[str, Mapping],
+                 attrs: Mapping[str, Any]) -> list[Path]:
+    """Write the results of a finished run into ``run_dir`` (every results file a run has); their paths."""
+    return [write_results(run_dir.results_path, arrays, variables, attrs, readme_text(arrays, variables, attrs))]

@@ -22,7 +22,10 @@ import yaml
 from gpuqd.atomic_io import atomic_write_text
 from gpuqd.run.errors import RunError
 
-__all__ = ["RunDir", "dumps_json", "git_commit", "now", "prepare_run_dir"]
+__all__ = ["RESULTS_FILE", "RunDir", "dumps_json", "git_commit", "now", "prepare_run_dir"]
+
+#: the results file of a run directory (written by gpuqd.run.results)
+RESULTS_FILE = "results.npz"
 
 
 def _json_default(o: Any) -> Any:
@@ -71,7 +74,7 @@ class RunDir:
 
     config_path = property(lambda self: self.path / "config.yaml")
     meta_path = property(lambda self: self.path / "meta.json")
-    results_path = property(lambda self: self.path / "results.npz")
+    results_path = property(lambda self: self.path / RESULTS_FILE)
     figures_dir = property(lambda self: self.path / "figures")
     checkpoint_dir = property(lambda self: self.path / "checkpoint")
 

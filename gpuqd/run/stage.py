@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -84,7 +85,7 @@ class StageContext:
     reporter: Reporter
     executor: Executor
     cache: TransportCache
-    checkpoint_dir: Any
+    checkpoint_dir: Path
     config_hash: str
     needs: frozenset[str] = frozenset()
     products: dict[str, Any] = field(default_factory=dict)

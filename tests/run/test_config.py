@@ -22,20 +22,13 @@ from gpuqd.run.validate import validate_config as validate
 
 REPO = Path(__file__).resolve().parents[2]
 
-BASE = {
-    "name": "tiny",
-    "seed": 3,
-    "backend": "numpy",
-    "transport": {"U": 100.0, "T": 10.0, "gamma_S": 0.6667, "gamma_D": 1.3333, "p_S": 0.9, "p_D": 0.9,
-                  "order": 1, "n_theta": 16},
-    "grid": {"unit": "U", "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 3},
-             "V": {"start": -0.4, "stop": 0.4, "num": 3}},
-    "magnet": {"S": 1.0, "KV": 0.01, "alpha": 0.1, "sigma2": 1.0e-4},
-    "torque": {"model": "transport"},
-    "dynamics": {"dt": 0.02, "t_end": 40.0, "average_from": 20.0, "trajectories_per_point": 2,
-                 "chunk_steps": 500},
-    "outputs": ["switching_diagram", "readout", "torque_maps"],
-}
+@pytest.fixture
+def base(tiny_config):
+    """The tiny configuration with an explicit torque section and 16 θ nodes (validation only)."""
+    tiny_config["transport"]["n_theta"] = 16
+    tiny_config["torque"] = {"model": "transport"}
+    tiny_config["dynamics"]["chunk_steps"] = 500
+    return tiny_config
 
 
 def _set(d: dict, path: str, value) -> dict:
@@ -59,8 +52,8 @@ def _del(d: dict, path: str) -> dict:
 
 
 # --------------------------------------------------------------------------------------- good input
-def test_base_config_resolves_with_defaults(tmp_path):
-    cfg = validate(BASE, "base.yaml", runs_dir=str(tmp_path))
+def test_base_config_resolves_with_defaults(tmp_path, base):
+    cfg = validate(base, "base.yaml", runs_dir=str(tmp_path))
     assert cfg.data["magnet"]["free"] == "drain"
     assert cfg.data["dynamics"]["switch_threshold"] == 0.5
     assert cfg.data["figures"]["inset_V"] == [0.1, 0.175]
@@ -71,32 +64,32 @@ def test_base_config_resolves_with_defaults(tmp_path):
     assert again.data == cfg.data
 
 
-def test_yaml_exponent_without_dot_is_a_float():
+def test_yaml_exponent_without_dot_is_a_float(base):
     assert parse_yaml("a: 1e-4\nb: 2e4\nc: 5") == {"a": 1e-4, "b": 2e4, "c": 5}
-    cfg = validate(_set(BASE, "magnet.sigma2", parse_yaml("x: 1e-4")["x"]), runs_dir=None)
+    cfg = validate(_set(base, "magnet.sigma2", parse_yaml("x: 1e-4")["x"]), runs_dir=None)
     assert cfg.data["magnet"]["sigma2"] == 1e-4
 
 
-def test_integer_valued_float_accepted_for_int_keys():
-    cfg = validate(_set(BASE, "dynamics.chunk_steps", 2e3))
+def test_integer_valued_float_accepted_for_int_keys(base):
+    cfg = validate(_set(base, "dynamics.chunk_steps", 2e3))
     assert cfg.data["dynamics"]["chunk_steps"] == 2000 and isinstance(cfg.data["dynamics"]["chunk_steps"], int)
 
 
-def test_overrides_are_yaml_parsed_and_validated():
-    cfg = validate(BASE, overrides=["transport.T=20", "outputs=[torque_maps]", "magnet.field=[0, 0, 0.001]"])
+def test_overrides_are_yaml_parsed_and_validated(base):
+    cfg = validate(base, overrides=["transport.T=20", "outputs=[torque_maps]", "magnet.field=[0, 0, 0.001]"])
     assert cfg.data["transport"]["T"] == 20.0
     assert cfg.data["outputs"] == ["torque_maps"] and not cfg.needs_dynamics
     assert cfg.data["magnet"]["field"] == [0.0, 0.0, 0.001]
     with pytest.raises(ConfigError, match=r"transport\.T.*from --set.*0 < T"):
-        validate(BASE, "x.yaml", overrides=["transport.T=-1"])
+        validate(base, "x.yaml", overrides=["transport.T=-1"])
     raw: dict = {}
     assert apply_override(raw, "a.b.c=1.5") == "a.b.c" and raw == {"a": {"b": {"c": 1.5}}}
 
 
-def test_gamma_over_T_warning():
-    cfg = validate(_set(BASE, "transport.T", 1.0))
+def test_gamma_over_T_warning(base):
+    cfg = validate(_set(base, "transport.T", 1.0))
     assert any("max(Γ_S, Γ_D)/T" in w for w in cfg.warnings)
-    assert not validate(BASE).warnings
+    assert not validate(base).warnings
 
 
 def test_dt_limit_paper_parameters():
@@ -105,12 +98,12 @@ def test_dt_limit_paper_parameters():
     assert 0.01 <= limit < 1.0 and "ω_max" in why  # the paper's dt = 0.01/Γ is admitted
 
 
-def test_grid_axes_units():
-    cfg = validate(BASE)
+def test_grid_axes_units(base):
+    cfg = validate(base)
     ax = cfg.grid.axes()
     assert ax["eps_tilde"].tolist() == pytest.approx([-30.0, 0.0, 30.0])
     assert ax["V_over_U"].tolist() == pytest.approx([-0.4, 0.0, 0.4])
-    cfg = validate(_set(_set(BASE, "grid.unit", "Gamma"), "grid.V.num", 1))
+    cfg = validate(_set(_set(base, "grid.unit", "Gamma"), "grid.V.num", 1))
     ax = cfg.grid.axes()
     assert ax["V"].tolist() == [-0.4] and ax["eps_tilde"].tolist() == pytest.approx([-0.3, 0.0, 0.3])
 
@@ -156,90 +149,103 @@ def _file_under_file(tmp_path: Path) -> str:
 
 
 BAD = [
-    # (id, raw config or callable(tmp_path) -> raw, extra CLI args, substrings the message must contain)
-    ("typo_top", _set(BASE, "seeed", 1), [], ["seeed", "did you mean 'seed'"]),
-    ("typo_transport", _set(_del(BASE, "transport.gamma_S"), "transport.gama_S", 0.6667), [],
+    # (id, callable(base config, tmp_path) -> raw config, extra CLI args, substrings the message must contain)
+    ("typo_top", lambda b, tmp: _set(b, "seeed", 1), [], ["seeed", "did you mean 'seed'"]),
+    ("typo_transport", lambda b, tmp: _set(_del(b, "transport.gamma_S"), "transport.gama_S", 0.6667), [],
      ["transport.gama_S", "did you mean 'gamma_S'"]),
-    ("typo_magnet", _set(BASE, "magnet.alpah", 0.1), [], ["magnet.alpah", "did you mean 'alpha'"]),
-    ("typo_dynamics", _set(BASE, "dynamics.t_ned", 10.0), [], ["dynamics.t_ned", "did you mean 't_end'"]),
-    ("type_T_string", _set(BASE, "transport.T", "ten"), [], ["transport.T", "expected a number"]),
-    ("type_num_float", _set(BASE, "grid.V.num", 2.5), [], ["grid.V.num", "integer"]),
-    ("type_alpha_bool", _set(BASE, "magnet.alpha", True), [], ["magnet.alpha", "bool"]),
-    ("type_section", _set(BASE, "transport", 5), [], ["transport", "mapping"]),
-    ("p_S_one", _set(BASE, "transport.p_S", 1.0), [], ["transport.p_S", "0 <= p_S < 1"]),
-    ("p_D_negative", _set(BASE, "transport.p_D", -0.1), [], ["transport.p_D", "0 <= p_D < 1"]),
-    ("T_zero", _set(BASE, "transport.T", 0.0), [], ["transport.T", "0 < T"]),
-    ("T_negative", _set(BASE, "transport.T", -5.0), [], ["transport.T", "0 < T"]),
-    ("gamma_zero", _set(BASE, "transport.gamma_S", 0.0), [], ["transport.gamma_S", "0 < gamma_S"]),
-    ("gamma_sum", _set(BASE, "transport.gamma_D", 2.0 - 0.6667 + 0.5), [], ["transport.gamma_D", "Γ_S + Γ_D"]),
-    ("order_3", _set(BASE, "transport.order", 3), [], ["transport.order", "1 <= order <= 2"]),
-    ("dt_too_large", _set(_set(BASE, "dynamics.dt", 0.5), "dynamics.t_end", 40.0), [],
+    ("typo_magnet", lambda b, tmp: _set(b, "magnet.alpah", 0.1), [], ["magnet.alpah", "did you mean 'alpha'"]),
+    ("typo_dynamics", lambda b, tmp: _set(b, "dynamics.t_ned", 10.0), [], ["dynamics.t_ned", "did you mean 't_end'"]),
+    ("type_T_string", lambda b, tmp: _set(b, "transport.T", "ten"), [], ["transport.T", "expected a number"]),
+    ("type_num_float", lambda b, tmp: _set(b, "grid.V.num", 2.5), [], ["grid.V.num", "integer"]),
+    ("type_alpha_bool", lambda b, tmp: _set(b, "magnet.alpha", True), [], ["magnet.alpha", "bool"]),
+    ("type_section", lambda b, tmp: _set(b, "transport", 5), [], ["transport", "mapping"]),
+    ("p_S_one", lambda b, tmp: _set(b, "transport.p_S", 1.0), [], ["transport.p_S", "0 <= p_S < 1"]),
+    ("p_D_negative", lambda b, tmp: _set(b, "transport.p_D", -0.1), [], ["transport.p_D", "0 <= p_D < 1"]),
+    ("T_zero", lambda b, tmp: _set(b, "transport.T", 0.0), [], ["transport.T", "0 < T"]),
+    ("T_negative", lambda b, tmp: _set(b, "transport.T", -5.0), [], ["transport.T", "0 < T"]),
+    ("gamma_zero", lambda b, tmp: _set(b, "transport.gamma_S", 0.0), [], ["transport.gamma_S", "0 < gamma_S"]),
+    ("gamma_sum", lambda b, tmp: _set(b, "transport.gamma_D", 2.0 - 0.6667 + 0.5), [],
+     ["transport.gamma_D", "Γ_S + Γ_D"]),
+    ("order_3", lambda b, tmp: _set(b, "transport.order", 3), [], ["transport.order", "1 <= order <= 2"]),
+    ("dt_too_large", lambda b, tmp: _set(_set(b, "dynamics.dt", 0.5), "dynamics.t_end", 40.0), [],
      ["dynamics.dt", "too large", "dt <="]),
-    ("dt_zero", _set(BASE, "dynamics.dt", 0.0), [], ["dynamics.dt", "0 < dt"]),
-    ("empty_grid", _set(BASE, "grid.eps_tilde.num", 0), [], ["grid.eps_tilde.num", "empty grid"]),
-    ("grid_reversed", _set(BASE, "grid.V.stop", -0.5), [], ["grid.V.stop", "start <= stop"]),
-    ("unknown_backend", _set(BASE, "backend", "gpu"), [], ["backend", "auto | numpy | cupy"]),
-    ("average_from_eq_t_end", _set(BASE, "dynamics.average_from", 40.0), [], ["dynamics.average_from", "[0, t_end)"]),
-    ("average_from_negative", _set(BASE, "dynamics.average_from", -1.0), [], ["dynamics.average_from"]),
-    ("t_end_not_multiple", _set(BASE, "dynamics.t_end", 40.01), [], ["dynamics.t_end", "multiple of dt"]),
-    ("switch_threshold_one", _set(BASE, "dynamics.switch_threshold", 1.0), [], ["dynamics.switch_threshold"]),
-    ("missing_U", _del(BASE, "transport.U"), [], ["transport.U", "missing"]),
-    ("missing_grid", _del(BASE, "grid"), [], ["grid", "missing"]),
-    ("sigma2_and_T_m", _set(BASE, "magnet.T_m", 1e-3), [], ["magnet.T_m", "either"]),
-    ("unknown_output", _set(BASE, "outputs", ["switching"]), [], ["outputs", "did you mean 'switching_"]),
-    ("unknown_torque_model", _set(BASE, "torque.model", "constnt"), [], ["torque.model", "did you mean 'constant'"]),
-    ("anisotropy_typo", _set(BASE, "magnet.anisotropy", "cubik"), [], ["magnet.anisotropy", "did you mean 'cubic'"]),
-    ("bad_name", _set(BASE, "name", "../evil"), [], ["name", "expected a string"]),
-    ("seed_negative", _set(BASE, "seed", -1), [], ["seed", "0 <= seed"]),
-    ("nan_value", _set(BASE, "magnet.KV", float("nan")), [], ["magnet.KV", "finite"]),
-    ("unwritable_runs_dir", lambda tmp: _set(BASE, "runs_dir", _file_under_file(tmp)), [],
+    ("dt_zero", lambda b, tmp: _set(b, "dynamics.dt", 0.0), [], ["dynamics.dt", "0 < dt"]),
+    ("empty_grid", lambda b, tmp: _set(b, "grid.eps_tilde.num", 0), [], ["grid.eps_tilde.num", "empty grid"]),
+    ("grid_reversed", lambda b, tmp: _set(b, "grid.V.stop", -0.5), [], ["grid.V.stop", "start <= stop"]),
+    ("unknown_backend", lambda b, tmp: _set(b, "backend", "gpu"), [], ["backend", "auto | numpy | cupy"]),
+    ("average_from_eq_t_end", lambda b, tmp: _set(b, "dynamics.average_from", 40.0), [],
+     ["dynamics.average_from", "[0, t_end)"]),
+    ("average_from_negative", lambda b, tmp: _set(b, "dynamics.average_from", -1.0), [], ["dynamics.average_from"]),
+    ("t_end_not_multiple", lambda b, tmp: _set(b, "dynamics.t_end", 40.01), [], ["dynamics.t_end", "multiple of dt"]),
+    ("switch_threshold_one", lambda b, tmp: _set(b, "dynamics.switch_threshold", 1.0), [],
+     ["dynamics.switch_threshold"]),
+    ("missing_U", lambda b, tmp: _del(b, "transport.U"), [], ["transport.U", "missing"]),
+    ("missing_grid", lambda b, tmp: _del(b, "grid"), [], ["grid", "missing"]),
+    ("sigma2_and_T_m", lambda b, tmp: _set(b, "magnet.T_m", 1e-3), [], ["magnet.T_m", "either"]),
+    ("unknown_output", lambda b, tmp: _set(b, "outputs", ["switching"]), [], ["outputs", "did you mean 'switching_"]),
+    ("unknown_torque_model", lambda b, tmp: _set(b, "torque.model", "constnt"), [],
+     ["torque.model", "did you mean 'constant'"]),
+    ("anisotropy_typo", lambda b, tmp: _set(b, "magnet.anisotropy", "cubik"), [],
+     ["magnet.anisotropy", "did you mean 'cubic'"]),
+    ("bad_name", lambda b, tmp: _set(b, "name", "../evil"), [], ["name", "expected a string"]),
+    ("seed_negative", lambda b, tmp: _set(b, "seed", -1), [], ["seed", "0 <= seed"]),
+    ("nan_value", lambda b, tmp: _set(b, "magnet.KV", float("nan")), [], ["magnet.KV", "finite"]),
+    ("unwritable_runs_dir", lambda b, tmp: _set(b, "runs_dir", _file_under_file(tmp)), [],
      ["runs_dir", "not writable"]),
-    ("set_unknown_key", BASE, ["--set", "transport.UU=3"], ["transport.UU", "did you mean 'U'"]),
-    ("set_malformed", BASE, ["--set", "transport.T"], ["--set", "KEY.PATH=VALUE"]),
-    ("set_out_of_range", BASE, ["--set", "magnet.alpha=-1"], ["magnet.alpha", "0 < alpha"]),
-    ("top_level_list", [1, 2], [], ["top level must be a mapping"]),
+    ("set_unknown_key", lambda b, tmp: b, ["--set", "transport.UU=3"], ["transport.UU", "did you mean 'U'"]),
+    ("set_malformed", lambda b, tmp: b, ["--set", "transport.T"], ["--set", "KEY.PATH=VALUE"]),
+    ("set_out_of_range", lambda b, tmp: b, ["--set", "magnet.alpha=-1"], ["magnet.alpha", "0 < alpha"]),
+    ("top_level_list", lambda b, tmp: [1, 2], [], ["top level must be a mapping"]),
     # statistics: (switching_times output)
-    ("stats_protocol_typo", _set(BASE, "statistics.protocol", "P_to_A"), [],
+    ("stats_protocol_typo", lambda b, tmp: _set(b, "statistics.protocol", "P_to_A"), [],
      ["statistics.protocol", "did you mean 'P_to_AP'"]),
-    ("stats_key_typo", _set(BASE, "statistics.trajectory_per_point", 10), [],
+    ("stats_key_typo", lambda b, tmp: _set(b, "statistics.trajectory_per_point", 10), [],
      ["statistics.trajectory_per_point", "did you mean 'trajectories_per_point'"]),
-    ("stats_trajectories_zero", _set(BASE, "statistics.trajectories_per_point", 0), [],
+    ("stats_trajectories_zero", lambda b, tmp: _set(b, "statistics.trajectories_per_point", 0), [],
      ["statistics.trajectories_per_point", "1 <= trajectories_per_point"]),
-    ("stats_trajectories_too_many", _set(BASE, "statistics.trajectories_per_point", 100001), [],
+    ("stats_trajectories_too_many", lambda b, tmp: _set(b, "statistics.trajectories_per_point", 100001), [],
      ["statistics.trajectories_per_point", "<= 100000"]),
-    ("stats_t_end_not_multiple", _set(BASE, "statistics.t_end", 10.01), [], ["statistics.t_end", "multiple of"]),
-    ("stats_t_end_zero", _set(BASE, "statistics.t_end", 0.0), [], ["statistics.t_end", "0 < t_end"]),
-    ("stats_compaction_not_bool", _set(BASE, "statistics.compaction", "yes"), [],
+    ("stats_t_end_not_multiple", lambda b, tmp: _set(b, "statistics.t_end", 10.01), [],
+     ["statistics.t_end", "multiple of"]),
+    ("stats_t_end_zero", lambda b, tmp: _set(b, "statistics.t_end", 0.0), [], ["statistics.t_end", "0 < t_end"]),
+    ("stats_compaction_not_bool", lambda b, tmp: _set(b, "statistics.compaction", "yes"), [],
      ["statistics.compaction", "true or false"]),
-    ("stats_confidence_one", _set(BASE, "statistics.confidence", 1.0), [], ["statistics.confidence", "< 1"]),
-    ("stats_target_typo", _set(BASE, "statistics.target", "mean"), [], ["statistics.target", "mean_time"]),
-    ("stats_width_zero", _set(BASE, "statistics.target_relative_ci_width", 0.0), [],
+    ("stats_confidence_one", lambda b, tmp: _set(b, "statistics.confidence", 1.0), [],
+     ["statistics.confidence", "< 1"]),
+    ("stats_target_typo", lambda b, tmp: _set(b, "statistics.target", "mean"), [], ["statistics.target", "mean_time"]),
+    ("stats_width_zero", lambda b, tmp: _set(b, "statistics.target_relative_ci_width", 0.0), [],
      ["statistics.target_relative_ci_width", "0 < target_relative_ci_width"]),
-    ("stats_cap_below_initial", _set(_set(_set(BASE, "statistics.adaptive", True),
+    ("stats_cap_below_initial", lambda b, tmp: _set(_set(_set(b, "statistics.adaptive", True),
                                           "statistics.trajectories_per_point", 50),
                                      "statistics.max_trajectories_per_point", 20), [],
      ["statistics.max_trajectories_per_point", ">= trajectories_per_point"]),
-    ("stats_fraction_out_of_range", _set(BASE, "statistics.probability_fractions", [0.5, 1.5]), [],
+    ("stats_fraction_out_of_range", lambda b, tmp: _set(b, "statistics.probability_fractions", [0.5, 1.5]), [],
      ["statistics.probability_fractions", "(0, 1]"]),
-    ("stats_survival_V_empty", _set(BASE, "statistics.survival_V", []), [], ["statistics.survival_V", "non-empty"]),
-    ("stats_set_out_of_range", BASE, ["--set", "statistics.min_switched_fraction=0.2"],
+    ("stats_survival_V_empty", lambda b, tmp: _set(b, "statistics.survival_V", []), [],
+     ["statistics.survival_V", "non-empty"]),
+    ("stats_set_out_of_range", lambda b, tmp: b, ["--set", "statistics.min_switched_fraction=0.2"],
      ["statistics.min_switched_fraction", "0.5 <= min_switched_fraction"]),
     # FMR readout (`fmr:` section, output fmr)
-    ("fmr_typo", _set(BASE, "fmr.simulat", True), [], ["fmr.simulat", "did you mean 'simulate'"]),
-    ("fmr_simulate_not_bool", _set(BASE, "fmr.simulate", "yes"), [], ["fmr.simulate", "true or false"]),
-    ("fmr_span_zero", _set(BASE, "fmr.span", 0.0), [], ["fmr.span", "0 < span"]),
-    ("fmr_drive_angle_large", _set(BASE, "fmr.drive_angle", 0.5), [], ["fmr.drive_angle", "drive_angle <= 0.01"]),
-    ("fmr_periods_zero", _set(BASE, "fmr.periods", 0), [], ["fmr.periods", "1 <= periods"]),
-    ("fmr_steps_per_period_small", _set(BASE, "fmr.steps_per_period", 10), [], ["fmr.steps_per_period", "64 <="]),
-    ("fmr_n_omega_float", _set(BASE, "fmr.n_omega", 10.5), [], ["fmr.n_omega", "integer"]),
-    ("fmr_spectra_lengths", _set(BASE, "fmr.spectra_V", [0.1]), [], ["fmr.spectra_V", "equal length"]),
-    ("fmr_spectra_not_list", _set(BASE, "fmr.spectra_eps_tilde", "0.2"), [], ["fmr.spectra_eps_tilde", "list"]),
-    ("fmr_omega_window", _set(_set(BASE, "fmr.omega_min", 0.5), "fmr.omega_max", 0.1), [],
+    ("fmr_typo", lambda b, tmp: _set(b, "fmr.simulat", True), [], ["fmr.simulat", "did you mean 'simulate'"]),
+    ("fmr_simulate_not_bool", lambda b, tmp: _set(b, "fmr.simulate", "yes"), [], ["fmr.simulate", "true or false"]),
+    ("fmr_span_zero", lambda b, tmp: _set(b, "fmr.span", 0.0), [], ["fmr.span", "0 < span"]),
+    ("fmr_drive_angle_large", lambda b, tmp: _set(b, "fmr.drive_angle", 0.5), [],
+     ["fmr.drive_angle", "drive_angle <= 0.01"]),
+    ("fmr_periods_zero", lambda b, tmp: _set(b, "fmr.periods", 0), [], ["fmr.periods", "1 <= periods"]),
+    ("fmr_steps_per_period_small", lambda b, tmp: _set(b, "fmr.steps_per_period", 10), [],
+     ["fmr.steps_per_period", "64 <="]),
+    ("fmr_n_omega_float", lambda b, tmp: _set(b, "fmr.n_omega", 10.5), [], ["fmr.n_omega", "integer"]),
+    ("fmr_spectra_lengths", lambda b, tmp: _set(b, "fmr.spectra_V", [0.1]), [], ["fmr.spectra_V", "equal length"]),
+    ("fmr_spectra_not_list", lambda b, tmp: _set(b, "fmr.spectra_eps_tilde", "0.2"), [],
+     ["fmr.spectra_eps_tilde", "list"]),
+    ("fmr_omega_window", lambda b, tmp: _set(_set(b, "fmr.omega_min", 0.5), "fmr.omega_max", 0.1), [],
      ["fmr.omega_max", "must be > omega_min"]),
-    ("fmr_field_transverse", _set(_set(BASE, "outputs", ["fmr"]), "magnet.field", [0.01, 0.0, 0.0]), [],
+    ("fmr_field_transverse", lambda b, tmp: _set(_set(b, "outputs", ["fmr"]), "magnet.field", [0.01, 0.0, 0.0]), [],
      ["magnet.field", "along e_z"]),
-    ("fmr_free_both", _set(_set(BASE, "outputs", ["fmr"]), "magnet.free", "both"), [], ["magnet.free", "drain"]),
-    ("set_fmr_trajectories", BASE, ["--set", "fmr.trajectories=0"], ["fmr.trajectories", "1 <= trajectories"]),
+    ("fmr_free_both", lambda b, tmp: _set(_set(b, "outputs", ["fmr"]), "magnet.free", "both"), [],
+     ["magnet.free", "drain"]),
+    ("set_fmr_trajectories", lambda b, tmp: b, ["--set", "fmr.trajectories=0"],
+     ["fmr.trajectories", "1 <= trajectories"]),
 ]
 
 
@@ -263,10 +269,9 @@ def _run_cli(args, capsys) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("case", BAD, ids=[c[0] for c in BAD])
-def test_bad_input_battery(case, tmp_path, capsys, no_compute):
-    name, raw, extra, needles = case
-    if callable(raw):
-        raw = raw(tmp_path)
+def test_bad_input_battery(case, tmp_path, capsys, no_compute, base):
+    name, make_raw, extra, needles = case
+    raw = make_raw(base, tmp_path)
     cfg_path = tmp_path / f"{name}.yaml"
     cfg_path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     runs = tmp_path / "runs"
@@ -301,7 +306,7 @@ def test_invalid_yaml_syntax(tmp_path, capsys, no_compute):
     assert rc != 0 and "invalid YAML" in err and "line" in err
 
 
-def test_unwritable_runs_dir_permissions(tmp_path, capsys, no_compute):
+def test_unwritable_runs_dir_permissions(tmp_path, capsys, no_compute, base):
     import os
 
     if os.geteuid() == 0:
@@ -311,24 +316,24 @@ def test_unwritable_runs_dir_permissions(tmp_path, capsys, no_compute):
     ro.chmod(0o500)
     try:
         p = tmp_path / "c.yaml"
-        p.write_text(yaml.safe_dump(BASE))
+        p.write_text(yaml.safe_dump(base))
         rc, err = _run_cli(["run", str(p), "--runs-dir", str(ro / "runs")], capsys)
         assert rc != 0 and "not writable" in err
     finally:
         ro.chmod(0o700)
 
 
-def test_cupy_backend_unavailable_is_clean_error(tmp_path, capsys, monkeypatch, no_compute):
+def test_cupy_backend_unavailable_is_clean_error(tmp_path, capsys, monkeypatch, no_compute, base):
     import gpuqd.dynamics.runner as runner  # gpuqd.run.backend asks it
 
     monkeypatch.setattr(runner, "cupy_usable", lambda: False)
     p = tmp_path / "c.yaml"
-    p.write_text(yaml.safe_dump(BASE))
+    p.write_text(yaml.safe_dump(base))
     rc, err = _run_cli(["run", str(p), "--backend", "cupy", "--runs-dir", str(tmp_path / "runs")], capsys)
     assert rc != 0 and "cupy" in err and "Traceback" not in err
     assert not (tmp_path / "runs" / "tiny").exists()
 
 
-def test_pi_bound_on_initial_theta():
+def test_pi_bound_on_initial_theta(base):
     with pytest.raises(ConfigError, match="initial_theta"):
-        validate(_set(BASE, "dynamics.initial_theta", math.pi + 0.1))
+        validate(_set(base, "dynamics.initial_theta", math.pi + 0.1))

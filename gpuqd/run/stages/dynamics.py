@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd.dynamics import EnsembleRunner
+from gpuqd.dynamics import EnsembleResult, EnsembleRunner
 from gpuqd.run.config import RunConfig
 from gpuqd.run.errors import SetupError
 from gpuqd.run.factories import make_magnet, make_torque
@@ -28,6 +28,10 @@ from gpuqd.run.stage import Stage, StageContext, StageResult
 __all__ = ["STAGE", "VARIABLES", "DynamicsWork", "STATE_FILE"]
 
 STATE_FILE = "dynamics_state.npz"
+#: fields of EnsembleResult with one entry per trajectory (axis 0)
+PER_TRAJECTORY_FIELDS = ("first_passage_time", "n_switches", "time_in_parallel", "time_in_antiparallel", "mean_theta",
+                         "mean_charge_current", "final_direction", "final_source_direction", "final_state",
+                         "trajectory_ids")
 _G = ["eps_tilde", "V"]
 VARIABLES = MappingProxyType({
     "mean_theta": {"dims": _G, "units": "rad",
@@ -100,8 +104,7 @@ class DynamicsWork:
         tpp = dyn.trajectories_per_point
         torque = make_torque(cfg, self.torque_table)
         sample_every = dyn.sample_every or max(1, dyn.steps // 2000)
-        inset_idx, _, _ = inset_points(cfg)
-        sample_traj = inset_idx * tpp
+        sample_traj = self.sample_ids()
         if ids is None:
             n_traj, block = self.n_items, {"trajectory_offset": 0}
             point_index = np.repeat(np.arange(cfg.grid.n_points, dtype=np.int64), tpp)
@@ -123,9 +126,36 @@ class DynamicsWork:
             raise SetupError(f"dynamics: {exc} (the torque coefficients of the table enter this bound; lower "
                              f"dynamics.dt — the transport results are cached, so the rerun is quick)") from None
 
-    def collect(self, run: EnsembleRunner) -> Any:
+    def collect(self, run: EnsembleRunner) -> EnsembleResult:
         """The runner's :class:`gpuqd.dynamics.runner.EnsembleResult` (per-trajectory observables)."""
         return run.result()
+
+    def sample_ids(self) -> np.ndarray:
+        """Global ids of the trajectories whose θ(t) is sampled (one per inset point, in inset order)."""
+        inset_idx, _, _ = inset_points(self.cfg)
+        return inset_idx * self.cfg.dynamics.trajectories_per_point
+
+    def merge(self, parts: list[EnsembleResult]) -> EnsembleResult:
+        """The result of the whole ensemble from the results of blocks of ids (any partition, any order)."""
+        ids = np.concatenate([p.trajectory_ids for p in parts])
+        order = np.argsort(ids, kind="stable")
+        if not np.array_equal(ids[order], np.arange(self.n_items)):
+            raise ValueError("the blocks do not partition the trajectory ids 0 .. n_items - 1")
+        rows = {}
+        for p in parts:
+            sampled = p.trajectory_ids[np.flatnonzero(np.isin(p.trajectory_ids, self.sample_ids()))]
+            rows |= {int(t): (p, r) for r, t in enumerate(sampled)}
+        picks = [rows[int(t)] for t in self.sample_ids()]
+        first = parts[0]
+        fields = {name: np.concatenate([getattr(p, name) for p in parts])[order]
+                  for name in PER_TRAJECTORY_FIELDS}
+        return EnsembleResult(
+            **fields,
+            samples=np.stack([p.samples[r] for p, r in picks]) if picks else first.samples[:0],
+            sample_directions=(np.stack([p.sample_directions[r] for p, r in picks]) if picks
+                               else first.sample_directions[:0]),
+            sample_times=first.sample_times, dt=first.dt, t_end=first.t_end,
+        )
 
     def progress_start(self, run: EnsembleRunner, reporter: Reporter, resumed: bool) -> None:
         if resumed:

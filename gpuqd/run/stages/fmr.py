@@ -271,7 +271,7 @@ def _spectra(cfg: RunConfig) -> tuple[dict[str, np.ndarray], dict]:
             chi_ap[p, j] = fmr.approximate_susceptibility(omega_ax[p, j], **params).imag
             windows[p, j] = (lo, hi, abs(w_r))
     arrays = {
-        "fmr_spectra_point_over_U": pts if cfg.transport.U > 0 else pts * np.nan,
+        "fmr_spectra_point_over_U": grid.points_over_U(pts),
         "fmr_spectra_field_like": fl, "fmr_spectra_damping_like": dl, "fmr_spectra_stable": stable,
         "fmr_spectra_resonance_frequency": omega_r, "fmr_spectra_effective_damping": alpha_eff,
         "fmr_spectra_omega": omega_ax, "fmr_spectra_chi_real": chi_re, "fmr_spectra_chi_imag": chi_im,

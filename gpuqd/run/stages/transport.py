@@ -98,7 +98,7 @@ def _table_metadata(sv: Any, order: int, n_theta: int, key: str) -> dict:
 
     meta = {"transport": sv.parameters, "order": order, "n_theta": n_theta, "units": "Gamma",
             "layout": "point j = (eps[j // n_V], V[j % n_V])", "gpuqd": __version__, "cache_key": key,
-            "built_by": "gpuqd.pipeline (direct SpinValve.solve at the table nodes)"}
+            "built_by": "gpuqd.run.stages.transport (direct SpinValve.solve at the table nodes)"}
     for name in ("THETA_MIN", "THETA_MID", "INTERPOLATION_ERROR_STATEMENT"):
         if hasattr(tt, name):
             meta[name.lower()] = getattr(tt, name)
