@@ -24,8 +24,10 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from gpuqd.run.execution import DASK_EXTRA_MESSAGE, ExecutionSettings, Job
+from gpuqd.run.executor import LocalExecutor
 
-__all__ = ["DaskExecutor", "LOOPBACK", "WORKER_ENV", "dashboard_link", "start_local_cluster", "visible_gpu_count"]
+__all__ = ["DaskExecutor", "LOOPBACK", "WORKER_ENV", "dashboard_link", "make_executor", "start_local_cluster",
+           "visible_gpu_count"]
 
 LOOPBACK = "127.0.0.1"
 #: environment of local worker processes: one compute thread each (the parallelism is the processes)
@@ -103,6 +105,15 @@ def dashboard_link(cluster: Any) -> str | None:
     except ImportError:
         return None
     return cluster.dashboard_link
+
+
+def make_executor(settings: ExecutionSettings, backend: str = "numpy",
+                  message: Callable[[str], None] | None = None) -> Any:
+    """The run's executor: :class:`gpuqd.run.executor.LocalExecutor` for engine 'local', a
+    :class:`DaskExecutor` for 'dask' (it connects on first use and must be closed)."""
+    if settings.engine == "dask":
+        return DaskExecutor(settings=settings, backend=backend, message=message)
+    return LocalExecutor()
 
 
 class DaskExecutor:

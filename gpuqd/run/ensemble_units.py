@@ -116,5 +116,12 @@ def run_work_in_blocks_with_stats(executor: UnitExecutor, work: Any, whole: Any,
     if reporter is not None:
         reporter.message(f"{stage}: {len(blocks)} block(s) of trajectories × time chunks of {chunk} steps; "
                          f"units from the run directory {stats.reused}, computed {stats.computed}")
+    if hasattr(work, "merge"):  # the work's own merge of block results (its one source of truth)
+        parts = []
+        for (lo, hi), state in zip(blocks, states, strict=True):
+            runner = work.start(np.arange(lo, hi, dtype=np.int64))
+            runner.set_state({k: v for k, v in state.items() if k != _SAMPLE_IDS})
+            parts.append(work.collect(runner))
+        return work.merge(parts), stats
     whole.set_state(merge_block_states(whole, states))
     return work.collect(whole), stats

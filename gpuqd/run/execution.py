@@ -1,6 +1,6 @@
 """Distributed execution of work units: the ``execution:`` settings, chains of units with atomic per-unit
-files in the run directory, and the choice of the run's executor (:mod:`gpuqd.run.executor` defines
-the interface the stages use; :mod:`gpuqd.run.dask_engine` implements it on Dask).
+files in the run directory (:mod:`gpuqd.run.executor` defines the interface the stages use;
+:mod:`gpuqd.run.dask_engine` implements it on Dask and chooses the run's executor).
 
 A *work unit* is a call ``task(shared, *args) -> dict of NumPy arrays``. ``shared`` is sent once per
 worker (torque table, model, run parameters); ``args`` are small (block index, chunk index, the
@@ -29,6 +29,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from gpuqd.atomic_io import atomic_savez
+from gpuqd.run.checkpoint import kill_hook
 
 __all__ = [
     "ENGINES",
@@ -42,7 +43,6 @@ __all__ = [
     "check_execution_config",
     "dask_available",
     "execution_settings",
-    "make_executor",
     "run_chains",
 ]
 
@@ -132,19 +132,6 @@ class SerialUnits:
 
     def close(self) -> None:
         """Nothing to release."""
-
-
-def make_executor(settings: ExecutionSettings, backend: str = "numpy",
-                  message: Callable[[str], None] | None = None) -> Any:
-    """The run's executor: :class:`gpuqd.run.executor.LocalExecutor` for engine 'local', a
-    :class:`gpuqd.run.dask_engine.DaskExecutor` for 'dask' (it connects on first use and must be closed)."""
-    if settings.engine == "dask":
-        from gpuqd.run.dask_engine import DaskExecutor
-
-        return DaskExecutor(settings=settings, backend=backend, message=message)
-    from gpuqd.run.executor import LocalExecutor
-
-    return LocalExecutor()
 
 
 # --------------------------------------------------------------------------------------- unit files
@@ -245,8 +232,6 @@ def run_chains(
     ``work_per_unit`` converting them to trajectory-steps for the rate; ``label`` names the progress bar
     (default ``stage``; the test hook :data:`gpuqd.run.checkpoint.KILL_HOOK_ENV` counts units of ``stage``).
     """
-    from gpuqd.run.checkpoint import kill_hook
-
     t0 = time.perf_counter()
     stats = ChainStats()
     last: list[dict[str, np.ndarray] | None] = [None] * n_chains

@@ -23,8 +23,8 @@ from gpuqd.atomic_io import atomic_write_text
 from gpuqd.run.backend import device_info, resolve_backend
 from gpuqd.run.cache import TransportCache
 from gpuqd.run.config import RunConfig
+from gpuqd.run.dask_engine import make_executor
 from gpuqd.run.errors import RunError, SetupError
-from gpuqd.run.execution import make_executor
 from gpuqd.run.executor import Executor
 from gpuqd.run.progress import Reporter
 from gpuqd.run.results import AXIS_VARIABLES, save_results
