@@ -109,6 +109,7 @@ def main() -> None:
     ap.add_argument("--t-end", type=float, default=240.0)
     ap.add_argument("--chunk", type=int, default=2500)
     ap.add_argument("--runs-dir", default=str(REPO / "runs"))
+    ap.add_argument("--output", default=str(RESULTS), help="JSON file (default benchmarks/results/scaling.json)")
     ap.add_argument("--trajectories-per-point", type=int, default=1,
                     help="scale the ensemble (quickstart: 1; larger ensembles show the large-block limit)")
     args = ap.parse_args()
@@ -180,8 +181,9 @@ def main() -> None:
         print(f"{k}: {v:.4g}")
     print(f"machine load before/after: {before} / {after}")
 
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
         "benchmark": "scaling", "config": "configs/quickstart.yaml (t_end shortened)", "t_end": args.t_end,
         "trajectories_per_point": args.trajectories_per_point,
         "chunk_steps": args.chunk, "n_traj": n_traj, "steps": steps, "repeats": args.repeats, "rows": rows,
@@ -189,7 +191,7 @@ def main() -> None:
         "host": platform.node(), "python": platform.python_version(), "numpy": np.__version__,
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }, indent=2), encoding="utf-8")
-    print(f"wrote {RESULTS}")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
