@@ -223,6 +223,7 @@ CORE_SCHEMA = Section(
             },
             optional=True,
         ),
+        # the stages add their own sections (statistics, fmr, ...) and the allowed outputs: build_schema
         "outputs": OutputList(default=["switching_diagram", "readout", "torque_maps"], doc="outputs to compute"),
     }
 )
