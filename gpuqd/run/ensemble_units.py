@@ -9,12 +9,13 @@ times, window sums, θ samples) is updated elementwise, so the merged block stat
 the state of one runner over the whole ensemble; that runner then gives ``work.collect``'s result.
 
 Why (block, time-chunk) units rather than full-time-range blocks: the NumPy engine costs a fixed
-≈ 0.1 ms per step plus ≈ 0.5 µs per trajectory-step (measured, ``benchmarks/scaling.py``), so a block
-must hold a few hundred trajectories to run efficiently, i.e. there are only about as many blocks as
-workers; a full-time-range unit would then be a large fraction of the run lost to a crash, and
-progress would move in a few big steps. Time chunks keep the blocks large and make the crash
-granularity ``chunk_steps`` (the run's checkpoint interval) at a measured cost of milliseconds per
-unit (state transfer, runner set-up, atomic write) against seconds of work per unit.
+0.1–0.6 ms per step (Python overhead of the vectorised step) plus 0.5–0.9 µs per trajectory-step
+(measured; ``benchmarks/scaling.py`` reports the loss of halving a batch), so a block must hold
+hundreds of trajectories to run efficiently, i.e. there are only about as many blocks as workers; a
+full-time-range unit would then be a large fraction of the run lost to a crash, and progress would
+move in a few big steps. Time chunks keep the blocks large and make the crash granularity
+``chunk_steps`` (the run's checkpoint interval). The cost per unit in the worker (runner set-up and
+state copy, quickstart block of 312 trajectories) is ≈ 50 ms, against seconds of work per chunk.
 """
 
 from __future__ import annotations
