@@ -1,6 +1,7 @@
 """Command-line interface ``gpuqd``: run, validate, plot, info (the run layer does the work: :mod:`gpuqd.run`).
 
     gpuqd run CONFIG [--backend B] [--resume] [--force] [--set key.path=value ...] [--runs-dir DIR]
+              [--scheduler ADDRESS] [--workers N]
     gpuqd validate CONFIG [--set ...] [--runs-dir DIR]
     gpuqd plot RUN_DIR
     gpuqd info
@@ -31,10 +32,20 @@ def _fail(msg: str, code: int = EXIT_BAD_INPUT) -> int:
     return code
 
 
+def _execution_overrides(args) -> list[str]:
+    """--scheduler / --workers as overrides of the execution section (both imply engine: dask)."""
+    out = []
+    if getattr(args, "scheduler", None) is not None:
+        out += ["execution.engine=dask", f"execution.scheduler={args.scheduler}"]
+    if getattr(args, "workers", None) is not None:
+        out += ["execution.engine=dask", f"execution.workers={args.workers}"]
+    return out
+
+
 def _load(args):
     from gpuqd.run.validate import load_config
 
-    cfg = load_config(args.config, overrides=args.set, runs_dir=args.runs_dir,
+    cfg = load_config(args.config, overrides=list(args.set) + _execution_overrides(args), runs_dir=args.runs_dir,
                       backend=getattr(args, "backend", None))
     for w in cfg.warnings:
         print(f"gpuqd: warning: {w}", file=sys.stderr)
@@ -141,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="overwrite an existing run directory")
     r.add_argument("--no-figures", action="store_true", help="skip the figures (gpuqd plot makes them later)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    r.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the work units on an existing Dask scheduler (e.g. tcp://host:8786); implies "
+                        "execution.engine=dask")
+    r.add_argument("--workers", default=None, metavar="N",
+                   help="run on a local Dask cluster of N worker processes on 127.0.0.1; implies "
+                        "execution.engine=dask")
     r.set_defaults(func=cmd_run)
 
     v = sub.add_parser("validate", help="check a configuration without computing anything")

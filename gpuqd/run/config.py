@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from gpuqd.run.execution import ExecutionSettings, execution_settings
 from gpuqd.run.schema import DEFAULT_SIGMA2, fmt_number
 
 __all__ = ["STEP_TOLERANCE", "TransportConfig", "AxisConfig", "Grid", "MagnetConfig", "TorqueConfig",
@@ -280,6 +281,7 @@ class RunConfig:
     data: dict
     source: str = "<dict>"
     warnings: tuple[str, ...] = ()
+    execution: ExecutionSettings = ExecutionSettings()
 
     @classmethod
     def from_data(cls, data: dict, section_classes: Mapping[str, type], stages: tuple[str, ...],
@@ -298,6 +300,7 @@ class RunConfig:
             figures=section_from_mapping(FiguresConfig, data["figures"]),
             sections={k: section_from_mapping(c, data[k]) for k, c in section_classes.items()},
             stages=tuple(stages), data=data, source=source, warnings=tuple(warnings),
+            execution=execution_settings(data),
         )
 
     def __getattr__(self, name: str) -> Any:

@@ -23,8 +23,9 @@ from gpuqd.atomic_io import atomic_write_text
 from gpuqd.run.backend import device_info, resolve_backend
 from gpuqd.run.cache import TransportCache
 from gpuqd.run.config import RunConfig
+from gpuqd.run.dask_engine import make_executor
 from gpuqd.run.errors import RunError, SetupError
-from gpuqd.run.executor import Executor, LocalExecutor
+from gpuqd.run.executor import Executor
 from gpuqd.run.progress import Reporter
 from gpuqd.run.results import AXIS_VARIABLES, save_results
 from gpuqd.run.rundir import RunDir, git_commit, now, prepare_run_dir
@@ -38,8 +39,8 @@ UNITS = MappingProxyType({"energy": "Gamma = (Gamma_S + Gamma_D)/2", "time": "hb
 
 
 def config_hash(cfg: RunConfig) -> str:
-    """Hash of everything in the configuration that changes the results (not runs_dir, figures)."""
-    data = {k: v for k, v in cfg.data.items() if k not in ("runs_dir", "figures")}
+    """Hash of everything in the configuration that changes the results (not runs_dir, figures, execution)."""
+    data = {k: v for k, v in cfg.data.items() if k not in ("runs_dir", "figures", "execution")}
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
@@ -73,7 +74,9 @@ def run_pipeline(cfg: RunConfig, resume: bool = False, force: bool = False, repo
     """Execute (or resume) the run described by ``cfg``; returns the run directory.
 
     Raises :class:`RunError` for run-directory conflicts and unusable backends (before any
-    computation or file is written). ``executor`` runs the heavy work (default: in process).
+    computation or file is written). ``executor`` runs the heavy work (default: the configuration's
+    ``execution`` section — in process, or a Dask cluster started or connected on first use and closed
+    at the end).
     """
     reporter = reporter or Reporter()
     rd, mode = prepare_run_dir(cfg.run_dir, cfg.data, resume, force)
@@ -99,27 +102,34 @@ def run_pipeline(cfg: RunConfig, resume: bool = False, force: bool = False, repo
         st["wall_s"] = round(st["wall_s"] + time.perf_counter() - t0, 3)
         rd.write_meta(meta)
 
+    own_executor = executor is None
+    if own_executor:
+        executor = make_executor(cfg.execution, backend, reporter.message)
     ctx = StageContext(
-        cfg=cfg, backend=backend, reporter=reporter, executor=executor or LocalExecutor(),
+        cfg=cfg, backend=backend, reporter=reporter, executor=executor,
         cache=TransportCache(cfg.runs_dir / ".cache"), checkpoint_dir=rd.checkpoint_dir,
         config_hash=config_hash(cfg), needs=frozenset().union(*(s.needs(cfg) for s in stages)),
     )
     arrays: dict[str, np.ndarray] = dict(cfg.grid.axes())
     variables: dict[str, dict] = dict(AXIS_VARIABLES)
     notes: list[str] = []
-    for stage in stages:
-        t0 = time.perf_counter()
-        try:
-            result = stage.run(ctx)
-        except SetupError:
-            if mode == "new":  # nothing of value in the run directory yet (transport is cached)
-                rd.remove()
-            raise
-        stage_time(stage.name, t0)
-        meta["throughput"].update(result.throughput)
-        variables.update(stage.variables)
-        arrays.update(result.arrays)
-        notes.extend(result.notes)
+    try:
+        for stage in stages:
+            t0 = time.perf_counter()
+            try:
+                result = stage.run(ctx)
+            except SetupError:
+                if mode == "new":  # nothing of value in the run directory yet (transport is cached)
+                    rd.remove()
+                raise
+            stage_time(stage.name, t0)
+            meta["throughput"].update(result.throughput)
+            variables.update(stage.variables)
+            arrays.update(result.arrays)
+            notes.extend(result.notes)
+    finally:
+        if own_executor and hasattr(executor, "close"):
+            executor.close()
 
     t0 = time.perf_counter()
     attrs = {

@@ -124,19 +124,20 @@ class RunDir:
             return
         for f in self.checkpoint_dir.glob("*.npz"):
             f.unlink(missing_ok=True)
+        shutil.rmtree(self.checkpoint_dir / "units", ignore_errors=True)  # work units (gpuqd.run.execution)
         if not any(self.checkpoint_dir.iterdir()):
             self.checkpoint_dir.rmdir()
 
 
 
 def _comparable(data: dict) -> dict:
-    return {k: v for k, v in data.items() if k not in ("runs_dir", "backend")}
+    return {k: v for k, v in data.items() if k not in ("runs_dir", "backend", "execution")}
 
 
 def _first_difference(a: Any, b: Any, path: str = "") -> str:
     if isinstance(a, dict) and isinstance(b, dict):
         for k in list(a) + [k for k in b if k not in a]:
-            if k in ("runs_dir", "backend") and not path:
+            if k in ("runs_dir", "backend", "execution") and not path:
                 continue
             if a.get(k) != b.get(k):
                 return _first_difference(a.get(k), b.get(k), f"{path}.{k}" if path else k)

@@ -209,6 +209,20 @@ CORE_SCHEMA = Section(
             },
             optional=True,
         ),
+        # execution engine (gpuqd.run.execution); results do not depend on it (not part of the config hash)
+        "execution": Section(
+            {
+                "engine": Choice(("local", "dask"), default="local",
+                                 doc="local: in this process; dask: work units on a Dask cluster (gpuqd[dask])"),
+                "scheduler": Str(default=None, nullable=True, pattern=r"\S+",
+                                 doc="dask: address of an existing scheduler, e.g. tcp://host:8786 (null: start "
+                                     "a local cluster on 127.0.0.1)"),
+                "workers": Num("int", default=2, lo=1, hi=4096,
+                               doc="dask without a scheduler: worker processes of the local cluster (1 thread "
+                                   "each; backend cupy: one per visible GPU)"),
+            },
+            optional=True,
+        ),
         # the stages add their own sections (statistics, fmr, ...) and the allowed outputs: build_schema
         "outputs": OutputList(default=["switching_diagram", "readout", "torque_maps"], doc="outputs to compute"),
     }

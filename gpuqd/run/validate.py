@@ -35,6 +35,7 @@ from gpuqd.run.config import (
     section_from_mapping,
 )
 from gpuqd.run.errors import ConfigError
+from gpuqd.run.execution import check_execution_config
 from gpuqd.run.factories import make_magnet, torque_bound
 from gpuqd.run.schema import REQUIRED, Choice, Flag, Num, OutputList, Section, Str, Vec3, fmt_number
 
@@ -283,6 +284,7 @@ def _physics_checks(data: dict, ctx: _Ctx, check_output: bool) -> list[str]:
     for stage in registry.all_stages():  # the cross-key checks each stage declares
         if stage.check is not None:
             stage.check(data, ctx.fail)
+    check_execution_config(data, ctx.fail)
     if check_output:
         _check_writable(data["runs_dir"], ctx, "runs_dir")
     return warnings

@@ -147,6 +147,7 @@ class DynamicsWork:
             rows |= {int(t): (p, r) for r, t in enumerate(sampled)}
         picks = [rows[int(t)] for t in self.sample_ids()]
         first = parts[0]
+        timed = next((p for p in parts if np.size(p.sample_times)), first)  # blocks without θ(t) have no times
         fields = {name: np.concatenate([getattr(p, name) for p in parts])[order]
                   for name in PER_TRAJECTORY_FIELDS}
         return EnsembleResult(
@@ -154,7 +155,7 @@ class DynamicsWork:
             samples=np.stack([p.samples[r] for p, r in picks]) if picks else first.samples[:0],
             sample_directions=(np.stack([p.sample_directions[r] for p, r in picks]) if picks
                                else first.sample_directions[:0]),
-            sample_times=first.sample_times, dt=first.dt, t_end=first.t_end,
+            sample_times=timed.sample_times, dt=first.dt, t_end=first.t_end,
         )
 
     def progress_start(self, run: EnsembleRunner, reporter: Reporter, resumed: bool) -> None:

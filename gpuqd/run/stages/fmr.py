@@ -29,7 +29,9 @@ from gpuqd.observables.fmr_simulation import (
     simulation_omegas,
     spectrum_window,
 )
+from gpuqd.run.checkpoint import kill_hook
 from gpuqd.run.config import RunConfig, thermal_field_variance
+from gpuqd.run.execution import UnitStore
 from gpuqd.run.factories import make_spin_valve
 from gpuqd.run.schema import Flag, Num, Section, Vec3
 from gpuqd.run.stage import Fail, Stage, StageContext, StageResult
@@ -305,20 +307,34 @@ def _simulate_spectra(ctx: StageContext, fl_total: np.ndarray, dl: np.ndarray, s
     out["fmr_sim_steps"] = np.zeros(shape, dtype=np.int64)
     out["fmr_sim_drive"] = np.full(stable.shape, np.nan)
     jobs = sorted(windows)
-    ctx.reporter.start("fmr simulation", len(jobs), "spectra")
-    items = ((ctx.cfg, n, j, fl_total[p, j], dl[p, j], windows[p, j], ctx.backend) for n, (p, j) in enumerate(jobs))
-    for n, ((p, j), sim) in enumerate(zip(jobs, ctx.executor.map(simulate_spectrum, items), strict=True)):
-        k = sim.omega.size
-        out["fmr_sim_omega"][p, j, :k] = sim.omega
-        out["fmr_sim_chi_real"][p, j, :k] = sim.chi[0].real
-        out["fmr_sim_chi_imag"][p, j, :k] = sim.chi[0].imag
-        out["fmr_sim_chi_imag_stderr"][p, j, :k] = sim.chi_stderr[0].imag
-        out["fmr_sim_relative_error"][p, j, :k] = sim.relative_error[0]
-        out["fmr_sim_steps"][p, j, :k] = sim.steps
-        out["fmr_sim_drive"][p, j] = sim.drive
-        ctx.reporter.update(n + 1)
+    # each spectrum is stored in the run directory as it arrives (work unit n); a resume maps only the rest
+    store = UnitStore(ctx.checkpoint_dir / "units" / "fmr", ctx.config_hash)
+    stored = store.latest()
+    missing = [n for n in range(len(jobs)) if n not in stored]
+    ctx.reporter.start("fmr simulation", len(jobs), "spectra", done=len(jobs) - len(missing))
+    items = ((ctx.cfg, n, jobs[n][1], fl_total[jobs[n]], dl[jobs[n]], windows[jobs[n]], ctx.backend) for n in missing)
+    computed = ctx.executor.map(simulate_spectrum, items)
+    for n, (p, j) in enumerate(jobs):
+        if n in stored:
+            sim = store.load(n, 0)
+        else:
+            sim = _spectrum_arrays(next(computed))
+            store.save(n, 0, sim)
+            ctx.reporter.update(len(jobs) - len(missing) + missing.index(n) + 1)
+            kill_hook("fmr", missing.index(n) + 1)
+        k = sim["omega"].size
+        for name in ("omega", "chi_real", "chi_imag", "chi_imag_stderr", "relative_error", "steps"):
+            out[f"fmr_sim_{name}"][p, j, :k] = sim[name]
+        out["fmr_sim_drive"][p, j] = sim["drive"]
     ctx.reporter.finish()
     return out
+
+
+def _spectrum_arrays(sim: Any) -> dict[str, np.ndarray]:
+    """The arrays of one simulated spectrum that the results keep (also its unit file)."""
+    return {"omega": sim.omega, "chi_real": sim.chi[0].real, "chi_imag": sim.chi[0].imag,
+            "chi_imag_stderr": sim.chi_stderr[0].imag, "relative_error": sim.relative_error[0],
+            "steps": np.asarray(sim.steps), "drive": np.array(sim.drive)}
 
 
 def run(ctx: StageContext) -> StageResult:
