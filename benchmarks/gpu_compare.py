@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from gpuqd.first_passage import FirstPassageEnsemble
 
 from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin
-from gpuqd.first_passage import FirstPassageEnsemble
 from gpuqd.transport import SpinValve, TorqueTable
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gpu_compare.json"

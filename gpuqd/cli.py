@@ -60,10 +60,22 @@ def cmd_validate(args) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
 def cmd_run(args) -> int:
     from gpuqd.run.pipeline import run_pipeline
     from gpuqd.run.progress import RichReporter
 
+    if args.threads is not None:  # read by the cpu engine (gpuqd.dynamics.host_build.default_threads)
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
     cfg = _load(args)
     rep = RichReporter(quiet=args.quiet)
     t0 = time.perf_counter()
@@ -94,8 +106,6 @@ def cmd_plot(args) -> int:
 def cmd_info(args) -> int:
     import numpy as np
 
-    from gpuqd.run.backend import available_backends
-
     lines = [f"gpuqd {__version__}", f"python {sys.version.split()[0]}", f"numpy {np.__version__}"]
     try:
         import scipy
@@ -109,26 +119,19 @@ def cmd_info(args) -> int:
         lines.append(f"matplotlib {matplotlib.__version__} (figures enabled)")
     except ImportError:
         lines.append("matplotlib: not installed (figures skipped; pip install -e '.[plot]')")
-    try:
-        import cupy
-
-        lines.append(f"cupy {cupy.__version__}")
-        try:
-            n = cupy.cuda.runtime.getDeviceCount()
-        except Exception as exc:
-            n = 0
-            lines.append(f"  CUDA unavailable: {' '.join(str(exc).split())}")
-        for i in range(n):
-            props = cupy.cuda.runtime.getDeviceProperties(i)
-            name = props.get("name", b"")
-            name = name.decode() if isinstance(name, bytes) else str(name)
-            mem = props.get("totalGlobalMem", 0) / 2**30
-            lines.append(f"  GPU {i}: {name}, {mem:.1f} GiB")
-    except ImportError:
-        lines.append("cupy: not installed (GPU backend unavailable; pip install -e '.[gpu]')")
     lines.append(f"CPU cores: {os.cpu_count()}")
-    backends = available_backends()
-    lines.append(f"backends available: {', '.join(backends)} (auto → {backends[-1]})")
+    from gpuqd import backends
+
+    for name in backends.BACKENDS:
+        d = backends.describe(name)
+        text = d.get("description") if d["available"] else f"unavailable: {d.get('reason')}"
+        extra = f" (compiler {d['compiler']}, {d['threads']} threads)" if name == "cpu" and d["available"] else ""
+        lines.append(f"backend {name}: {text}{extra}")
+    try:
+        auto, _ = backends.resolve("auto")
+        lines.append(f"backend auto → {auto}")
+    except backends.BackendUnavailable as exc:  # pragma: no cover - numpy is always usable
+        lines.append(f"backend auto: {exc}")
     print("\n".join(lines))
     return 0
 
@@ -148,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a configuration into <runs-dir>/<name>/")
     common(r)
     r.add_argument("--backend", choices=list(BACKENDS), default=None, help="override 'backend'")
+    r.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                   help="threads of the cpu backend (default: OMP_NUM_THREADS, else all usable cores); "
+                   "results do not depend on it")
     r.add_argument("--resume", action="store_true", help="continue an interrupted run")
     r.add_argument("--force", action="store_true", help="overwrite an existing run directory")
     r.add_argument("--no-figures", action="store_true", help="skip the figures (gpuqd plot makes them later)")

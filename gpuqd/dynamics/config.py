@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,56 +12,11 @@ import numpy as np
 from gpuqd.dynamics import layout
 from gpuqd.dynamics.model import ConstantTorque, Macrospin
 from gpuqd.dynamics.philox import split_seed
+from gpuqd.dynamics.stability import check_time_step, table_torque_bound
 from gpuqd.transport.torque_table import TorqueTable
 
-# Guard-rail bounds on the time step (dimensionless): rate·dt and the per-step noise rotation.
-# Heun with renormalisation stays stable for precession at any rate·dt and for relaxation up to
-# rate·dt = 2; at rate·dt = 1 the phase error per step is ~(rate·dt)³/6 ≈ 0.17 rad, so we refuse
-# beyond that. Between WARN_RATE_DT and MAX_RATE_DT the run goes on with a warning: this happens at
-# the paper's dt = 0.01/Γ only at the few grid points on the resonance line where the torque
-# coefficients near θ = π reach |I_FL| + |I_DL| ≈ 60 Γ (a fast precession about the AP state).
-MAX_RATE_DT = 1.0
-WARN_RATE_DT = 0.2
-MAX_NOISE_ANGLE = 0.2
 # Tolerance on t_end/dt and average_from/dt being integers (relative to the step count).
 STEP_COUNT_RTOL = 1e-9
-
-
-def time_step_limits(magnet: Macrospin, max_torque: float) -> tuple[float, float, float, float]:
-    """(fastest rate in Γ, dt bound from it, per-step noise rotation per √dt, dt bound from the noise).
-
-    rate = (KV + |field| + |h_ac| + 4|K_cubic| + max(|I_FL| + |I_DL|))/S, also ≥ the AC frequency;
-    the bounds are rate·dt ≤ MAX_RATE_DT and sqrt(σ² dt)/sqrt(S² + α²) ≤ MAX_NOISE_ANGLE. The one
-    source of truth for the time-step guard (the YAML validation uses it too, with a torque bound).
-    """
-    rate = magnet.fastest_rate + max_torque / magnet.S
-    if magnet.ac_field is not None:
-        rate = max(rate, magnet.ac_field[1])
-    dt_rate = MAX_RATE_DT / rate if rate > 0 else math.inf
-    noise_per_sqrt_dt = math.sqrt(magnet.noise_variance) / math.hypot(magnet.S, magnet.alpha)
-    dt_noise = (MAX_NOISE_ANGLE / noise_per_sqrt_dt) ** 2 if noise_per_sqrt_dt > 0 else math.inf
-    return rate, dt_rate, noise_per_sqrt_dt, dt_noise
-
-
-def check_time_step(magnet: Macrospin, max_torque: float, dt: float) -> None:
-    """Raise ValueError if dt is beyond the bounds of :func:`time_step_limits`; warn if rate·dt > WARN_RATE_DT."""
-    rate, dt_rate, noise_per_sqrt_dt, dt_noise = time_step_limits(magnet, max_torque)
-    if dt > dt_rate:
-        raise ValueError(
-            f"dt = {dt} too large: the fastest rate in the model is {rate:.4g} Γ, "
-            f"need dt <= {dt_rate:.4g} (rate·dt <= {MAX_RATE_DT})"
-        )
-    if dt > dt_noise:
-        raise ValueError(
-            f"dt = {dt} too large for the noise: per-step rotation sqrt(σ² dt)/sqrt(S²+α²) = "
-            f"{noise_per_sqrt_dt * math.sqrt(dt):.3g}, need dt <= {dt_noise:.4g} (rotation <= {MAX_NOISE_ANGLE})"
-        )
-    if rate * dt > WARN_RATE_DT:
-        warnings.warn(
-            f"rate·dt = {rate * dt:.3g} > {WARN_RATE_DT} (fastest rate {rate:.4g} Γ): Heun stays stable but "
-            f"its phase error per step is ~{(rate * dt) ** 3 / 6:.2g} rad at the fastest points",
-            stacklevel=3,
-        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -200,9 +154,7 @@ def build_config(
             raise ValueError(f"point_index values must lie in [0, {torque.n_points - 1}]")
         point_index = point_index.astype(np.int64)
         used = np.unique(point_index)
-        max_torque = float(
-            np.max(np.abs(torque.field_like[used])) + np.max(np.abs(torque.damping_like[used]))
-        )
+        max_torque = table_torque_bound(torque.field_like[used], torque.damping_like[used])
     else:
         if point_index is not None:
             raise ValueError("point_index is only meaningful with a TorqueTable")
@@ -216,8 +168,7 @@ def build_config(
                 "or a ConstantTorque with source_field_like and source_damping_like"
             )
         if isinstance(torque, TorqueTable):
-            source_torque = float(np.max(np.abs(torque.source_field_like[used]))
-                                  + np.max(np.abs(torque.source_damping_like[used])))
+            source_torque = table_torque_bound(torque.source_field_like[used], torque.source_damping_like[used])
         else:
             source_torque = abs(torque.source_field_like) + abs(torque.source_damping_like)
         max_torque = max(max_torque, source_torque)

@@ -224,17 +224,6 @@ class AdaptiveSwitchingRun:
         when done); its trajectory_ids / initial_theta / point_index let an executor run it in blocks."""
         return self._ensemble
 
-    def complete_round(self, first_switch_step: np.ndarray, trajectory_steps: int) -> None:
-        """Finish the round in progress with results computed elsewhere (e.g. in blocks on a cluster):
-        ``first_switch_step`` (n,) in the order of the round's trajectories, ``trajectory_steps`` the work."""
-        ens = self._ensemble
-        first = np.asarray(first_switch_step, dtype=np.int64)
-        if ens is None or first.shape != (ens.n_traj,):
-            raise ValueError("complete_round: no round in progress or wrong number of trajectories")
-        ens.set_state({"first_switch_step": first, "active": np.zeros(0, dtype=np.int64),
-                       "steps_done": np.array(ens.steps_total), "trajectory_steps": np.array(trajectory_steps)})
-        self._finish_round()
-
     # ------------------------------------------------------------------ checkpoints
     def get_state(self) -> dict[str, np.ndarray]:
         """All arrays needed to continue (round, finished records, in-progress ensemble state)."""

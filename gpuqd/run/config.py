@@ -110,6 +110,13 @@ class Grid:
     V_axis: AxisConfig
     U: float
 
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Grid:
+        """The grid of a validated configuration mapping (sections ``grid`` and ``transport``)."""
+        g = data["grid"]
+        return cls(g["unit"], section_from_mapping(AxisConfig, g["eps_tilde"]),
+                   section_from_mapping(AxisConfig, g["V"]), float(data["transport"]["U"]))
+
     @property
     def axis_unit(self) -> float:
         """Γ per unit of the grid axes (U for ``grid.unit: U``, 1 for Gamma)."""
@@ -223,6 +230,8 @@ class TorqueConfig:
     model: str
     field_like: float
     damping_like: float
+    source_field_like: float | None = None
+    source_damping_like: float | None = None
 
 
 @dataclass(frozen=True)
@@ -288,9 +297,8 @@ class RunConfig:
                   source: str = "<dict>", warnings: tuple[str, ...] = ()) -> RunConfig:
         """Typed view of a validated mapping; ``section_classes`` maps stage section keys to dataclasses,
         ``stages`` names the stages the outputs need, in run order."""
-        g, tr = data["grid"], data["transport"]
-        grid = Grid(g["unit"], section_from_mapping(AxisConfig, g["eps_tilde"]),
-                    section_from_mapping(AxisConfig, g["V"]), float(tr["U"]))
+        tr = data["transport"]
+        grid = Grid.from_data(data)
         return cls(
             name=data["name"], seed=data["seed"], backend=data["backend"], runs_dir=Path(data["runs_dir"]),
             outputs=tuple(data["outputs"]), transport=section_from_mapping(TransportConfig, tr), grid=grid,

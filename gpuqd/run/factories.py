@@ -11,18 +11,20 @@ from typing import Any
 import numpy as np
 
 from gpuqd.dynamics import ConstantTorque, Macrospin
-from gpuqd.run.config import MagnetConfig, RunConfig, TorqueConfig, TransportConfig, thermal_field_variance
+from gpuqd.dynamics.stability import scan_torque_bound
+from gpuqd.run.config import Grid, MagnetConfig, RunConfig, TorqueConfig, TransportConfig, thermal_field_variance
 from gpuqd.transport import SpinValve, TorqueTable
 
 __all__ = ["make_spin_valve", "solve", "table_nodes", "make_magnet", "make_torque", "torque_bound"]
 
 
-def make_spin_valve(transport: TransportConfig) -> SpinValve:
-    """The quantum-dot spin valve of ``transport`` (the Γ/T warning is issued by the validation)."""
+def make_spin_valve(transport: TransportConfig, backend: str = "numpy") -> SpinValve:
+    """The quantum-dot spin valve of ``transport`` on the array ``backend`` ('numpy' or 'cupy'; the Γ/T
+    warning is issued by the validation)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return SpinValve(U=transport.U, T=transport.T, gamma_S=transport.gamma_S, gamma_D=transport.gamma_D,
-                         p_S=transport.p_S, p_D=transport.p_D)
+                         p_S=transport.p_S, p_D=transport.p_D, backend=backend)
 
 
 def solve(spin_valve: SpinValve, eps: Any, V: Any, theta: Any, order: int) -> Any:
@@ -53,12 +55,21 @@ def make_torque(cfg: RunConfig, table: TorqueTable | None) -> ConstantTorque | T
     """The torque provider: the run's torque ``table`` (model: transport) or the constant coefficients."""
     if cfg.torque.model == "transport":
         return table
-    return ConstantTorque(cfg.torque.field_like, cfg.torque.damping_like)
+    tq = cfg.torque
+    return ConstantTorque(tq.field_like, tq.damping_like, source_field_like=tq.source_field_like,
+                          source_damping_like=tq.source_damping_like)
 
 
-def torque_bound(transport: TransportConfig, torque: TorqueConfig) -> float:
-    """Upper bound on |I_FL| + |I_DL| (Γ) before any table exists (used for the time-step limit)."""
+def torque_bound(transport: TransportConfig, torque: TorqueConfig, grid: Grid) -> float:
+    """Bound on max |I_FL| + |I_DL| (Γ) over the grid before any table exists (for the time-step guard).
+
+    Constant torques: their sum. Transport torques: the solves at the two table nodes nearest θ = 0 and
+    θ = π at every grid point (:func:`gpuqd.dynamics.stability.scan_torque_bound`; the coefficients are
+    largest there, docs/physics.md §15), a few per cent of the table build.
+    """
     if torque.model == "constant":
         return abs(torque.field_like) + abs(torque.damping_like)
-    # the transverse spin current into the drain is bounded by the spin-resolved tunnel rates
-    return (1.0 + max(transport.p_S, transport.p_D)) * max(transport.gamma_S, transport.gamma_D)
+    spin_valve = make_spin_valve(transport)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return scan_torque_bound(spin_valve, grid.eps_tilde, grid.V, transport.n_theta, transport.order)

@@ -12,10 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from gpuqd.backends import CHOICES
+
 __all__ = ["REQUIRED", "BACKENDS", "DEFAULT_SIGMA2", "Num", "Choice", "Str", "Vec3", "Flag", "OutputList", "Section",
            "CORE_SCHEMA", "build_schema", "fmt_number", "schema_reference"]
 
-BACKENDS = ("auto", "numpy", "cupy")
+BACKENDS = CHOICES  # auto, numpy, cpu, cupy (gpuqd.backends)
 REQUIRED = object()
 #: σ² (Γ²/Γ) used when neither magnet.sigma2 nor magnet.T_m is given (see config.thermal_field_variance)
 DEFAULT_SIGMA2 = 1.0e-4
@@ -115,7 +117,7 @@ CORE_SCHEMA = Section(
                     doc="run name; results go to <runs_dir>/<name>/"),
         "seed": Num("int", default=0, lo=0, hi=2**64 - 1, doc="64-bit seed of the counter-based noise"),
         "backend": Choice(BACKENDS, default="auto",
-                          doc="array backend: auto (cupy if a GPU is usable), numpy, cupy"),
+                          doc="compute backend: auto (cupy → cpu → numpy, first usable), numpy, cpu, cupy"),
         "runs_dir": Str(default="runs", doc="parent directory of run directories (relative to the CWD)"),
         "transport": Section(
             {
@@ -171,6 +173,10 @@ CORE_SCHEMA = Section(
                                 doc="transport: tabulated O(Γ²) torques; constant: fixed coefficients"),
                 "field_like": Num(default=0.0, lo=-1e6, hi=1e6, unit="Γ", doc="I_FL for model: constant"),
                 "damping_like": Num(default=0.0, lo=-1e6, hi=1e6, unit="Γ", doc="I_DL for model: constant"),
+                "source_field_like": Num(default=None, lo=-1e6, hi=1e6, nullable=True, unit="Γ",
+                                         doc="source's I_FL for model: constant with magnet.free: both"),
+                "source_damping_like": Num(default=None, lo=-1e6, hi=1e6, nullable=True, unit="Γ",
+                                           doc="source's I_DL for model: constant with magnet.free: both"),
             },
             optional=True,
         ),

@@ -27,6 +27,7 @@ import yaml
 
 from gpuqd.run import stages as registry
 from gpuqd.run.config import (
+    Grid,
     MagnetConfig,
     RunConfig,
     TorqueConfig,
@@ -213,18 +214,20 @@ def _check(spec: Any, value: Any, path: str, ctx: _Ctx, present: bool) -> Any:
 def dt_limit(data: dict) -> tuple[float, str]:
     """Largest allowed dt (1/Γ) and a human-readable explanation of the bound.
 
-    Uses :func:`gpuqd.dynamics.config.time_step_limits` (the engine's own guard) with a bound on the
-    torque coefficients: the constant torques, or (1 + p)·max(Γ_r) for transport torques. The engine
-    repeats the check with the actual table maxima before the dynamics stage starts.
+    Uses :func:`gpuqd.dynamics.stability.time_step_limits` (the engine's own guard, docs/physics.md §15)
+    with a bound on the torque coefficients: the constant torques, or for transport torques the solves at
+    the table nodes nearest θ = 0, π (:func:`gpuqd.run.factories.torque_bound`). The engine repeats the
+    check with the table interpolant's maximum before the dynamics stage starts.
     """
-    from gpuqd.dynamics.config import MAX_NOISE_ANGLE, MAX_RATE_DT, time_step_limits
+    from gpuqd.dynamics.stability import MAX_NOISE_ANGLE, MAX_RATE_ERROR, max_rate_dt, time_step_limits
 
     magnet = make_magnet(section_from_mapping(MagnetConfig, data["magnet"]))
     i_max = torque_bound(section_from_mapping(TransportConfig, data["transport"]),
-                         section_from_mapping(TorqueConfig, data["torque"]))
+                         section_from_mapping(TorqueConfig, data["torque"]), Grid.from_data(data))
     rate, lim_det, _, lim_noise = time_step_limits(magnet, i_max)
     if lim_det <= lim_noise:
-        why = (f"dt <= {MAX_RATE_DT}/ω_max = {lim_det:.4g} with ω_max = (KV + |field| + 4|K_cubic| + I_max)/S"
+        why = (f"dt <= {max_rate_dt(magnet.alpha / magnet.S):.3g}/ω_max = {lim_det:.4g} (Heun's relaxation-rate "
+               f"error <= {MAX_RATE_ERROR:.0%}) with ω_max = (KV + |field| + 4|K_cubic| + I_max)/S"
                f" = {rate:.4g}/Γ, I_max = {i_max:.4g}")
         return lim_det, why
     why = f"dt <= {lim_noise:.4g} (thermal kick per step sqrt(σ² dt)/sqrt(S²+α²) <= {MAX_NOISE_ANGLE} rad)"
@@ -273,6 +276,16 @@ def _physics_checks(data: dict, ctx: _Ctx, check_output: bool) -> list[str]:
     tq = data["torque"]
     if tq["model"] == "transport" and (tq["field_like"] or tq["damping_like"]):
         ctx.fail("torque.model", "field_like/damping_like are only used with model: constant")
+    sources = (tq["source_field_like"], tq["source_damping_like"])
+    if tq["model"] == "transport" and sources != (None, None):
+        ctx.fail("torque.model", "source_field_like/source_damping_like are only used with model: constant "
+                                 "(the transport model computes the source torque)")
+    if tq["model"] == "constant" and (sources[0] is None) != (sources[1] is None):
+        ctx.fail("torque.source_damping_like", "give both torque.source_field_like and "
+                                               "torque.source_damping_like, or neither")
+    if tq["model"] == "constant" and mg["free"] == "both" and None in sources:
+        ctx.fail("magnet.free", "magnet.free = both with torque.model = constant needs "
+                                "torque.source_field_like and torque.source_damping_like (the source's torque)")
     if dyn["average_from"] >= dyn["t_end"]:
         ctx.fail("dynamics.average_from", f"average_from = {fmt_number(dyn['average_from'])} must lie in "
                                           f"[0, t_end) = [0, {fmt_number(dyn['t_end'])})")

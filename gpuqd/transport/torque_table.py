@@ -216,6 +216,8 @@ class TorqueTable:
         extra_theta: Any = (),
         cache_dir: str | Path | None = None,
         cache_key: str | None = None,
+        map_blocks: Any = None,
+        on_block_saved: Any = None,
     ) -> TorqueTable:
         """Tabulate I_FL, I_DL, I_C and the source coefficients of ``spin_valve`` (a
         :class:`~gpuqd.transport.SpinValve`, on its backend) on the rectangular grid ``eps_tilde × V``
@@ -226,6 +228,9 @@ class TorqueTable:
         called after each block. With ``cache_dir`` every block is stored there (``block_NNNNN.npz``) and a
         later call with the same arguments reuses it (resume); the caller owns the directory and removes it.
         Results do not depend on ``block_points``. ``cache_key`` is recorded in the metadata.
+        ``map_blocks(fn, items)`` (default: the built-in ``map``) computes the missing blocks, results in
+        item order — a run passes its executor's ``map`` here so blocks can go to other processes;
+        ``on_block_saved(n)`` is called after the n-th newly computed block has been stored.
         """
         eps_axis = np.atleast_1d(np.asarray(eps_tilde, dtype=float))
         v_axis = np.atleast_1d(np.asarray(V, dtype=float))
@@ -240,17 +245,26 @@ class TorqueTable:
         names = QUANTITIES + SOURCE_QUANTITIES
         data = {name: np.empty((eps_points.size, theta.size)) for name in names}
         cache = None if cache_dir is None else Path(cache_dir)
-        for b, start in enumerate(range(0, eps_points.size, int(block_points))):
-            stop = min(start + int(block_points), eps_points.size)
-            stamp = {"eps_tilde": eps_points[start:stop], "V": v_points[start:stop], "theta": theta,
-                     "order": np.array(order)}
-            block = _read_block(cache, b, stamp, names)
+        bounds = [(start, min(start + int(block_points), eps_points.size))
+                  for start in range(0, eps_points.size, int(block_points))]
+        stamps = [{"eps_tilde": eps_points[a:b], "V": v_points[a:b], "theta": theta, "order": np.array(order)}
+                  for a, b in bounds]
+        stored = [_read_block(cache, i, stamps[i], names) for i in range(len(bounds))]
+        items = ((spin_valve, eps_points[a:b], v_points[a:b], theta, order)
+                 for (a, b), block in zip(bounds, stored, strict=True) if block is None)
+        computed = (map if map_blocks is None else map_blocks)(solve_table_block, items)
+        n_saved = 0
+        for i, (start, stop) in enumerate(bounds):
+            block = stored[i]
             if block is None:
-                r = spin_valve.solve(eps_points[start:stop, None], v_points[start:stop, None], theta[None, :], order)
-                block = {name: getattr(r, RESULT_NAMES[name]) for name in names}
+                block = next(computed)
                 if cache is not None:
                     cache.mkdir(parents=True, exist_ok=True)
-                    atomic_savez(cache / f"block_{b:05d}.npz", **block, **{f"stamp_{k}": v for k, v in stamp.items()})
+                    atomic_savez(cache / f"block_{i:05d}.npz", **block,
+                                 **{f"stamp_{k}": v for k, v in stamps[i].items()})
+                    n_saved += 1
+                    if on_block_saved is not None:
+                        on_block_saved(n_saved)
             for name in names:
                 data[name][start:stop] = block[name]
             if progress is not None:
@@ -315,6 +329,14 @@ def table_metadata(spin_valve: Any, order: int, n_theta: int, extra_theta: Any =
         "interpolation_error_statement": INTERPOLATION_ERROR_STATEMENT,
         "extra_theta": [float(t) for t in np.atleast_1d(extra_theta)], "source_torque": True,
     }
+
+
+def solve_table_block(item: tuple) -> dict[str, np.ndarray]:
+    """One block of :meth:`TorqueTable.build`: (spin_valve, ε̃ points, V points, θ (rad), order) → the
+    tabulated quantities (drain and source coefficients, I_C) of shape (points, n_θ); picklable."""
+    spin_valve, eps_points, v_points, theta, order = item
+    r = spin_valve.solve(eps_points[:, None], v_points[:, None], theta[None, :], order)
+    return {name: getattr(r, RESULT_NAMES[name]) for name in QUANTITIES + SOURCE_QUANTITIES}
 
 
 def _read_block(cache: Path | None, index: int, stamp: dict, names: tuple[str, ...]) -> dict | None:

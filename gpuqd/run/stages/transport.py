@@ -3,8 +3,10 @@
 One O(Γ)+O(Γ²) solve per grid point and block of ε̃ rows at the torque-table nodes (only if a later
 stage needs the table) and at θ = 0.01π, 0.99π (readout and torque maps), plus the linear
 conductance at V = 0, the Fig. 4 inset I(θ) and the resonance / partner lines (docs/physics.md §5).
-Results are cached in ``<runs_dir>/.cache/`` (:class:`gpuqd.run.cache.TransportCache`); the blocks
-of a computation in progress survive interruptions. A block is one call of :func:`solve_block`.
+Everything is built by :meth:`gpuqd.transport.TorqueTable.build` (the table nodes plus θ = 0.01π, 0.99π
+for the maps; each (ε̃, V) kernel once), its blocks computed through the run's executor. Results are
+cached in ``<runs_dir>/.cache/`` (:class:`gpuqd.run.cache.TransportCache`); the blocks of a computation in
+progress survive interruptions.
 
 Units: energies and torque coefficients in Γ, currents in eΓ/ħ, conductance in e²/ħ, angles in rad.
 """
@@ -21,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd import __version__
+from gpuqd.run.backend import transport_backend
 from gpuqd.run.cache import TransportCache
 from gpuqd.run.checkpoint import kill_hook
 from gpuqd.run.config import RunConfig
@@ -29,7 +31,7 @@ from gpuqd.run.factories import make_spin_valve, solve, table_nodes
 from gpuqd.run.stage import Stage, StageContext, StageResult
 from gpuqd.transport import TorqueTable
 
-__all__ = ["STAGE", "THETA_P", "THETA_AP", "TRANSPORT_BLOCK_POINTS", "VARIABLES", "solve_block"]
+__all__ = ["STAGE", "THETA_P", "THETA_AP", "TRANSPORT_BLOCK_POINTS", "VARIABLES"]
 
 THETA_P = 0.01 * math.pi  # "θ ≈ 0" of [G] Figs. 3, 4
 THETA_AP = 0.99 * math.pi  # "θ ≈ π"
@@ -37,7 +39,6 @@ THETA_AP = 0.99 * math.pi  # "θ ≈ π"
 TRANSPORT_BLOCK_POINTS = 2048
 #: Number of ε̃ values on which the resonance / partner lines are drawn.
 LINE_POINTS = 161
-_QUANTITIES = ("I_FL", "I_DL", "I_C")
 
 _G = ["eps_tilde", "V"]
 VARIABLES = MappingProxyType({
@@ -85,26 +86,6 @@ NOTES = (
 )
 
 
-def solve_block(item: tuple) -> dict[str, np.ndarray]:
-    """One work unit: (spin_valve, ε̃ rows (Γ), V axis (Γ), θ nodes (rad), order) → I_FL, I_DL, I_C of
-    shape (rows, n_V, n_θ)."""
-    sv, eps, V, theta, order = item
-    r = solve(sv, eps[:, None, None], V[None, :, None], theta[None, None, :], order)
-    return {"I_FL": r.torque_field_like, "I_DL": r.torque_damping_like, "I_C": r.charge_current}
-
-
-def _table_metadata(sv: Any, order: int, n_theta: int, key: str) -> dict:
-    from gpuqd.transport import torque_table as tt
-
-    meta = {"transport": sv.parameters, "order": order, "n_theta": n_theta, "units": "Gamma",
-            "layout": "point j = (eps[j // n_V], V[j % n_V])", "gpuqd": __version__, "cache_key": key,
-            "built_by": "gpuqd.run.stages.transport (direct SpinValve.solve at the table nodes)"}
-    for name in ("THETA_MIN", "THETA_MID", "INTERPOLATION_ERROR_STATEMENT"):
-        if hasattr(tt, name):
-            meta[name.lower()] = getattr(tt, name)
-    return meta
-
-
 def _load_table(cache: TransportCache, key: str, n_points: int, n_theta: int) -> TorqueTable | None:
     path = cache.path("tables", key)
     if not path.exists():
@@ -116,48 +97,32 @@ def _load_table(cache: TransportCache, key: str, n_points: int, n_theta: int) ->
     return table if table.n_points == n_points and table.n_theta == n_theta else None
 
 
-def _solve_grid(ctx: StageContext, sv: Any, theta_all: np.ndarray, job_key: str) -> dict[str, np.ndarray]:
-    """All grid points at ``theta_all``, block by block through the executor; blocks kept in the cache."""
-    cfg, grid = ctx.cfg, ctx.cfg.grid
-    eps, V = grid.eps_tilde, grid.V
-    n_eps, n_V = grid.shape
+def _build(ctx: StageContext, sv: Any, n_theta: int, table_key: str, job_key: str) -> TorqueTable:
+    """:meth:`TorqueTable.build` on the run's grid (its nodes plus θ = 0.01π, 0.99π for the maps), block
+    by block through the run's executor; blocks kept in the cache until the stage is done."""
+    grid = ctx.cfg.grid
     block_points = int(os.environ.get("GPUQD_TRANSPORT_BLOCK_POINTS", TRANSPORT_BLOCK_POINTS))
-    rows = max(1, block_points // n_V)
-    blocks = [(i, min(i + rows, n_eps)) for i in range(0, n_eps, rows)]
-    store = ctx.cache.blocks(job_key)
-    ctx.reporter.start("transport", grid.n_points, "points", work_per_unit=float(theta_all.size))
-    out = {k: np.empty((n_eps, n_V, theta_all.size)) for k in _QUANTITIES}
-    stored = {b: store.load(b, _QUANTITIES, (i1 - i0, n_V, theta_all.size)) for b, (i0, i1) in enumerate(blocks)}
-    missing = [b for b, block in stored.items() if block is None]
-    items = ((sv, eps[blocks[b][0]:blocks[b][1]], V, theta_all, cfg.transport.order) for b in missing)
-    computed = ctx.executor.map(solve_block, items)
-    done = n_saved = 0
-    for b, (i0, i1) in enumerate(blocks):
-        block = stored[b]
-        if block is None:
-            block = next(computed)
-            store.save(b, block)
-            n_saved += 1
-        for k in out:
-            out[k][i0:i1] = block[k]
-        done += (i1 - i0) * n_V
-        ctx.reporter.update(done)
-        if n_saved:
-            kill_hook("transport", n_saved)
+    ctx.reporter.start("transport", grid.n_points, "points", work_per_unit=float(n_theta + 2))
+    table = TorqueTable.build(
+        sv, grid.eps_tilde, grid.V, ctx.cfg.transport.order, n_theta, extra_theta=[THETA_P, THETA_AP],
+        block_points=block_points, cache_dir=ctx.cache.blocks(job_key).root, cache_key=table_key,
+        map_blocks=ctx.executor.map, progress=lambda done, total: ctx.reporter.update(done),
+        on_block_saved=lambda n: kill_hook("transport", n),
+    )
     ctx.reporter.finish()
-    return out
+    return table
 
 
-def _extra_maps(cfg: RunConfig, sv: Any, out: dict, n_tab: int) -> dict:
-    """Readout/torque maps at θ ≈ 0, π, conductances, inset I(θ) and resonance lines."""
+def _extra_maps(cfg: RunConfig, sv: Any, table: TorqueTable) -> dict:
+    """Readout/torque maps at θ ≈ 0, π (the table's extra angles), conductances, inset I(θ), resonance lines."""
     tr, fig, grid = cfg.transport, cfg.figures, cfg.grid
     order, U = tr.order, tr.U
     eps, V = grid.eps_tilde, grid.V
     maps: dict[str, np.ndarray] = {}
     for j, label in enumerate(("parallel", "antiparallel")):
-        maps[f"readout_current_{label}"] = out["I_C"][..., n_tab + j].copy()
-        maps[f"torque_field_like_{label}"] = out["I_FL"][..., n_tab + j].copy()
-        maps[f"torque_damping_like_{label}"] = out["I_DL"][..., n_tab + j].copy()
+        maps[f"readout_current_{label}"] = table.extra["charge_current"][:, j].reshape(grid.shape)
+        maps[f"torque_field_like_{label}"] = table.extra["field_like"][:, j].reshape(grid.shape)
+        maps[f"torque_damping_like_{label}"] = table.extra["damping_like"][:, j].reshape(grid.shape)
     # conductance I_C/V; at V = 0 the linear conductance from a symmetric difference
     scale = U if U > 0 else tr.T
     delta = 1e-3 * scale
@@ -216,26 +181,16 @@ def run(ctx: StageContext) -> StageResult:
     result = StageResult(notes=list(NOTES))
     if compute_table or maps is None:
         t0 = time.perf_counter()
-        sv = make_spin_valve(tr)
-        thetas = [np.array([THETA_P, THETA_AP])]
+        sv = make_spin_valve(tr, transport_backend(ctx.backend))
+        # maps only: the smallest table (4 nodes) — the (ε̃, V) kernel is built once either way
+        n_build = n_theta if compute_table else 4
+        job_key = hashlib.sha256(f"{table_key if compute_table else n_build}:{maps_key}".encode()).hexdigest()[:24]
+        built = _build(ctx, sv, n_build, table_key, job_key)
         if compute_table:
-            thetas.insert(0, table_nodes(n_theta))
-        theta_all = np.concatenate(thetas)
-        n_tab = n_theta if compute_table else 0
-        job_key = hashlib.sha256(f"{table_key if compute_table else ''}:{maps_key}".encode()).hexdigest()[:24]
-        out = _solve_grid(ctx, sv, theta_all, job_key)
-        if compute_table:
-            n = grid.n_points
-            table = TorqueTable(
-                field_like=out["I_FL"][..., :n_tab].reshape(n, n_tab),
-                damping_like=out["I_DL"][..., :n_tab].reshape(n, n_tab),
-                charge_current=out["I_C"][..., :n_tab].reshape(n, n_tab),
-                eps_tilde=grid.eps_tilde, V=grid.V,
-                metadata=_table_metadata(sv, tr.order, n_tab, table_key),
-            )
+            table = built
             table.save(ctx.cache.path("tables", table_key))
         if maps is None:
-            maps = _extra_maps(cfg, sv, out, n_tab)
+            maps = _extra_maps(cfg, sv, built)
             ctx.cache.save("maps", maps_key, maps)
         ctx.cache.blocks(job_key).clear()
         result.throughput["transport_points_per_s"] = round(grid.n_points / max(time.perf_counter() - t0, 1e-9), 3)
