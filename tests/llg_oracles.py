@@ -1,8 +1,8 @@
-"""Independent oracles for the LLG engine tests (spec §6.3, §6.5, §10).
+"""Independent oracles for the LLG engine tests (docs/physics.md §6.3, §6.5, §10).
 
 Written separately from gpuqd.dynamics: the deterministic right-hand side solves the implicit
 Gilbert form for ṅ with a 3×3 linear solve (no Landau–Lifshitz algebra), the mean first-passage
-time is the double integral of spec §10, and χ is the closed form of spec §6.5.
+time is the double integral of docs/physics.md §10, and χ is the closed form of docs/physics.md §6.5.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def deterministic_trajectory(n0: np.ndarray, t_end: float, **model) -> np.ndarra
 def mean_first_passage_time(
     S: float, alpha: float, KV: float, sigma2: float, fl: float, dl: float, u_start: float, u_target: float
 ) -> float:
-    """Exact mean time for u = n_z to go from u_start down to u_target (spec §10), constant I_FL, I_DL.
+    """Exact mean time for u = n_z to go from u_start down to u_target (docs/physics.md §10), constant I_FL, I_DL.
 
     With a(u) = 2[α(KV u²/2 + I_FL u) − S I_DL u]/σ² and D = σ²/(2(S²+α²)), the double integral
     reduces to τ = (1/D) ∫_{u_target}^{u_start} dy/(1−y²) ∫_y^1 exp(a(z) − a(y)) dz.
@@ -102,14 +102,14 @@ def mean_first_passage_time_upward(
 
 
 def fmr_susceptibility(S: float, alpha: float, H0: float, fl: float, dl: float, omega: float) -> complex:
-    """χ_xx = (ω0 − iΩα) / [(I_DL + iΩS)² + (ω0 − iΩα)²], ω0 = H0 + I_FL (spec §6.5)."""
+    """χ_xx = (ω0 − iΩα) / [(I_DL + iΩS)² + (ω0 − iΩα)²], ω0 = H0 + I_FL (docs/physics.md §6.5)."""
     omega0 = H0 + fl
     num = omega0 - 1j * omega * alpha
     return num / ((dl + 1j * omega * S) ** 2 + num**2)
 
 
 def boltzmann_nz_cdf(u: np.ndarray, KV: float, T_m: float, fl: float = 0.0) -> np.ndarray:
-    """CDF on [−1, 1] of p(u) ∝ exp[(KV u²/2 + I_FL u)/T_m] (spec §6.3, §10), by quadrature."""
+    """CDF on [−1, 1] of p(u) ∝ exp[(KV u²/2 + I_FL u)/T_m] (docs/physics.md §6.3, §10), by quadrature."""
     grid = np.linspace(-1.0, 1.0, 20001)
     log_p = (0.5 * KV * grid**2 + fl * grid) / T_m
     density = np.exp(log_p - log_p.max())

@@ -199,7 +199,7 @@ class NumpyEngine:
         self._record(k + 1, u)
 
     def _record(self, k_new: int, u: np.ndarray) -> None:
-        """Hysteretic P/AP switching (spec §10) and decimated θ samples after reaching step k_new."""
+        """Hysteretic P/AP switching (docs/physics.md §10) and decimated θ samples after reaching step k_new."""
         switched = self.state * u < -self.cfg.switch_threshold
         if switched.any():
             idx = np.flatnonzero(switched)

@@ -1,4 +1,4 @@
-"""Counter-based Philox4x32-10 generator and the Gaussian noise derived from it (spec §11).
+"""Counter-based Philox4x32-10 generator and the Gaussian noise derived from it (docs/physics.md §11).
 
 The generator is stateless: the four 32-bit words for trajectory ``j`` at step ``k`` are a pure
 function of ``(seed, k, j)``, with counter ``(k_lo, k_hi, j_lo, j_hi)`` and key ``(seed_lo, seed_hi)``.

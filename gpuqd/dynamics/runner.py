@@ -332,7 +332,7 @@ def run_ensemble(
     n_traj, dt, t_end : ensemble size, time step, end time (t_end/dt must be an integer).
     seed : 64-bit Philox key. backend : "auto" | "numpy" | "cpu" | "cupy" (gpuqd.backends).
     initial_theta : scalar or (n_traj,) polar angle of the start direction (sin θ, 0, cos θ).
-    switch_threshold : u_s of the hysteretic P/AP states (spec §10).
+    switch_threshold : u_s of the hysteretic P/AP states (docs/physics.md §10).
     average_from : start of the averaging window for mean_theta / mean_charge_current (None: no averages).
     point_index : (n_traj,) table grid point of each trajectory (TorqueTable only).
     trajectory_offset : global id of trajectory 0 (noise counter), so split ensembles reproduce.

@@ -1,6 +1,6 @@
 """Fock space of the spin-degenerate level, tunnelling vertex superoperators, physical subspace.
 
-Spec §2 and §3.1. Fock basis index a = 0..3: |0⟩, |↑⟩, |↓⟩, |2⟩ = d†_↑ d†_↓ |0⟩. Liouville vectors
+docs/physics.md §2 and §3.1. Fock basis index a = 0..3: |0⟩, |↑⟩, |↓⟩, |2⟩ = d†_↑ d†_↓ |0⟩. Liouville vectors
 are row-major: vec(X)[4a + b] = X_ab. Left multiplication X ↦ A X is A ⊗ 1, right multiplication
 X ↦ X A is 1 ⊗ Aᵀ.
 

@@ -1,4 +1,4 @@
-"""Deterministic limit (σ² = 0): order-2 convergence, free precession, FMR χ (spec §6.3, §6.5)."""
+"""Deterministic limit (σ² = 0): order-2 convergence, free precession, FMR χ (docs/physics.md §6.3, §6.5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Philox4x32-10 known answers (spec §11) and the Gaussian mapping."""
+"""Philox4x32-10 known answers (docs/physics.md §11) and the Gaussian mapping."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Stochastic oracles on every CPU engine (NumPy reference and the host build of the kernel):
-Boltzmann distribution (spec §6.3) and the exact mean first-passage time (spec §10). Seeds are fixed;
-the stated false-positive rates apply to fresh seeds."""
+Boltzmann distribution (docs/physics.md §6.3) and the exact mean first-passage time (docs/physics.md §10).
+Seeds are fixed; the stated false-positive rates apply to fresh seeds."""
 
 from __future__ import annotations
 
@@ -130,7 +130,7 @@ def test_ap_to_p_mean_first_passage_time_matches_exact_formula(case: str, dt: fl
 def test_thermally_activated_survival_is_exponential(engine: str) -> None:
     """No torque, barrier KV/2 = 5 T_m: escape is memoryless, S(t) = exp(−t/τ) with τ the exact mean.
 
-    KS test of the first-passage times against Exp(mean = exact τ of spec §10; no fitted parameter):
+    KS test of the first-passage times against Exp(mean = exact τ of docs/physics.md §10; no fitted parameter):
     false-positive rate 1e-3 for an exactly exponential law. The non-exponential part (intra-well
     relaxation, ~1/Γ against τ ≈ 190/Γ) and the ≲ 1 % dt bias are far below the KS resolution
     (≈ 1.36/√N ≈ 3 % at N = 2000). Also: the Kaplan–Meier band covers exp(−t/τ), the regime label is

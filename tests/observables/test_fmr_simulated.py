@@ -45,7 +45,7 @@ def test_constant_torque_matches_formula(state, field_like, damping_like, omegas
 
 
 def test_spec_reference_values_and_lineshape_sweep():
-    """Spec §6.5 numbers (Ω = 0.7: χ' = 0.35598, χ'' = 8.35368) and a swept line shape through resonance."""
+    """docs/physics.md §6.5 numbers (Ω = 0.7: χ' = 0.35598, χ'' = 8.35368) and a swept line shape through resonance."""
     chi = fmr.susceptibility(0.7, S=1.0, alpha=0.1, field=0.5, field_like=0.2, damping_like=0.01)
     assert chi.real == pytest.approx(0.35598, abs=2e-5) and chi.imag == pytest.approx(8.35368, abs=2e-5)
     omegas = np.linspace(0.65, 0.75, 3)

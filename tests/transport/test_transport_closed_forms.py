@@ -35,7 +35,7 @@ def explicit_first_order(x: np.ndarray, eps: float, U: float, T: float, mu: floa
 
 @pytest.mark.parametrize("eps_tilde,V,theta", [(0.3, 0.2, 0.4), (-0.2, -0.6, 2.0), (0.05, 0.0, 3.0)])
 def test_generic_kernel_equals_explicit_equations(eps_tilde: float, V: float, theta: float) -> None:
-    """Spec §3.6 item 3: generic first-order kernel = §3.4 equations for random physical ρ."""
+    """docs/physics.md §3.6 item 3: generic first-order kernel = §3.4 equations for random physical ρ."""
     U, T = 1.7, 0.11
     sv = SpinValve(U=U, T=T, gamma_S=0.013, gamma_D=0.021, p_S=0.7, p_D=0.45)
     n_S, n_D = np.array([0.0, 0.0, 1.0]), drain_direction(theta)
@@ -61,7 +61,7 @@ def test_first_order_currents_equal_explicit_currents() -> None:
 
 @pytest.mark.parametrize("eps_tilde", [-0.3, 0.0, 0.25, 0.45])
 def test_linear_conductance_konig_martinek(eps_tilde: float) -> None:
-    """Spec §3.6 item 1: first-order linear conductance of the symmetric junction vs θ."""
+    """docs/physics.md §3.6 item 1: first-order linear conductance of the symmetric junction vs θ."""
     U, T, gamma0, p = 1.0, 0.1, 0.001, 0.8
     eps = eps_tilde - U / 2
     sv = SpinValve(U=U, T=T, gamma_S=gamma0, gamma_D=gamma0, p_S=p, p_D=p)
@@ -80,7 +80,7 @@ def test_linear_conductance_konig_martinek(eps_tilde: float) -> None:
 
 
 def test_u0_first_order_spin_valve_ratio() -> None:
-    """Spec §3.6 item 2: U = 0 ⇒ no exchange field, G(θ)/G(0) = 1 − p² sin²(θ/2)."""
+    """docs/physics.md §3.6 item 2: U = 0 ⇒ no exchange field, G(θ)/G(0) = 1 − p² sin²(θ/2)."""
     sv = SpinValve(U=0.0, T=0.1, gamma_S=0.001, gamma_D=0.001, p_S=0.7, p_D=0.7)
     theta = np.linspace(0.0, np.pi, 9)
     dv = 1e-6
@@ -92,7 +92,7 @@ def test_u0_first_order_spin_valve_ratio() -> None:
 @pytest.mark.parametrize("theta", [0.0, np.pi])
 @pytest.mark.parametrize("V", [0.8, -0.5, 2.0])
 def test_u0_collinear_independent_channels(theta: float, V: float) -> None:
-    """Spec §3.6 item 4: U = 0, collinear, first order: two independent spin channels."""
+    """docs/physics.md §3.6 item 4: U = 0, collinear, first order: two independent spin channels."""
     T, eps, gs, gd, ps, pd = 0.2, 0.1, 0.004, 0.007, 0.6, 0.3
     sv = SpinValve(U=0.0, T=T, gamma_S=gs, gamma_D=gd, p_S=ps, p_D=pd)
     sign = 1.0 if theta == 0.0 else -1.0

@@ -58,7 +58,7 @@ def test_log_cutoff_independence() -> None:
 
 
 def test_particle_hole_symmetry(paper: SpinValve, solved) -> None:
-    """Spec §5.4: I_C odd, I_FL even, I_DL odd under (ε̃, V) → (−ε̃, −V); B odd."""
+    """docs/physics.md §5.4: I_C odd, I_FL even, I_DL odd under (ε̃, V) → (−ε̃, −V); B odd."""
     eps, v = np.array(POINTS).T
     mirrored = paper.solve(-eps[:, None], -v[:, None], THETAS[None, :], order=2)
     np.testing.assert_allclose(mirrored.charge_current, -solved.charge_current, rtol=1e-8)
@@ -70,7 +70,7 @@ def test_particle_hole_symmetry(paper: SpinValve, solved) -> None:
 
 
 def test_equilibrium_has_no_dissipative_torque(paper: SpinValve) -> None:
-    """Spec §5.5: V = 0 ⇒ I_C = 0, I_DL = 0, spin current ∥ n_D × n_S (interlayer exchange)."""
+    """docs/physics.md §5.5: V = 0 ⇒ I_C = 0, I_DL = 0, spin current ∥ n_D × n_S (interlayer exchange)."""
     eps = np.array([-0.3, 0.0, 0.2, 0.4]) * U
     r = paper.solve(eps[:, None], 0.0, THETAS[None, :], order=2)
     scale = np.abs(r.torque_field_like).max()
@@ -82,7 +82,7 @@ def test_equilibrium_has_no_dissipative_torque(paper: SpinValve) -> None:
 
 
 def test_rotational_covariance(paper: SpinValve) -> None:
-    """Spec §5.3: rotating both magnets rotates all spin currents; I_FL, I_DL azimuth-independent."""
+    """docs/physics.md §5.3: rotating both magnets rotates all spin currents; I_FL, I_DL azimuth-independent."""
     rng = np.random.default_rng(7)
     n_s, n_d = np.array([0.0, 0.0, 1.0]), drain_direction(0.63 * np.pi)
     for eps, v in POINTS[:3]:
@@ -109,13 +109,13 @@ def test_collinear_limit_is_continuous(paper: SpinValve) -> None:
 
 
 def test_steep_field_like_torque_near_antiparallel(paper: SpinValve) -> None:
-    """Spec §1/§5.7 qualitative check: I_FL at ε̃ = U/4, V = −0.15U rises ~13× from 0.9π to 0.99π."""
+    """docs/physics.md §1/§5.7 qualitative check: I_FL at ε̃ = U/4, V = −0.15U rises ~13× from 0.9π to 0.99π."""
     r = paper.solve(0.25 * U, -0.15 * U, np.array([0.9, 0.99, 0.999]) * np.pi)
     np.testing.assert_allclose(r.torque_field_like, [-0.17, -2.15, -2.44], rtol=0.03)
 
 
 def test_first_order_alone_fails_in_blockade(paper: SpinValve) -> None:
-    """Spec §4.3: at ε̃ = 0.2U, V = 0.1U, θ = 0.01π the O(Γ²) solve gives S_z ≈ −4.8e-3, I_C ≈ 3.9e-4,
+    """docs/physics.md §4.3: at ε̃ = 0.2U, V = 0.1U, θ = 0.01π the O(Γ²) solve gives S_z ≈ −4.8e-3, I_C ≈ 3.9e-4,
     I_FL ≈ −9.9e-4 while the O(Γ) current is ~1e-11 (exponentially small)."""
     r2 = paper.solve(0.2 * U, 0.1 * U, 0.01 * np.pi, order=2)
     r1 = paper.solve(0.2 * U, 0.1 * U, 0.01 * np.pi, order=1)
@@ -125,7 +125,7 @@ def test_first_order_alone_fails_in_blockade(paper: SpinValve) -> None:
     assert abs(float(r1.charge_current)) < 1e-10
 
 
-# Spec §5.6 table: ε̃/U → resonance V/U roots and partner V/U roots (|V| ≤ 1.2U).
+# docs/physics.md §5.6 table: ε̃/U → resonance V/U roots and partner V/U roots (|V| ≤ 1.2U).
 RESONANCE_TABLE = {
     0.01: ([-0.0067], [-0.060]), 0.02: ([-0.0134], [-0.121]), 0.05: ([-0.0332], [-0.321]),
     0.10: ([-0.066], [-0.883, 1.148]), 0.15: ([-0.0945], [-0.868]), 0.20: ([-0.120], [-0.882]),
