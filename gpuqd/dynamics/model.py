@@ -31,8 +31,10 @@ class Macrospin:
         E(n) = −(KV/2) n_z² + K_cubic (a²b² + b²c² + c²a²) − field·n − h_x cos(Ω t) n_x,
 
     where a, b, c = n·e_a, n·e_b, n·e_c for the orthonormal rows e_a, e_b, e_c of ``cubic_axes``
-    (identity by default). Sign convention of the cubic term: K_cubic > 0 makes the cubic axes
-    easy (E_c = 0 there) and the ⟨111⟩ diagonals hard (E_c = K_cubic/3), as for Fe-Ga (K1 > 0).
+    (identity by default). Sign convention of the cubic term (E_c = 0 on ⟨100⟩, K_cubic/4 on ⟨110⟩,
+    K_cubic/3 on ⟨111⟩): K_cubic > 0 makes the cube axes easy and the ⟨111⟩ diagonals hard; K_cubic < 0
+    makes the ⟨111⟩ diagonals easy — the case of [G]'s ref. 23 (Fe₇₈Ga₂₂, K_cubic V = −0.2 Γ, where
+    the source along e_z is not an easy direction; configs/cubic.yaml, docs/physics.md §12.4).
 
     Parameters
     ----------
