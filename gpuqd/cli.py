@@ -127,6 +127,7 @@ def cmd_info(args) -> int:
         text = d.get("description") if d["available"] else f"unavailable: {d.get('reason')}"
         extra = f" (compiler {d['compiler']}, {d['threads']} threads)" if name == "cpu" and d["available"] else ""
         lines.append(f"backend {name}: {text}{extra}")
+    lines.append(f"backends available: {', '.join(backends.available_backends())}")
     try:
         auto, _ = backends.resolve("auto")
         lines.append(f"backend auto → {auto}")

@@ -113,6 +113,18 @@ class SpinValve:
         self.xp = array_module(backend)
         self._angular_maps: dict[int, Any] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the parameters only (the array module and the per-order angular maps are rebuilt), so a
+        spin valve can travel to other processes with a work unit."""
+        state = self.__dict__.copy()
+        del state["xp"]
+        state["_angular_maps"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.xp = array_module(self.backend)
+
     def __repr__(self) -> str:
         return (f"SpinValve(U={self.U}, T={self.T}, gamma_S={self.gamma_S}, gamma_D={self.gamma_D}, "
                 f"p_S={self.p_S}, p_D={self.p_D})")
