@@ -98,7 +98,12 @@ def format_seconds(s: float) -> str:
 
 
 def available_memory(backend: str = "numpy") -> int | None:
-    """Bytes available to a new allocation: MemAvailable (CPU) or the free device memory (cupy)."""
+    """Bytes available to a new allocation: MemAvailable (CPU) or the free device memory (cupy);
+    ``$GPUQD_AVAILABLE_MEMORY`` (bytes) overrides both (batch systems, tests).
+    """
+    env = os.environ.get("GPUQD_AVAILABLE_MEMORY")
+    if env:
+        return int(float(env))
     if backend == "cupy":
         try:
             import cupy
