@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from gpuqd.dynamics import Macrospin
-from gpuqd.switching_times import AdaptiveSwitchingRun
+from gpuqd.observables.adaptive_switching import AdaptiveSwitchingRun
 from gpuqd.transport import TorqueTable
 
 # (I_FL, I_DL) per point, Γ

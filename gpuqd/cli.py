@@ -1,4 +1,4 @@
-"""Command-line interface ``gpuqd``: run, validate, plot, info.
+"""Command-line interface ``gpuqd``: run, validate, plot, info (the run layer does the work: :mod:`gpuqd.run`).
 
     gpuqd run CONFIG [--backend B] [--resume] [--force] [--set key.path=value ...] [--runs-dir DIR]
     gpuqd validate CONFIG [--set ...] [--runs-dir DIR]
@@ -18,108 +18,11 @@ import time
 import warnings
 
 from gpuqd import __version__
+from gpuqd.run.schema import BACKENDS
 
 EXIT_BAD_INPUT = 2
 EXIT_RUNTIME = 1
 EXIT_INTERRUPTED = 130
-
-
-def _console():
-    try:
-        from rich.console import Console
-    except ImportError:  # pragma: no cover - rich is a dependency
-        return None
-    return Console(stderr=True, highlight=False)
-
-
-class RichReporter:
-    """Progress with rich: stage, points/steps done, rate (trajectory-steps/s), ETA."""
-
-    RATE_UNITS = {"transport": "θ-solves/s", "dynamics": "traj-steps/s"}
-
-    def __init__(self, quiet: bool = False):
-        self.quiet = quiet
-        self.console = _console()
-        self._progress = None
-        self._task = None
-        self._t0 = 0.0
-        self._done0 = 0
-        self._stage = ""
-        self._wpu = 1.0
-        self._total = 0
-        self._last_plain = 0.0
-
-    def _plain(self) -> bool:
-        return self.console is None or not self.console.is_terminal
-
-    def start(self, stage: str, total: int, unit: str, work_per_unit: float = 1.0, done: int = 0) -> None:
-        self._stage, self._wpu, self._total = stage, work_per_unit, total
-        self._t0, self._done0 = time.perf_counter(), done
-        if self.quiet:
-            return
-        if self._plain():
-            self.message(f"{stage}: {total} {unit}" + (f" (resuming at {done})" if done else ""))
-            self._last_plain = time.perf_counter()
-            return
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            ProgressColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-        from rich.text import Text
-
-        reporter = self
-
-        class RateColumn(ProgressColumn):
-            def render(self, task):  # noqa: ANN001, ANN201
-                el = time.perf_counter() - reporter._t0
-                if el <= 0 or task.completed <= reporter._done0:
-                    return Text("rate –", style="cyan")
-                rate = (task.completed - reporter._done0) * reporter._wpu / el
-                unit = reporter.RATE_UNITS.get(reporter._stage, "/s")
-                return Text(f"{rate:.3g} {unit}", style="cyan")
-
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
-            RateColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            console=self.console, transient=False,
-        )
-        self._progress.start()
-        self._task = self._progress.add_task(stage, total=total, completed=done)
-
-    def update(self, done: int) -> None:
-        if self.quiet:
-            return
-        if self._progress is not None:
-            self._progress.update(self._task, completed=done)
-            return
-        now = time.perf_counter()
-        if now - self._last_plain >= 10.0 or done >= self._total:
-            el = now - self._t0
-            rate = (done - self._done0) * self._wpu / el if el > 0 else 0.0
-            eta = (self._total - done) * el / (done - self._done0) if done > self._done0 else float("nan")
-            unit = self.RATE_UNITS.get(self._stage, "/s")
-            self.message(f"{self._stage}: {done}/{self._total}, {rate:.3g} {unit}, ETA {eta:.0f} s")
-            self._last_plain = now
-
-    def finish(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
-        if not self.quiet:
-            self.message(f"{self._stage}: done in {time.perf_counter() - self._t0:.1f} s")
-
-    def message(self, text: str) -> None:
-        if self.quiet:
-            return
-        if self.console is not None:
-            self.console.print(text, markup=False)
-        else:  # pragma: no cover
-            print(text, file=sys.stderr)
 
 
 def _fail(msg: str, code: int = EXIT_BAD_INPUT) -> int:
@@ -129,7 +32,7 @@ def _fail(msg: str, code: int = EXIT_BAD_INPUT) -> int:
 
 
 def _load(args):
-    from gpuqd.config import load_config
+    from gpuqd.run.validate import load_config
 
     cfg = load_config(args.config, overrides=args.set, runs_dir=args.runs_dir,
                       backend=getattr(args, "backend", None))
@@ -147,7 +50,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from gpuqd.pipeline import run_pipeline
+    from gpuqd.run.pipeline import run_pipeline
+    from gpuqd.run.progress import RichReporter
 
     cfg = _load(args)
     rep = RichReporter(quiet=args.quiet)
@@ -160,20 +64,26 @@ def cmd_run(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from gpuqd.pipeline import regenerate_figures
-    from gpuqd.rundir import RunDir
+    from gpuqd.plots import make_figures
+    from gpuqd.run.progress import RichReporter
+    from gpuqd.run.rundir import RunDir
 
     rd = RunDir(args.run_dir)
     if not rd.results_path.exists():
         return _fail(f"{args.run_dir}: no results.npz (not a finished gpuqd run directory)")
     rep = RichReporter()
-    for p in regenerate_figures(rd.path, rep):
+    written, skipped = make_figures(rd.path)
+    for s in skipped:
+        rep.message(s)
+    for p in written:
         print(p)
     return 0
 
 
 def cmd_info(args) -> int:
     import numpy as np
+
+    from gpuqd.run.backend import available_backends
 
     lines = [f"gpuqd {__version__}", f"python {sys.version.split()[0]}", f"numpy {np.__version__}"]
     try:
@@ -188,7 +98,6 @@ def cmd_info(args) -> int:
         lines.append(f"matplotlib {matplotlib.__version__} (figures enabled)")
     except ImportError:
         lines.append("matplotlib: not installed (figures skipped; pip install -e '.[plot]')")
-    backends = ["numpy"]
     try:
         import cupy
 
@@ -204,11 +113,10 @@ def cmd_info(args) -> int:
             name = name.decode() if isinstance(name, bytes) else str(name)
             mem = props.get("totalGlobalMem", 0) / 2**30
             lines.append(f"  GPU {i}: {name}, {mem:.1f} GiB")
-        if n > 0:
-            backends.append("cupy")
     except ImportError:
         lines.append("cupy: not installed (GPU backend unavailable; pip install -e '.[gpu]')")
     lines.append(f"CPU cores: {os.cpu_count()}")
+    backends = available_backends()
     lines.append(f"backends available: {', '.join(backends)} (auto → {backends[-1]})")
     print("\n".join(lines))
     return 0
@@ -228,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run a configuration into <runs-dir>/<name>/")
     common(r)
-    r.add_argument("--backend", choices=["auto", "numpy", "cupy"], default=None, help="override 'backend'")
+    r.add_argument("--backend", choices=list(BACKENDS), default=None, help="override 'backend'")
     r.add_argument("--resume", action="store_true", help="continue an interrupted run")
     r.add_argument("--force", action="store_true", help="overwrite an existing run directory")
     r.add_argument("--no-figures", action="store_true", help="skip the figures (gpuqd plot makes them later)")
@@ -255,16 +163,12 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from gpuqd.config import ConfigError
+    from gpuqd.run.errors import ConfigError, RunError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", RuntimeWarning)
     warnings.showwarning = _show_warning
-    try:
-        from gpuqd.pipeline import RunError
-    except ImportError as exc:  # pragma: no cover - broken installation
-        return _fail(f"cannot import gpuqd.pipeline: {exc}", EXIT_RUNTIME)
     try:
         return args.func(args)
     except (ConfigError, RunError) as exc:

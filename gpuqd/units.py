@@ -1,6 +1,6 @@
 """Unit helpers: convert the model's natural units (ħ = e = k_B = 1, energies in Γ) to SI-like units.
 
-All gpuqd quantities are dimensionless multiples of Γ := (Γ_S + Γ_D)/2 (physics-spec §1):
+All gpuqd quantities are dimensionless multiples of Γ := (Γ_S + Γ_D)/2 (docs/physics.md §1):
 
 * energies (ε̃, V, U, T, KV, torques as energies)   : Γ
 * times (dt, t_end, first-passage times)             : 1/Γ, i.e. ħ/Γ

@@ -1,8 +1,41 @@
-"""Shared pytest configuration: the `gpu` marker skips when no CUDA device / CuPy is present."""
+"""Shared pytest configuration and fixtures.
+
+* the ``gpu`` marker skips when no CUDA device / CuPy is present;
+* ``tiny_config``: the tiny run configuration of the application-layer tests (3×3 grid, U = 100,
+  T = 10, order 1; seconds), a fresh deep copy per test;
+* ``run_helpers``: run the CLI in process or as a subprocess, read results.npz, compare runs.
+"""
 
 from __future__ import annotations
 
+import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
 import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+#: environment variable of the kill test hook (gpuqd.run.checkpoint.KILL_HOOK_ENV)
+KILL_HOOK_ENV = "GPUQD_TEST_KILL_AFTER"
+
+TINY = {
+    "name": "tiny",
+    "seed": 3,
+    "backend": "numpy",
+    "transport": {"U": 100.0, "T": 10.0, "gamma_S": 0.6667, "gamma_D": 1.3333, "p_S": 0.9, "p_D": 0.9,
+                  "order": 1, "n_theta": 32},
+    "grid": {"unit": "U", "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 3},
+             "V": {"start": -0.4, "stop": 0.4, "num": 3}},
+    "magnet": {"S": 1.0, "KV": 0.01, "alpha": 0.1, "sigma2": 1.0e-4},
+    "dynamics": {"dt": 0.02, "t_end": 40.0, "average_from": 20.0, "trajectories_per_point": 2,
+                 "chunk_steps": 400},
+    "figures": {"inset_eps_tilde": 0.2, "inset_V": [0.1, 0.175]},
+    "outputs": ["switching_diagram", "readout", "torque_maps"],
+}
 
 
 def _cuda_available() -> bool:
@@ -21,3 +54,67 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip_gpu)
+
+
+class RunHelpers:
+    """Helpers of the end-to-end tests (static methods)."""
+
+    repo = REPO
+    kill_hook_env = KILL_HOOK_ENV
+
+    @staticmethod
+    def write(tmp_path: Path, data: dict, name: str = "tiny.yaml") -> Path:
+        p = tmp_path / name
+        p.write_text(yaml.safe_dump(data), encoding="utf-8")
+        return p
+
+    @staticmethod
+    def main(args: list[str], capsys) -> tuple[int, str, str]:  # noqa: ANN001
+        from gpuqd import cli
+
+        rc = cli.main(args)
+        cap = capsys.readouterr()
+        return rc, cap.out, cap.err
+
+    @staticmethod
+    def subprocess(args: list[str], cwd: Path, env_extra: dict | None = None, **kw) -> subprocess.CompletedProcess:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+        env.pop(KILL_HOOK_ENV, None)
+        env.update(env_extra or {})
+        return subprocess.run([sys.executable, "-m", "gpuqd.cli", *args], cwd=cwd, env=env, capture_output=True,
+                              text=True, timeout=300, **kw)
+
+    @staticmethod
+    def arrays(run_dir: Path) -> dict:
+        with np.load(run_dir / "results.npz", allow_pickle=False) as d:
+            return {k: d[k] for k in d.files if k not in ("attrs", "README")}
+
+    @staticmethod
+    def assert_identical(a: dict, b: dict) -> None:
+        assert sorted(a) == sorted(b)
+        for k in a:
+            assert a[k].dtype == b[k].dtype and a[k].shape == b[k].shape, k
+            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+@pytest.fixture
+def run_helpers() -> type[RunHelpers]:
+    return RunHelpers
+
+
+@pytest.fixture(scope="session")
+def make_tiny_config():  # noqa: ANN201
+    """Factory: ``make_tiny_config(**sections)`` = a fresh copy of the tiny configuration with the given
+    top-level keys replaced (``None`` removes a key); usable from module-scoped fixtures."""
+
+    def make(**sections: object) -> dict:
+        return copy.deepcopy({k: v for k, v in (TINY | sections).items() if v is not None})
+
+    return make
+
+
+@pytest.fixture
+def tiny_config(make_tiny_config) -> dict:  # noqa: ANN001
+    """A fresh copy of the tiny configuration (edit freely)."""
+    return make_tiny_config()

@@ -8,9 +8,9 @@ import pytest
 from llg_oracles import boltzmann_nz_cdf, mean_first_passage_time, mean_first_passage_time_upward
 from scipy import stats
 
-from gpuqd import switching_stats
 from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin, run_ensemble
-from gpuqd.first_passage import FirstPassageEnsemble
+from gpuqd.observables import switching_stats
+from gpuqd.observables.first_passage import FirstPassageEnsemble
 
 # Relative O(dt) bias allowance of the first-passage mean. Measured: dt = 0.2, 0.1, 0.05 agree with
 # the exact τ within 1 standard error (≈1.1 %) at both parameter sets, i.e. |bias| ≲ 1 %.

@@ -1,1 +1,6 @@
-"""Run layer: YAML configuration → run directory → results (no re-exports here; import the modules)."""
+"""YAML → run directory: schema and typed configuration, factories, cache, checkpoints, progress,
+run directory, results, the stages (:mod:`gpuqd.run.stages`) and the pipeline loop.
+
+Entry points: :func:`gpuqd.run.validate.load_config`, :func:`gpuqd.run.pipeline.run_pipeline`,
+:func:`gpuqd.run.results.load_run`.
+"""

@@ -1,6 +1,6 @@
 """Linear-response ferromagnetic resonance (FMR) of the macrospin about the P or AP state.
 
-Conventions (spec §1, §6.1, §6.5): energies in units of Γ, times in 1/Γ, frequencies Ω in Γ
+Conventions (docs/physics.md §1, §6.1, §6.5): energies in units of Γ, times in 1/Γ, frequencies Ω in Γ
 (ħ = 1), macrospin S in ħ, Gilbert constant α in the [G] form (``S ṅ = … − α n × ṅ``; the
 textbook dimensionless constant is α_s = α/S). The LLG is
 
@@ -16,7 +16,7 @@ Response convention: for the drive energy −h cos(Ωt) n_x the steady state is
 ``n_x(t) = χ' h cos Ωt + χ'' h sin Ωt`` with χ = χ' + iχ'' (m ∝ e^{−iΩt}); χ'' > 0 means the magnet
 absorbs power from the drive.
 
-Parallel state (n = +e_z), spec §6.5: with ω_0 := H_0 + I_FL,
+Parallel state (n = +e_z), docs/physics.md §6.5: with ω_0 := H_0 + I_FL,
 
     χ_xx = (ω_0 − iΩα) / [(I_DL + iΩS)² + (ω_0 − iΩα)²].
 
@@ -33,7 +33,7 @@ In the right-handed frame about −e_z, (x', y', z') = (x, −y, −z), i.e. m_y
 
 which is the parallel system with ω_0 → ω_0^AP := H_0 − I_FL and I_DL → −I_DL, the same drive and
 the same observable n_x = m_x. Hence χ^AP = χ^P(ω_0 = H_0 − I_FL, I_DL → −I_DL): a positive I_FL
-softens the AP state (it favours P) and a positive I_DL damps it further (spec §1). All functions
+softens the AP state (it favours P) and a positive I_DL damps it further (docs/physics.md §1). All functions
 below use the effective pair (ω_0, I_DL,eff) = (H_0 + s I_FL, s I_DL), s = +1 (P), −1 (AP).
 
 Stability. Free motion m ∝ e^{λt} requires (λS − I_DL,eff)² + (ω_0 + λα)² = 0, i.e.
@@ -43,7 +43,7 @@ Stability. Free motion m ∝ e^{λt} requires (λS − I_DL,eff)² + (ω_0 + λ�
     α_eff := α/S − I_DL,eff/(S Ω_R),  Ω_R := ω_0/S.
 
 The state is linearly stable iff Γ_relax > 0, i.e. ω_0 α_eff > 0. For an energy minimum (ω_0 > 0)
-this is α_eff > 0 (spec §6.5); α_eff > 0 alone is not enough, since with ω_0 < 0 (energy maximum,
+this is α_eff > 0 (docs/physics.md §6.5); α_eff > 0 alone is not enough, since with ω_0 < 0 (energy maximum,
 e.g. I_DL = 0) it means instability. Conversely ω_0 < 0 together with α_eff < 0
 (I_DL,eff < α ω_0/S < 0) is a torque-stabilised energy maximum: linearly stable, with χ'' < 0 at
 resonance (the torque pumps power into the drive). :func:`is_stable` returns the exact linear
@@ -70,7 +70,7 @@ _REFINE_STEPS = 80  # golden-section / bisection iterations (bracket shrinks to 
 _CHUNK = 8192  # points per chunk in the vectorised search (memory ~ chunk × 200 complex)
 
 
-def _state_sign(state: str) -> int:
+def state_sign(state: str) -> int:
     if state == "parallel":
         return 1
     if state == "antiparallel":
@@ -85,7 +85,7 @@ def effective_parameters(
 
     P: (H_0 + I_FL, I_DL); AP: (H_0 − I_FL, −I_DL) (module docstring for the derivation).
     """
-    s = _state_sign(state)
+    s = state_sign(state)
     omega_0 = np.asarray(field, dtype=float) + s * np.asarray(field_like, dtype=float)
     return omega_0, s * np.asarray(damping_like, dtype=float)
 
@@ -130,10 +130,10 @@ def approximate_susceptibility(
     damping_like: ArrayLike,
     state: State = "parallel",
 ) -> np.ndarray:
-    """Spec §6.5 approximate χ (drops the α²Ω² term of the denominator).
+    """Approximate χ of docs/physics.md §6.5 (drops the α²Ω² term of the denominator).
 
     The exact denominator is A − α²Ω² − 2iΩS²Ω_R α_eff with A = I_DL,eff² + S²(Ω_R² − Ω²); dropping
-    α²Ω² gives χ ≈ (ω_0 − iΩα)/(A − 2iΩS²Ω_R α_eff), whose imaginary part is the spec's
+    α²Ω² gives χ ≈ (ω_0 − iΩα)/(A − 2iΩS²Ω_R α_eff), whose imaginary part is
     χ'' ≈ SΩ[2S²Ω_R²α_eff − α_s A]/[A² + (2S²α_eff ΩΩ_R)²], α_s = α/S. Relative error: O(α/S) within
     a linewidth of resonance (the dropped term shifts the pole by ~α²Ω/S², comparable to α × the
     linewidth), O(α²) far from it.

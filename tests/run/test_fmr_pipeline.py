@@ -10,67 +10,73 @@ import numpy as np
 import pytest
 import yaml
 
-from gpuqd import cli, fmr, load_run, pipeline
-from gpuqd.config import validate_config
+from gpuqd import cli, load_run
+from gpuqd.observables import fmr
+from gpuqd.run.stages import dynamics as dynamics_stage
+from gpuqd.run.validate import validate_config
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 HAVE_MPL = importlib.util.find_spec("matplotlib") is not None
 
-TINY_FMR = {
+#: the tiny configuration's transport on a 5×5 grid, stiffer magnet with a field along e_z, output fmr
+FMR_SECTIONS = {
     "name": "tiny_fmr",
-    "seed": 3,
-    "backend": "numpy",
-    "transport": {"U": 100.0, "T": 10.0, "gamma_S": 0.6667, "gamma_D": 1.3333, "p_S": 0.9, "p_D": 0.9,
-                  "order": 1, "n_theta": 32},
     "grid": {"unit": "U", "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 5},
              "V": {"start": -0.4, "stop": 0.4, "num": 5}},
     "magnet": {"S": 1.0, "KV": 0.05, "alpha": 0.1, "sigma2": 1.0e-4, "field": [0.0, 0.0, 0.01]},
     "fmr": {"spectra_eps_tilde": [0.25, -0.3], "spectra_V": [-0.15, 0.2], "n_omega": 51, "simulate": True,
             "simulate_omegas": 3, "periods": 4, "steps_per_period": 256, "settle_decays": 8},
     "outputs": ["fmr"],
+    "dynamics": None,
+    "figures": None,
 }
 
 
 @pytest.fixture(scope="module")
-def fmr_run(tmp_path_factory):
+def tiny_fmr(make_tiny_config):
+    return make_tiny_config(**FMR_SECTIONS)
+
+
+@pytest.fixture(scope="module")
+def fmr_run(tmp_path_factory, tiny_fmr):
     tmp = tmp_path_factory.mktemp("fmr")
     cfg_path = tmp / "tiny_fmr.yaml"
-    cfg_path.write_text(yaml.safe_dump(TINY_FMR), encoding="utf-8")
+    cfg_path.write_text(yaml.safe_dump(tiny_fmr), encoding="utf-8")
     called = []
-    original = pipeline._dynamics_stage
+    original = dynamics_stage.DynamicsWork.start
 
     def no_dynamics(*a, **k):
         called.append(1)
         return original(*a, **k)
 
-    pipeline._dynamics_stage = no_dynamics
+    dynamics_stage.DynamicsWork.start = no_dynamics
     try:
         rc = cli.main(["run", str(cfg_path), "--quiet", "--runs-dir", str(tmp / "runs")]
                       + ([] if HAVE_MPL else ["--no-figures"]))
     finally:
-        pipeline._dynamics_stage = original
+        dynamics_stage.DynamicsWork.start = original
     assert rc == 0
     return tmp / "runs" / "tiny_fmr", called
 
 
-def test_fmr_only_skips_dynamics(fmr_run):
+def test_fmr_only_skips_dynamics(fmr_run, tiny_fmr):
     run_dir, called = fmr_run
     assert not called
-    cfg = validate_config(TINY_FMR, check_output=False)
+    cfg = validate_config(tiny_fmr, check_output=False)
     assert not cfg.needs_dynamics
     meta = json.loads((run_dir / "meta.json").read_text())
     assert "fmr" in meta["stages"] and "dynamics" not in meta["stages"]
     assert meta["status"] == "finished"
 
 
-def test_fmr_arrays_round_trip_and_masks(fmr_run):
+def test_fmr_arrays_round_trip_and_masks(fmr_run, tiny_fmr):
     run_dir, _ = fmr_run
     r = load_run(run_dir)
     d = np.load(run_dir / "results.npz", allow_pickle=False)
     attrs = json.loads(str(d["attrs"]))
     n_eps, n_V = r["eps_tilde"].size, r["V"].size
-    b_z = TINY_FMR["magnet"]["field"][2]
-    mg = TINY_FMR["magnet"]
+    b_z = tiny_fmr["magnet"]["field"][2]
+    mg = tiny_fmr["magnet"]
     n_unstable = 0
     for state in fmr.STATES:
         for q in ("stable", "resonance_frequency", "effective_damping", "linewidth", "peak_chi_imag",
@@ -97,7 +103,7 @@ def test_fmr_arrays_round_trip_and_masks(fmr_run):
     # collinear torques: direct solves at θ = 0, π exactly
     from gpuqd.transport import SpinValve
 
-    tr = TINY_FMR["transport"]
+    tr = tiny_fmr["transport"]
     sv = SpinValve(U=tr["U"], T=tr["T"], gamma_S=tr["gamma_S"], gamma_D=tr["gamma_D"], p_S=tr["p_S"], p_D=tr["p_D"])
     direct = sv.solve(r["eps_tilde"][2], r["V"][1], np.pi, order=1)
     assert r["fmr_field_like_antiparallel"][2, 1] == pytest.approx(direct.torque_field_like, rel=1e-10)
@@ -121,7 +127,7 @@ def test_fmr_figures_written(fmr_run):
 
 
 def test_shipped_fmr_config_validates():
-    from gpuqd.config import load_config
+    from gpuqd.run.validate import load_config
 
     cfg = load_config(REPO / "configs" / "fmr.yaml", check_output=False)
     assert cfg.data["outputs"] == ["fmr"] and not cfg.needs_dynamics

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from gpuqd import switching_stats as ss
+from gpuqd.observables import switching_stats as ss
 
 # Hand-worked dataset: six trajectories, t_end = 4, switches at 1, 2, 2, 3, two not switched.
 HAND_TIMES = np.array([1.0, 2.0, 2.0, 3.0, np.inf, np.inf])

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad, solve_ivp
 
-from gpuqd import fmr
+from gpuqd.observables import fmr
 
 S_SPIN = 1.0
 ALPHA = 0.1

@@ -1,4 +1,4 @@
-"""Figures of the switching-time statistics (output ``switching_times``, gpuqd.switching_times).
+"""Figures of the switching-time statistics (output ``switching_times``, gpuqd.run.stages.switching_times).
 
 * ``switching_times_maps``: one row per protocol over (ε̃, V): log₁₀ of the mean first-passage time
   (hatched where it is only the restricted mean, i.e. a lower bound), P(switched by t_end), log₁₀ of
@@ -16,16 +16,21 @@ from pathlib import Path
 
 import numpy as np
 
-from gpuqd.plotting import _diamond, _edges, _frame, _lines, _mesh, _plt, _save
+from gpuqd.plots.common import diamond, frame, lines, mesh, pyplot, save
+from gpuqd.plots.common import edges as cell_edges
 
-__all__ = ["switching_figures"]
+__all__ = ["OUTPUT", "REQUIRES", "draw"]
+
+OUTPUT = "switching_times"
+#: array that must be in the results for these figures
+REQUIRES = "switching_mean_time"
 
 _PROTOCOL_LABEL = {"P_to_AP": "P → AP (start θ = 0)", "AP_to_P": "AP → P (start θ = π)"}
 _REGIME_COLOURS = ("0.85", "tab:orange", "tab:blue", "tab:purple", "0.55")
 
 
-def switching_figures(r, out: Path) -> list[Path]:
-    """Both switching-time figures of a loaded run (:class:`gpuqd.rundir.RunResults`)."""
+def draw(r, out: Path) -> list[Path]:
+    """Both switching-time figures of a loaded run (:class:`gpuqd.run.results.RunResults`)."""
     return _maps(r, out) + _survival(r, out)
 
 
@@ -48,15 +53,15 @@ def _hatch(ax, x_edges: np.ndarray, y_edges: np.ndarray, mask: np.ndarray) -> No
 
 
 def _overlay(ax, r) -> None:
-    _diamond(ax, r, color="0.5")
+    diamond(ax, r, color="0.5")
     if "lines_resonance_V_over_U" in r:
-        _lines(ax, r["lines_eps_tilde_over_U"], r["lines_resonance_V_over_U"], "w--", "resonance")
+        lines(ax, r["lines_eps_tilde_over_U"], r["lines_resonance_V_over_U"], "w--", "resonance")
     for e, v in r["switching_survival_point_over_U"]:
         ax.plot(e, v, ls="none", marker="o", mfc="none", mec="r", ms=8)
 
 
 def _maps(r, out: Path) -> list[Path]:
-    plt = _plt()
+    plt = pyplot()
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
     protocols = [str(p) for p in r["switching_protocols"]]
@@ -69,55 +74,55 @@ def _maps(r, out: Path) -> list[Path]:
     t_range = _finite_range(log_mean, (0.0, np.log10(t_end)))
     k_range = _finite_range(log_rate, (-np.log10(t_end) - 1, 0.0))
     x, y = r["eps_tilde_over_U"], r["V_over_U"]
-    xe, ye = np.sort(_edges(x)), np.sort(_edges(y))
+    xe, ye = np.sort(cell_edges(x)), np.sort(cell_edges(y))
     for q, protocol in enumerate(protocols):
         label = _PROTOCOL_LABEL.get(protocol, protocol)
         n = r["switching_n_trajectories"][q]
         n_text = f"N = {int(n.min())}" if n.min() == n.max() else f"N = {int(n.min())}–{int(n.max())}"
         ax = axes[q, 0]
-        m = _mesh(ax, r, log_mean[q], cmap="viridis", vmin=t_range[0], vmax=t_range[1])
+        m = mesh(ax, r, log_mean[q], cmap="viridis", vmin=t_range[0], vmax=t_range[1])
         fig.colorbar(m, ax=ax, label="log₁₀(mean first-passage time · Γ)")
         _hatch(ax, xe, ye, r["switching_mean_time_is_restricted"][q])
         _overlay(ax, r)
-        _frame(ax, r, f"{label}: log₁₀ mean first-passage time ({n_text})\n"
+        frame(ax, r, f"{label}: log₁₀ mean first-passage time ({n_text})\n"
                       f"hatched: restricted mean (lower bound)")
         ax = axes[q, 1]
-        m = _mesh(ax, r, r["switching_probability_by_t_end"][q], cmap="magma", vmin=0, vmax=1)
+        m = mesh(ax, r, r["switching_probability_by_t_end"][q], cmap="magma", vmin=0, vmax=1)
         fig.colorbar(m, ax=ax, label="P(switched by t_end)")
         _overlay(ax, r)
-        _frame(ax, r, f"{label}:\nP(switched by t_end = {t_end:g} ħ/Γ)")
+        frame(ax, r, f"{label}:\nP(switched by t_end = {t_end:g} ħ/Γ)")
         ax = axes[q, 2]
-        m = _mesh(ax, r, log_rate[q], cmap="cividis", vmin=k_range[0], vmax=k_range[1])
+        m = mesh(ax, r, log_rate[q], cmap="cividis", vmin=k_range[0], vmax=k_range[1])
         fig.colorbar(m, ax=ax, label="log₁₀(rate / Γ)   (grey: no switch)")
         ax.set_facecolor("0.8")
         _overlay(ax, r)
-        _frame(ax, r, f"{label}:\nrate k = switches / time at risk")
+        frame(ax, r, f"{label}:\nrate k = switches / time at risk")
         ax = axes[q, 3]
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = (r["switching_rate_ci_high"][q] - r["switching_rate_ci_low"][q]) / r["switching_rate"][q]
         rel = np.where(np.isfinite(rel), rel, np.nan)
-        m = _mesh(ax, r, rel, cmap="plasma", vmin=0, vmax=max(1.0, float(np.nanmax(rel)) if np.isfinite(rel).any()
+        m = mesh(ax, r, rel, cmap="plasma", vmin=0, vmax=max(1.0, float(np.nanmax(rel)) if np.isfinite(rel).any()
                                                                else 1.0))
         fig.colorbar(m, ax=ax, label="(k_high − k_low) / k   (exact χ² interval)")
         ax.set_facecolor("0.8")
         _overlay(ax, r)
-        _frame(ax, r, f"{label}:\nrelative width of the rate's CI")
+        frame(ax, r, f"{label}:\nrelative width of the rate's CI")
         ax = axes[q, 4]
         cmap = ListedColormap(_REGIME_COLOURS[: len(names)])
         norm = BoundaryNorm(np.arange(len(names) + 1) - 0.5, cmap.N)
-        m = _mesh(ax, r, r["switching_regime"][q], cmap=cmap, norm=norm)
+        m = mesh(ax, r, r["switching_regime"][q], cmap=cmap, norm=norm)
         bar = fig.colorbar(m, ax=ax, ticks=np.arange(len(names)))
         bar.ax.set_yticklabels(names)
         _overlay(ax, r)
-        _frame(ax, r, f"{label}:\nregime (from the CV of the switching times)")
+        frame(ax, r, f"{label}:\nregime (from the CV of the switching times)")
     fig.tight_layout()
-    paths = _save(fig, out, "switching_times_maps")
+    paths = save(fig, out, "switching_times_maps")
     plt.close(fig)
     return paths
 
 
 def _survival(r, out: Path) -> list[Path]:
-    plt = _plt()
+    plt = pyplot()
     protocols = [str(p) for p in r["switching_protocols"]]
     points = np.asarray(r["switching_survival_point_over_U"])
     t = r["switching_survival_time"]
@@ -149,6 +154,6 @@ def _survival(r, out: Path) -> list[Path]:
         axh.set_title(f"histogram of switching times, ε̃ = {e:.3g}U, V = {v:.3g}U", fontsize=10)
         axh.legend(fontsize=8)
     fig.tight_layout()
-    paths = _save(fig, out, "switching_times_survival")
+    paths = save(fig, out, "switching_times_survival")
     plt.close(fig)
     return paths

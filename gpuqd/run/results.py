@@ -1,6 +1,6 @@
-"""Run directories: layout, atomic writes, run state, meta.json and :func:`load_run`.
+"""Results of a run: the one module that writes and reads them (results.npz) and :func:`load_run`.
 
-Layout of ``<runs_dir>/<name>/``::
+Layout of ``<runs_dir>/<name>/`` (paths and state: :mod:`gpuqd.run.rundir`)::
 
     config.yaml        resolved configuration (all defaults filled in)
     meta.json          provenance: version, git commit, backend, device, seed, times, throughput, status
@@ -23,92 +23,27 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-import yaml
 
-from gpuqd.atomic_io import atomic_savez, atomic_write_bytes, atomic_write_text  # re-exported
+from gpuqd.atomic_io import atomic_savez
+from gpuqd.run.rundir import RESULTS_FILE, RunDir, dumps_json
 
-__all__ = ["RunDir", "RunResults", "load_run", "atomic_write_bytes", "atomic_write_text", "atomic_savez",
-           "write_results", "RESULTS_FORMAT"]
+__all__ = ["AXIS_VARIABLES", "RESULTS_FORMAT", "RunResults", "load_run", "readme_text", "save_results",
+           "write_results"]
 
 RESULTS_FORMAT = "gpuqd-results/1"
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
-def dumps_json(obj: Any) -> str:
-    return json.dumps(obj, indent=2, default=_json_default, ensure_ascii=False, allow_nan=True)
-
-
-def _is_tmp(name: str) -> bool:
-    return name.startswith(".") and name.endswith(".tmp")
-
-
-# --------------------------------------------------------------------------------------- run dir
-class RunDir:
-    """Paths and state of one run directory."""
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-
-    config_path = property(lambda self: self.path / "config.yaml")
-    meta_path = property(lambda self: self.path / "meta.json")
-    results_path = property(lambda self: self.path / "results.npz")
-    figures_dir = property(lambda self: self.path / "figures")
-    checkpoint_dir = property(lambda self: self.path / "checkpoint")
-
-    def exists(self) -> bool:
-        return self.path.exists()
-
-    def is_run_dir(self) -> bool:
-        return self.meta_path.exists() or self.config_path.exists()
-
-    def read_meta(self) -> dict:
-        try:
-            return json.loads(self.meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-
-    def write_meta(self, meta: Mapping) -> None:
-        atomic_write_text(self.meta_path, dumps_json(meta) + "\n")
-
-    def read_config(self) -> dict | None:
-        try:
-            return yaml.safe_load(self.config_path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
-            return None
-
-    @property
-    def status(self) -> str:
-        """'absent', 'empty', 'finished', 'unfinished' or 'foreign' (exists, not a gpuqd run)."""
-        if not self.path.exists():
-            return "absent"
-        if self.path.is_dir() and not any(p for p in self.path.iterdir() if not _is_tmp(p.name)):
-            return "empty"  # nothing, or only leftovers of an interrupted atomic write
-        if not self.path.is_dir() or not self.is_run_dir():
-            return "foreign"
-        return "finished" if self.read_meta().get("status") == "finished" else "unfinished"
-
-    def remove(self) -> None:
-        """Delete the run directory (only if it is a gpuqd run directory or empty)."""
-        if self.status in ("absent",):
-            return
-        if self.status == "foreign":
-            raise RuntimeError(f"refusing to delete {self.path}: not a gpuqd run directory")
-        shutil.rmtree(self.path)
+#: the grid axes every run writes
+AXIS_VARIABLES = MappingProxyType({
+    "eps_tilde_over_U": {"dims": ["eps_tilde"], "units": "U", "description": "level position ε̃ = ε + U/2"},
+    "V_over_U": {"dims": ["V"], "units": "U", "description": "bias voltage V (μ_S = +V/2, μ_D = −V/2)"},
+    "eps_tilde": {"dims": ["eps_tilde"], "units": "Gamma", "description": "ε̃ in units of Γ"},
+    "V": {"dims": ["V"], "units": "Gamma", "description": "V in units of Γ"},
+})
 
 
 # --------------------------------------------------------------------------------------- results
@@ -196,7 +131,7 @@ def load_run(path: str | os.PathLike) -> RunResults:
     Only NumPy is needed to read the file itself; this helper adds the labelled-axes view.
     """
     p = Path(path)
-    results = p if p.suffix == ".npz" else p / "results.npz"
+    results = p if p.suffix == ".npz" else p / RESULTS_FILE
     run = results.parent
     if not results.exists():
         status = RunDir(run).status
@@ -208,3 +143,25 @@ def load_run(path: str | os.PathLike) -> RunResults:
         readme = str(data["README"]) if "README" in data.files else ""
     rd = RunDir(run)
     return RunResults(run, arrays, attrs, readme, rd.read_config(), rd.read_meta())
+
+
+def readme_text(arrays: Mapping[str, np.ndarray], variables: Mapping[str, Mapping], attrs: Mapping) -> str:
+    """Plain-text description of every array (the ``README`` entry of results.npz)."""
+    lines = [
+        f"gpuqd results ({attrs['gpuqd_version']}), run '{attrs['name']}'.",
+        "Read with NumPy alone: d = np.load('results.npz'); attrs = json.loads(str(d['attrs'])).",
+        "Axes: eps_tilde_over_U / eps_tilde (Γ) index dimension 0, V_over_U / V (Γ) dimension 1 of all maps.",
+        "Units: energies in Γ = (Γ_S+Γ_D)/2, times in ħ/Γ, currents in eΓ/ħ, conductance in e²/ħ, angles rad.",
+        "",
+    ]
+    for k, v in arrays.items():
+        var = variables[k]
+        lines.append(f"{k} {list(np.shape(v))} [{var['units']}] dims={var['dims']}: {var['description']}")
+    lines += ["", "Notes:"] + [f"- {n}" for n in attrs["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def save_results(run_dir: RunDir, arrays: Mapping[str, np.ndarray], variables: Mapping[str, Mapping],
+                 attrs: Mapping[str, Any]) -> list[Path]:
+    """Write the results of a finished run into ``run_dir`` (every results file a run has); their paths."""
+    return [write_results(run_dir.results_path, arrays, variables, attrs, readme_text(arrays, variables, attrs))]

@@ -18,76 +18,30 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
-from gpuqd import cli, load_run, pipeline
-from gpuqd.rundir import RunDir
+from gpuqd import load_run
+from gpuqd.run.checkpoint import KILL_HOOK_ENV
+from gpuqd.run.rundir import RunDir
+from gpuqd.run.stages import dynamics as dynamics_stage
+from gpuqd.run.stages import transport as transport_stage
 
-REPO = Path(__file__).resolve().parent.parent
-
-TINY = {
-    "name": "tiny",
-    "seed": 3,
-    "backend": "numpy",
-    "transport": {"U": 100.0, "T": 10.0, "gamma_S": 0.6667, "gamma_D": 1.3333, "p_S": 0.9, "p_D": 0.9,
-                  "order": 1, "n_theta": 32},
-    "grid": {"unit": "U", "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 3},
-             "V": {"start": -0.4, "stop": 0.4, "num": 3}},
-    "magnet": {"S": 1.0, "KV": 0.01, "alpha": 0.1, "sigma2": 1.0e-4},
-    "dynamics": {"dt": 0.02, "t_end": 40.0, "average_from": 20.0, "trajectories_per_point": 2,
-                 "chunk_steps": 400},
-    "figures": {"inset_eps_tilde": 0.2, "inset_V": [0.1, 0.175]},
-    "outputs": ["switching_diagram", "readout", "torque_maps"],
-}
+REPO = Path(__file__).resolve().parents[2]
 
 HAVE_MPL = importlib.util.find_spec("matplotlib") is not None
 
 
-def _write(tmp_path: Path, data: dict, name: str = "tiny.yaml") -> Path:
-    p = tmp_path / name
-    p.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return p
-
-
-def _main(args: list[str], capsys) -> tuple[int, str, str]:
-    rc = cli.main(args)
-    cap = capsys.readouterr()
-    return rc, cap.out, cap.err
-
-
-def _subprocess(args: list[str], cwd: Path, env_extra: dict | None = None, **kw):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    env.pop(pipeline.KILL_HOOK_ENV, None)
-    env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "gpuqd.cli", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300, **kw)
-
-
-def _arrays(run_dir: Path) -> dict:
-    with np.load(run_dir / "results.npz", allow_pickle=False) as d:
-        return {k: d[k] for k in d.files if k not in ("attrs", "README")}
-
-
-def _assert_identical(a: dict, b: dict) -> None:
-    assert sorted(a) == sorted(b)
-    for k in a:
-        assert a[k].dtype == b[k].dtype and a[k].shape == b[k].shape, k
-        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
-
-
 @pytest.fixture(autouse=True)
 def _no_kill_hook(monkeypatch):
-    monkeypatch.delenv(pipeline.KILL_HOOK_ENV, raising=False)
+    monkeypatch.delenv(KILL_HOOK_ENV, raising=False)
     monkeypatch.delenv("GPUQD_TRANSPORT_BLOCK_POINTS", raising=False)
 
 
 # --------------------------------------------------------------------------------------- outputs
-def test_run_outputs_and_load_run(tmp_path, capsys):
-    cfg = _write(tmp_path, TINY)
+def test_run_outputs_and_load_run(tmp_path, capsys, run_helpers, tiny_config):
+    cfg = run_helpers.write(tmp_path, tiny_config)
     runs = tmp_path / "runs"
     args = ["run", str(cfg), "--runs-dir", str(runs), "--quiet"] + ([] if HAVE_MPL else ["--no-figures"])
-    rc, out, err = _main(args, capsys)
+    rc, out, err = run_helpers.main(args, capsys)
     assert rc == 0, err
     run = runs / "tiny"
     assert out.strip() == str(run)
@@ -116,8 +70,8 @@ def test_run_outputs_and_load_run(tmp_path, capsys):
     assert attrs["config"]["name"] == "tiny"
 
     r = load_run(run)
-    raw = _arrays(run)
-    _assert_identical(dict(r), raw)
+    raw = run_helpers.arrays(run)
+    run_helpers.assert_identical(dict(r), raw)
     assert r.axes["eps_tilde_over_U"].tolist() == pytest.approx([-0.3, 0.0, 0.3])
     assert r.axes["V"].tolist() == pytest.approx([-40.0, 0.0, 40.0])
     assert r.mean_theta.shape == (3, 3) and np.all((r.mean_theta >= 0) & (r.mean_theta <= np.pi))
@@ -135,79 +89,79 @@ def test_run_outputs_and_load_run(tmp_path, capsys):
     assert gpuqd.load_run(run / "results.npz").mean_theta.tolist() == r.mean_theta.tolist()
 
 
-def test_finished_run_not_overwritten_without_force(tmp_path, capsys):
-    cfg = _write(tmp_path, TINY)
+def test_finished_run_not_overwritten_without_force(tmp_path, capsys, run_helpers, tiny_config):
+    cfg = run_helpers.write(tmp_path, tiny_config)
     runs = str(tmp_path / "runs")
     base = ["run", str(cfg), "--runs-dir", runs, "--quiet", "--no-figures"]
-    assert _main(base, capsys)[0] == 0
+    assert run_helpers.main(base, capsys)[0] == 0
     results = tmp_path / "runs" / "tiny" / "results.npz"
     stamp = results.stat().st_mtime_ns
-    before = _arrays(results.parent)
-    rc, _, err = _main(base, capsys)
+    before = run_helpers.arrays(results.parent)
+    rc, _, err = run_helpers.main(base, capsys)
     assert rc == 2 and "finished run" in err and "--force" in err and "Traceback" not in err
     assert results.stat().st_mtime_ns == stamp
-    rc, _, err = _main(base + ["--resume"], capsys)  # resume of a finished run: nothing to do
+    rc, _, err = run_helpers.main(base + ["--resume"], capsys)  # resume of a finished run: nothing to do
     assert rc == 0 and results.stat().st_mtime_ns == stamp
-    rc, _, err = _main(base + ["--force"], capsys)
+    rc, _, err = run_helpers.main(base + ["--force"], capsys)
     assert rc == 0, err
-    _assert_identical(before, _arrays(results.parent))  # same seed → same results
+    run_helpers.assert_identical(before, run_helpers.arrays(results.parent))  # same seed → same results
 
 
 # --------------------------------------------------------------------------------------- resume
-def test_resume_after_sigkill_hook_is_bit_identical(tmp_path, capsys):
-    cfg = _write(tmp_path, TINY)
+def test_resume_after_sigkill_hook_is_bit_identical(tmp_path, capsys, run_helpers, tiny_config):
+    cfg = run_helpers.write(tmp_path, tiny_config)
     ref_runs, runs = tmp_path / "ref", tmp_path / "runs"
-    assert _main(["run", str(cfg), "--runs-dir", str(ref_runs), "--quiet", "--no-figures"], capsys)[0] == 0
+    assert run_helpers.main(["run", str(cfg), "--runs-dir", str(ref_runs), "--quiet", "--no-figures"], capsys)[0] == 0
     args = ["run", str(cfg), "--runs-dir", str(runs), "--quiet", "--no-figures"]
     # killed (SIGKILL) right after the 2nd of 5 dynamics checkpoints
-    p = _subprocess(args, tmp_path, {pipeline.KILL_HOOK_ENV: "dynamics:2"})
+    p = run_helpers.subprocess(args, tmp_path, {KILL_HOOK_ENV: "dynamics:2"})
     assert p.returncode == -signal.SIGKILL, p.stderr
     rd = RunDir(runs / "tiny")
     assert rd.status == "unfinished" and not rd.results_path.exists()
     assert (rd.checkpoint_dir / "dynamics_state.npz").exists()
     # without --resume: clear error, nothing touched
-    rc, _, err = _main(args, capsys)
+    rc, _, err = run_helpers.main(args, capsys)
     assert rc == 2 and "--resume" in err and "--force" in err
     with pytest.raises(FileNotFoundError, match="--resume"):
         load_run(rd.path)
     # a changed configuration cannot resume
-    rc, _, err = _main(args + ["--resume", "--set", "seed=4"], capsys)
+    rc, _, err = run_helpers.main(args + ["--resume", "--set", "seed=4"], capsys)
     assert rc == 2 and "seed" in err and "differs" in err
-    rc, _, err = _main(args + ["--resume"], capsys)
+    rc, _, err = run_helpers.main(args + ["--resume"], capsys)
     assert rc == 0, err
     meta = json.loads(rd.meta_path.read_text())
     assert meta["status"] == "finished" and len(meta["sessions"]) == 2 and meta["sessions"][1]["resumed"]
-    _assert_identical(_arrays(ref_runs / "tiny"), _arrays(rd.path))
+    run_helpers.assert_identical(run_helpers.arrays(ref_runs / "tiny"), run_helpers.arrays(rd.path))
 
 
-def test_resume_after_kill_in_transport_stage(tmp_path, capsys, monkeypatch):
-    cfg = _write(tmp_path, TINY)
+def test_resume_after_kill_in_transport_stage(tmp_path, capsys, monkeypatch, run_helpers, tiny_config):
+    cfg = run_helpers.write(tmp_path, tiny_config)
     # transport sums are only reproducible for the same blocking (BLAS batching), so the reference
     # uses the same block size
     monkeypatch.setenv("GPUQD_TRANSPORT_BLOCK_POINTS", "3")
     ref_runs, runs = tmp_path / "ref", tmp_path / "runs"
-    assert _main(["run", str(cfg), "--runs-dir", str(ref_runs), "--quiet", "--no-figures"], capsys)[0] == 0
+    assert run_helpers.main(["run", str(cfg), "--runs-dir", str(ref_runs), "--quiet", "--no-figures"], capsys)[0] == 0
     args = ["run", str(cfg), "--runs-dir", str(runs), "--quiet", "--no-figures"]
     # one ε̃ row per transport block → 3 blocks; killed after the first
-    env = {pipeline.KILL_HOOK_ENV: "transport:1", "GPUQD_TRANSPORT_BLOCK_POINTS": "3"}
-    p = _subprocess(args, tmp_path, env)
+    env = {KILL_HOOK_ENV: "transport:1", "GPUQD_TRANSPORT_BLOCK_POINTS": "3"}
+    p = run_helpers.subprocess(args, tmp_path, env)
     assert p.returncode == -signal.SIGKILL, p.stderr
     partial = list((runs / ".cache" / "partial").glob("*/block_*.npz"))
     assert len(partial) == 1
-    p = _subprocess(args + ["--resume"], tmp_path, {"GPUQD_TRANSPORT_BLOCK_POINTS": "3"})
+    p = run_helpers.subprocess(args + ["--resume"], tmp_path, {"GPUQD_TRANSPORT_BLOCK_POINTS": "3"})
     assert p.returncode == 0, p.stderr
     assert not list((runs / ".cache" / "partial").glob("*/block_*.npz"))
-    _assert_identical(_arrays(ref_runs / "tiny"), _arrays(runs / "tiny"))
+    run_helpers.assert_identical(run_helpers.arrays(ref_runs / "tiny"), run_helpers.arrays(runs / "tiny"))
 
 
-def test_real_sigkill_mid_run(tmp_path, capsys):
+def test_real_sigkill_mid_run(tmp_path, capsys, run_helpers, tiny_config):
     """kill -9 at an arbitrary moment during the dynamics; --resume reproduces the full run."""
-    data = json.loads(json.dumps(TINY))
+    data = json.loads(json.dumps(tiny_config))
     data["dynamics"].update({"t_end": 200.0, "average_from": 100.0, "trajectories_per_point": 100,
                              "chunk_steps": 250})
-    cfg = _write(tmp_path, data)
+    cfg = run_helpers.write(tmp_path, data)
     ref_runs, runs = tmp_path / "ref", tmp_path / "runs"
-    assert _main(["run", str(cfg), "--runs-dir", str(ref_runs), "--quiet", "--no-figures"], capsys)[0] == 0
+    assert run_helpers.main(["run", str(cfg), "--runs-dir", str(ref_runs), "--quiet", "--no-figures"], capsys)[0] == 0
     args = [sys.executable, "-m", "gpuqd.cli", "run", str(cfg), "--runs-dir", str(runs), "--quiet",
             "--no-figures"]
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -221,24 +175,25 @@ def test_real_sigkill_mid_run(tmp_path, capsys):
     if killed:
         proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
-    rc, _, err = _main(["run", str(cfg), "--runs-dir", str(runs), "--quiet", "--no-figures", "--resume"], capsys)
+    rc, _, err = run_helpers.main(["run", str(cfg), "--runs-dir", str(runs), "--quiet", "--no-figures", "--resume"],
+                                  capsys)
     assert rc == 0, err
-    _assert_identical(_arrays(ref_runs / "tiny"), _arrays(runs / "tiny"))
+    run_helpers.assert_identical(run_helpers.arrays(ref_runs / "tiny"), run_helpers.arrays(runs / "tiny"))
     if not killed:
         pytest.skip("the run finished before it could be killed (machine too fast); resume still checked")
 
 
 # --------------------------------------------------------------------------------------- variants
-def test_torque_maps_only_skips_dynamics_and_table(tmp_path, capsys, monkeypatch):
-    data = dict(TINY, outputs=["torque_maps"], name="maps")
-    cfg = _write(tmp_path, data)
+def test_torque_maps_only_skips_dynamics_and_table(tmp_path, capsys, monkeypatch, run_helpers, tiny_config):
+    data = dict(tiny_config, outputs=["torque_maps"], name="maps")
+    cfg = run_helpers.write(tmp_path, data)
 
     def boom(*a, **k):
         raise AssertionError("dynamics must not run for outputs: [torque_maps]")
 
-    monkeypatch.setattr(pipeline, "_dynamics_stage", boom)
+    monkeypatch.setattr(dynamics_stage.DynamicsWork, "start", boom)
     args = ["run", str(cfg), "--runs-dir", str(tmp_path / "runs"), "--quiet"] + ([] if HAVE_MPL else ["--no-figures"])
-    rc, _, err = _main(args, capsys)
+    rc, _, err = run_helpers.main(args, capsys)
     assert rc == 0, err
     r = load_run(tmp_path / "runs" / "maps")
     assert "mean_theta" not in r and "torque_field_like_antiparallel" in r
@@ -250,29 +205,31 @@ def test_torque_maps_only_skips_dynamics_and_table(tmp_path, capsys, monkeypatch
         assert not (tmp_path / "runs" / "maps" / "figures" / "fig2_switching.png").exists()
 
 
-def test_transport_cache_is_reused_across_runs(tmp_path, capsys, monkeypatch):
-    cfg = _write(tmp_path, TINY)
+def test_transport_cache_is_reused_across_runs(tmp_path, capsys, monkeypatch, run_helpers, tiny_config):
+    cfg = run_helpers.write(tmp_path, tiny_config)
     runs = str(tmp_path / "runs")
-    assert _main(["run", str(cfg), "--runs-dir", runs, "--quiet", "--no-figures"], capsys)[0] == 0
+    assert run_helpers.main(["run", str(cfg), "--runs-dir", runs, "--quiet", "--no-figures"], capsys)[0] == 0
     assert len(list((tmp_path / "runs" / ".cache" / "tables").glob("*.npz"))) == 1
 
     def boom(*a, **k):
         raise AssertionError("transport recomputed although cached")
 
-    monkeypatch.setattr(pipeline, "_make_spin_valve", boom)
-    rc, _, err = _main(["run", str(cfg), "--runs-dir", runs, "--quiet", "--no-figures", "--set", "name=again",
+    monkeypatch.setattr(transport_stage, "make_spin_valve", boom)
+    rc, _, err = run_helpers.main(["run", str(cfg), "--runs-dir", runs, "--quiet", "--no-figures",
+                                   "--set", "name=again",
                         "--set", "seed=5"], capsys)
     assert rc == 0, err
-    a, b = _arrays(tmp_path / "runs" / "tiny"), _arrays(tmp_path / "runs" / "again")
+    a, b = run_helpers.arrays(tmp_path / "runs" / "tiny"), run_helpers.arrays(tmp_path / "runs" / "again")
     np.testing.assert_array_equal(a["torque_field_like_parallel"], b["torque_field_like_parallel"])
     assert not np.array_equal(a["inset_theta"], b["inset_theta"])  # different seed, different noise
 
 
-def test_constant_torque_model(tmp_path, capsys):
-    data = dict(TINY, name="const", torque={"model": "constant", "field_like": -0.05, "damping_like": 0.0})
+def test_constant_torque_model(tmp_path, capsys, run_helpers, tiny_config):
+    data = dict(tiny_config, name="const", torque={"model": "constant", "field_like": -0.05, "damping_like": 0.0})
     data["outputs"] = ["switching_diagram"]
-    cfg = _write(tmp_path, data)
-    rc, _, err = _main(["run", str(cfg), "--runs-dir", str(tmp_path / "runs"), "--quiet", "--no-figures"], capsys)
+    cfg = run_helpers.write(tmp_path, data)
+    rc, _, err = run_helpers.main(["run", str(cfg), "--runs-dir", str(tmp_path / "runs"), "--quiet", "--no-figures"],
+                                  capsys)
     assert rc == 0, err
     r = load_run(tmp_path / "runs" / "const")
     assert r.mean_theta.shape == (3, 3)
@@ -280,26 +237,27 @@ def test_constant_torque_model(tmp_path, capsys):
 
 
 @pytest.mark.skipif(not HAVE_MPL, reason="matplotlib not installed")
-def test_plot_command(tmp_path, capsys):
-    cfg = _write(tmp_path, TINY)
+def test_plot_command(tmp_path, capsys, run_helpers, tiny_config):
+    cfg = run_helpers.write(tmp_path, tiny_config)
     runs = tmp_path / "runs"
-    assert _main(["run", str(cfg), "--runs-dir", str(runs), "--quiet", "--no-figures"], capsys)[0] == 0
+    assert run_helpers.main(["run", str(cfg), "--runs-dir", str(runs), "--quiet", "--no-figures"], capsys)[0] == 0
     assert not (runs / "tiny" / "figures").exists()
-    rc, out, err = _main(["plot", str(runs / "tiny")], capsys)
+    rc, out, err = run_helpers.main(["plot", str(runs / "tiny")], capsys)
     assert rc == 0, err
     assert (runs / "tiny" / "figures" / "fig3_readout.pdf").exists() and "fig2_switching.png" in out
-    rc, _, err = _main(["plot", str(tmp_path / "nothing")], capsys)
+    rc, _, err = run_helpers.main(["plot", str(tmp_path / "nothing")], capsys)
     assert rc == 2 and "no results.npz" in err
 
 
-def test_info_and_validate(tmp_path, capsys):
-    rc, out, _ = _main(["info"], capsys)
+def test_info_and_validate(tmp_path, capsys, run_helpers):
+    rc, out, _ = run_helpers.main(["info"], capsys)
     assert rc == 0 and "gpuqd 0.1.0" in out and "backends available" in out and "numpy" in out
-    rc, out, _ = _main(["validate", str(REPO / "configs" / "quickstart.yaml"), "--show"], capsys)
+    rc, out, _ = run_helpers.main(["validate", str(REPO / "configs" / "quickstart.yaml"), "--show"], capsys)
     assert rc == 0 and "OK" in out and "n_theta" in out
 
 
-def test_console_entry_point_subprocess(tmp_path):
-    p = _subprocess(["validate", str(_write(tmp_path, TINY)), "--set", "transport.p_S=1"], tmp_path)
+def test_console_entry_point_subprocess(tmp_path, run_helpers, tiny_config):
+    cfg = run_helpers.write(tmp_path, tiny_config)
+    p = run_helpers.subprocess(["validate", str(cfg), "--set", "transport.p_S=1"], tmp_path)
     assert p.returncode == 2
     assert p.stderr.strip().count("\n") == 0 and "transport.p_S" in p.stderr and "Traceback" not in p.stderr

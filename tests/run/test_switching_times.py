@@ -10,21 +10,19 @@ import signal
 
 import numpy as np
 import pytest
-import yaml
-from test_cli import _arrays, _assert_identical, _main, _subprocess
 
-from gpuqd import load_run, pipeline, switching_stats
+from gpuqd import load_run
 from gpuqd.dynamics import ConstantTorque, Macrospin
-from gpuqd.switching_times import SWITCHING_VARIABLES, AdaptiveSwitchingRun, trajectory_ids_for
+from gpuqd.observables import switching_stats
+from gpuqd.observables.adaptive_switching import AdaptiveSwitchingRun, trajectory_ids_for
+from gpuqd.run.checkpoint import KILL_HOOK_ENV
+from gpuqd.run.stages.switching_times import VARIABLES as SWITCHING_VARIABLES
 
 HAVE_MPL = importlib.util.find_spec("matplotlib") is not None
 
-TINY_STATS = {
+#: the tiny configuration's transport with a 3×2 grid, warmer magnet, both protocols, adaptive rounds
+STATS_SECTIONS = {
     "name": "tiny_stats",
-    "seed": 3,
-    "backend": "numpy",
-    "transport": {"U": 100.0, "T": 10.0, "gamma_S": 0.6667, "gamma_D": 1.3333, "p_S": 0.9, "p_D": 0.9,
-                  "order": 1, "n_theta": 32},
     "grid": {"unit": "U", "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 3},
              "V": {"start": -0.4, "stop": 0.4, "num": 2}},
     "magnet": {"S": 1.0, "KV": 0.01, "alpha": 0.1, "sigma2": 1.0e-3},
@@ -33,22 +31,23 @@ TINY_STATS = {
                    "target_relative_ci_width": 0.1, "max_trajectories_per_point": 24, "max_rounds": 3,
                    "survival_eps_tilde": 0.0, "survival_V": [0.4, -0.4]},
     "outputs": ["switching_times"],
+    "figures": None,
 }
+
+
+@pytest.fixture
+def tiny_stats(make_tiny_config):
+    return make_tiny_config(**STATS_SECTIONS)
 
 
 @pytest.fixture(autouse=True)
 def _no_kill_hook(monkeypatch):
-    monkeypatch.delenv(pipeline.KILL_HOOK_ENV, raising=False)
+    monkeypatch.delenv(KILL_HOOK_ENV, raising=False)
 
 
-def _write(tmp_path, data, name="tiny_stats.yaml"):
-    p = tmp_path / name
-    p.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return p
-
-
-def test_switching_times_outputs_and_load_run(tmp_path, capsys):
-    cfg = _write(tmp_path, TINY_STATS)
+def test_switching_times_outputs_and_load_run(tmp_path, capsys, run_helpers, tiny_stats):
+    _main, _arrays, _assert_identical = run_helpers.main, run_helpers.arrays, run_helpers.assert_identical
+    cfg = run_helpers.write(tmp_path, tiny_stats, "tiny_stats.yaml")
     runs = tmp_path / "runs"
     rc, out, err = _main(["run", str(cfg), "--runs-dir", str(runs), "--quiet"]
                          + ([] if HAVE_MPL else ["--no-figures"]), capsys)
@@ -88,21 +87,23 @@ def test_switching_times_outputs_and_load_run(tmp_path, capsys):
     assert int(r["switching_trajectory_steps"]) < int(r["switching_trajectory_steps_uncompacted"])
 
 
-def test_switching_times_resume_after_kill_is_bit_identical(tmp_path, capsys):
+def test_switching_times_resume_after_kill_is_bit_identical(tmp_path, capsys, run_helpers, tiny_stats):
     """SIGKILL inside adaptive round 0 and again later: --resume reproduces the uninterrupted run."""
+    _main, _arrays, _subprocess = run_helpers.main, run_helpers.arrays, run_helpers.subprocess
+    _assert_identical = run_helpers.assert_identical
     runs = tmp_path / "runs"
-    cfg = _write(tmp_path, TINY_STATS)
+    cfg = run_helpers.write(tmp_path, tiny_stats, "tiny_stats.yaml")
     base = ["run", str(cfg), "--runs-dir", str(runs), "--quiet", "--no-figures"]
     rc, _, err = _main(base, capsys)
     assert rc == 0, err
     reference = _arrays(runs / "tiny_stats")
-    data = copy.deepcopy(TINY_STATS)
+    data = copy.deepcopy(tiny_stats)
     data["name"] = "killed"
-    cfg2 = _write(tmp_path, data, "killed.yaml")
+    cfg2 = run_helpers.write(tmp_path, data, "killed.yaml")
     args = ["run", str(cfg2), "--runs-dir", str(runs), "--quiet", "--no-figures"]
     for kill_after in (2, 3):  # each session writes a few checkpoints, then dies
         p = _subprocess(args + (["--resume"] if kill_after > 2 else []), tmp_path,
-                        {pipeline.KILL_HOOK_ENV: f"switching_times:{kill_after}"})
+                        {KILL_HOOK_ENV: f"switching_times:{kill_after}"})
         assert p.returncode == -signal.SIGKILL, p.stderr
         assert (runs / "killed" / "checkpoint" / "switching_state.npz").exists()
     rc, _, err = _main(args + ["--resume"], capsys)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin
-from gpuqd.first_passage import FirstPassageEnsemble
+from gpuqd.observables.first_passage import FirstPassageEnsemble
 from gpuqd.transport import TorqueTable
 
 MAGNET = Macrospin(S=1.0, alpha=0.2, KV=0.1, sigma2=0.008)

@@ -1,4 +1,4 @@
-"""Figures of the FMR readout (output ``fmr``, gpuqd.fmr_run), written to ``<run>/figures/``.
+"""Figures of the FMR readout (output ``fmr``, gpuqd.run.stages.fmr), written to ``<run>/figures/``.
 
 * ``fmr_maps``: rows P (n = +e_z, torques at θ = 0) and AP (n = −e_z, torques at θ = π). Columns:
   resonance shift Ω_R − KV/S and damping change α_eff − α/S (symmetric-log diverging colour scales,
@@ -18,9 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from gpuqd.plotting import _diamond, _frame, _lines, _mesh, _plt, _save
+from gpuqd.plots.common import diamond, frame, lines, mesh, pyplot, save
 
-__all__ = ["fmr_figures"]
+__all__ = ["OUTPUT", "REQUIRES", "draw"]
+
+OUTPUT = "fmr"
+#: array that must be in the results for these figures
+REQUIRES = "fmr_stable_parallel"
 
 _ROWS = (("parallel", "P (n = +e_z, torques at θ = 0)", +1), ("antiparallel", "AP (n = −e_z, torques at θ = π)", -1))
 
@@ -36,9 +40,9 @@ def _symlog(values: np.ndarray):
 
 
 def _map_lines(ax, r) -> None:
-    _diamond(ax, r, color="0.35")
-    _lines(ax, r["lines_eps_tilde_over_U"], r["lines_resonance_V_over_U"], "k--", "resonance")
-    _lines(ax, r["lines_eps_tilde_over_U"], r["lines_partner_V_over_U"], "k:", "partner")
+    diamond(ax, r, color="0.35")
+    lines(ax, r["lines_eps_tilde_over_U"], r["lines_resonance_V_over_U"], "k--", "resonance")
+    lines(ax, r["lines_eps_tilde_over_U"], r["lines_partner_V_over_U"], "k:", "partner")
 
 
 def _decade_ticks(lim: float, linthresh: float) -> list[float]:
@@ -73,7 +77,7 @@ def _scatter(ax, x: np.ndarray, y: np.ndarray, narrow: np.ndarray, xlabel: str, 
 
 
 def _fig_maps(r, out: Path) -> list[Path]:
-    plt = _plt()
+    plt = pyplot()
     mg = r.config["magnet"]
     S, alpha, KV = mg["S"], mg["alpha"], mg["KV"]
     b_z = float(r["fmr_external_field_z"])
@@ -89,13 +93,13 @@ def _fig_maps(r, out: Path) -> list[Path]:
 
         shift = np.where(stable, omega_r - KV / S, np.nan)
         norm, lim = _symlog(shift)
-        m = _mesh(axes[i, 0], r, np.ma.masked_invalid(shift),
+        m = mesh(axes[i, 0], r, np.ma.masked_invalid(shift),
                   cmap=plt.get_cmap("RdBu_r").with_extremes(bad=grey), norm=norm)
         fig.colorbar(m, ax=axes[i, 0], extend="both", ticks=_decade_ticks(lim, lim * 1e-3),
                      label=f"Ω_R − KV/S  [Γ]  (= {'+' if sign > 0 else '−'}I_FL/S)")
         d_alpha = np.where(stable, alpha_eff - alpha / S, np.nan)
         norm, lim = _symlog(d_alpha)
-        m = _mesh(axes[i, 1], r, np.ma.masked_invalid(d_alpha),
+        m = mesh(axes[i, 1], r, np.ma.masked_invalid(d_alpha),
                   cmap=plt.get_cmap("PuOr_r").with_extremes(bad=grey), norm=norm)
         fig.colorbar(m, ax=axes[i, 1], extend="both", ticks=_decade_ticks(lim, lim * 1e-3),
                      label=f"α_eff − α/S  (= {'−' if sign > 0 else '+'}I_DL/(S Ω_R))")
@@ -105,7 +109,7 @@ def _fig_maps(r, out: Path) -> list[Path]:
         pos = np.where(stable & (peak > 0), peak, np.nan)
         finite = pos[np.isfinite(pos)]
         lo, hi = (np.percentile(finite, [0.5, 99.5]) if finite.size else (1.0, 10.0))
-        m = _mesh(axes[i, 2], r, np.ma.masked_invalid(pos), cmap=plt.get_cmap("viridis").with_extremes(bad=grey),
+        m = mesh(axes[i, 2], r, np.ma.masked_invalid(pos), cmap=plt.get_cmap("viridis").with_extremes(bad=grey),
                   norm=LogNorm(vmin=lo, vmax=max(hi, lo * 1.0001)))
         fig.colorbar(m, ax=axes[i, 2], extend="both", label="peak χ''  [1/Γ]  (log scale)")
         titles = (f"{label}\nresonance shift Ω_R − KV/S (grey: unstable, {unstable_pct:.0f} %)",
@@ -113,7 +117,7 @@ def _fig_maps(r, out: Path) -> list[Path]:
                   "peak χ'' of the exact χ (grey: unstable or χ'' < 0)")
         for j in range(3):
             _map_lines(axes[i, j], r)
-            _frame(axes[i, j], r, titles[j])
+            frame(axes[i, j], r, titles[j])
             if i == 0 and j == 0:
                 axes[i, j].legend(loc="lower left", fontsize=6, framealpha=0.8)
         # numerical line vs torques
@@ -132,13 +136,13 @@ def _fig_maps(r, out: Path) -> list[Path]:
     fig.suptitle("FMR readout: linear response about P and AP with the collinear torques "
                  f"(H_0 = KV = {KV:g} Γ, S = {S:g}, α = {alpha:g}, B_z = {b_z:g} Γ)", fontsize=12)
     fig.tight_layout()
-    paths = _save(fig, out, "fmr_maps")
+    paths = save(fig, out, "fmr_maps")
     plt.close(fig)
     return paths
 
 
 def _fig_spectra(r, out: Path) -> list[Path]:
-    plt = _plt()
+    plt = pyplot()
     mg = r.config["magnet"]
     S, KV = mg["S"], mg["KV"]
     pts = np.asarray(r["fmr_spectra_point_over_U"], dtype=float)
@@ -182,11 +186,11 @@ def _fig_spectra(r, out: Path) -> list[Path]:
             del label
     fig.suptitle("FMR spectra χ(Ω) per unit drive energy (n_x = χ' h cos Ωt + χ'' h sin Ωt)", fontsize=11)
     fig.tight_layout()
-    paths = _save(fig, out, "fmr_spectra")
+    paths = save(fig, out, "fmr_spectra")
     plt.close(fig)
     return paths
 
 
-def fmr_figures(r, out: Path) -> list[Path]:
-    """Both FMR figures of a loaded run (:class:`gpuqd.rundir.RunResults`) into ``out``."""
+def draw(r, out: Path) -> list[Path]:
+    """Both FMR figures of a loaded run (:class:`gpuqd.run.results.RunResults`) into ``out``."""
     return _fig_maps(r, out) + _fig_spectra(r, out)

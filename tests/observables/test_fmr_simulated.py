@@ -12,9 +12,9 @@ import warnings
 import numpy as np
 import pytest
 
-from gpuqd import fmr
 from gpuqd.dynamics import ConstantTorque
-from gpuqd.fmr_run import linearised_torques, simulate_fmr
+from gpuqd.observables import fmr
+from gpuqd.observables.fmr_simulation import linearised_torques, simulate_fmr
 from gpuqd.transport import TorqueTable
 
 S_SPIN, ALPHA, H0 = 1.0, 0.1, 0.5

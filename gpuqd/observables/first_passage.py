@@ -1,8 +1,8 @@
 """First-passage ensembles with compaction: stop stepping trajectories once they have switched.
 
 :class:`FirstPassageEnsemble` runs a set of trajectories, given by their global trajectory ids
-(the Philox noise counter j, spec §11), until each has made its first hysteretic switch away from
-its initial state (spec §10) or reached ``t_end``. Between chunks the switched trajectories are
+(the Philox noise counter j, docs/physics.md §11), until each has made its first hysteretic switch away from
+its initial state (docs/physics.md §10) or reached ``t_end``. Between chunks the switched trajectories are
 dropped and the survivors continue in a new :class:`gpuqd.dynamics.EnsembleRunner` built with their
 ``trajectory_ids`` and the matching rows of the engine state. Because the noise of a trajectory
 depends only on (seed, id, step), the first-passage times are the same as without compaction (bit

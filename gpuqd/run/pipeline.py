@@ -1,0 +1,154 @@
+"""The run pipeline: validated config → run directory → the requested stages, in order → results → figures.
+
+The stages (:mod:`gpuqd.run.stages`: transport, dynamics, fmr, switching_times, ...) each declare
+their configuration section, result variables and figures; this loop runs the ones the outputs need
+with one :class:`~gpuqd.run.stage.StageContext` (checkpoints, cache, executor, products of earlier
+stages), records wall times and throughput in meta.json, writes the results through
+:mod:`gpuqd.run.results` and draws the figures (:mod:`gpuqd.plots`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+
+from gpuqd import __version__
+from gpuqd.atomic_io import atomic_write_text
+from gpuqd.run.backend import device_info, resolve_backend
+from gpuqd.run.cache import TransportCache
+from gpuqd.run.config import RunConfig
+from gpuqd.run.errors import RunError, SetupError
+from gpuqd.run.executor import Executor, LocalExecutor
+from gpuqd.run.progress import Reporter
+from gpuqd.run.results import AXIS_VARIABLES, save_results
+from gpuqd.run.rundir import RunDir, git_commit, now, prepare_run_dir
+from gpuqd.run.stage import StageContext
+from gpuqd.run.stages import get_stage
+
+__all__ = ["run_pipeline", "config_hash", "UNITS"]
+
+UNITS = MappingProxyType({"energy": "Gamma = (Gamma_S + Gamma_D)/2", "time": "hbar/Gamma", "current": "e Gamma/hbar",
+         "spin_current": "Gamma (hbar * Gamma/hbar)", "conductance": "e^2/hbar", "angle": "rad"})
+
+
+def config_hash(cfg: RunConfig) -> str:
+    """Hash of everything in the configuration that changes the results (not runs_dir, figures)."""
+    data = {k: v for k, v in cfg.data.items() if k not in ("runs_dir", "figures")}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def _backend_for(cfg: RunConfig, rd: RunDir, mode: str, meta: dict) -> str:
+    """The backend of this session: a resumed run keeps the one it was started with."""
+    requested = cfg.backend
+    if mode == "resume" and meta.get("backend"):
+        backend = meta["backend"]
+        if requested not in ("auto", backend):
+            raise RunError(f"{rd.path}: the run was started with backend {backend!r}; resuming with "
+                           f"{requested!r} would not reproduce it (use --force to start over)")
+        if backend != "numpy":
+            resolve_backend(backend)  # still usable?
+        return backend
+    return resolve_backend(requested)
+
+
+def _new_meta(cfg: RunConfig, backend: str, start: str) -> dict:
+    return {
+        "gpuqd_version": __version__, "git_commit": git_commit(), "name": cfg.name, "status": "running",
+        "backend_requested": cfg.backend, "backend": backend, "device": device_info(backend),
+        "seed": cfg.seed, "config_hash": config_hash(cfg), "start_time": start, "end_time": None,
+        "stages": {}, "throughput": {}, "sessions": [], "warnings": list(cfg.warnings),
+        "python": platform.python_version(), "host": platform.node(),
+    }
+
+
+def run_pipeline(cfg: RunConfig, resume: bool = False, force: bool = False, reporter: Reporter | None = None,
+                 make_figures: bool = True, argv: list[str] | None = None,
+                 executor: Executor | None = None) -> Path:
+    """Execute (or resume) the run described by ``cfg``; returns the run directory.
+
+    Raises :class:`RunError` for run-directory conflicts and unusable backends (before any
+    computation or file is written). ``executor`` runs the heavy work (default: in process).
+    """
+    reporter = reporter or Reporter()
+    rd, mode = prepare_run_dir(cfg.run_dir, cfg.data, resume, force)
+    if mode == "finished":
+        reporter.message(f"{rd.path}: run already finished; nothing to do (use --force to recompute)")
+        return rd.path
+    meta = rd.read_meta() if mode == "resume" else {}
+    backend = _backend_for(cfg, rd, mode, meta)
+    stages = [get_stage(name) for name in cfg.stages]
+
+    # ---- from here on files are written
+    rd.path.mkdir(parents=True, exist_ok=True)
+    start = now()
+    if mode == "new":
+        atomic_write_text(rd.config_path, cfg.to_yaml())
+        meta = _new_meta(cfg, backend, start)
+    meta["status"] = "running"
+    meta.setdefault("sessions", []).append({"start": start, "resumed": mode == "resume", "argv": argv})
+    rd.write_meta(meta)
+
+    def stage_time(name: str, t0: float) -> None:
+        st = meta["stages"].setdefault(name, {"wall_s": 0.0})
+        st["wall_s"] = round(st["wall_s"] + time.perf_counter() - t0, 3)
+        rd.write_meta(meta)
+
+    ctx = StageContext(
+        cfg=cfg, backend=backend, reporter=reporter, executor=executor or LocalExecutor(),
+        cache=TransportCache(cfg.runs_dir / ".cache"), checkpoint_dir=rd.checkpoint_dir,
+        config_hash=config_hash(cfg), needs=frozenset().union(*(s.needs(cfg) for s in stages)),
+    )
+    arrays: dict[str, np.ndarray] = dict(cfg.grid.axes())
+    variables: dict[str, dict] = dict(AXIS_VARIABLES)
+    notes: list[str] = []
+    for stage in stages:
+        t0 = time.perf_counter()
+        try:
+            result = stage.run(ctx)
+        except SetupError:
+            if mode == "new":  # nothing of value in the run directory yet (transport is cached)
+                rd.remove()
+            raise
+        stage_time(stage.name, t0)
+        meta["throughput"].update(result.throughput)
+        variables.update(stage.variables)
+        arrays.update(result.arrays)
+        notes.extend(result.notes)
+
+    t0 = time.perf_counter()
+    attrs = {
+        "gpuqd_version": __version__, "name": cfg.name, "outputs": sorted(cfg.outputs), "config": cfg.data,
+        "axes": {"eps_tilde": ["eps_tilde_over_U", "eps_tilde"], "V": ["V_over_U", "V"]},
+        "units": dict(UNITS), "notes": notes,
+    }
+    save_results(rd, arrays, variables, attrs)
+    stage_time("results", t0)
+    if make_figures:
+        t0 = time.perf_counter()
+        _draw(rd.path, reporter)
+        stage_time("figures", t0)
+    rd.clear_checkpoints()
+    meta["status"] = "finished"
+    meta["end_time"] = now()
+    meta["sessions"][-1]["end"] = meta["end_time"]
+    meta["wall_s_total"] = round(sum(s["wall_s"] for s in meta["stages"].values()), 3)
+    rd.write_meta(meta)
+    return rd.path
+
+
+def _draw(run_dir: Path, reporter: Reporter) -> list[Path]:
+    from gpuqd.plots import make_figures as draw_figures  # figures come after the results (lazy import)
+
+    written, skipped = draw_figures(run_dir)
+    for s in skipped:
+        reporter.message(s)
+    for p in written:
+        reporter.message(f"figure: {p}")
+    return written
+

@@ -1,0 +1,251 @@
+"""Stage ``transport`` (always runs; output ``torque_maps``): torque table and transport maps.
+
+One O(Γ)+O(Γ²) solve per grid point and block of ε̃ rows at the torque-table nodes (only if a later
+stage needs the table) and at θ = 0.01π, 0.99π (readout and torque maps), plus the linear
+conductance at V = 0, the Fig. 4 inset I(θ) and the resonance / partner lines (docs/physics.md §5).
+Results are cached in ``<runs_dir>/.cache/`` (:class:`gpuqd.run.cache.TransportCache`); the blocks
+of a computation in progress survive interruptions. A block is one call of :func:`solve_block`.
+
+Units: energies and torque coefficients in Γ, currents in eΓ/ħ, conductance in e²/ħ, angles in rad.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import time
+import warnings
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from gpuqd import __version__
+from gpuqd.run.cache import TransportCache
+from gpuqd.run.checkpoint import kill_hook
+from gpuqd.run.config import RunConfig
+from gpuqd.run.factories import make_spin_valve, solve, table_nodes
+from gpuqd.run.stage import Stage, StageContext, StageResult
+from gpuqd.transport import TorqueTable
+
+__all__ = ["STAGE", "THETA_P", "THETA_AP", "TRANSPORT_BLOCK_POINTS", "VARIABLES", "solve_block"]
+
+THETA_P = 0.01 * math.pi  # "θ ≈ 0" of [G] Figs. 3, 4
+THETA_AP = 0.99 * math.pi  # "θ ≈ π"
+#: Grid points per transport block (checkpoint granularity; env GPUQD_TRANSPORT_BLOCK_POINTS overrides).
+TRANSPORT_BLOCK_POINTS = 2048
+#: Number of ε̃ values on which the resonance / partner lines are drawn.
+LINE_POINTS = 161
+_QUANTITIES = ("I_FL", "I_DL", "I_C")
+
+_G = ["eps_tilde", "V"]
+VARIABLES = MappingProxyType({
+    "theta_parallel": {"dims": [], "units": "rad", "description": "θ of the 'parallel' direct solves (0.01π)"},
+    "theta_antiparallel": {"dims": [], "units": "rad",
+                           "description": "θ of the 'antiparallel' direct solves (0.99π)"},
+    "readout_current_parallel": {"dims": _G, "units": "Gamma (e Γ/ħ)",
+                                 "description": "charge (particle) current I_C into the drain at θ = 0.01π"},
+    "readout_current_antiparallel": {"dims": _G, "units": "Gamma (e Γ/ħ)",
+                                     "description": "I_C at θ = 0.99π"},
+    "readout_conductance_parallel": {"dims": _G, "units": "e^2/hbar",
+                                     "description": "I_C/V at θ = 0.01π; V = 0 column: linear conductance "
+                                                    "dI_C/dV from V = ±1e-3 U"},
+    "readout_conductance_antiparallel": {"dims": _G, "units": "e^2/hbar",
+                                         "description": "I_C/V at θ = 0.99π (V = 0: linear conductance)"},
+    "torque_field_like_parallel": {"dims": _G, "units": "Gamma (ħΓ/ħ)",
+                                   "description": "I_FL coefficient of e_FL = n_D × e_z at θ = 0.01π "
+                                                  "(direct solve, not the table)"},
+    "torque_field_like_antiparallel": {"dims": _G, "units": "Gamma", "description": "I_FL at θ = 0.99π"},
+    "torque_damping_like_parallel": {"dims": _G, "units": "Gamma",
+                                     "description": "I_DL coefficient of e_DL = n_D × (n_D × e_z) at θ = 0.01π"},
+    "torque_damping_like_antiparallel": {"dims": _G, "units": "Gamma", "description": "I_DL at θ = 0.99π"},
+    "resonance_V": {"dims": ["eps_tilde", "root"], "units": "Gamma",
+                    "description": "roots V of the resonance Γ_D p_D Φ_D = Γ_S p_S Φ_S within the V range "
+                                   "at each grid ε̃ (NaN-padded)"},
+    "partner_V": {"dims": ["eps_tilde", "root"], "units": "Gamma",
+                  "description": "roots V of the partner line Γ_D p_D Φ_D = −Γ_S p_S Φ_S (NaN-padded)"},
+    "lines_eps_tilde_over_U": {"dims": ["line_eps"], "units": "U",
+                               "description": "fine ε̃ axis of lines_resonance_V_over_U / lines_partner_V_over_U"},
+    "lines_resonance_V_over_U": {"dims": ["line_eps", "root"], "units": "U",
+                                 "description": "resonance line V(ε̃) on the fine axis (NaN-padded)"},
+    "lines_partner_V_over_U": {"dims": ["line_eps", "root"], "units": "U",
+                               "description": "partner line V(ε̃) on the fine axis (NaN-padded)"},
+    "torque_inset_theta": {"dims": ["theta"], "units": "rad",
+                           "description": "θ of the Fig. 4 inset (exact point torque_inset_point_over_U)"},
+    "torque_inset_point_over_U": {"dims": ["xy"], "units": "U", "description": "(ε̃, V) of the Fig. 4 inset"},
+    "torque_inset_field_like": {"dims": ["theta"], "units": "Gamma", "description": "I_FL(θ) at the inset point"},
+    "torque_inset_damping_like": {"dims": ["theta"], "units": "Gamma", "description": "I_DL(θ) at the inset point"},
+    "torque_inset_charge_current": {"dims": ["theta"], "units": "Gamma", "description": "I_C(θ) at the inset point"},
+})
+NOTES = (
+    "Torque maps and P/AP readout are direct transport solves at θ = 0.01π and 0.99π (not the table).",
+    "Torque coefficients I_FL, I_DL multiply the non-normalised e_FL, e_DL (|e| = sin θ), docs/physics.md §1.",
+    "V = 0 column of readout_conductance_parallel/antiparallel: linear conductance from V = ±1e-3 U.",
+)
+
+
+def solve_block(item: tuple) -> dict[str, np.ndarray]:
+    """One work unit: (spin_valve, ε̃ rows (Γ), V axis (Γ), θ nodes (rad), order) → I_FL, I_DL, I_C of
+    shape (rows, n_V, n_θ)."""
+    sv, eps, V, theta, order = item
+    r = solve(sv, eps[:, None, None], V[None, :, None], theta[None, None, :], order)
+    return {"I_FL": r.torque_field_like, "I_DL": r.torque_damping_like, "I_C": r.charge_current}
+
+
+def _table_metadata(sv: Any, order: int, n_theta: int, key: str) -> dict:
+    from gpuqd.transport import torque_table as tt
+
+    meta = {"transport": sv.parameters, "order": order, "n_theta": n_theta, "units": "Gamma",
+            "layout": "point j = (eps[j // n_V], V[j % n_V])", "gpuqd": __version__, "cache_key": key,
+            "built_by": "gpuqd.run.stages.transport (direct SpinValve.solve at the table nodes)"}
+    for name in ("THETA_MIN", "THETA_MID", "INTERPOLATION_ERROR_STATEMENT"):
+        if hasattr(tt, name):
+            meta[name.lower()] = getattr(tt, name)
+    return meta
+
+
+def _load_table(cache: TransportCache, key: str, n_points: int, n_theta: int) -> TorqueTable | None:
+    path = cache.path("tables", key)
+    if not path.exists():
+        return None
+    try:
+        table = TorqueTable.load(path)
+    except Exception:
+        return None
+    return table if table.n_points == n_points and table.n_theta == n_theta else None
+
+
+def _solve_grid(ctx: StageContext, sv: Any, theta_all: np.ndarray, job_key: str) -> dict[str, np.ndarray]:
+    """All grid points at ``theta_all``, block by block through the executor; blocks kept in the cache."""
+    cfg, grid = ctx.cfg, ctx.cfg.grid
+    eps, V = grid.eps_tilde, grid.V
+    n_eps, n_V = grid.shape
+    block_points = int(os.environ.get("GPUQD_TRANSPORT_BLOCK_POINTS", TRANSPORT_BLOCK_POINTS))
+    rows = max(1, block_points // n_V)
+    blocks = [(i, min(i + rows, n_eps)) for i in range(0, n_eps, rows)]
+    store = ctx.cache.blocks(job_key)
+    ctx.reporter.start("transport", grid.n_points, "points", work_per_unit=float(theta_all.size))
+    out = {k: np.empty((n_eps, n_V, theta_all.size)) for k in _QUANTITIES}
+    stored = {b: store.load(b, _QUANTITIES, (i1 - i0, n_V, theta_all.size)) for b, (i0, i1) in enumerate(blocks)}
+    missing = [b for b, block in stored.items() if block is None]
+    items = ((sv, eps[blocks[b][0]:blocks[b][1]], V, theta_all, cfg.transport.order) for b in missing)
+    computed = ctx.executor.map(solve_block, items)
+    done = n_saved = 0
+    for b, (i0, i1) in enumerate(blocks):
+        block = stored[b]
+        if block is None:
+            block = next(computed)
+            store.save(b, block)
+            n_saved += 1
+        for k in out:
+            out[k][i0:i1] = block[k]
+        done += (i1 - i0) * n_V
+        ctx.reporter.update(done)
+        if n_saved:
+            kill_hook("transport", n_saved)
+    ctx.reporter.finish()
+    return out
+
+
+def _extra_maps(cfg: RunConfig, sv: Any, out: dict, n_tab: int) -> dict:
+    """Readout/torque maps at θ ≈ 0, π, conductances, inset I(θ) and resonance lines."""
+    tr, fig, grid = cfg.transport, cfg.figures, cfg.grid
+    order, U = tr.order, tr.U
+    eps, V = grid.eps_tilde, grid.V
+    maps: dict[str, np.ndarray] = {}
+    for j, label in enumerate(("parallel", "antiparallel")):
+        maps[f"readout_current_{label}"] = out["I_C"][..., n_tab + j].copy()
+        maps[f"torque_field_like_{label}"] = out["I_FL"][..., n_tab + j].copy()
+        maps[f"torque_damping_like_{label}"] = out["I_DL"][..., n_tab + j].copy()
+    # conductance I_C/V; at V = 0 the linear conductance from a symmetric difference
+    scale = U if U > 0 else tr.T
+    delta = 1e-3 * scale
+    zero = np.abs(V) <= 1e-12 * max(scale, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for j, label in enumerate(("parallel", "antiparallel")):
+            g = maps[f"readout_current_{label}"] / V[None, :]
+            if np.any(zero):
+                th = (THETA_P, THETA_AP)[j]
+                plus = solve(sv, eps, delta, th, order).charge_current
+                minus = solve(sv, eps, -delta, th, order).charge_current
+                g[:, zero] = ((plus - minus) / (2 * delta))[:, None]
+            maps[f"readout_conductance_{label}"] = g
+    # Fig. 4 inset: I(θ) at the exact requested point, nodes clustered at θ = 0, π
+    s = np.linspace(0.002, 0.998, 241)
+    theta = 0.5 * np.pi * (1 - np.cos(np.pi * s))
+    unit = grid.point_unit
+    e_in, v_in = fig.torque_inset_eps_tilde * unit, fig.torque_inset_V * unit
+    r = solve(sv, e_in, v_in, theta, order)
+    maps["torque_inset_theta"] = theta
+    maps["torque_inset_point_over_U"] = grid.over_U(np.array([e_in, v_in]))
+    maps["torque_inset_field_like"] = r.torque_field_like
+    maps["torque_inset_damping_like"] = r.torque_damping_like
+    maps["torque_inset_charge_current"] = r.charge_current
+    # resonance / partner lines, on the grid ε̃ and on a fine axis for plotting
+    v_lo, v_hi = float(V.min()), float(V.max())
+    if v_hi - v_lo < 1e-9:
+        v_lo, v_hi = v_lo - max(1.0, 0.5 * scale), v_hi + max(1.0, 0.5 * scale)
+    fine = np.linspace(eps.min(), eps.max(), LINE_POINTS) if eps.size > 1 else eps.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for kind in ("resonance", "partner"):
+            maps[f"{kind}_V"] = sv.resonance_lines(eps, v_lo, v_hi, kind=kind, n_scan=801)
+            lines = sv.resonance_lines(fine, v_lo, v_hi, kind=kind, n_scan=801)
+            maps[f"lines_{kind}_V_over_U"] = grid.over_U(lines)
+    maps["lines_eps_tilde_over_U"] = grid.over_U(fine)
+    return maps
+
+
+def run(ctx: StageContext) -> StageResult:
+    """Torque table (into ``ctx.products['torque_table']`` if needed) and the transport maps."""
+    cfg, grid = ctx.cfg, ctx.cfg.grid
+    tr = cfg.transport
+    need_table = "torque_table" in ctx.needs
+    n_theta = tr.n_theta
+    nodes_hash = hashlib.sha256(table_nodes(n_theta).tobytes()).hexdigest()
+    table_key = ctx.cache.key("table", tr, grid, {"n_theta": n_theta, "nodes": nodes_hash})
+    maps_key = ctx.cache.key("maps", tr, grid, {"theta": [THETA_P, THETA_AP]})
+    table = _load_table(ctx.cache, table_key, grid.n_points, n_theta) if need_table else None
+    if table is not None:
+        ctx.reporter.message(f"torque table: reusing cache {ctx.cache.path('tables', table_key)}")
+    maps = ctx.cache.load("maps", maps_key)
+    if maps is not None:
+        ctx.reporter.message(f"transport maps: reusing cache {ctx.cache.path('maps', maps_key)}")
+    compute_table = need_table and table is None
+    result = StageResult(notes=list(NOTES))
+    if compute_table or maps is None:
+        t0 = time.perf_counter()
+        sv = make_spin_valve(tr)
+        thetas = [np.array([THETA_P, THETA_AP])]
+        if compute_table:
+            thetas.insert(0, table_nodes(n_theta))
+        theta_all = np.concatenate(thetas)
+        n_tab = n_theta if compute_table else 0
+        job_key = hashlib.sha256(f"{table_key if compute_table else ''}:{maps_key}".encode()).hexdigest()[:24]
+        out = _solve_grid(ctx, sv, theta_all, job_key)
+        if compute_table:
+            n = grid.n_points
+            table = TorqueTable(
+                field_like=out["I_FL"][..., :n_tab].reshape(n, n_tab),
+                damping_like=out["I_DL"][..., :n_tab].reshape(n, n_tab),
+                charge_current=out["I_C"][..., :n_tab].reshape(n, n_tab),
+                eps_tilde=grid.eps_tilde, V=grid.V,
+                metadata=_table_metadata(sv, tr.order, n_tab, table_key),
+            )
+            table.save(ctx.cache.path("tables", table_key))
+        if maps is None:
+            maps = _extra_maps(cfg, sv, out, n_tab)
+            ctx.cache.save("maps", maps_key, maps)
+        ctx.cache.blocks(job_key).clear()
+        result.throughput["transport_points_per_s"] = round(grid.n_points / max(time.perf_counter() - t0, 1e-9), 3)
+    ctx.products["torque_table"] = table
+    ctx.products["transport_maps"] = maps
+    result.arrays = {"theta_parallel": np.array(THETA_P), "theta_antiparallel": np.array(THETA_AP)} | maps
+    return result
+
+
+STAGE = Stage(
+    name="transport", order=0, run=run, outputs=("torque_maps",), always=True, variables=VARIABLES,
+    figures=("fig4_torques",), provides=("torque_table", "transport_maps"),
+)

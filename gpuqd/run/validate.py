@@ -1,0 +1,367 @@
+"""Loading and validating a YAML run configuration: schema, defaults, cross-key checks, ``--set``.
+
+A configuration is validated completely *before* any computation or any file is written. Every
+problem raises :class:`~gpuqd.run.errors.ConfigError` whose one-line message names the file, the key
+path and the allowed range (unknown keys get a did-you-mean suggestion). The schema is
+:data:`gpuqd.run.schema.CORE_SCHEMA` plus the sections the stages declare (:mod:`gpuqd.run.stages`).
+
+Usage::
+
+    cfg = load_config("configs/fig2.yaml", overrides=["transport.T=5"], runs_dir="runs")
+    cfg.transport.T, cfg.grid.V      # typed, resolved (gpuqd.run.config.RunConfig)
+    cfg.warnings                     # non-fatal remarks (e.g. Γ/T not small)
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gpuqd.run import stages as registry
+from gpuqd.run.config import (
+    MagnetConfig,
+    RunConfig,
+    TorqueConfig,
+    TransportConfig,
+    check_step_count,
+    section_from_mapping,
+)
+from gpuqd.run.errors import ConfigError
+from gpuqd.run.factories import make_magnet, torque_bound
+from gpuqd.run.schema import REQUIRED, Choice, Flag, Num, OutputList, Section, Str, Vec3, fmt_number
+
+__all__ = ["ConfigError", "load_config", "validate_config", "apply_override", "parse_yaml", "dt_limit",
+           "full_schema", "schema_reference"]
+
+
+# --------------------------------------------------------------------------------------- YAML
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads ``1e-4`` / ``2e4`` (no dot) as floats (YAML 1.2 behaviour)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str, source: str = "<string>") -> Any:
+    """Parse YAML text (safe loader, ``1e-4`` is a float); syntax errors become ConfigError."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{source}: invalid YAML{where}: {problem}") from None
+
+
+
+def full_schema() -> Section:
+    """The schema of a configuration: core sections plus the stages' sections and outputs."""
+    return registry.schema()
+
+
+def schema_reference() -> list[tuple[str, str, str, str, str]]:
+    """Rows (key, default, unit, allowed, description) documenting every key (used for the README)."""
+    from gpuqd.run.schema import schema_reference as rows
+
+    return rows(full_schema())
+
+
+# --------------------------------------------------------------------------------------- helpers
+class _Ctx:
+    def __init__(self, source: str, override_keys: set[str]):
+        self.source = source
+        self.override_keys = override_keys
+
+    def where(self, path: str) -> str:
+        if path in self.override_keys:
+            return f"{self.source}: {path} (from --set/command line)"
+        return f"{self.source}: {path}" if path else self.source
+
+    def fail(self, path: str, msg: str) -> None:
+        raise ConfigError(f"{self.where(path)}: {msg}")
+
+
+def _suggest(key: str, options) -> str:
+    close = difflib.get_close_matches(str(key), list(options), n=1, cutoff=0.6)
+    if not close:
+        close = [o for o in options if str(o).lower() == str(key).lower()]
+    return f"; did you mean '{close[0]}'?" if close else f"; allowed keys: {', '.join(options)}"
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def _check_num(spec: Num, value: Any, path: str, ctx: _Ctx) -> Any:
+    name = path.rsplit(".", 1)[-1]
+    if value is None:
+        if spec.nullable:
+            return None
+        ctx.fail(path, f"missing value; expected a number in the range {spec.range_text(name)}")
+    if not _is_number(value):
+        ctx.fail(path, f"expected a{'n integer' if spec.kind == 'int' else ' number'}, got "
+                       f"{type(value).__name__} {value!r} (allowed: {spec.range_text(name)})")
+    if not math.isfinite(value):
+        ctx.fail(path, f"must be finite, got {value!r} (allowed: {spec.range_text(name)})")
+    if spec.kind == "int":
+        if isinstance(value, float):
+            if not value.is_integer():
+                ctx.fail(path, f"expected an integer, got {value!r} (allowed: {spec.range_text(name)})")
+            value = int(value)
+    else:
+        value = float(value)
+    bad = False
+    if spec.lo is not None and (value < spec.lo or (spec.lo_open and value == spec.lo)):
+        bad = True
+    if spec.hi is not None and (value > spec.hi or (spec.hi_open and value == spec.hi)):
+        bad = True
+    if bad:
+        note = f" ({spec.note})" if spec.note else ""
+        ctx.fail(path, f"value {fmt_number(value)} out of range; allowed: {spec.range_text(name)}{note}")
+    return value
+
+
+def _check(spec: Any, value: Any, path: str, ctx: _Ctx, present: bool) -> Any:
+    if isinstance(spec, Section):
+        if not present or value is None:
+            subs = spec.fields.values()
+            if not spec.optional and any(getattr(s, "default", None) is REQUIRED or isinstance(s, Section)
+                                         for s in subs):
+                ctx.fail(path, f"missing required section '{path}' (keys: {', '.join(spec.fields)})")
+            value = {}
+        if not isinstance(value, Mapping):
+            ctx.fail(path, f"expected a mapping with keys {', '.join(spec.fields)}, got "
+                           f"{type(value).__name__} {value!r}")
+        for key in value:
+            if key not in spec.fields:
+                kp = f"{path}.{key}" if path else str(key)
+                ctx.fail(kp, f"unknown key '{key}'{_suggest(key, spec.fields)}")
+        out = {}
+        for key, sub in spec.fields.items():
+            kp = f"{path}.{key}" if path else key
+            out[key] = _check(sub, value.get(key), kp, ctx, key in value)
+        return out
+    if not present:
+        default = getattr(spec, "default", REQUIRED)
+        if default is REQUIRED:
+            ctx.fail(path, "missing required key" + (f" ({spec.doc})" if getattr(spec, "doc", "") else ""))
+        return copy.deepcopy(default)
+    if isinstance(spec, Num):
+        return _check_num(spec, value, path, ctx)
+    if isinstance(spec, Choice):
+        if not isinstance(value, str) or value not in spec.choices:
+            hint = ""
+            if isinstance(value, str):
+                close = difflib.get_close_matches(value, spec.choices, n=1, cutoff=0.5)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+            ctx.fail(path, f"invalid value {value!r}; allowed: {' | '.join(spec.choices)}{hint}")
+        return value
+    if isinstance(spec, Str):
+        if value is None and spec.nullable:
+            return None
+        if not isinstance(value, str) or not re.fullmatch(spec.pattern, value):
+            ctx.fail(path, f"expected a string matching {spec.pattern!r}, got {value!r}")
+        return value
+    if isinstance(spec, Vec3):
+        length = spec.length
+        ok = isinstance(value, list | tuple) and all(_is_number(v) and math.isfinite(v) for v in value)
+        ok = ok and (len(value) == length if length else len(value) >= 1)
+        if not ok:
+            want = f"a list of {length} numbers" if length else "a non-empty list of numbers"
+            ctx.fail(path, f"expected {want} ({spec.unit}), got {value!r}")
+        if any(abs(v) > spec.bound for v in value):
+            ctx.fail(path, f"components must satisfy |x| <= {fmt_number(spec.bound)}, got {value!r}")
+        return [float(v) for v in value]
+    if isinstance(spec, Flag):
+        if not isinstance(value, bool):
+            ctx.fail(path, f"expected true or false, got {value!r}")
+        return value
+    if isinstance(spec, OutputList):
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple) or not value:
+            ctx.fail(path, f"expected a non-empty list from {', '.join(spec.choices)}, got {value!r}")
+        for v in value:
+            if v not in spec.choices:
+                hint = _suggest(v, spec.choices) if isinstance(v, str) else ""
+                ctx.fail(path, f"unknown output {v!r}; allowed: {', '.join(spec.choices)}{hint}")
+        return list(dict.fromkeys(value))
+    raise AssertionError(f"unhandled schema node at {path}")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------------------- physics
+def dt_limit(data: dict) -> tuple[float, str]:
+    """Largest allowed dt (1/Γ) and a human-readable explanation of the bound.
+
+    Uses :func:`gpuqd.dynamics.config.time_step_limits` (the engine's own guard) with a bound on the
+    torque coefficients: the constant torques, or (1 + p)·max(Γ_r) for transport torques. The engine
+    repeats the check with the actual table maxima before the dynamics stage starts.
+    """
+    from gpuqd.dynamics.config import MAX_NOISE_ANGLE, MAX_RATE_DT, time_step_limits
+
+    magnet = make_magnet(section_from_mapping(MagnetConfig, data["magnet"]))
+    i_max = torque_bound(section_from_mapping(TransportConfig, data["transport"]),
+                         section_from_mapping(TorqueConfig, data["torque"]))
+    rate, lim_det, _, lim_noise = time_step_limits(magnet, i_max)
+    if lim_det <= lim_noise:
+        why = (f"dt <= {MAX_RATE_DT}/ω_max = {lim_det:.4g} with ω_max = (KV + |field| + 4|K_cubic| + I_max)/S"
+               f" = {rate:.4g}/Γ, I_max = {i_max:.4g}")
+        return lim_det, why
+    why = f"dt <= {lim_noise:.4g} (thermal kick per step sqrt(σ² dt)/sqrt(S²+α²) <= {MAX_NOISE_ANGLE} rad)"
+    return lim_noise, why
+
+
+def _check_writable(runs_dir: str, ctx: _Ctx, path: str) -> None:
+    p = Path(runs_dir).expanduser()
+    probe = p
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        ctx.fail(path, f"output directory {str(p)!r} is not writable: {str(probe)!r} is not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        ctx.fail(path, f"output directory {str(p)!r} is not writable (no write permission on {str(probe)!r})")
+
+
+def _physics_checks(data: dict, ctx: _Ctx, check_output: bool) -> list[str]:
+    warnings: list[str] = []
+    tr, g, mg, dyn = data["transport"], data["grid"], data["magnet"], data["dynamics"]
+    gsum = tr["gamma_S"] + tr["gamma_D"]
+    if abs(gsum - 2.0) > 2e-3:
+        ctx.fail("transport.gamma_D", f"Γ_S + Γ_D = {gsum:.6g} but must equal 2 (energies are in units of "
+                                      f"Γ = (Γ_S+Γ_D)/2); e.g. gamma_S: 0.6667, gamma_D: 1.3333 "
+                                      "for Γ_D = 2Γ_S")
+    ratio = max(tr["gamma_S"], tr["gamma_D"]) / tr["T"]
+    if ratio > 0.2:
+        warnings.append(f"{ctx.source}: transport: max(Γ_S, Γ_D)/T = {ratio:.3g} > 0.2 — the expansion in Γ "
+                        f"(order {tr['order']}) needs Γ ≪ T; results may be inaccurate")
+    if g["unit"] == "U" and tr["U"] <= 0:
+        ctx.fail("grid.unit", "grid.unit = U needs transport.U > 0 (use unit: Gamma for U = 0)")
+    for ax in ("eps_tilde", "V"):
+        a = g[ax]
+        if a["stop"] < a["start"]:
+            ctx.fail(f"grid.{ax}.stop", f"stop = {fmt_number(a['stop'])} < start = {fmt_number(a['start'])}; "
+                                        f"allowed: start <= stop")
+    n_points = g["eps_tilde"]["num"] * g["V"]["num"]
+    if n_points > 4_000_000:
+        ctx.fail("grid", f"{n_points} grid points is too many (allowed: eps_tilde.num * V.num <= 4000000)")
+    if mg["sigma2"] is not None and mg["T_m"] is not None:
+        ctx.fail("magnet.T_m", "give either magnet.sigma2 or magnet.T_m, not both (σ² = 2 α T_m)")
+    if mg["anisotropy"] == "uniaxial" and mg["K_cubic"] != 0.0:
+        ctx.fail("magnet.K_cubic", "K_cubic is set but anisotropy is 'uniaxial'; set anisotropy: cubic")
+    tq = data["torque"]
+    if tq["model"] == "transport" and (tq["field_like"] or tq["damping_like"]):
+        ctx.fail("torque.model", "field_like/damping_like are only used with model: constant")
+    if dyn["average_from"] >= dyn["t_end"]:
+        ctx.fail("dynamics.average_from", f"average_from = {fmt_number(dyn['average_from'])} must lie in "
+                                          f"[0, t_end) = [0, {fmt_number(dyn['t_end'])})")
+    check_step_count(dyn["t_end"], dyn["dt"], ctx.fail, "dynamics.dt", "dynamics.t_end")
+    limit, why = dt_limit(data)
+    if dyn["dt"] > limit:
+        ctx.fail("dynamics.dt", f"dt = {fmt_number(dyn['dt'])} is too large for stable, accurate integration; "
+                                f"allowed: {why}")
+    for stage in registry.all_stages():  # the cross-key checks each stage declares
+        if stage.check is not None:
+            stage.check(data, ctx.fail)
+    if check_output:
+        _check_writable(data["runs_dir"], ctx, "runs_dir")
+    return warnings
+
+
+
+# --------------------------------------------------------------------------------------- overrides
+def apply_override(raw: dict, item: str, source: str = "--set") -> str:
+    """Apply ``key.path=value`` (value parsed as YAML) to ``raw`` in place; returns the key path."""
+    if "=" not in item:
+        raise ConfigError(f"{source} {item!r}: expected KEY.PATH=VALUE (e.g. --set transport.T=5)")
+    key, text = item.split("=", 1)
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"{source} {item!r}: empty key path")
+    value = parse_yaml(text, source=f"{source} {key}") if text.strip() else None
+    node = raw
+    parts = key.split(".")
+    for i, part in enumerate(parts[:-1]):
+        nxt = node.get(part)
+        if nxt is None:
+            nxt = node[part] = {}
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"{source} {key}: '{'.'.join(parts[: i + 1])}' is not a section")
+        node = nxt
+    node[parts[-1]] = value
+    return key
+
+
+# --------------------------------------------------------------------------------------- entry points
+def validate_config(
+    raw: Any,
+    source: str = "<dict>",
+    overrides: list[str] | None = None,
+    runs_dir: str | None = None,
+    backend: str | None = None,
+    check_output: bool = True,
+) -> RunConfig:
+    """Validate a raw mapping (plus overrides) and return the resolved :class:`~gpuqd.run.config.RunConfig`."""
+    if raw is None:
+        raise ConfigError(f"{source}: empty configuration")
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: top level must be a mapping of keys, got {type(raw).__name__}")
+    raw = copy.deepcopy(dict(raw))
+    keys = set()
+    for item in overrides or []:
+        keys.add(apply_override(raw, item))
+    if runs_dir is not None:
+        raw["runs_dir"] = str(runs_dir)
+        keys.add("runs_dir")
+    if backend is not None:
+        raw["backend"] = backend
+        keys.add("backend")
+    ctx = _Ctx(source, keys)
+    data = _check(full_schema(), raw, "", ctx, True)
+    warnings = _physics_checks(data, ctx, check_output)
+    stages = registry.stages_for(data["outputs"])
+    return RunConfig.from_data(data, registry.section_classes(), tuple(s.name for s in stages), source,
+                               tuple(warnings))
+
+
+def load_config(
+    path: str | os.PathLike,
+    overrides: list[str] | None = None,
+    runs_dir: str | None = None,
+    backend: str | None = None,
+    check_output: bool = True,
+) -> RunConfig:
+    """Read and validate a YAML configuration file (raises :class:`ConfigError`)."""
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"{p}: configuration file not found")
+    if not p.is_file():
+        raise ConfigError(f"{p}: not a file")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read configuration ({exc})") from None
+    raw = parse_yaml(text, source=str(p))
+    return validate_config(raw, str(p), overrides, runs_dir, backend, check_output)
+
+
