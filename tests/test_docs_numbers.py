@@ -173,7 +173,7 @@ def test_number_parser():
 
 
 def test_readme_dt_bound_is_the_validation_bound():
-    from gpuqd.config import dt_limit, load_config
+    from gpuqd.run.validate import dt_limit, load_config
     from gpuqd.dynamics.config import MAX_NOISE_ANGLE, MAX_RATE_DT
 
     text = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from gpuqd.config import validate_config
+from gpuqd.run.validate import validate_config
 from gpuqd.run import calibration
 from gpuqd.run.estimate import EstimateError, check_memory, estimate_run
 

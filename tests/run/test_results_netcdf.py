@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 from scipy.io import netcdf_file
 
-from gpuqd.fmr_run import FMR_VARIABLES
-from gpuqd.pipeline import VARIABLES
 from gpuqd.run.netcdf import cf_units, read_results_nc, to_xarray, write_results_nc
-from gpuqd.switching_times import SWITCHING_VARIABLES
+from gpuqd.run.results import AXIS_VARIABLES
+from gpuqd.run.stages import all_stages
 
-ALL_VARIABLES = VARIABLES | FMR_VARIABLES | SWITCHING_VARIABLES
+ALL_VARIABLES = dict(AXIS_VARIABLES)
+for _stage in all_stages():
+    ALL_VARIABLES |= {k: dict(v) for k, v in _stage.variables.items()}
 
 
 def _sample_arrays() -> tuple[dict, dict]:
