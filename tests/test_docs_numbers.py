@@ -173,8 +173,8 @@ def test_number_parser():
 
 
 def test_readme_dt_bound_is_the_validation_bound():
-    from gpuqd.run.validate import dt_limit, load_config
     from gpuqd.dynamics.config import MAX_NOISE_ANGLE, MAX_RATE_DT
+    from gpuqd.run.validate import dt_limit, load_config
 
     text = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
     m = re.search(r"dt ≤ ([\d.]+)/ω_max \(≈ ([\d.]+)/Γ at the paper's parameters\)", text)

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RunFileError", "make_dirs", "remove_created", "oserror_text", "load_npz", "REMEDY_FORCE", "REMEDY_CACHE"]
+__all__ = ["RunFileError", "make_dirs", "remove_created", "oserror_text", "load_npz", "REMEDY_FORCE", "REMEDY_CACHE",
+           "REMEDY_RERUN"]
 
 REMEDY_FORCE = "use --force to start the run over"
 REMEDY_CACHE = "delete the file (it is a cache entry and will be recomputed)"

@@ -22,10 +22,12 @@ import yaml
 from gpuqd.atomic_io import atomic_write_text
 from gpuqd.run.errors import RunError
 
-__all__ = ["RESULTS_FILE", "RunDir", "dumps_json", "git_commit", "now", "prepare_run_dir"]
+__all__ = ["RESULTS_FILE", "RESULTS_NC_FILE", "RunDir", "dumps_json", "git_commit", "now", "prepare_run_dir"]
 
 #: the results file of a run directory (written by gpuqd.run.results)
 RESULTS_FILE = "results.npz"
+#: NetCDF results (CF attributes; :mod:`gpuqd.run.netcdf`), written by every run next to results.npz
+RESULTS_NC_FILE = "results.nc"
 
 
 def _json_default(o: Any) -> Any:
@@ -75,6 +77,7 @@ class RunDir:
     config_path = property(lambda self: self.path / "config.yaml")
     meta_path = property(lambda self: self.path / "meta.json")
     results_path = property(lambda self: self.path / RESULTS_FILE)
+    results_nc_path = property(lambda self: self.path / RESULTS_NC_FILE)
     figures_dir = property(lambda self: self.path / "figures")
     checkpoint_dir = property(lambda self: self.path / "checkpoint")
 

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from gpuqd.run.validate import validate_config
 from gpuqd.run import calibration
 from gpuqd.run.estimate import EstimateError, check_memory, estimate_run
+from gpuqd.run.validate import validate_config
 
 BASE = {
     "name": "e", "seed": 1, "backend": "numpy",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 
@@ -120,3 +121,29 @@ def test_respects_umask(tmp_path):
     finally:
         os.umask(old)
     assert (path.stat().st_mode & 0o777) == 0o644
+
+
+def test_run_writes_results_nc_equal_to_npz(tmp_path, tiny_config, run_helpers, capsys):
+    from gpuqd import load_run
+
+    cfg = run_helpers.write(tmp_path, tiny_config)
+    rc, _, err = run_helpers.main(["run", str(cfg), "--runs-dir", str(tmp_path / "runs"), "--no-figures", "-q"],
+                                  capsys)
+    assert rc == 0, err
+    run = tmp_path / "runs" / tiny_config["name"]
+    npz = run_helpers.arrays(run)
+    nc, attrs, _ = read_results_nc(run / "results.nc")
+    run_helpers.assert_identical(npz, nc)
+    with netcdf_file(run / "results.nc", "r", mmap=False) as f:
+        assert f.seed == tiny_config["seed"] and f.backend == b"numpy"
+        assert b"transport:" in f.config and json.loads(f.timings)["stages_wall_s"]["transport"] >= 0
+    r = load_run(run)
+    assert sorted(r) == sorted(npz)
+    if importlib.util.find_spec("xarray") is not None:
+        import xarray as xr
+
+        ds = r.to_xarray()
+        np.testing.assert_array_equal(ds["mean_theta"].values, npz["mean_theta"])
+        assert ds["mean_theta"].dims == ("eps_tilde", "V")
+        with xr.open_dataset(run / "results.nc") as ds2:
+            assert float(ds2["V"].max()) == float(npz["V"].max())
