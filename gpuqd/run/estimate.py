@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gpuqd.run.errors import RunError
+
 __all__ = ["StageEstimate", "RunEstimate", "EstimateError", "estimate_run", "available_memory", "check_memory",
            "format_bytes", "format_seconds"]
 
@@ -32,7 +34,7 @@ MAPS_PER_POINT = 16
 RESULTS_PER_TRAJ = 12
 
 
-class EstimateError(RuntimeError):
+class EstimateError(RunError):
     """The run would not fit in memory (one-line message with the override flag)."""
 
 

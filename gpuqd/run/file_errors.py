@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from gpuqd.run.errors import RunError
+
 __all__ = ["RunFileError", "make_dirs", "remove_created", "oserror_text", "load_npz", "REMEDY_FORCE", "REMEDY_CACHE",
            "REMEDY_RERUN"]
 
@@ -36,7 +38,7 @@ _HINTS = {
 }
 
 
-class RunFileError(RuntimeError):
+class RunFileError(RunError):
     """A file or directory of a run cannot be created or read; the message is one line."""
 
 

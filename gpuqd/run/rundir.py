@@ -121,6 +121,10 @@ class RunDir:
             raise RuntimeError(f"refusing to delete {self.path}: not a gpuqd run directory")
         shutil.rmtree(self.path)
 
+    def has_checkpoints(self) -> bool:
+        """True if a stage checkpoint exists (work that a ``--resume`` can continue)."""
+        return self.checkpoint_dir.is_dir() and any(self.checkpoint_dir.glob("*.npz"))
+
     def clear_checkpoints(self) -> None:
         """Delete the stage checkpoints (the run is finished) and the folder if it is then empty."""
         if not self.checkpoint_dir.exists():
@@ -150,18 +154,24 @@ def _first_difference(a: Any, b: Any, path: str = "") -> str:
 def prepare_run_dir(run_dir: Path, data: dict, resume: bool, force: bool) -> tuple[RunDir, str]:
     """Check the state of ``run_dir`` for a run of the resolved config ``data``.
 
-    Returns (RunDir, 'new' | 'resume' | 'finished'); RunError where the state forbids the request.
+    Returns (RunDir, 'new' | 'replace' | 'resume' | 'finished'); RunError where the state forbids the
+    request. 'replace' (``force`` on an existing run): the caller deletes the old run once its own
+    checks have passed, so that a refused run loses nothing. A finished run is only "resumed" (nothing
+    to do) with the configuration it was made with.
     """
     rd = RunDir(run_dir)
     status = rd.status
     if status == "foreign":
         raise RunError(f"{rd.path} exists and is not a gpuqd run directory; choose another name or runs_dir")
     if force:
-        if status in ("finished", "unfinished"):
-            rd.remove()
-        return rd, "new"
+        return rd, "replace" if status in ("finished", "unfinished") else "new"
     if status == "finished":
         if resume:
+            stored = rd.read_config()
+            if stored is None or _comparable(stored) != _comparable(data):
+                diff = _first_difference(stored or {}, data)
+                raise RunError(f"{rd.path} holds a finished run made with another configuration ({diff}); "
+                               f"use --force to recompute it (or change 'name')")
             return rd, "finished"
         raise RunError(f"{rd.path} holds a finished run; use --force to overwrite it (or change 'name')")
     if status == "unfinished":
