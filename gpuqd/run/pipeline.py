@@ -83,23 +83,23 @@ def run_pipeline(cfg: RunConfig, resume: bool = False, force: bool = False, repo
     """
     reporter = reporter or Reporter()
     lock = RunLock(cfg.run_dir, argv).acquire()
-    mode = "new"
+    created: list[Path] = []  # the run directory, once this session has created it
     try:
         rd, mode = prepare_run_dir(cfg.run_dir, cfg.data, resume, force)
         if mode == "finished":
             reporter.message(f"{rd.path}: run already finished; nothing to do (use --force to recompute)")
             return rd.path
-        return _run(cfg, rd, mode, reporter, make_figures, argv, executor, allow_large)
+        return _run(cfg, rd, mode, reporter, make_figures, argv, executor, allow_large, created)
     except RunError:
-        if mode in ("new", "replace") and not RunDir(cfg.run_dir).has_checkpoints():
-            RunDir(cfg.run_dir).remove()  # nothing of value yet: no partial run directory
+        if created and not RunDir(cfg.run_dir).has_checkpoints():
+            RunDir(cfg.run_dir).remove()  # a new run with nothing of value yet: no partial run directory
         raise
     finally:
         lock.release(remove_parents=not cfg.run_dir.exists())
 
 
 def _run(cfg: RunConfig, rd: RunDir, mode: str, reporter: Reporter, make_figures: bool, argv: list[str] | None,
-         executor: Executor | None, allow_large: bool) -> Path:
+         executor: Executor | None, allow_large: bool, created: list[Path]) -> Path:
     meta = rd.read_meta() if mode == "resume" else {}
     backend = _backend_for(cfg, rd, mode, meta)
     stages = [get_stage(name) for name in cfg.stages]
@@ -112,6 +112,8 @@ def _run(cfg: RunConfig, rd: RunDir, mode: str, reporter: Reporter, make_figures
 
     # ---- from here on files are written
     make_dirs(rd.path, "run directory")
+    if mode == "new":
+        created.append(rd.path)
     start = now()
     if mode == "new":
         atomic_write_text(rd.config_path, cfg.to_yaml())

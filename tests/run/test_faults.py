@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -59,11 +60,17 @@ def write_config(path: Path, data: dict | str) -> Path:
 
 
 def snapshot(root: Path) -> dict[str, str]:
-    """sha256 of every file under ``root`` (the lock file next to a run excluded)."""
+    """sha256 of every data file under ``root``; meta.json by its provenance (a refused session may
+    append its record to ``sessions`` and its wall time to ``stages``, nothing else)."""
     if not root.exists():
         return {}
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and not p.name.endswith(".lock")}
+    out = {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+           for p in sorted(root.rglob("*")) if p.is_file() and p.name != "meta.json"}
+    if (root / "meta.json").exists():
+        meta = json.loads((root / "meta.json").read_text(encoding="utf-8"))
+        out["meta.json"] = json.dumps({k: v for k, v in meta.items() if k not in ("sessions", "stages")},
+                                      sort_keys=True)
+    return out
 
 
 def assert_one_line_exit_2(proc: subprocess.CompletedProcess, *needles: str) -> str:
