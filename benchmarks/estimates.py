@@ -24,9 +24,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gpuqd.run.validate import load_config  # noqa: E402
 from gpuqd.run.calibration import machine_description  # noqa: E402
 from gpuqd.run.estimate import estimate_run  # noqa: E402
+from gpuqd.run.validate import load_config  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

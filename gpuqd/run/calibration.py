@@ -151,23 +151,24 @@ def _advance_synced(runner: Any, backend: str) -> None:
 
 def engine_costs(backend: str, magnet: Mapping[str, Any], n_theta: int, dt: float) -> dict:
     """{"c": s/step, "d": s/(trajectory·step), "bytes_per_traj"} of the LLG ensemble on ``backend``
-    with a tabulated torque of ``n_theta`` nodes (the magnet parameters of the run).
+    with a tabulated torque of ``n_theta`` nodes (0: a constant torque), for the run's magnet.
     """
     def measure() -> dict:
-        from gpuqd.dynamics import EnsembleRunner, Macrospin
+        from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin
         from gpuqd.transport import TorqueTable
 
         rng = np.random.default_rng(0)
         n_pts = 16
-        table = TorqueTable(field_like=1e-3 * rng.standard_normal((n_pts, n_theta)),
-                            damping_like=1e-3 * rng.standard_normal((n_pts, n_theta)),
-                            charge_current=rng.standard_normal((n_pts, n_theta)))
+        table = ConstantTorque(1e-3, 1e-3) if n_theta == 0 else TorqueTable(
+            field_like=1e-3 * rng.standard_normal((n_pts, n_theta)),
+            damping_like=1e-3 * rng.standard_normal((n_pts, n_theta)),
+            charge_current=rng.standard_normal((n_pts, n_theta)))
         sigma2 = magnet.get("sigma2") or 2 * magnet["alpha"] * (magnet.get("T_m") or 5e-4)
         mag = Macrospin(S=magnet["S"], KV=magnet["KV"], alpha=magnet["alpha"], sigma2=sigma2)
 
         def runner(n: int):
             return EnsembleRunner(mag, table, n, dt, dt * 10 * _CAL_STEPS, 1, backend,
-                                  point_index=np.arange(n) % n_pts, average_from=0.0)
+                                  point_index=None if n_theta == 0 else np.arange(n) % n_pts, average_from=0.0)
 
         times, mems = [], []
         sizes = _CAL_TRAJ.get(backend, _CAL_TRAJ["numpy"])

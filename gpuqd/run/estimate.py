@@ -167,7 +167,7 @@ def estimate_run(data: Mapping[str, Any], backend: str, calibrate: bool = True) 
         dyn = data["dynamics"]
         steps = round(dyn["t_end"] / dyn["dt"])
         n_traj = n_pts * int(dyn["trajectories_per_point"])
-        ec = cal.engine_costs(backend, mg, max(n_tab, 2), dyn["dt"]) if calibrate else None
+        ec = cal.engine_costs(backend, mg, n_tab, dyn["dt"]) if calibrate else None
         per_traj = ec["bytes_per_traj"] if ec else 0.0
         t = steps * (ec["c"] + ec["d"] * n_traj) if ec else None
         est.stages.append(StageEstimate("dynamics", f"{n_traj} trajectories × {steps} steps = "
@@ -180,7 +180,7 @@ def estimate_run(data: Mapping[str, Any], backend: str, calibrate: bool = True) 
         steps = round(t_end / data["dynamics"]["dt"])
         n_prot = 2 if st["protocol"] == "both" else 1
         n_traj = n_pts * n_prot * int(st["trajectories_per_point"])
-        ec = cal.engine_costs(backend, mg, max(n_tab, 2), data["dynamics"]["dt"]) if calibrate else None
+        ec = cal.engine_costs(backend, mg, n_tab, data["dynamics"]["dt"]) if calibrate else None
         per_traj = ec["bytes_per_traj"] if ec else 0.0
         t = steps * (ec["c"] + ec["d"] * n_traj) if ec else None
         extra = "; adaptive rounds may add trajectories" if st.get("adaptive") else ""
