@@ -148,10 +148,10 @@ def estimate_run(data: Mapping[str, Any], backend: str, calibrate: bool = True) 
     n_th = n_tab + 2
     est = RunEstimate(backend=backend, machine=cal.machine_description(), available_bytes=available_memory("numpy"))
 
-    # ---- transport: blocks of points × all θ, then the table (a copy) and the maps
+    # ---- transport: blocks of points × all θ streamed into the table (held once) and the maps
     block = min(n_pts, max(1, TRANSPORT_BLOCK_POINTS // n_V) * n_V)
     tc = cal.transport_costs(tr, n_th) if calibrate else None
-    held = 3 * n_pts * n_th * 8 + 3 * n_pts * n_tab * 8 + MAPS_PER_POINT * n_pts * 8
+    held = 3 * n_pts * n_th * 8 + MAPS_PER_POINT * n_pts * 8
     working = (tc["bytes_fixed"] + tc["bytes_per_solve"] * block * n_th) if tc else 0
     t_tr = None
     if tc:

@@ -119,8 +119,14 @@ def _load_table(cache: TransportCache, key: str, n_points: int, n_theta: int) ->
     return table if table.n_points == n_points and table.n_theta == n_theta else None
 
 
-def _solve_grid(ctx: StageContext, sv: Any, theta_all: np.ndarray, job_key: str) -> dict[str, np.ndarray]:
-    """All grid points at ``theta_all``, block by block through the executor; blocks kept in the cache."""
+def _solve_grid(ctx: StageContext, sv: Any, theta_all: np.ndarray, job_key: str,
+                n_tab: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """All grid points at ``theta_all``, block by block through the executor; blocks kept in the cache.
+
+    Streams the blocks into two sets of arrays, the first ``n_tab`` directions (the torque table,
+    shape (n_eps, n_V, n_tab), which the table then uses without a copy) and the rest (the maps), so
+    the largest run holds the table once rather than twice.
+    """
     cfg, grid = ctx.cfg, ctx.cfg.grid
     eps, V = grid.eps_tilde, grid.V
     n_eps, n_V = grid.shape
@@ -129,7 +135,8 @@ def _solve_grid(ctx: StageContext, sv: Any, theta_all: np.ndarray, job_key: str)
     blocks = [(i, min(i + rows, n_eps)) for i in range(0, n_eps, rows)]
     store = ctx.cache.blocks(job_key)
     ctx.reporter.start("transport", grid.n_points, "points", work_per_unit=float(theta_all.size))
-    out = {k: np.empty((n_eps, n_V, theta_all.size)) for k in _QUANTITIES}
+    tab = {k: np.empty((n_eps, n_V, n_tab)) for k in _QUANTITIES}
+    rest = {k: np.empty((n_eps, n_V, theta_all.size - n_tab)) for k in _QUANTITIES}
     stored = {b: store.load(b, _QUANTITIES, (i1 - i0, n_V, theta_all.size)) for b, (i0, i1) in enumerate(blocks)}
     missing = [b for b, block in stored.items() if block is None]
     items = ((sv, eps[blocks[b][0]:blocks[b][1]], V, theta_all, cfg.transport.order) for b in missing)
@@ -141,26 +148,27 @@ def _solve_grid(ctx: StageContext, sv: Any, theta_all: np.ndarray, job_key: str)
             block = next(computed)
             store.save(b, block)
             n_saved += 1
-        for k in out:
-            out[k][i0:i1] = block[k]
+        for k in _QUANTITIES:
+            tab[k][i0:i1] = block[k][..., :n_tab]
+            rest[k][i0:i1] = block[k][..., n_tab:]
         done += (i1 - i0) * n_V
         ctx.reporter.update(done)
         if n_saved:
             kill_hook("transport", n_saved)
     ctx.reporter.finish()
-    return out
+    return tab, rest
 
 
-def _extra_maps(cfg: RunConfig, sv: Any, out: dict, n_tab: int) -> dict:
-    """Readout/torque maps at θ ≈ 0, π, conductances, inset I(θ) and resonance lines."""
+def _extra_maps(cfg: RunConfig, sv: Any, out: dict) -> dict:
+    """Readout/torque maps at θ ≈ 0, π (``out[q][..., 0 | 1]``), conductances, inset I(θ) and resonance lines."""
     tr, fig, grid = cfg.transport, cfg.figures, cfg.grid
     order, U = tr.order, tr.U
     eps, V = grid.eps_tilde, grid.V
     maps: dict[str, np.ndarray] = {}
     for j, label in enumerate(("parallel", "antiparallel")):
-        maps[f"readout_current_{label}"] = out["I_C"][..., n_tab + j].copy()
-        maps[f"torque_field_like_{label}"] = out["I_FL"][..., n_tab + j].copy()
-        maps[f"torque_damping_like_{label}"] = out["I_DL"][..., n_tab + j].copy()
+        maps[f"readout_current_{label}"] = out["I_C"][..., j].copy()
+        maps[f"torque_field_like_{label}"] = out["I_FL"][..., j].copy()
+        maps[f"torque_damping_like_{label}"] = out["I_DL"][..., j].copy()
     # conductance I_C/V; at V = 0 the linear conductance from a symmetric difference
     scale = U if U > 0 else tr.T
     delta = 1e-3 * scale
@@ -226,19 +234,19 @@ def run(ctx: StageContext) -> StageResult:
         theta_all = np.concatenate(thetas)
         n_tab = n_theta if compute_table else 0
         job_key = hashlib.sha256(f"{table_key if compute_table else ''}:{maps_key}".encode()).hexdigest()[:24]
-        out = _solve_grid(ctx, sv, theta_all, job_key)
+        tab, rest = _solve_grid(ctx, sv, theta_all, job_key, n_tab)
         if compute_table:
             n = grid.n_points
             table = TorqueTable(
-                field_like=out["I_FL"][..., :n_tab].reshape(n, n_tab),
-                damping_like=out["I_DL"][..., :n_tab].reshape(n, n_tab),
-                charge_current=out["I_C"][..., :n_tab].reshape(n, n_tab),
+                field_like=tab["I_FL"].reshape(n, n_tab),
+                damping_like=tab["I_DL"].reshape(n, n_tab),
+                charge_current=tab["I_C"].reshape(n, n_tab),
                 eps_tilde=grid.eps_tilde, V=grid.V,
                 metadata=_table_metadata(sv, tr.order, n_tab, table_key),
             )
             table.save(ctx.cache.path("tables", table_key))
         if maps is None:
-            maps = _extra_maps(cfg, sv, out, n_tab)
+            maps = _extra_maps(cfg, sv, rest)
             ctx.cache.save("maps", maps_key, maps)
         ctx.cache.blocks(job_key).clear()
         result.throughput["transport_points_per_s"] = round(grid.n_points / max(time.perf_counter() - t0, 1e-9), 3)
