@@ -50,7 +50,7 @@ def test_over_memory_grid_is_refused_before_work():
     with pytest.raises(EstimateError) as e:
         check_memory(est)
     msg = str(e.value)
-    assert "transport" in msg and "--allow-large" in msg and "\n" not in msg
+    assert "stage needs" in msg and "--allow-large" in msg and "\n" not in msg
     check_memory(est, allow_large=True)
 
 
