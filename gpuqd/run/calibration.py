@@ -10,8 +10,10 @@ Two cost models, each fitted to two timed measurements (medians of repeats):
   tabulated torque, and the engine memory per trajectory.
 
 The cache is ``<user cache dir>/gpuqd/calibration.json`` (``$GPUQD_CACHE_DIR`` or
-``$XDG_CACHE_HOME/gpuqd`` or ``~/.cache/gpuqd``), keyed by host, CPU, core count, NumPy version,
-gpuqd version and backend; delete it to measure again.
+``$XDG_CACHE_HOME/gpuqd`` or ``~/.cache/gpuqd``, the directory of the host-engine builds;
+``$GPUQD_CALIBRATION_FILE`` names the file directly), keyed by host, CPU, core count, NumPy version,
+gpuqd version and backend. Measurements taken while the machine is busy give high estimates:
+delete the file to measure again.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import numpy as np
 from gpuqd import __version__
 from gpuqd.atomic_io import atomic_write_text
 
-__all__ = ["cache_dir", "machine_key", "transport_costs", "engine_costs", "machine_description"]
+__all__ = ["cache_dir", "calibration_file", "machine_key", "transport_costs", "engine_costs", "machine_description"]
 
 _CAL_POINTS = (16, 64)  # points per transport measurement
 _CAL_TRAJ = {"numpy": (256, 2048), "cpu": (256, 2048), "cupy": (8192, 262144)}
@@ -59,8 +61,14 @@ def machine_key(backend: str) -> str:
                      np.__version__, __version__, backend])
 
 
+def calibration_file() -> Path:
+    """The calibration cache file (see the module docstring)."""
+    env = os.environ.get("GPUQD_CALIBRATION_FILE")
+    return Path(env) if env else cache_dir() / "calibration.json"
+
+
 def _cached(backend: str, name: str, measure: Callable[[], dict]) -> dict:
-    path = cache_dir() / "calibration.json"
+    path = calibration_file()
     key = machine_key(backend)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -55,7 +55,7 @@ def test_over_memory_grid_is_refused_before_work():
 
 
 def test_calibration_is_cached_and_corrupt_cache_remeasured(tmp_path, monkeypatch):
-    monkeypatch.setenv("GPUQD_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("GPUQD_CALIBRATION_FILE", str(tmp_path / "calibration.json"))
     calls = []
 
     def fake(backend, name, measure):  # count measurements through the real cache logic
@@ -72,7 +72,7 @@ def test_calibration_is_cached_and_corrupt_cache_remeasured(tmp_path, monkeypatc
 
 
 def test_calibrated_estimate_has_times(tmp_path, monkeypatch):
-    monkeypatch.setenv("GPUQD_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("GPUQD_CALIBRATION_FILE", str(tmp_path / "calibration.json"))
     est = estimate_run(_data(), "numpy")
     assert all(s.seconds is not None and s.seconds > 0 for s in est.stages)
     assert "total:" in est.lines()[-1]

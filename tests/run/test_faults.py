@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -43,8 +42,6 @@ def _env(**extra: str) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     env.pop(KILL_HOOK_ENV, None)
-    # one calibration per machine for the whole battery (the estimate printed at the start of a run)
-    env.setdefault("GPUQD_CACHE_DIR", str(Path(tempfile.gettempdir()) / f"gpuqd-test-calibration-{os.getuid()}"))
     env.update(extra)
     return env
 
