@@ -224,3 +224,18 @@ def test_over_memory_grid_is_refused(tmp_path, command):
                  GPUQD_AVAILABLE_MEMORY=str(2 * 2**30))
     assert_one_line_exit_2(proc, "--allow-large", "memory")
     assert not (tmp_path / "runs" / "tiny").exists()
+
+
+def test_interrupt_hint_repeats_the_real_command_line(tmp_path, monkeypatch, capsys):
+    from gpuqd import cli
+    from gpuqd.run import pipeline
+
+    def interrupted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "run_pipeline", interrupted)
+    cfg = write_config(tmp_path / "my config.yaml", TINY)
+    rc = cli.main(["run", str(cfg), "--set", "dynamics.t_end=60", "--force", "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 130 and len(err) == 1
+    assert f"gpuqd run '{cfg}' --set dynamics.t_end=60 -q --resume" in err[0]
