@@ -77,7 +77,7 @@ def cmd_plot(args) -> int:
 
     rd = RunDir(args.run_dir)
     if not rd.results_path.exists() and not rd.results_nc_path.exists():
-        return _fail(f"{args.run_dir}: no results.nc or results.npz (not a finished gpuqd run directory)")
+        return _fail(f"{args.run_dir}: no results.npz and no results.nc (not a finished gpuqd run directory)")
     rep = RichReporter()
     written, skipped = make_figures(rd.path)
     for s in skipped:
