@@ -1,6 +1,8 @@
 """Short measurements of this machine's speed for the run estimates, cached per machine and backend.
 
-Two cost models, each fitted to two timed measurements (medians of repeats):
+Two cost models, each fitted to two timed measurements (the fastest of several repeats, each long
+enough to time reliably: other processes only ever slow a measurement down, so the minimum is the
+machine's own speed):
 
 * transport: seconds per grid point = ``t2 + b·(n_θ − 2)`` for one O(Γ)/O(Γ²) solve of ``n_θ``
   directions (the frequency integrals per point dominate; measured at the configuration's order and the
@@ -22,7 +24,6 @@ import json
 import os
 import platform
 import socket
-import statistics
 import time
 import tracemalloc
 import warnings
@@ -38,8 +39,10 @@ from gpuqd.atomic_io import atomic_write_text
 __all__ = ["cache_dir", "calibration_file", "machine_key", "transport_costs", "engine_costs", "machine_description"]
 
 _CAL_POINTS = (16, 64)  # points per transport measurement
-_CAL_TRAJ = {"numpy": (256, 2048), "cpu": (256, 2048), "cupy": (8192, 262144)}
-_CAL_STEPS = 100
+_CAL_TRAJ = {"numpy": (256, 4096), "cpu": (256, 4096), "cupy": (8192, 262144)}
+_CAL_STEPS = 20  # steps of the first, sizing measurement
+_MIN_TIME_S = 0.3  # each timed repeat runs at least this long
+_REPEATS = 5
 
 
 def cache_dir() -> Path:
@@ -88,13 +91,14 @@ def _cached(backend: str, name: str, measure: Callable[[], dict]) -> dict:
     return entry
 
 
-def _median_time(fn: Callable[[], Any], repeats: int = 3) -> float:
+def _min_time(fn: Callable[[], Any], repeats: int = 3) -> float:
+    """Fastest of ``repeats`` calls of ``fn`` (seconds)."""
     ts = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
         ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+    return min(ts)
 
 
 def _spin_valve(tr: Mapping[str, Any]):
@@ -127,10 +131,10 @@ def transport_costs(tr: Mapping[str, Any], n_theta: int) -> dict:
                 sv.solve(eps[:, None, None], V[None, :, None], th[None, None, :], order=order)
 
         n = _CAL_POINTS[1]
-        t2 = _median_time(lambda: solve(n, 2)) / n
+        t2 = _min_time(lambda: solve(n, 2), _REPEATS) / n
         b = 0.0
         if n_theta > 2:
-            b = max(_median_time(lambda: solve(n, n_theta)) / n - t2, 0.0) / (n_theta - 2)
+            b = max(_min_time(lambda: solve(n, n_theta), _REPEATS) / n - t2, 0.0) / (n_theta - 2)
         peaks = []
         for n_pts in _CAL_POINTS:
             tracemalloc.start()
@@ -141,7 +145,7 @@ def transport_costs(tr: Mapping[str, Any], n_theta: int) -> dict:
         eps_l = np.linspace(-0.5 * scale, 0.5 * scale, 8)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            line_s = _median_time(lambda: sv.resonance_lines(eps_l, -0.5 * scale, 0.5 * scale, kind="resonance",
+            line_s = _min_time(lambda: sv.resonance_lines(eps_l, -0.5 * scale, 0.5 * scale, kind="resonance",
                                                              n_scan=801), repeats=1) / eps_l.size
         return {"t2": t2, "b": b, "line_s": line_s, "bytes_per_solve": per,
                 "bytes_fixed": max(peaks[0] - per * _CAL_POINTS[0] * n_theta, 0.0)}
@@ -149,8 +153,8 @@ def transport_costs(tr: Mapping[str, Any], n_theta: int) -> dict:
     return _cached("transport", f"transport:order={order}:n_theta={n_theta}", measure)
 
 
-def _advance_synced(runner: Any, backend: str) -> None:
-    runner.advance(_CAL_STEPS)
+def _advance_synced(runner: Any, backend: str, steps: int) -> None:
+    runner.advance(steps)
     if backend == "cupy":
         import cupy
 
@@ -174,8 +178,8 @@ def engine_costs(backend: str, magnet: Mapping[str, Any], n_theta: int, dt: floa
         sigma2 = magnet.get("sigma2") or 2 * magnet["alpha"] * (magnet.get("T_m") or 5e-4)
         mag = Macrospin(S=magnet["S"], KV=magnet["KV"], alpha=magnet["alpha"], sigma2=sigma2)
 
-        def runner(n: int):
-            return EnsembleRunner(mag, table, n, dt, dt * 10 * _CAL_STEPS, 1, backend,
+        def runner(n: int, steps: int = 10 * _CAL_STEPS):
+            return EnsembleRunner(mag, table, n, dt, dt * (steps + 10), 1, backend,
                                   point_index=None if n_theta == 0 else np.arange(n) % n_pts, average_from=0.0)
 
         times, mems = [], []
@@ -183,7 +187,11 @@ def engine_costs(backend: str, magnet: Mapping[str, Any], n_theta: int, dt: floa
         for n in sizes:
             r = runner(n)
             r.advance(5)  # warm-up (kernel compilation, caches)
-            times.append(_median_time(lambda r=r: _advance_synced(r, backend)) / _CAL_STEPS)
+            t = _min_time(lambda r=r: _advance_synced(r, backend, _CAL_STEPS), repeats=1) / _CAL_STEPS
+            steps = int(min(max(_MIN_TIME_S / max(t, 1e-9), _CAL_STEPS), 20000))
+            r = runner(n, steps * (_REPEATS + 1))
+            r.advance(5)
+            times.append(_min_time(lambda r=r, s=steps: _advance_synced(r, backend, s), _REPEATS) / steps)
             if backend in ("numpy", "cpu"):
                 tracemalloc.start()
                 runner(n).advance(2)
