@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gpuqd.plots.common import diamond, frame, legend_below, lines, mesh, pyplot, save
+from gpuqd.plots.common import diamond, frame, lines, mesh, pyplot, save
 from gpuqd.plots.common import edges as cell_edges
 
 __all__ = ["OUTPUT", "REQUIRES", "draw"]
@@ -91,7 +91,8 @@ def _maps(r, out: Path) -> list[Path]:
         fig.colorbar(m, ax=ax, label="log₁₀(mean first-passage time · Γ)")
         _hatch(ax, xe, ye, r["switching_mean_time_is_restricted"][q])
         _overlay(ax, r)
-        legend_below(ax)  # explains the overlay lines of all panels
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, facecolor="0.45",
+                  labelcolor="white")  # explains the overlay lines of all panels (white: the resonance)
         frame(ax, r, f"{label}: log₁₀ mean first-passage time ({n_text})\n"
                       f"hatched: restricted mean (lower bound)")
         ax = axes[q, 1]
