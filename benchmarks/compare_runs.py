@@ -26,17 +26,19 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
-#: (config file, --set overrides): the three reduced runs compared
+#: (config file, --set overrides): the three reduced runs compared (switching_times: a bias range where
+#: trajectories switch within t_end, so the adaptive second round runs)
 RUNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("configs/quickstart.yaml", (
         "backend=numpy", "grid.eps_tilde.num=7", "grid.V.num=7", "transport.n_theta=64",
         "dynamics.t_end=96", "dynamics.average_from=48", "dynamics.chunk_steps=2500",
         "dynamics.trajectories_per_point=2")),
     ("configs/switching_times.yaml", (
-        "backend=numpy", "grid.eps_tilde.num=3", "grid.V.num=3", "transport.n_theta=64",
-        "statistics.trajectories_per_point=8", "statistics.t_end=200", "statistics.chunk_steps=2000",
-        "statistics.protocol=both", "statistics.adaptive=true", "statistics.max_trajectories_per_point=16",
-        "statistics.max_rounds=2")),
+        "backend=numpy", "grid.eps_tilde.num=3", "grid.V.num=3", "grid.V.start=-0.45", "grid.V.stop=-0.25",
+        "statistics.survival_V=[-0.45, -0.3]", "transport.n_theta=64", "statistics.trajectories_per_point=4",
+        "statistics.t_end=500", "statistics.chunk_steps=5000",
+        "statistics.protocol=both", "statistics.adaptive=true", "statistics.max_trajectories_per_point=8",
+        "statistics.max_rounds=2", "statistics.target_relative_ci_width=0.01")),
     ("configs/fmr.yaml", (
         "backend=numpy", "grid.eps_tilde.num=9", "grid.V.num=9", "fmr.n_omega=101",
         "fmr.spectra_eps_tilde=[0.25, -0.3]", "fmr.spectra_V=[-0.15, 0.2]", "fmr.simulate_omegas=2",
@@ -90,8 +92,8 @@ def main() -> int:
         cfg = (args.new / config).resolve()
         dirs = {}
         for label, checkout in (("base", args.base.resolve()), ("new", args.new.resolve())):
-            runs_dir = args.work / label / "runs"
-            shutil.rmtree(args.work / label, ignore_errors=True)
+            runs_dir = args.work / label / Path(config).stem / "runs"
+            shutil.rmtree(runs_dir.parent, ignore_errors=True)
             runs_dir.mkdir(parents=True)
             dirs[label] = run(checkout, cfg, sets, runs_dir)
         a, b = arrays(dirs["base"][0]), arrays(dirs["new"][0])

@@ -2,7 +2,7 @@
 
 Four 'grid points' with different constant torques (a TorqueTable with θ-independent entries; the
 regime ranges from thermally activated, CV ≈ 1, to nearly deterministic, CV ≪ 1) run P→AP under
-gpuqd.switching_times.AdaptiveSwitchingRun with a target relative 95 % CI width of the mean
+gpuqd.observables.adaptive_switching.AdaptiveSwitchingRun with a target relative 95 % CI width of the mean
 first-passage time. The fixed-N comparison uses the largest N the adaptive run needed at any point
 for every point, and checks that it meets the same target. Also reports the trajectory-steps
 with and without compaction. NumPy backend; prints a table and writes

@@ -157,3 +157,29 @@ def test_module_size(module):
 
 def test_pipeline_module_exists():
     assert PIPELINE_MODULE in MODULES
+
+
+#: layers, bottom to top: a module may import its own layer and those below
+LAYERS = {"gpuqd.atomic_io": 0, "gpuqd.units": 0, "gpuqd.transport": 1, "gpuqd.dynamics": 2,
+          "gpuqd.observables": 3, "gpuqd.run": 4, "gpuqd.plots": 5, "gpuqd.cli": 6}
+#: the one upward import: a run draws its figures at the end (lazy import inside a function)
+UPWARD_ALLOWED = {("gpuqd.run.pipeline", "gpuqd.plots")}
+
+
+def _layer(module: str) -> int | None:
+    for prefix, layer in LAYERS.items():
+        if module == prefix or module.startswith(prefix + "."):
+            return layer
+    return None  # the package root (version, load_run re-export)
+
+
+def test_imports_follow_the_layers():
+    bad = []
+    for m, targets in _graph().items():
+        for t in targets:
+            lm, lt = _layer(m), _layer(t)
+            if lm is None or lt is None or lt <= lm:
+                continue
+            if not any(m == a and (t == b or t.startswith(b + ".")) for a, b in UPWARD_ALLOWED):
+                bad.append(f"{m} → {t}")
+    assert not bad, "imports against the layering transport → dynamics → observables → run → plots → cli: " + str(bad)

@@ -25,7 +25,8 @@ import numpy as np
 
 from gpuqd.observables import switching_stats as ss
 
-__all__ = ["PROTOCOLS", "ID_BASE", "ID_STRIDE", "AdaptiveSwitchingRun", "protocol_list", "trajectory_ids_for"]
+__all__ = ["PROTOCOLS", "ID_BASE", "ID_STRIDE", "AdaptiveSwitchingRun", "protocol_list", "run_first_passage_block",
+           "trajectory_ids_for"]
 
 #: protocol name → initial polar angle (rad)
 PROTOCOLS: Mapping[str, float] = MappingProxyType({"P_to_AP": 0.0, "AP_to_P": math.pi})
@@ -45,6 +46,20 @@ def trajectory_ids_for(protocol_index: int, point: np.ndarray, k: np.ndarray, n_
     point = np.asarray(point, dtype=np.int64)
     k = np.asarray(k, dtype=np.int64)
     return ID_BASE + (protocol_index * n_points + point) * ID_STRIDE + k
+
+
+def run_first_passage_block(magnet: Any, torque: Any, dt: float, t_end: float, seed: int, ids: np.ndarray,
+                            theta: np.ndarray, point_index: np.ndarray | None, *, switch_threshold: float,
+                            backend: str, compaction: bool, chunk_steps: int) -> tuple[np.ndarray, int]:
+    """One work unit: trajectories ``ids`` (start angles ``theta``, table points ``point_index``) until their
+    first switch or t_end → (first-switch steps, −1 for none; trajectory-steps integrated)."""
+    from gpuqd.observables.first_passage import FirstPassageEnsemble
+
+    ens = FirstPassageEnsemble(magnet, torque, dt, t_end, seed, ids, theta, point_index=point_index,
+                               switch_threshold=switch_threshold, backend=backend, compaction=compaction)
+    while not ens.done:
+        ens.advance(chunk_steps)
+    return ens.first_switch_step, ens.trajectory_steps
 
 
 class AdaptiveSwitchingRun:
@@ -131,16 +146,32 @@ class AdaptiveSwitchingRun:
         self._round_chunks = 0
 
     def _finish_round(self) -> None:
+        self.complete_round(self._ensemble.first_switch_step, self._ensemble.trajectory_steps)
+
+    def round_work(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(global noise ids, initial θ, table point index or None) of the round in progress.
+
+        An executor may run these trajectories in blocks (any partition) with
+        :func:`run_first_passage_block` and hand the merged first-switch steps to :meth:`complete_round`
+        instead of calling :meth:`advance`.
+        """
         ens = self._ensemble
+        return ens.trajectory_ids, ens.initial_theta, ens.point_index
+
+    def complete_round(self, first_switch_step: np.ndarray, trajectory_steps: int) -> None:
+        """Finish the round in progress from the first-switch steps of its trajectories (−1: none; order of
+        :meth:`round_work`) and the trajectory-steps integrated; starts the next round when due."""
+        first_switch_step = np.asarray(first_switch_step, dtype=np.int64)
+        n = first_switch_step.size
         self.done_group = np.concatenate([self.done_group, self._round_group])
         self.done_k = np.concatenate([self.done_k, self._round_k])
-        self.done_step = np.concatenate([self.done_step, ens.first_switch_step])
+        self.done_step = np.concatenate([self.done_step, first_switch_step])
         self.n_done = self.n_done + self._round_extra
         self.round_added.append(self._round_extra.copy())
-        self.trajectory_steps += ens.trajectory_steps
+        self.trajectory_steps += int(trajectory_steps)
         # without compaction the batch runs until its last trajectory switched (or t_end)
-        last = ens.first_switch_step.max() if ens.n_traj and np.all(ens.first_switch_step >= 0) else ens.steps_total
-        self.trajectory_steps_uncompacted += int(last) * ens.n_traj
+        last = first_switch_step.max() if n and np.all(first_switch_step >= 0) else self._ensemble.steps_total
+        self.trajectory_steps_uncompacted += int(last) * n
         self.round += 1
         extra = self.next_round_trajectories() if self.round < self.max_rounds else None
         if extra is None or not extra.any():

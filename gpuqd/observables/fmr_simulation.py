@@ -9,7 +9,7 @@ Units: energies and frequencies in Γ (ħ = 1), times in 1/Γ, S in ħ; χ per u
   not the torque table and not the θ = 0.01π / 0.99π readout solves (near π the coefficients still
   change by ~10 % between 0.99π and π).
 * **Stiffness.** H_0 = KV (uniaxial easy axis); a static external field B along +e_z has the torque of
-  a field-like term, so I_FL + B enters ω_0 (``gpuqd.fmr`` module docstring): P: ω_0 = KV + I_FL + B,
+  a field-like term, so I_FL + B enters ω_0 (``gpuqd.observables.fmr`` module docstring): P: ω_0 = KV + I_FL + B,
   AP: ω_0 = KV − I_FL − B, I_DL,eff = ±I_DL.
 * **Simulated FMR** (:func:`simulate_fmr`): the ensemble engine is driven by −h cos(Ωt) n_x
   (``Macrospin.ac_field``); after a settling time of ``settle_decays`` relaxation times 1/Γ_relax the
@@ -87,7 +87,7 @@ class SimulatedFMR:
     omega : (n_omega,) drive frequencies Ω (Γ).
     chi : (n_points, n_omega) complex χ = χ' + iχ'' (mean over trajectories), per unit h (1/Γ).
     chi_stderr : (n_points, n_omega) complex standard error over trajectories (NaN for one trajectory).
-    chi_formula : (n_points, n_omega) exact linear-response χ (``gpuqd.fmr.susceptibility``) with the
+    chi_formula : (n_points, n_omega) exact linear-response χ (``gpuqd.observables.fmr.susceptibility``) with the
         linearised torques ``field_like``, ``damping_like`` (n_points,) (Γ; external field folded in).
     drive : h_x (Γ). settle_time, lockin_time, dt : (n_omega,) in 1/Γ; steps : (n_omega,) engine steps.
     """

@@ -209,8 +209,7 @@ CORE_SCHEMA = Section(
             },
             optional=True,
         ),
-        # switching-time statistics (output `switching_times`, gpuqd.switching_times); cross-key checks in
-        # gpuqd.switching_times.check_statistics_config
+        # the stages add their own sections (statistics, fmr, ...) and the allowed outputs: build_schema
         "outputs": OutputList(default=["switching_diagram", "readout", "torque_maps"], doc="outputs to compute"),
     }
 )

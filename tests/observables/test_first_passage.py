@@ -90,3 +90,33 @@ def test_first_passage_resume_is_bit_identical() -> None:
     second.set_state(saved)
     np.testing.assert_array_equal(second.run(300), reference)
     assert second.trajectory_steps == uninterrupted.trajectory_steps
+
+
+def test_adaptive_rounds_run_in_blocks_of_ids_are_identical():
+    """The rounds of an AdaptiveSwitchingRun run as blocks of trajectory ids (any partition, in any order)
+    give the same first-passage times and work counts as the run advanced in one batch."""
+    from gpuqd.observables.adaptive_switching import AdaptiveSwitchingRun, run_first_passage_block
+
+    magnet = Macrospin(S=1.0, alpha=0.2, KV=0.1, sigma2=0.008)
+    torque = ConstantTorque(0.03, 0.025)
+    args = (magnet, torque, 3, ["P_to_AP", "AP_to_P"], 0.1, 300.0, 21, 6)
+    kw = {"adaptive": True, "target_width": 0.05, "max_per_point": 12, "max_rounds": 3}
+    whole = AdaptiveSwitchingRun(*args, **kw)
+    while not whole.done:
+        whole.advance(400)
+    blocks = AdaptiveSwitchingRun(*args, **kw)
+    while not blocks.done:
+        ids, theta, point_index = blocks.round_work()
+        cuts = np.split(np.arange(ids.size), [ids.size // 3, ids.size // 2])
+        steps = np.full(ids.size, -2, dtype=np.int64)
+        work = 0
+        for part in reversed(cuts):
+            first, n = run_first_passage_block(magnet, torque, 0.1, 300.0, 21, ids[part], theta[part], None,
+                                               switch_threshold=0.5, backend="numpy", compaction=True,
+                                               chunk_steps=400)
+            steps[part], work = first, work + n
+        blocks.complete_round(steps, work)
+    assert whole.round >= 2  # adaptive rounds happened
+    np.testing.assert_array_equal(whole.first_passage_matrix(), blocks.first_passage_matrix())
+    assert (whole.trajectory_steps, whole.trajectory_steps_uncompacted) == (
+        blocks.trajectory_steps, blocks.trajectory_steps_uncompacted)

@@ -1,9 +1,10 @@
-"""Tests of gpuqd.fmr against a direct integration of the nonlinear deterministic LLG (spec §6.1).
+"""Tests of gpuqd.observables.fmr against a direct integration of the nonlinear deterministic LLG
+(docs/physics.md §6.1).
 
 The reference integrates S ṅ = −n × (∂E/∂n + h(t)) + I⊥(n) − α n × ṅ in the explicit form
 ṅ = [S τ − α n × τ]/(S² + α²), τ = −n × ∂E/∂n + I⊥, E = −(H_0/2) n_z² − h cos(Ωt) n_x,
 I⊥ = I_FL (n × e_z) + I_DL n × (n × e_z), starting exactly at n = ±e_z, and extracts χ by lock-in
-over whole drive periods after the transient has decayed. Nothing of gpuqd.fmr is used there.
+over whole drive periods after the transient has decayed. Nothing of gpuqd.observables.fmr is used there.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def llg_lock_in(
 # (state, Ω, I_FL, I_DL, t_wait): near resonance (Ω ≈ Ω_R), off resonance, with damping and
 # anti-damping torques; for AP the resonance is at (H_0 − I_FL)/S, and I_DL < 0 anti-damps AP.
 CASES = [
-    ("parallel", 0.70, 0.2, 0.01, 350.0),  # at resonance, spec's reference point
+    ("parallel", 0.70, 0.2, 0.01, 350.0),  # at resonance, the reference point of docs/physics.md §6.5
     ("parallel", 0.30, 0.2, 0.01, 350.0),
     ("parallel", 0.56, 0.05, -0.02, 250.0),
     ("parallel", 1.20, 0.2, 0.03, 450.0),

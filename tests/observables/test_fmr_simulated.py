@@ -1,4 +1,5 @@
-"""Simulated FMR through the real ensemble engine (gpuqd.fmr_run.simulate_fmr) vs the exact χ (gpuqd.fmr).
+"""Simulated FMR through the real ensemble engine (gpuqd.observables.fmr_simulation.simulate_fmr) vs the exact χ
+(gpuqd.observables.fmr).
 
 Deterministic (σ² = 0) runs, drive −h cos(Ωt) n_x with a precession cone of 1e-6 rad, lock-in over
 whole periods after ≥ 11 relaxation times; Heun's O(dt²) error at 480 steps per period is ≈ 3e-4
@@ -26,7 +27,7 @@ TOL = 1e-3
 @pytest.mark.parametrize(
     ("state", "field_like", "damping_like", "omegas"),
     [
-        ("parallel", 0.2, 0.01, [0.5, 0.7, 0.9]),  # spec §6.5 check point; Ω_R = 0.7 (on resonance)
+        ("parallel", 0.2, 0.01, [0.5, 0.7, 0.9]),  # docs/physics.md §6.5 check point; Ω_R = 0.7 (on resonance)
         ("parallel", -0.1, -0.02, [0.3, 0.4, 0.55]),  # Ω_R = 0.4, extra damping
         ("antiparallel", 0.2, -0.01, [0.28, 0.3, 0.4]),  # AP: ω_0 = H_0 − I_FL = 0.3, I_DL → +0.01
         ("antiparallel", -0.3, 0.02, [0.8, 1.0]),  # AP: Ω_R = 0.8, I_DL > 0 damps AP further

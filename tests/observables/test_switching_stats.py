@@ -1,4 +1,4 @@
-"""Tests of gpuqd.switching_stats on hand-worked data and synthetic samples with known answers.
+"""Tests of gpuqd.observables.switching_stats on hand-worked data and synthetic samples with known answers.
 
 Statistical tolerances are stated with the false-positive rate (FPR) they would have for a random
 seed; the seeds are fixed, so the tests are deterministic.

@@ -71,7 +71,7 @@ def test_switching_times_outputs_and_load_run(tmp_path, capsys, run_helpers, tin
     np.testing.assert_array_equal(r["switching_round_trajectories"].sum(axis=0), n)
     fpt = r["switching_first_passage_time"]
     np.testing.assert_array_equal((~np.isnan(fpt)).sum(axis=-1), n)
-    # the stored maps are the estimators of gpuqd.switching_stats applied to the stored times
+    # the stored maps are the estimators of gpuqd.observables.switching_stats applied to the stored times
     q, i, j = 1, 1, 0
     times = fpt[q, i, j][~np.isnan(fpt[q, i, j])]
     s = switching_stats.summarize(times[None, :], 150.0)

@@ -134,7 +134,8 @@ def _variables() -> dict[str, dict]:
             f"fmr_damping_like_{_s}": {"dims": _G, "units": "Gamma",
                                        "description": f"collinear limit of I_DL at θ = {'0' if _sign == '+' else 'π'}"},
             f"fmr_stable_{_s}": {"dims": _G, "units": "bool",
-                                 "description": f"{_s} state linearly stable (α_eff ω_0 > 0, gpuqd.fmr.is_stable)"},
+                                 "description": f"{_s} state linearly stable (α_eff ω_0 > 0, "
+                                                "gpuqd.observables.fmr.is_stable)"},
             f"fmr_resonance_frequency_{_s}": {"dims": _G, "units": "Gamma",
                                               "description": f"Ω_R = (KV {_sign} (I_FL + B_z))/S; NaN where unstable"},
             f"fmr_effective_damping_{_s}": {"dims": _G, "units": "1",

@@ -246,7 +246,10 @@ class SwitchingWork:
 
     Its trajectories have the global noise ids of
     :func:`gpuqd.observables.adaptive_switching.trajectory_ids_for`; the adaptive decisions between
-    rounds need all groups, so the run is one block (``start(None)``).
+    rounds need all groups, so ``start`` gives one block (``start(None)``). Within a round, an executor
+    can split the trajectories instead: ``run.round_work()`` → blocks of ids through
+    :func:`gpuqd.observables.adaptive_switching.run_first_passage_block` → ``run.complete_round(...)``
+    (bit-identical to ``advance``; the arguments of the block function are those of :meth:`block_args`).
     """
 
     cfg: RunConfig
@@ -277,6 +280,12 @@ class SwitchingWork:
             )
         except ValueError as exc:
             raise RunError(f"statistics: {exc} (lower dynamics.dt; the transport results are cached)") from None
+
+    def block_args(self, run: AdaptiveSwitchingRun) -> dict[str, Any]:
+        """Keyword arguments of ``run_first_passage_block`` besides ids, theta and point_index."""
+        return {"magnet": run.magnet, "torque": run.torque, "dt": run.dt, "t_end": run.t_end, "seed": run.seed,
+                "switch_threshold": run.switch_threshold, "backend": run.backend, "compaction": run.compaction,
+                "chunk_steps": self.chunk_steps}
 
     def collect(self, run: AdaptiveSwitchingRun) -> AdaptiveSwitchingRun:
         return run
