@@ -1,6 +1,9 @@
 """Atomic file writes: a temporary file in the target directory, fsync, then ``os.replace``.
 
 A reader (or a run resumed after kill -9) sees either the old file or the complete new one.
+Files get the permissions of an ordinary ``open(path, "w")``: 0666 minus the process umask (0644
+with the usual umask 022), not the 0600 of :func:`tempfile.mkstemp`, so results and caches in a
+shared project directory stay readable by colleagues.
 """
 
 from __future__ import annotations
@@ -14,7 +17,19 @@ from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["atomic_open", "atomic_write_bytes", "atomic_write_text", "atomic_savez"]
+__all__ = ["file_mode", "atomic_open", "atomic_write_bytes", "atomic_write_text", "atomic_savez"]
+
+
+def _umask() -> int:
+    """The process umask (read by setting and restoring it; there is no read-only query)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """Permission bits a newly created regular file gets: ``0o666 & ~umask``."""
+    return 0o666 & ~_umask()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -37,6 +52,7 @@ def atomic_open(path: str | os.PathLike) -> Iterator[IO[bytes]]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()

@@ -53,8 +53,15 @@ def _load(args):
 
 
 def cmd_validate(args) -> int:
+    from gpuqd.run.backend import resolve_backend
+    from gpuqd.run.estimate import check_memory, estimate_run
+
     cfg = _load(args)
+    backend = resolve_backend(cfg.backend)
+    check_memory(estimate_run(cfg.data, backend, calibrate=False), args.allow_large)
     print(f"{args.config}: OK (run directory {cfg.run_dir}, outputs: {', '.join(cfg.data['outputs'])})")
+    print("estimate (calibrated on this machine; `gpuqd run` prints it again):")
+    print("\n".join(estimate_run(cfg.data, backend).lines()))
     if args.show:
         print(cfg.to_yaml(), end="")
     return 0
@@ -80,7 +87,7 @@ def cmd_run(args) -> int:
     rep = RichReporter(quiet=args.quiet)
     t0 = time.perf_counter()
     path = run_pipeline(cfg, resume=args.resume, force=args.force, reporter=rep,
-                        make_figures=not args.no_figures, argv=sys.argv[1:])
+                        make_figures=not args.no_figures, argv=args.argv, allow_large=args.allow_large)
     rep.message(f"run '{cfg.name}' finished in {time.perf_counter() - t0:.1f} s: {path}")
     print(path)
     return 0
@@ -92,8 +99,8 @@ def cmd_plot(args) -> int:
     from gpuqd.run.rundir import RunDir
 
     rd = RunDir(args.run_dir)
-    if not rd.results_path.exists():
-        return _fail(f"{args.run_dir}: no results.npz (not a finished gpuqd run directory)")
+    if not rd.results_path.exists() and not rd.results_nc_path.exists():
+        return _fail(f"{args.run_dir}: no results.npz and no results.nc (not a finished gpuqd run directory)")
     rep = RichReporter()
     written, skipped = make_figures(rd.path)
     for s in skipped:
@@ -148,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
                         help="override a configuration key (value parsed as YAML); repeatable")
         sp.add_argument("--runs-dir", default=None, help="parent directory of run directories (default: runs)")
+        sp.add_argument("--allow-large", action="store_true",
+                        help="run even if the memory estimate exceeds the available memory")
 
     r = sub.add_parser("run", help="run a configuration into <runs-dir>/<name>/")
     common(r)
@@ -188,9 +197,12 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def main(argv: list[str] | None = None) -> int:
     from gpuqd.run.errors import ConfigError, RunError
+    from gpuqd.run.yaml_input import command_line
 
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = argv
     warnings.simplefilter("ignore", RuntimeWarning)
     warnings.showwarning = _show_warning
     try:
@@ -198,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, RunError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
-        return _fail("interrupted; continue with `gpuqd run CONFIG --resume`", EXIT_INTERRUPTED)
+        again = command_line(argv, add=["--resume"], drop=["--force"]) if args.command == "run" else ""
+        return _fail(f"interrupted; continue with `{again}`" if again else "interrupted", EXIT_INTERRUPTED)
     except FileNotFoundError as exc:
         return _fail(str(exc))
 

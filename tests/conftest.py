@@ -114,3 +114,15 @@ def make_tiny_config():  # noqa: ANN201
 def tiny_config(make_tiny_config) -> dict:  # noqa: ANN001
     """A fresh copy of the tiny configuration (edit freely)."""
     return make_tiny_config()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _calibration_file(tmp_path_factory):  # noqa: ANN001, ANN202
+    """Run estimates calibrate into a per-session file, not the user's cache (tests load the machine)."""
+    old = os.environ.get("GPUQD_CALIBRATION_FILE")
+    os.environ["GPUQD_CALIBRATION_FILE"] = str(tmp_path_factory.mktemp("calibration") / "calibration.json")
+    yield
+    if old is None:
+        os.environ.pop("GPUQD_CALIBRATION_FILE", None)
+    else:
+        os.environ["GPUQD_CALIBRATION_FILE"] = old

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["matplotlib_available", "pyplot", "edges", "mesh", "lines", "diamond", "frame", "save", "legend_below",
+__all__ = ["matplotlib_available", "pyplot", "edges", "mesh", "lines", "diamond", "zero_line", "frame", "save",
+           "print_size", "legend_below",
            "cb_interior", "sym_limit"]
 
 
@@ -45,17 +46,39 @@ def mesh(ax, r, z, **kw):  # noqa: ANN001, ANN201
     return ax.pcolormesh(xe, ye, np.asarray(z).T, shading="flat", rasterized=True, **kw)
 
 
+#: a line segment spanning less than this fraction of the ε̃ axis is drawn (and labelled) as a partial branch
+PARTIAL_FRACTION = 0.5
+
+
 def lines(ax, x, v, style, label=None, jump=0.05):
-    """Plot NaN-padded root columns v(x), breaking where a branch jumps."""
-    first = True
+    """Plot NaN-padded root columns v(x), breaking where a branch jumps.
+
+    Segments that span less than :data:`PARTIAL_FRACTION` of the ε̃ range (roots of the same equation
+    that exist only over part of it, e.g. the short pieces near ε̃ ≈ ±0.45U) are drawn thinner and get
+    their own legend entry, so that every line drawn is explained.
+    """
+    xs_all = np.asarray(x, dtype=float)
+    span = float(np.nanmax(xs_all) - np.nanmin(xs_all)) if xs_all.size > 1 else 0.0
+    labelled = {"full": False, "partial": False}
     for k in range(v.shape[1]):
-        y = v[:, k].astype(float).copy()
-        xs = np.asarray(x, dtype=float).copy()
-        br = np.flatnonzero(np.abs(np.diff(y)) > jump)
-        y = np.insert(y, br + 1, np.nan)
-        xs = np.insert(xs, br + 1, np.nan)
-        ax.plot(xs, y, style, lw=1.2, label=label if first else None)
-        first = False
+        y = v[:, k].astype(float)
+        br = np.flatnonzero(np.abs(np.diff(y)) > jump) + 1
+        for idx in np.split(np.arange(y.size), br):
+            ok = idx[np.isfinite(y[idx])]
+            if ok.size == 0:
+                continue
+            extent = float(xs_all[ok].max() - xs_all[ok].min())
+            kind = "partial" if span > 0 and extent < PARTIAL_FRACTION * span else "full"
+            text = None
+            if label and not labelled[kind]:
+                text = label if kind == "full" else f"{label}: partial branch (a root over part of the ε̃ range)"
+                labelled[kind] = True
+            ax.plot(xs_all[idx], y[idx], style, lw=1.2 if kind == "full" else 0.7, label=text)
+
+
+def zero_line(ax) -> None:
+    """The horizontal zero line of a curve panel (explained in the legend)."""
+    ax.axhline(0, color="0.7", lw=0.6, label="zero")
 
 
 def diamond(ax, r, color="0.85"):
@@ -74,20 +97,50 @@ def frame(ax, r, title):
     ax.set_title(title, fontsize=10)
 
 
+#: print size: PNGs at 200 dpi, at most 12 in (2400 px) wide, no text below 8 pt
+PRINT_DPI = 200
+MAX_WIDTH_IN = 12.0
+MIN_FONT_PT = 8.0
+
+
+def print_size(fig) -> None:  # noqa: ANN001
+    """Raise every text to ≥ MIN_FONT_PT and shrink the figure until its saved (tight) width is
+    ≤ MAX_WIDTH_IN; the modules lay their figures out for that width, this is the guarantee."""
+    import warnings
+
+    from matplotlib.text import Text
+
+    for t in fig.findobj(Text):
+        if t.get_fontsize() < MIN_FONT_PT:
+            t.set_fontsize(MIN_FONT_PT)
+    for _ in range(4):
+        fig.canvas.draw()
+        width = fig.get_tightbbox(fig.canvas.get_renderer()).width + 0.2  # + pad_inches on both sides
+        if width <= MAX_WIDTH_IN:
+            return
+        w, h = fig.get_size_inches()
+        scale = 0.98 * MAX_WIDTH_IN / width
+        fig.set_size_inches(w * scale, h * scale)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fig.tight_layout()
+
+
 def save(fig, out: Path, stem: str) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
+    print_size(fig)
     paths = []
     for ext in ("png", "pdf"):
         p = out / f"{stem}.{ext}"
         tmp = out / f".{stem}.tmp.{ext}"
-        fig.savefig(tmp, dpi=150, bbox_inches="tight")
+        fig.savefig(tmp, dpi=PRINT_DPI, bbox_inches="tight")
         tmp.replace(p)
         paths.append(p)
     return paths
 
 
 def legend_below(ax, ncol=2):
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=ncol, fontsize=7, frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=ncol, fontsize=MIN_FONT_PT, frameon=False)
 
 
 def cb_interior(r, margin):

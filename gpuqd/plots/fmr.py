@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gpuqd.plots.common import diamond, frame, lines, mesh, pyplot, save
+from gpuqd.plots.common import diamond, frame, lines, mesh, pyplot, save, zero_line
 
 __all__ = ["OUTPUT", "REQUIRES", "draw"]
 
@@ -81,7 +81,8 @@ def _fig_maps(r, out: Path) -> list[Path]:
     mg = r.config["magnet"]
     S, alpha, KV = mg["S"], mg["alpha"], mg["KV"]
     b_z = float(r["fmr_external_field_z"])
-    fig, axes = plt.subplots(2, 5, figsize=(25, 9.6))
+    fig, grid = plt.subplots(5, 2, figsize=(12, 23))  # rows: quantity, columns: P, AP (print width)
+    axes = grid.T
     grey = "0.6"
     for i, (state, label, sign) in enumerate(_ROWS):
         stable = np.asarray(r[f"fmr_stable_{state}"], dtype=bool)
@@ -174,7 +175,7 @@ def _fig_spectra(r, out: Path) -> list[Path]:
                 ax.plot(ws, r["fmr_sim_chi_real"][p, j], "s", mfc="none", mec="C1", ms=6, label="χ' simulated")
             ax.axvline(KV / S, color="0.5", ls=":", lw=1, label=f"bare KV/S = {KV / S:g} Γ")
             ax.axvline(w_r, color="C3", ls="--", lw=1, label="Ω_R")
-            ax.axhline(0, color="0.8", lw=0.6)
+            zero_line(ax)
             ax.set_xlim(w[0], w[-1])
             ax.set_xlabel("Ω  [Γ]")
             ax.set_ylabel("χ  [1/Γ]")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gpuqd.plots.common import cb_interior, diamond, frame, legend_below, lines, mesh, pyplot, save
+from gpuqd.plots.common import cb_interior, diamond, frame, legend_below, lines, mesh, pyplot, save, zero_line
 
 __all__ = ["OUTPUT", "REQUIRES", "draw"]
 
@@ -42,7 +42,7 @@ def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
     if vmin >= vmax:
         vmin = vmax - 1
     ncols = 3
-    fig, axes = plt.subplots(2, ncols, figsize=(15, 8.6), gridspec_kw={"height_ratios": [1.25, 1]})
+    fig, axes = plt.subplots(2, ncols, figsize=(12, 7.6), gridspec_kw={"height_ratios": [1.25, 1]})
     for k in range(ncols):
         ax = axes[0, k]
         if k >= len(panels):
@@ -65,7 +65,7 @@ def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
         ax = axes[1, k]
         ax.plot(v, r[f"torque_field_like_{lab}"][i], "r-", label="I_FL")
         ax.plot(v, r[f"torque_damping_like_{lab}"][i], "b-", label="I_DL")
-        ax.axhline(0, color="0.7", lw=0.6)
+        zero_line(ax)
         ax.set_xlabel("V / U")
         ax.set_ylabel("torque coefficient  [Γ]")
         ax.set_title(f"inset: {title}, ε̃ = {r['eps_tilde_over_U'][i]:.3g}U", fontsize=10)

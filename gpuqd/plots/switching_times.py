@@ -56,8 +56,9 @@ def _overlay(ax, r) -> None:
     diamond(ax, r, color="0.5")
     if "lines_resonance_V_over_U" in r:
         lines(ax, r["lines_eps_tilde_over_U"], r["lines_resonance_V_over_U"], "w--", "resonance")
-    for e, v in r["switching_survival_point_over_U"]:
-        ax.plot(e, v, ls="none", marker="o", mfc="none", mec="r", ms=8)
+    for k, (e, v) in enumerate(r["switching_survival_point_over_U"]):
+        ax.plot(e, v, ls="none", marker="o", mfc="none", mec="r", color="r", ms=8,
+                label="survival-curve points" if k == 0 else None)
 
 
 def _maps(r, out: Path) -> list[Path]:
@@ -67,7 +68,13 @@ def _maps(r, out: Path) -> list[Path]:
     protocols = [str(p) for p in r["switching_protocols"]]
     t_end = float(r["switching_t_end"])
     names = [str(n) for n in r["switching_regime_names"]]
-    fig, axes = plt.subplots(len(protocols), 5, figsize=(24, 4.6 * len(protocols)), squeeze=False)
+    if len(protocols) == 1:  # 5 panels on a 3×2 grid at print width
+        fig, grid = plt.subplots(3, 2, figsize=(12, 14))
+        grid[2, 1].set_visible(False)
+        axes = grid.ravel()[:5].reshape(1, 5)
+    else:  # rows: quantity, columns: protocol
+        fig, grid = plt.subplots(5, len(protocols), figsize=(6 * len(protocols), 23), squeeze=False)
+        axes = grid.T
     log_mean = np.asarray(r["switching_log10_mean_time"], dtype=float)
     log_rate = np.where(r["switching_rate"] > 0, np.log10(np.where(r["switching_rate"] > 0, r["switching_rate"], 1)),
                         np.nan)
@@ -84,6 +91,8 @@ def _maps(r, out: Path) -> list[Path]:
         fig.colorbar(m, ax=ax, label="log₁₀(mean first-passage time · Γ)")
         _hatch(ax, xe, ye, r["switching_mean_time_is_restricted"][q])
         _overlay(ax, r)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, facecolor="0.45",
+                  labelcolor="white")  # explains the overlay lines of all panels (white: the resonance)
         frame(ax, r, f"{label}: log₁₀ mean first-passage time ({n_text})\n"
                       f"hatched: restricted mean (lower bound)")
         ax = axes[q, 1]
@@ -128,7 +137,7 @@ def _survival(r, out: Path) -> list[Path]:
     t = r["switching_survival_time"]
     edges = r["switching_histogram_edges"]
     n_pts = len(points)
-    fig, axes = plt.subplots(2, n_pts, figsize=(5.5 * n_pts, 8), squeeze=False)
+    fig, axes = plt.subplots(2, n_pts, figsize=(min(12.0, 5.5 * n_pts), 8), squeeze=False)
     colours = ("tab:red", "tab:blue")
     for s, (e, v) in enumerate(points):
         ax, axh = axes[0, s], axes[1, s]

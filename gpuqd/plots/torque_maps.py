@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gpuqd.plots.common import diamond, frame, legend_below, lines, mesh, pyplot, save, sym_limit
+from gpuqd.plots.common import diamond, frame, legend_below, lines, mesh, pyplot, save, sym_limit, zero_line
 
 __all__ = ["OUTPUT", "REQUIRES", "draw"]
 
@@ -22,7 +22,7 @@ def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
     plt = pyplot()
     from matplotlib.colors import SymLogNorm
 
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8.6), gridspec_kw={"width_ratios": [1, 1, 0.9]})
+    fig, axes = plt.subplots(2, 3, figsize=(12, 7.6), gridspec_kw={"width_ratios": [1, 1, 0.9]})
     rows = (("parallel", "θ = 0.01π", "lines_partner_V_over_U", "partner Γ_DΦ_D = −Γ_SΦ_S"),
             ("antiparallel", "θ = 0.99π", "lines_resonance_V_over_U", "resonance Γ_DΦ_D = Γ_SΦ_S"))
     for i, (lab, tl, line, line_label) in enumerate(rows):
@@ -40,15 +40,16 @@ def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
             lines(ax, r["lines_eps_tilde_over_U"], r[line], "k--", line_label)
             diamond(ax, r, color="0.4")
             p = r["torque_inset_point_over_U"]
-            ax.plot(p[0], p[1], marker="x", color="k", ms=6)
+            ax.plot(p[0], p[1], marker="x", color="k", ms=6, ls="none", label="inset point")
             legend_below(ax)
             frame(ax, r, f"Fig. 4: {ql}, {tl}")
     th = r["torque_inset_theta"] / np.pi
     p = r["torque_inset_point_over_U"]
     for i, (q, ql, c) in enumerate((("field_like", "I_FL", "r"), ("damping_like", "I_DL", "b"))):
         ax = axes[i, 2]
-        ax.plot(th, r[f"torque_inset_{q}"], c + "-")
-        ax.axhline(0, color="0.7", lw=0.6)
+        ax.plot(th, r[f"torque_inset_{q}"], c + "-", label=f"{ql}(θ)")
+        zero_line(ax)
+        ax.legend(fontsize=8)
         ax.set_xlabel("θ / π")
         ax.set_ylabel(f"{ql}(θ)  [Γ]")
         ax.set_xlim(0, 1)

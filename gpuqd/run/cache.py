@@ -17,6 +17,7 @@ import numpy as np
 from gpuqd import __version__
 from gpuqd.atomic_io import atomic_savez
 from gpuqd.run.config import Grid, TransportConfig
+from gpuqd.run.file_errors import load_npz
 
 __all__ = ["CACHE_VERSION", "TransportCache", "BlockStore"]
 
@@ -56,14 +57,13 @@ class BlockStore:
 
 
 def load_arrays(path: Path) -> dict[str, np.ndarray] | None:
-    """All arrays of an .npz file, or None if it is missing or unreadable."""
+    """All arrays of an .npz file, or None if it is missing; a corrupt file raises
+    :class:`~gpuqd.run.file_errors.RunFileError` naming it (cache files are written atomically, so
+    damage comes from outside and should be seen, not silently recomputed).
+    """
     if not path.exists():
         return None
-    try:
-        with np.load(path, allow_pickle=False) as d:
-            return {k: d[k] for k in d.files}
-    except Exception:
-        return None
+    return load_npz(path, "cache file", f"delete {path} (it is recomputed)")
 
 
 class TransportCache:
@@ -91,7 +91,7 @@ class TransportCache:
         return self.root / folder / f"{key}.npz"
 
     def load(self, folder: str, key: str) -> dict[str, np.ndarray] | None:
-        """Cached arrays, or None (missing or unreadable)."""
+        """Cached arrays, or None (missing); RunFileError if the file is corrupt."""
         return load_arrays(self.path(folder, key))
 
     def save(self, folder: str, key: str, arrays: dict[str, np.ndarray]) -> Path:

@@ -19,7 +19,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from gpuqd.atomic_io import atomic_savez
+from gpuqd.run.checkpoint_clock import CheckpointClock
 from gpuqd.run.errors import RunError
+from gpuqd.run.file_errors import REMEDY_FORCE, load_npz
 
 __all__ = ["KILL_HOOK_ENV", "Checkpoint", "Resumable", "kill_hook", "run_chunks"]
 
@@ -63,9 +65,9 @@ class Checkpoint:
         """Load the state into ``target`` if a checkpoint exists (RunError if it is not this run's)."""
         if not self.path.exists():
             return False
-        with np.load(self.path, allow_pickle=False) as d:
-            stored = str(d["_config_hash"]) if "_config_hash" in d.files else ""
-            state = {k: d[k] for k in d.files if not k.startswith("_")}
+        data = load_npz(self.path, "checkpoint", REMEDY_FORCE)  # one-line error if corrupt
+        stored = str(data["_config_hash"]) if "_config_hash" in data else ""
+        state = {k: v for k, v in data.items() if not k.startswith("_")}
         if stored != self.config_hash:
             raise RunError(f"{self.path}: checkpoint belongs to a different configuration; use --force")
         try:
@@ -86,10 +88,31 @@ class Checkpoint:
 
 
 def run_chunks(work: Resumable, chunk_steps: int, checkpoint: Checkpoint,
-               after_chunk: Callable[[], None] | None = None) -> None:
-    """Advance ``work`` by ``chunk_steps`` until done, checkpointing after every chunk."""
+               after_chunk: Callable[[], None] | None = None, split: bool = False,
+               clock: CheckpointClock | None = None) -> None:
+    """Advance ``work`` until done, checkpointing after every ``chunk_steps`` steps.
+
+    ``split``: the work's results do not depend on how its steps are chunked (the ensemble engine,
+    counter-based noise, docs/physics.md §11); it is then advanced in smaller pieces and also
+    checkpointed every :data:`~gpuqd.run.checkpoint_clock.DEFAULT_INTERVAL_S` seconds of wall clock
+    (``clock``), so that an interrupt loses at most that much work. Otherwise (e.g. compaction at
+    chunk boundaries) every advance is exactly ``chunk_steps``.
+    """
+    if not split:
+        while not work.done:
+            work.advance(chunk_steps)
+            checkpoint.save(work.get_state())
+            if after_chunk is not None:
+                after_chunk()
+        return
+    clock = clock or CheckpointClock(chunk_steps)
     while not work.done:
-        work.advance(chunk_steps)
-        checkpoint.save(work.get_state())
-        if after_chunk is not None:
-            after_chunk()
+        remaining = getattr(work, "steps_total", 2**62) - getattr(work, "steps_done", 0)
+        n = clock.advance_size(remaining)
+        work.advance(n)
+        clock.record(n)
+        if clock.due() or work.done:
+            checkpoint.save(work.get_state())
+            clock.saved()
+            if after_chunk is not None:
+                after_chunk()

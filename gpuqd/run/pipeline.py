@@ -24,8 +24,11 @@ from gpuqd.run.backend import device_info, resolve_backend
 from gpuqd.run.cache import TransportCache
 from gpuqd.run.config import RunConfig
 from gpuqd.run.dask_engine import make_executor
-from gpuqd.run.errors import RunError, SetupError
+from gpuqd.run.errors import RunError
+from gpuqd.run.estimate import check_memory, estimate_run
 from gpuqd.run.executor import Executor
+from gpuqd.run.file_errors import make_dirs
+from gpuqd.run.lock import RunLock
 from gpuqd.run.progress import Reporter
 from gpuqd.run.results import AXIS_VARIABLES, save_results
 from gpuqd.run.rundir import RunDir, git_commit, now, prepare_run_dir
@@ -70,25 +73,49 @@ def _new_meta(cfg: RunConfig, backend: str, start: str) -> dict:
 
 def run_pipeline(cfg: RunConfig, resume: bool = False, force: bool = False, reporter: Reporter | None = None,
                  make_figures: bool = True, argv: list[str] | None = None,
-                 executor: Executor | None = None) -> Path:
+                 executor: Executor | None = None, allow_large: bool = False) -> Path:
     """Execute (or resume) the run described by ``cfg``; returns the run directory.
 
-    Raises :class:`RunError` for run-directory conflicts and unusable backends (before any
-    computation or file is written). ``executor`` runs the heavy work (default: the configuration's
-    ``execution`` section — in process, or a Dask cluster started or connected on first use and closed
-    at the end).
+    Holds the run directory's lock (:class:`gpuqd.run.lock.RunLock`) throughout. Raises
+    :class:`RunError` for run-directory conflicts, a live run in the same directory, unusable
+    backends and runs that would not fit in memory (``allow_large`` overrides), before any
+    computation or file is written; a new run that fails before its first checkpoint leaves no
+    run directory behind. ``executor`` runs the heavy work (default: the configuration's ``execution`` section — in
+    process, or a Dask cluster started or connected on first use and closed at the end).
     """
     reporter = reporter or Reporter()
-    rd, mode = prepare_run_dir(cfg.run_dir, cfg.data, resume, force)
-    if mode == "finished":
-        reporter.message(f"{rd.path}: run already finished; nothing to do (use --force to recompute)")
-        return rd.path
+    lock = RunLock(cfg.run_dir, argv).acquire()
+    created: list[Path] = []  # the run directory, once this session has created it
+    try:
+        rd, mode = prepare_run_dir(cfg.run_dir, cfg.data, resume, force)
+        if mode == "finished":
+            reporter.message(f"{rd.path}: run already finished; nothing to do (use --force to recompute)")
+            return rd.path
+        return _run(cfg, rd, mode, reporter, make_figures, argv, executor, allow_large, created)
+    except RunError:
+        if created and not RunDir(cfg.run_dir).has_checkpoints():
+            RunDir(cfg.run_dir).remove()  # a new run with nothing of value yet: no partial run directory
+        raise
+    finally:
+        lock.release(remove_parents=not cfg.run_dir.exists())
+
+
+def _run(cfg: RunConfig, rd: RunDir, mode: str, reporter: Reporter, make_figures: bool, argv: list[str] | None,
+         executor: Executor | None, allow_large: bool, created: list[Path]) -> Path:
     meta = rd.read_meta() if mode == "resume" else {}
     backend = _backend_for(cfg, rd, mode, meta)
     stages = [get_stage(name) for name in cfg.stages]
+    check_memory(estimate_run(cfg.data, backend, calibrate=False), allow_large)
+    for line in estimate_run(cfg.data, backend).lines():
+        reporter.message(line)
+    if mode == "replace":  # --force: the old run goes only now that the new one may start
+        rd.remove()
+        mode = "new"
 
     # ---- from here on files are written
-    rd.path.mkdir(parents=True, exist_ok=True)
+    make_dirs(rd.path, "run directory")
+    if mode == "new":
+        created.append(rd.path)
     start = now()
     if mode == "new":
         atomic_write_text(rd.config_path, cfg.to_yaml())
@@ -116,12 +143,7 @@ def run_pipeline(cfg: RunConfig, resume: bool = False, force: bool = False, repo
     try:
         for stage in stages:
             t0 = time.perf_counter()
-            try:
-                result = stage.run(ctx)
-            except SetupError:
-                if mode == "new":  # nothing of value in the run directory yet (transport is cached)
-                    rd.remove()
-                raise
+            result = stage.run(ctx)  # RunError (SetupError, corrupt cache, ...) in a new run: no run dir left
             stage_time(stage.name, t0)
             meta["throughput"].update(result.throughput)
             variables.update(stage.variables)

@@ -1,10 +1,12 @@
-"""Results of a run: the one module that writes and reads them (results.npz) and :func:`load_run`.
+"""Results of a run: the one module that writes and reads them (results.nc, results.npz) and :func:`load_run`.
 
 Layout of ``<runs_dir>/<name>/`` (paths and state: :mod:`gpuqd.run.rundir`)::
 
     config.yaml        resolved configuration (all defaults filled in)
     meta.json          provenance: version, git commit, backend, device, seed, times, throughput, status
-    results.npz        all results; self-describing, readable with NumPy alone (see :func:`load_run`)
+    results.nc         all results as NetCDF with CF attributes (:mod:`gpuqd.run.netcdf`): xarray,
+                       ncview, Panoply, MATLAB, Julia; ``xr.open_dataset("runs/fig2/results.nc")``
+    results.npz        the same arrays, readable with NumPy alone (see :func:`load_run`)
     figures/           fig2_switching.{png,pdf}, fig3_readout.{png,pdf}, fig4_torques.{png,pdf}
     checkpoint/        dynamics state between chunks (removed when the run finishes)
 
@@ -29,9 +31,13 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+import yaml
 
 from gpuqd.atomic_io import atomic_savez
-from gpuqd.run.rundir import RESULTS_FILE, RunDir, dumps_json
+from gpuqd.run.file_errors import REMEDY_RERUN, RunFileError, load_npz
+from gpuqd.run.netcdf import read_results_nc, write_results_nc
+from gpuqd.run.netcdf import to_xarray as nc_to_xarray
+from gpuqd.run.rundir import RESULTS_FILE, RESULTS_NC_FILE, RunDir, dumps_json
 
 __all__ = ["AXIS_VARIABLES", "RESULTS_FORMAT", "RunResults", "load_run", "readme_text", "save_results",
            "write_results"]
@@ -104,6 +110,24 @@ class RunResults(Mapping):
             return arrays[name]
         raise AttributeError(name)
 
+    def to_xarray(self):  # noqa: ANN201 - xarray is optional
+        """The results as an ``xarray.Dataset`` (needs the ``xarray`` extra): results.nc as written,
+        or, for runs that only have results.npz, a Dataset built from the arrays and their dims."""
+        nc = self.path / RESULTS_NC_FILE
+        if nc.exists():
+            return nc_to_xarray(nc)
+        try:
+            import xarray as xr
+        except ImportError:
+            raise ImportError("to_xarray() needs xarray: pip install 'gpuqd[xarray]'") from None
+        data = {}
+        for k, a in self._arrays.items():
+            dims = list(self.dims(k))
+            if len(dims) != np.ndim(a):
+                dims = [f"{k}_dim{i}" for i in range(np.ndim(a))]
+            data[k] = xr.Variable(dims, a, {"units": self.units(k), "long_name": self.describe(k)})
+        return xr.Dataset(data).set_coords([k for k in self.AXES if k in data])
+
     def units(self, name: str) -> str:
         return self.variables.get(name, {}).get("units", "")
 
@@ -126,21 +150,37 @@ class RunResults(Mapping):
 
 
 def load_run(path: str | os.PathLike) -> RunResults:
-    """Load ``results.npz`` (+ config.yaml, meta.json) of a run directory (or a results.npz path).
+    """Load the results (+ config.yaml, meta.json) of a run directory, or of a results file path.
 
-    Only NumPy is needed to read the file itself; this helper adds the labelled-axes view.
+    Reads ``results.nc`` (NetCDF) where it exists, else ``results.npz`` (runs made before results.nc;
+    only NumPy is needed to read that file itself). A corrupt file raises
+    :class:`~gpuqd.run.file_errors.RunFileError` (one line, naming the file and the remedy).
     """
     p = Path(path)
-    results = p if p.suffix == ".npz" else p / RESULTS_FILE
+    if p.suffix in (".nc", ".npz"):
+        results = p
+    else:
+        results = p / RESULTS_NC_FILE if (p / RESULTS_NC_FILE).exists() else p / RESULTS_FILE
     run = results.parent
     if not results.exists():
         status = RunDir(run).status
         hint = " (the run is unfinished: use `gpuqd run CONFIG --resume`)" if status == "unfinished" else ""
         raise FileNotFoundError(f"{results}: no results{hint}")
-    with np.load(results, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files if k not in ("attrs", "README")}
-        attrs = json.loads(str(data["attrs"])) if "attrs" in data.files else {}
-        readme = str(data["README"]) if "README" in data.files else ""
+    if results.suffix == ".nc":
+        try:
+            arrays, attrs, readme = read_results_nc(results)
+        except Exception as exc:  # scipy raises TypeError/ValueError/OSError/IndexError for damaged files
+            cause = " ".join(str(exc).split()) or type(exc).__name__
+            raise RunFileError(f"results file {results} is corrupt or unreadable ({cause}); "
+                               f"{REMEDY_RERUN}") from None
+    else:
+        data = load_npz(results, "results file", REMEDY_RERUN)
+        arrays = {k: v for k, v in data.items() if k not in ("attrs", "README")}
+        try:
+            attrs = json.loads(str(data["attrs"])) if "attrs" in data else {}
+        except ValueError:
+            raise RunFileError(f"results file {results} is corrupt (attrs is not JSON); {REMEDY_RERUN}") from None
+        readme = str(data["README"]) if "README" in data else ""
     rd = RunDir(run)
     return RunResults(run, arrays, attrs, readme, rd.read_config(), rd.read_meta())
 
@@ -163,5 +203,16 @@ def readme_text(arrays: Mapping[str, np.ndarray], variables: Mapping[str, Mappin
 
 def save_results(run_dir: RunDir, arrays: Mapping[str, np.ndarray], variables: Mapping[str, Mapping],
                  attrs: Mapping[str, Any]) -> list[Path]:
-    """Write the results of a finished run into ``run_dir`` (every results file a run has); their paths."""
-    return [write_results(run_dir.results_path, arrays, variables, attrs, readme_text(arrays, variables, attrs))]
+    """Write the results of a finished run into ``run_dir`` (every results file a run has); their paths.
+
+    results.nc carries the configuration (YAML), seed, version, backend and the stage timings so far
+    (meta.json) as global attributes.
+    """
+    readme = readme_text(arrays, variables, attrs)
+    meta = run_dir.read_meta()
+    config_yaml = yaml.safe_dump(dict(attrs.get("config", {})), sort_keys=False, allow_unicode=True)
+    timings = {"stages_wall_s": {k: v.get("wall_s") for k, v in meta.get("stages", {}).items()},
+               "throughput": meta.get("throughput", {})}
+    nc = write_results_nc(run_dir.results_nc_path, arrays, variables, attrs, readme, config_yaml=config_yaml,
+                          backend=str(meta.get("backend", "")), timings=timings)
+    return [nc, write_results(run_dir.results_path, arrays, variables, attrs, readme)]

@@ -22,10 +22,12 @@ import yaml
 from gpuqd.atomic_io import atomic_write_text
 from gpuqd.run.errors import RunError
 
-__all__ = ["RESULTS_FILE", "RunDir", "dumps_json", "git_commit", "now", "prepare_run_dir"]
+__all__ = ["RESULTS_FILE", "RESULTS_NC_FILE", "RunDir", "dumps_json", "git_commit", "now", "prepare_run_dir"]
 
 #: the results file of a run directory (written by gpuqd.run.results)
 RESULTS_FILE = "results.npz"
+#: NetCDF results (CF attributes; :mod:`gpuqd.run.netcdf`), written by every run next to results.npz
+RESULTS_NC_FILE = "results.nc"
 
 
 def _json_default(o: Any) -> Any:
@@ -75,6 +77,7 @@ class RunDir:
     config_path = property(lambda self: self.path / "config.yaml")
     meta_path = property(lambda self: self.path / "meta.json")
     results_path = property(lambda self: self.path / RESULTS_FILE)
+    results_nc_path = property(lambda self: self.path / RESULTS_NC_FILE)
     figures_dir = property(lambda self: self.path / "figures")
     checkpoint_dir = property(lambda self: self.path / "checkpoint")
 
@@ -118,6 +121,10 @@ class RunDir:
             raise RuntimeError(f"refusing to delete {self.path}: not a gpuqd run directory")
         shutil.rmtree(self.path)
 
+    def has_checkpoints(self) -> bool:
+        """True if a stage checkpoint exists (work that a ``--resume`` can continue)."""
+        return self.checkpoint_dir.is_dir() and any(self.checkpoint_dir.glob("*.npz"))
+
     def clear_checkpoints(self) -> None:
         """Delete the stage checkpoints (the run is finished) and the folder if it is then empty."""
         if not self.checkpoint_dir.exists():
@@ -148,18 +155,24 @@ def _first_difference(a: Any, b: Any, path: str = "") -> str:
 def prepare_run_dir(run_dir: Path, data: dict, resume: bool, force: bool) -> tuple[RunDir, str]:
     """Check the state of ``run_dir`` for a run of the resolved config ``data``.
 
-    Returns (RunDir, 'new' | 'resume' | 'finished'); RunError where the state forbids the request.
+    Returns (RunDir, 'new' | 'replace' | 'resume' | 'finished'); RunError where the state forbids the
+    request. 'replace' (``force`` on an existing run): the caller deletes the old run once its own
+    checks have passed, so that a refused run loses nothing. A finished run is only "resumed" (nothing
+    to do) with the configuration it was made with.
     """
     rd = RunDir(run_dir)
     status = rd.status
     if status == "foreign":
         raise RunError(f"{rd.path} exists and is not a gpuqd run directory; choose another name or runs_dir")
     if force:
-        if status in ("finished", "unfinished"):
-            rd.remove()
-        return rd, "new"
+        return rd, "replace" if status in ("finished", "unfinished") else "new"
     if status == "finished":
         if resume:
+            stored = rd.read_config()
+            if stored is None or _comparable(stored) != _comparable(data):
+                diff = _first_difference(stored or {}, data)
+                raise RunError(f"{rd.path} holds a finished run made with another configuration ({diff}); "
+                               f"use --force to recompute it (or change 'name')")
             return rd, "finished"
         raise RunError(f"{rd.path} holds a finished run; use --force to overwrite it (or change 'name')")
     if status == "unfinished":

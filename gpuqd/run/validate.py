@@ -23,8 +23,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gpuqd.run import stages as registry
 from gpuqd.run.config import (
     Grid,
@@ -39,39 +37,17 @@ from gpuqd.run.errors import ConfigError
 from gpuqd.run.execution import check_execution_config
 from gpuqd.run.factories import make_magnet, torque_bound
 from gpuqd.run.schema import REQUIRED, Choice, Flag, Num, OutputList, Section, Str, Vec3, fmt_number
+from gpuqd.run.yaml_input import describe_type, load_yaml, quote_hint, suggest_key_path
 
 __all__ = ["ConfigError", "load_config", "validate_config", "apply_override", "parse_yaml", "dt_limit",
            "full_schema", "schema_reference"]
 
 
 # --------------------------------------------------------------------------------------- YAML
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that also reads ``1e-4`` / ``2e4`` (no dot) as floats (YAML 1.2 behaviour)."""
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
-        |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""",
-        re.X,
-    ),
-    list("-+0123456789."),
-)
-
-
 def parse_yaml(text: str, source: str = "<string>") -> Any:
-    """Parse YAML text (safe loader, ``1e-4`` is a float); syntax errors become ConfigError."""
-    try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{source}: invalid YAML{where}: {problem}") from None
+    """Parse YAML text (safe loader, ``1e-4`` is a float); syntax errors and duplicate keys (with both
+    line numbers) become ConfigError (:func:`gpuqd.run.yaml_input.load_yaml`)."""
+    return load_yaml(text, source, error=ConfigError)
 
 
 
@@ -156,6 +132,10 @@ def _check(spec: Any, value: Any, path: str, ctx: _Ctx, present: bool) -> Any:
         for key in value:
             if key not in spec.fields:
                 kp = f"{path}.{key}" if path else str(key)
+                full = suggest_key_path(kp, _key_paths(full_schema()))
+                if full and full.rsplit(".", 1)[-1] == str(key):  # the right key at the wrong level
+                    ctx.fail(kp, f"unknown key '{key}' {'here' if path else 'at the top level'}; did you mean "
+                                 f"'{full}'?")
                 ctx.fail(kp, f"unknown key '{key}'{_suggest(key, spec.fields)}")
         out = {}
         for key, sub in spec.fields.items():
@@ -180,7 +160,11 @@ def _check(spec: Any, value: Any, path: str, ctx: _Ctx, present: bool) -> Any:
     if isinstance(spec, Str):
         if value is None and spec.nullable:
             return None
-        if not isinstance(value, str) or not re.fullmatch(spec.pattern, value):
+        if not isinstance(value, str):
+            name = path.rsplit(".", 1)[-1]
+            ctx.fail(path, f"expected a string matching {spec.pattern!r}, got {describe_type(value)} {value!r}"
+                           f"{quote_hint(name, value)}")
+        if not re.fullmatch(spec.pattern, value):
             ctx.fail(path, f"expected a string matching {spec.pattern!r}, got {value!r}")
         return value
     if isinstance(spec, Vec3):
@@ -247,14 +231,32 @@ def _check_writable(runs_dir: str, ctx: _Ctx, path: str) -> None:
         ctx.fail(path, f"output directory {str(p)!r} is not writable (no write permission on {str(probe)!r})")
 
 
-def _physics_checks(data: dict, ctx: _Ctx, check_output: bool) -> list[str]:
-    warnings: list[str] = []
-    tr, g, mg, dyn = data["transport"], data["grid"], data["magnet"], data["dynamics"]
+def _key_paths(spec: Section, prefix: str = "") -> list[str]:
+    """Every key path of the schema (``dynamics.dt``, ``grid.V.num``, ...)."""
+    out = []
+    for key, sub in spec.fields.items():
+        kp = f"{prefix}.{key}" if prefix else key
+        out += _key_paths(sub, kp) if isinstance(sub, Section) else [kp]
+    return out
+
+
+def _check_gamma_sum(tr: Any, ctx: _Ctx) -> None:
+    """Γ_S + Γ_D = 2 (Γ is the energy unit). Checked on the raw input before the per-key ranges, so
+    that Γ_S = 1, Γ_D = 2 (a ratio in other units) gets this message rather than a range error."""
+    if not isinstance(tr, Mapping) or not all(_is_number(tr.get(k)) and 0 < tr[k] < math.inf
+                                              for k in ("gamma_S", "gamma_D")):
+        return  # missing, non-numeric or non-positive values get the per-key messages
     gsum = tr["gamma_S"] + tr["gamma_D"]
     if abs(gsum - 2.0) > 2e-3:
         ctx.fail("transport.gamma_D", f"Γ_S + Γ_D = {gsum:.6g} but must equal 2 (energies are in units of "
                                       f"Γ = (Γ_S+Γ_D)/2); e.g. gamma_S: 0.6667, gamma_D: 1.3333 "
                                       "for Γ_D = 2Γ_S")
+
+
+def _physics_checks(data: dict, ctx: _Ctx, check_output: bool) -> list[str]:
+    warnings: list[str] = []
+    tr, g, mg, dyn = data["transport"], data["grid"], data["magnet"], data["dynamics"]
+    _check_gamma_sum(tr, ctx)
     ratio = max(tr["gamma_S"], tr["gamma_D"]) / tr["T"]
     if ratio > 0.2:
         warnings.append(f"{ctx.source}: transport: max(Γ_S, Γ_D)/T = {ratio:.3g} > 0.2 — the expansion in Γ "
@@ -352,6 +354,7 @@ def validate_config(
         raw["backend"] = backend
         keys.add("backend")
     ctx = _Ctx(source, keys)
+    _check_gamma_sum(raw.get("transport"), ctx)
     data = _check(full_schema(), raw, "", ctx, True)
     warnings = _physics_checks(data, ctx, check_output)
     stages = registry.stages_for(data["outputs"])

@@ -89,6 +89,8 @@ class DynamicsWork:
     cfg: RunConfig
     torque_table: Any
     backend: str
+    #: results do not depend on the chunking (counter-based noise): checkpoints may follow the wall clock
+    chunk_invariant = True
 
     @property
     def n_items(self) -> int:

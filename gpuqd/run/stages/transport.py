@@ -28,6 +28,7 @@ from gpuqd.run.cache import TransportCache
 from gpuqd.run.checkpoint import kill_hook
 from gpuqd.run.config import RunConfig
 from gpuqd.run.factories import make_spin_valve, solve, table_nodes
+from gpuqd.run.file_errors import RunFileError
 from gpuqd.run.stage import Stage, StageContext, StageResult
 from gpuqd.transport import TorqueTable
 
@@ -92,8 +93,10 @@ def _load_table(cache: TransportCache, key: str, n_points: int, n_theta: int) ->
         return None
     try:
         table = TorqueTable.load(path)
-    except Exception:
-        return None
+    except Exception as exc:
+        cause = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise RunFileError(f"cache file {path} is corrupt or unreadable ({cause}); delete it (it is "
+                           f"recomputed)") from None
     return table if table.n_points == n_points and table.n_theta == n_theta else None
 
 

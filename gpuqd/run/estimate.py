@@ -1,0 +1,207 @@
+"""Work, memory and time of a run before it starts (printed by ``gpuqd validate`` and ``gpuqd run``).
+
+Work is counted exactly from the configuration: transport solves (grid points × θ directions), and
+trajectory-steps of the dynamics and statistics stages. Times come from the cost models of
+:mod:`gpuqd.run.calibration`, measured on this machine for the chosen backend (cached); memory from
+the array sizes of each stage plus the measured working memory of the transport blocks and of the
+engine per trajectory. A run whose largest stage needs more than the available memory is refused
+before any work (:func:`check_memory`; the CLI flag ``--allow-large`` overrides).
+
+Input is the resolved configuration mapping (the YAML layout with all defaults filled in).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gpuqd.run.errors import RunError
+
+__all__ = ["StageEstimate", "RunEstimate", "EstimateError", "estimate_run", "available_memory", "check_memory",
+           "format_bytes", "format_seconds"]
+
+#: points per transport block (the transport stage's checkpoint granularity)
+TRANSPORT_BLOCK_POINTS = 2048
+#: ε̃ values of the fine resonance-line axis (drawn in the figures)
+LINE_POINTS = 161
+#: θ values of the Fig. 4 inset I(θ)
+INSET_THETA = 241
+#: float64 maps per grid point held by the transport stage besides the θ blocks
+MAPS_PER_POINT = 16
+#: float64 result values per trajectory of the dynamics stage (6 per-trajectory arrays, + copies)
+RESULTS_PER_TRAJ = 12
+
+
+class EstimateError(RunError):
+    """The run would not fit in memory (one-line message with the override flag)."""
+
+
+@dataclass
+class StageEstimate:
+    """One stage: ``work`` (text), ``seconds`` (None: not estimated), ``bytes`` peak, ``bound``:
+    the time is an upper bound (adaptive or compacting stages)."""
+
+    name: str
+    work: str
+    seconds: float | None
+    bytes: int
+    bound: bool = False
+    note: str = ""
+
+
+@dataclass
+class RunEstimate:
+    stages: list[StageEstimate] = field(default_factory=list)
+    backend: str = "numpy"
+    machine: str = ""
+    available_bytes: int | None = None
+
+    @property
+    def seconds(self) -> float:
+        return sum(s.seconds or 0.0 for s in self.stages)
+
+    @property
+    def peak_bytes(self) -> int:
+        return max((s.bytes for s in self.stages), default=0)
+
+    def lines(self) -> list[str]:
+        """Human-readable summary, one line per stage and a total."""
+        out = []
+        for s in self.stages:
+            t = "time not estimated" if s.seconds is None else ("≤ " if s.bound else "≈ ") + format_seconds(s.seconds)
+            note = f" ({s.note})" if s.note else ""
+            out.append(f"  {s.name}: {s.work}; memory ≈ {format_bytes(s.bytes)}; {t}{note}")
+        avail = f" of {format_bytes(self.available_bytes)} available" if self.available_bytes else ""
+        bound = "≤ " if any(s.bound for s in self.stages) else "≈ "
+        out.append(f"  total: {bound}{format_seconds(self.seconds)} on backend {self.backend}, peak memory ≈ "
+                   f"{format_bytes(self.peak_bytes)}{avail} (calibrated on {self.machine})")
+        return out
+
+
+def format_bytes(n: float | None) -> str:
+    if n is None:
+        return "?"
+    for unit, f in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= f:
+            return f"{n / f:.3g} {unit}"
+    return f"{int(n)} B"
+
+
+def format_seconds(s: float) -> str:
+    if s < 90:
+        return f"{s:.0f} s"
+    if s < 5400:
+        return f"{s / 60:.1f} min"
+    if s < 2 * 86400:
+        return f"{s / 3600:.1f} h"
+    return f"{s / 86400:.1f} days"
+
+
+def available_memory(backend: str = "numpy") -> int | None:
+    """Bytes available to a new allocation: MemAvailable (CPU) or the free device memory (cupy);
+    ``$GPUQD_AVAILABLE_MEMORY`` (bytes) overrides both (batch systems, tests).
+    """
+    env = os.environ.get("GPUQD_AVAILABLE_MEMORY")
+    if env:
+        return int(float(env))
+    if backend == "cupy":
+        try:
+            import cupy
+
+            return int(cupy.cuda.runtime.memGetInfo()[0])
+        except Exception:
+            return None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return None
+
+
+def _needs(data: Mapping[str, Any]) -> tuple[bool, bool, bool, bool]:
+    outputs = set(data["outputs"])
+    dyn = bool({"switching_diagram", "readout"} & outputs)
+    stats = "switching_times" in outputs
+    table = (dyn or stats) and data["torque"]["model"] == "transport"
+    return dyn, stats, table, "fmr" in outputs
+
+
+def estimate_run(data: Mapping[str, Any], backend: str, calibrate: bool = True) -> RunEstimate:
+    """Estimate of every stage of the run described by the resolved configuration ``data`` on
+    ``backend`` ('numpy' | 'cpu' | 'cupy'). ``calibrate=False``: work and memory only (no measurement).
+    """
+    from gpuqd.run import calibration as cal
+
+    g, tr = data["grid"], data["transport"]
+    n_eps, n_V = int(g["eps_tilde"]["num"]), int(g["V"]["num"])
+    n_pts = n_eps * n_V
+    need_dyn, need_stats, need_table, need_fmr = _needs(data)
+    n_tab = int(tr["n_theta"]) if need_table else 0
+    n_th = n_tab + 2
+    est = RunEstimate(backend=backend, machine=cal.machine_description(), available_bytes=available_memory("numpy"))
+
+    # ---- transport: blocks of points × all θ streamed into the table (held once) and the maps
+    block = min(n_pts, max(1, TRANSPORT_BLOCK_POINTS // n_V) * n_V)
+    tc = cal.transport_costs(tr, n_th) if calibrate else None
+    held = 3 * n_pts * n_th * 8 + MAPS_PER_POINT * n_pts * 8
+    working = (tc["bytes_fixed"] + tc["bytes_per_solve"] * block * n_th) if tc else 0
+    t_tr = None
+    if tc:
+        t_tr = (n_pts * (tc["t2"] + tc["b"] * (n_th - 2)) + (tc["t2"] + tc["b"] * (INSET_THETA - 2))
+                + 2 * (n_eps + LINE_POINTS) * tc["line_s"] + 4 * n_eps * tc["t2"])
+    est.stages.append(StageEstimate("transport", f"{n_pts} points × {n_th} θ = {n_pts * n_th:.3g} solves "
+                                    f"(order {tr['order']})", t_tr, int(held + working),
+                                    note="none if cached"))
+    table_bytes = 3 * n_pts * n_tab * 8
+
+    mg = data["magnet"]
+    if need_dyn:
+        dyn = data["dynamics"]
+        steps = round(dyn["t_end"] / dyn["dt"])
+        n_traj = n_pts * int(dyn["trajectories_per_point"])
+        ec = cal.engine_costs(backend, mg, n_tab, dyn["dt"]) if calibrate else None
+        per_traj = ec["bytes_per_traj"] if ec else 0.0
+        t = steps * (ec["c"] + ec["d"] * n_traj) if ec else None
+        est.stages.append(StageEstimate("dynamics", f"{n_traj} trajectories × {steps} steps = "
+                                        f"{n_traj * steps:.3g} trajectory-steps", t,
+                                        int(table_bytes + n_traj * (per_traj + RESULTS_PER_TRAJ * 8)
+                                            + MAPS_PER_POINT * n_pts * 8)))
+    if need_stats:
+        st = data["statistics"]
+        t_end = st["t_end"] if st["t_end"] is not None else data["dynamics"]["t_end"]
+        steps = round(t_end / data["dynamics"]["dt"])
+        n_prot = 2 if st["protocol"] == "both" else 1
+        n_traj = n_pts * n_prot * int(st["trajectories_per_point"])
+        ec = cal.engine_costs(backend, mg, n_tab, data["dynamics"]["dt"]) if calibrate else None
+        per_traj = ec["bytes_per_traj"] if ec else 0.0
+        t = steps * (ec["c"] + ec["d"] * n_traj) if ec else None
+        extra = "; adaptive rounds may add trajectories" if st.get("adaptive") else ""
+        est.stages.append(StageEstimate("switching_times", f"{n_traj} trajectories × ≤ {steps} steps = "
+                                        f"≤ {n_traj * steps:.3g} trajectory-steps (first round)", t,
+                                        int(table_bytes + n_traj * (per_traj + RESULTS_PER_TRAJ * 8)), bound=True,
+                                        note="switched trajectories are dropped (compaction)" + extra))
+    if need_fmr:
+        t = n_pts * tc["t2"] if tc else None
+        est.stages.append(StageEstimate("fmr", f"{n_pts} points × 2 collinear solves", t,
+                                        int(MAPS_PER_POINT * 2 * n_pts * 8),
+                                        note="simulated FMR not included" if data["fmr"]["simulate"] else ""))
+    return est
+
+
+def check_memory(est: RunEstimate, allow_large: bool = False) -> None:
+    """Raise :class:`EstimateError` when the largest stage needs more than the available memory."""
+    if allow_large or not est.available_bytes:
+        return
+    worst = max(est.stages, key=lambda s: s.bytes)
+    if worst.bytes > est.available_bytes:
+        raise EstimateError(f"the {worst.name} stage needs ≈ {format_bytes(worst.bytes)} of memory "
+                            f"({worst.work}) but only {format_bytes(est.available_bytes)} is available; "
+                            f"reduce the grid or the trajectories, or use --allow-large to run anyway")
