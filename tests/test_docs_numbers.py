@@ -76,7 +76,7 @@ def facts(cfg: dict) -> dict[str, float | tuple]:
 
 
 PATTERNS = [
-    ("grid", re.compile(r"\b(\d+)\s*[×x]\s*(\d+)\b")),
+    ("grid", re.compile(r"(?<![×x]\s)(?<![×x])\b(\d+)\s*[×x]\s*(\d+)\b(?!\s*[×x]\s*\d)")),  # not a × b × c sizes
     ("t_end", re.compile(r"t_end\s*=\s*" + NUM + r"\s*/\s*Γ")),
     ("dt", re.compile(r"(?:\bdt|Δt)\s*=\s*" + NUM)),
     ("chunk", re.compile(r"every\s+" + NUM + r"\s+steps")),
@@ -173,14 +173,16 @@ def test_number_parser():
 
 
 def test_readme_dt_bound_is_the_validation_bound():
-    from gpuqd.dynamics.config import MAX_NOISE_ANGLE, MAX_RATE_DT
+    from gpuqd.dynamics.stability import MAX_NOISE_ANGLE, max_rate_dt
     from gpuqd.run.validate import dt_limit, load_config
 
     text = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
-    m = re.search(r"dt ≤ ([\d.]+)/ω_max \(≈ ([\d.]+)/Γ at the paper's parameters\)", text)
+    m = re.search(r"x_max = ([\d.]+) at α/S = ([\d.]+); dt ≤ ([\d.]+)/Γ at the paper's parameters", text)
     assert m, "README: the dt bound sentence is missing"
-    assert float(m.group(1)) == MAX_RATE_DT
-    limit, _ = dt_limit(load_config(REPO / "configs" / "fig2.yaml", check_output=False).data)
-    assert matches(m.group(2), limit)
+    assert matches(m.group(1), max_rate_dt(float(m.group(2))))
+    cfg = load_config(REPO / "configs" / "fig2.yaml", check_output=False)
+    assert float(m.group(2)) == cfg.magnet.alpha / cfg.magnet.S
+    limit, _ = dt_limit(cfg.data)
+    assert matches(m.group(3), limit)
     k = re.search(r"√\(σ² dt\)/√\(S²\+α²\) ≤ ([\d.]+) rad", text)
     assert k and float(k.group(1)) == MAX_NOISE_ANGLE

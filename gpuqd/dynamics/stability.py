@@ -152,22 +152,30 @@ def table_torque_bound(field_like: np.ndarray, damping_like: np.ndarray, chunk: 
 
 def scan_torque_bound(spin_valve: Any, eps_tilde: np.ndarray, V: np.ndarray, n_theta: int, order: int = 2,
                       n_end: int = 2, chunk: int = 2048) -> float:
-    """max over the grid of |I_FL| + |I_DL| at the ``n_end`` table nodes nearest θ = 0 and θ = π.
+    """Bound on max |I_FL| + |I_DL| over the grid from the table's end regions, before the table exists.
 
-    The cheap pre-table estimate for ``validate`` (2·n_end of the table's n_theta solves per point; the
-    node values are exactly those the table will hold). The coefficients are largest at the collinear
-    ends (docs/physics.md §12.3: the steep rise near θ = π on the resonance line); on the paper's 21² grid
-    the maximum over the full table sits at the second node from θ = π, so n_end = 2 reproduces it. The
-    run re-checks with :func:`table_torque_bound` once the table exists.
+    Solves every grid point at the ``n_end`` + 3 table nodes nearest θ = 0 and θ = π (the node values the
+    table will hold) and returns :func:`table_torque_bound` of the interpolant on those end regions: the
+    cubic pieces within ``n_end`` nodes of each pole are exactly the table's (their stencils lie inside
+    the region). The coefficients are largest there (docs/physics.md §12.3, §15: the steep rise near
+    θ = π on the resonance line), and the interpolant overshoots the node values between the steep end
+    nodes (201² paper grid: node maximum 43.5 Γ, interpolant 58.3 Γ), which this bound includes. The
+    run re-checks with :func:`table_torque_bound` of the whole table once it exists.
     """
     from gpuqd.transport.torque_table import node_s, theta_of_s
 
-    theta = theta_of_s(node_s(n_theta))
-    theta = np.concatenate([theta[:n_end], theta[-n_end:]])
+    width = min(int(n_end) + 3, int(n_theta))
+    theta_all = theta_of_s(node_s(n_theta))
+    theta = np.concatenate([theta_all[:width], theta_all[-width:]])
     eps_points = np.repeat(np.asarray(eps_tilde, dtype=float), np.size(V))
     v_points = np.tile(np.asarray(V, dtype=float), np.size(eps_tilde))
     best = 0.0
     for lo in range(0, eps_points.size, chunk):
         r = spin_valve.solve(eps_points[lo:lo + chunk, None], v_points[lo:lo + chunk, None], theta[None, :], order)
-        best = max(best, float((np.abs(r.torque_field_like) + np.abs(r.torque_damping_like)).max()))
+        fl, dl = np.asarray(r.torque_field_like), np.asarray(r.torque_damping_like)
+        for part in (slice(0, width), slice(width, 2 * width)):
+            if width >= 4:
+                best = max(best, table_torque_bound(fl[:, part], dl[:, part]))
+            else:  # pragma: no cover - tables have >= 4 nodes
+                best = max(best, float((np.abs(fl[:, part]) + np.abs(dl[:, part])).max()))
     return best

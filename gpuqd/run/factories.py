@@ -15,6 +15,10 @@ from gpuqd.dynamics.stability import scan_torque_bound
 from gpuqd.run.config import Grid, MagnetConfig, RunConfig, TorqueConfig, TransportConfig, thermal_field_variance
 from gpuqd.transport import SpinValve, TorqueTable
 
+#: Table nodes per end (θ → 0, θ → π) solved by the pre-table torque bound: the coefficients peak within a
+#: few nodes of the poles; each (ε̃, V) kernel is built once, so more nodes cost little (docs/physics.md §15).
+SCAN_NODES_PER_END = 8
+
 __all__ = ["make_spin_valve", "solve", "table_nodes", "make_magnet", "make_torque", "torque_bound"]
 
 
@@ -63,13 +67,15 @@ def make_torque(cfg: RunConfig, table: TorqueTable | None) -> ConstantTorque | T
 def torque_bound(transport: TransportConfig, torque: TorqueConfig, grid: Grid) -> float:
     """Bound on max |I_FL| + |I_DL| (Γ) over the grid before any table exists (for the time-step guard).
 
-    Constant torques: their sum. Transport torques: the solves at the two table nodes nearest θ = 0 and
-    θ = π at every grid point (:func:`gpuqd.dynamics.stability.scan_torque_bound`; the coefficients are
-    largest there, docs/physics.md §15), a few per cent of the table build.
+    Constant torques: their sum. Transport torques: the table interpolant's maximum within
+    :data:`SCAN_NODES_PER_END` nodes of θ = 0 and θ = π, solved at every grid point
+    (:func:`gpuqd.dynamics.stability.scan_torque_bound`; the coefficients are largest there,
+    docs/physics.md §15); each (ε̃, V) kernel is built once, about as costly as the table's kernels.
     """
     if torque.model == "constant":
         return abs(torque.field_like) + abs(torque.damping_like)
     spin_valve = make_spin_valve(transport)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return scan_torque_bound(spin_valve, grid.eps_tilde, grid.V, transport.n_theta, transport.order)
+        return scan_torque_bound(spin_valve, grid.eps_tilde, grid.V, transport.n_theta, transport.order,
+                                 n_end=min(SCAN_NODES_PER_END, transport.n_theta // 2))
