@@ -34,6 +34,7 @@ from gpuqd.run.results import AXIS_VARIABLES, save_results
 from gpuqd.run.rundir import RunDir, git_commit, now, prepare_run_dir
 from gpuqd.run.stage import StageContext
 from gpuqd.run.stages import get_stage
+from gpuqd.run.validate import check_time_step
 
 __all__ = ["run_pipeline", "config_hash", "UNITS"]
 
@@ -106,6 +107,7 @@ def _run(cfg: RunConfig, rd: RunDir, mode: str, reporter: Reporter, make_figures
     backend = _backend_for(cfg, rd, mode, meta)
     stages = [get_stage(name) for name in cfg.stages]
     check_memory(estimate_run(cfg.data, backend, calibrate=False), allow_large)
+    check_time_step(cfg)  # needs the grid's transport solves at the table ends: after the memory check
     for line in estimate_run(cfg.data, backend).lines():
         reporter.message(line)
     if mode == "replace":  # --force: the old run goes only now that the new one may start

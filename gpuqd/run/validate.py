@@ -40,6 +40,7 @@ from gpuqd.run.schema import REQUIRED, Choice, Flag, Num, OutputList, Section, S
 from gpuqd.run.yaml_input import describe_type, load_yaml, quote_hint, suggest_key_path
 
 __all__ = ["ConfigError", "load_config", "validate_config", "apply_override", "parse_yaml", "dt_limit",
+           "check_time_step",
            "full_schema", "schema_reference"]
 
 
@@ -218,6 +219,29 @@ def dt_limit(data: dict) -> tuple[float, str]:
     return lim_noise, why
 
 
+def _check_dt(data: dict, fail: Any) -> None:
+    limit, why = dt_limit(data)
+    dt = data["dynamics"]["dt"]
+    if dt > limit:
+        fail("dynamics.dt", f"dt = {fmt_number(dt)} is too large for stable, accurate integration; allowed: {why}")
+
+
+#: Stages that integrate the LLG with ``dynamics.dt`` (the time-step guard applies to them).
+DT_STAGES = ("dynamics", "switching_times")
+
+
+def check_time_step(cfg: RunConfig) -> None:
+    """The time-step guard of a loaded configuration whose stages integrate with ``dynamics.dt``.
+
+    For transport torques it solves the table's end regions at every grid point
+    (:func:`gpuqd.run.factories.torque_bound`, about as costly as the table's kernels), so ``validate``
+    and ``run`` call it after the memory check and before any other work; ConfigError naming
+    ``dynamics.dt``. Constant torques are checked at load time already.
+    """
+    if cfg.torque.model == "transport" and any(name in cfg.stages for name in DT_STAGES):
+        _check_dt(cfg.data, _Ctx(cfg.source, set()).fail)
+
+
 def _check_writable(runs_dir: str, ctx: _Ctx, path: str) -> None:
     p = Path(runs_dir).expanduser()
     probe = p
@@ -292,10 +316,8 @@ def _physics_checks(data: dict, ctx: _Ctx, check_output: bool) -> list[str]:
         ctx.fail("dynamics.average_from", f"average_from = {fmt_number(dyn['average_from'])} must lie in "
                                           f"[0, t_end) = [0, {fmt_number(dyn['t_end'])})")
     check_step_count(dyn["t_end"], dyn["dt"], ctx.fail, "dynamics.dt", "dynamics.t_end")
-    limit, why = dt_limit(data)
-    if dyn["dt"] > limit:
-        ctx.fail("dynamics.dt", f"dt = {fmt_number(dyn['dt'])} is too large for stable, accurate integration; "
-                                f"allowed: {why}")
+    if data["torque"]["model"] == "constant":  # transport torques: check_time_step, after the memory check
+        _check_dt(data, ctx.fail)
     for stage in registry.all_stages():  # the cross-key checks each stage declares
         if stage.check is not None:
             stage.check(data, ctx.fail)

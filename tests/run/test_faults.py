@@ -7,7 +7,6 @@ Runs the real CLI in a subprocess (``python -m gpuqd.cli``) on a tiny configurat
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -22,20 +21,6 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 KILL_HOOK_ENV = "GPUQD_TEST_KILL_AFTER"
 
-TINY = {
-    "name": "tiny",
-    "seed": 3,
-    "backend": "numpy",
-    "transport": {"U": 100.0, "T": 10.0, "gamma_S": 0.6667, "gamma_D": 1.3333, "p_S": 0.9, "p_D": 0.9,
-                  "order": 1, "n_theta": 32},
-    "grid": {"unit": "U", "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 3},
-             "V": {"start": -0.4, "stop": 0.4, "num": 3}},
-    "magnet": {"S": 1.0, "KV": 0.01, "alpha": 0.1, "sigma2": 1.0e-4},
-    "dynamics": {"dt": 0.02, "t_end": 40.0, "average_from": 20.0, "trajectories_per_point": 2,
-                 "chunk_steps": 400},
-    "figures": {"inset_eps_tilde": 0.2, "inset_V": [0.1, 0.175]},
-    "outputs": ["switching_diagram", "readout", "torque_maps"],
-}
 
 
 def _env(**extra: str) -> dict:
@@ -81,10 +66,10 @@ def assert_one_line_exit_2(proc: subprocess.CompletedProcess, *needles: str) -> 
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory) -> Path:
+def finished(tmp_path_factory, make_tiny_config) -> Path:
     """A finished tiny run: <tmp>/runs/tiny (copied per test by ``workdir``)."""
     root = tmp_path_factory.mktemp("finished")
-    cfg = write_config(root / "tiny.yaml", TINY)
+    cfg = write_config(root / "tiny.yaml", make_tiny_config())
     proc = gpuqd("run", str(cfg), "--runs-dir", str(root / "runs"), "--no-figures", "-q", cwd=root)
     assert proc.returncode == 0, proc.stderr
     return root
@@ -97,8 +82,8 @@ def workdir(finished, tmp_path) -> Path:
 
 
 # --------------------------------------------------------------------------------------- config input
-def test_duplicate_keys(tmp_path):
-    text = yaml.safe_dump(TINY, sort_keys=False).replace("seed: 3\n", "seed: 3\nseed: 4\n")
+def test_duplicate_keys(tmp_path, tiny_config):
+    text = yaml.safe_dump(tiny_config, sort_keys=False).replace("seed: 3\n", "seed: 3\nseed: 4\n")
     cfg = write_config(tmp_path / "dup.yaml", text)
     line = assert_one_line_exit_2(gpuqd("run", str(cfg), "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path),
                                   "duplicate key 'seed'", "line 3", "line 2")
@@ -106,18 +91,18 @@ def test_duplicate_keys(tmp_path):
     assert not (tmp_path / "runs" / "tiny").exists()
 
 
-def test_wrong_level_key_suggests_full_path(tmp_path):
-    cfg = write_config(tmp_path / "c.yaml", TINY)
+def test_wrong_level_key_suggests_full_path(tmp_path, tiny_config):
+    cfg = write_config(tmp_path / "c.yaml", tiny_config)
     assert_one_line_exit_2(gpuqd("validate", str(cfg), "--set", "dt=0.01", cwd=tmp_path), "dynamics.dt")
 
 
-def test_name_as_number_says_integer_and_quote(tmp_path):
-    cfg = write_config(tmp_path / "c.yaml", TINY | {"name": 123})
+def test_name_as_number_says_integer_and_quote(tmp_path, tiny_config):
+    cfg = write_config(tmp_path / "c.yaml", tiny_config | {"name": 123})
     assert_one_line_exit_2(gpuqd("validate", str(cfg), cwd=tmp_path), "integer", 'name: "123"')
 
 
-def test_gamma_sum_rule_before_ranges(tmp_path):
-    data = copy.deepcopy(TINY)
+def test_gamma_sum_rule_before_ranges(tmp_path, tiny_config):
+    data = tiny_config
     data["transport"].update(gamma_S=1.0, gamma_D=2.0)
     cfg = write_config(tmp_path / "c.yaml", data)
     assert_one_line_exit_2(gpuqd("validate", str(cfg), cwd=tmp_path), "Γ_S + Γ_D")
@@ -163,8 +148,8 @@ def test_corrupt_results_under_plot(workdir, kind):
     assert snapshot(run) == before
 
 
-def test_corrupt_checkpoint_under_resume(tmp_path):
-    cfg = write_config(tmp_path / "tiny.yaml", TINY)
+def test_corrupt_checkpoint_under_resume(tmp_path, tiny_config):
+    cfg = write_config(tmp_path / "tiny.yaml", tiny_config)
     runs = tmp_path / "runs"
     proc = gpuqd("run", str(cfg), "--runs-dir", str(runs), "--no-figures", "-q", cwd=tmp_path,
                  **{KILL_HOOK_ENV: "dynamics:1"})
@@ -178,12 +163,12 @@ def test_corrupt_checkpoint_under_resume(tmp_path):
     assert snapshot(runs / "tiny") == before
 
 
-def test_corrupt_cache_file(workdir):
+def test_corrupt_cache_file(workdir, tiny_config):
     tables = sorted((workdir / "runs" / ".cache").rglob("*.npz"))
     assert tables
     for t in tables:
         t.write_bytes(os.urandom(512))
-    data = TINY | {"name": "other"}
+    data = tiny_config | {"name": "other"}
     cfg = write_config(workdir / "other.yaml", data)
     proc = gpuqd("run", str(cfg), "--runs-dir", str(workdir / "runs"), "--no-figures", "-q", cwd=workdir)
     line = assert_one_line_exit_2(proc, "delete")
@@ -192,23 +177,23 @@ def test_corrupt_cache_file(workdir):
 
 
 @pytest.mark.parametrize("target", ["/sys/gpuqd-test/runs", "/proc/gpuqd-test/runs", "FILE/runs"])
-def test_unwritable_runs_dir(tmp_path, target):
+def test_unwritable_runs_dir(tmp_path, target, tiny_config):
     if target.startswith("FILE"):
         (tmp_path / "afile").write_text("x")
         target = str(tmp_path / "afile") + target[4:]
-    cfg = write_config(tmp_path / "tiny.yaml", TINY)
+    cfg = write_config(tmp_path / "tiny.yaml", tiny_config)
     line = assert_one_line_exit_2(gpuqd("run", str(cfg), "--runs-dir", target, cwd=tmp_path))
     assert "[Errno" not in line and target.split("/runs")[0] in line
     assert not Path(target).exists()
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
-def test_read_only_runs_dir(tmp_path):
+def test_read_only_runs_dir(tmp_path, tiny_config):
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o555)
     try:
-        cfg = write_config(tmp_path / "tiny.yaml", TINY)
+        cfg = write_config(tmp_path / "tiny.yaml", tiny_config)
         assert_one_line_exit_2(gpuqd("run", str(cfg), "--runs-dir", str(ro / "runs"), cwd=tmp_path), str(ro))
         assert not (ro / "runs").exists()
     finally:
@@ -216,8 +201,8 @@ def test_read_only_runs_dir(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["run", "validate"])
-def test_over_memory_grid_is_refused(tmp_path, command):
-    data = copy.deepcopy(TINY)
+def test_over_memory_grid_is_refused(tmp_path, command, tiny_config):
+    data = tiny_config
     data["grid"]["eps_tilde"]["num"] = data["grid"]["V"]["num"] = 2000
     cfg = write_config(tmp_path / "big.yaml", data)
     proc = gpuqd(command, str(cfg), "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path,
@@ -226,7 +211,7 @@ def test_over_memory_grid_is_refused(tmp_path, command):
     assert not (tmp_path / "runs" / "tiny").exists()
 
 
-def test_interrupt_hint_repeats_the_real_command_line(tmp_path, monkeypatch, capsys):
+def test_interrupt_hint_repeats_the_real_command_line(tmp_path, monkeypatch, capsys, tiny_config):
     from gpuqd import cli
     from gpuqd.run import pipeline
 
@@ -234,7 +219,7 @@ def test_interrupt_hint_repeats_the_real_command_line(tmp_path, monkeypatch, cap
         raise KeyboardInterrupt
 
     monkeypatch.setattr(pipeline, "run_pipeline", interrupted)
-    cfg = write_config(tmp_path / "my config.yaml", TINY)
+    cfg = write_config(tmp_path / "my config.yaml", tiny_config)
     rc = cli.main(["run", str(cfg), "--set", "dynamics.t_end=60", "--force", "-q"])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 130 and len(err) == 1
