@@ -49,9 +49,9 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "scaling.json"
 
 
-def _quickstart(t_end: float, chunk: int, runs_dir: str, tpp: int = 1):
+def _quickstart(t_end: float, chunk: int, runs_dir: str, tpp: int = 1, backend: str = "numpy"):
     overrides = [f"dynamics.t_end={t_end}", f"dynamics.average_from={t_end / 2}", f"dynamics.chunk_steps={chunk}",
-                 f"dynamics.trajectories_per_point={tpp}", "backend=numpy"]
+                 f"dynamics.trajectories_per_point={tpp}", f"backend={backend}"]
     return load_config(REPO / "configs" / "quickstart.yaml", overrides=overrides, runs_dir=runs_dir)
 
 
@@ -109,14 +109,19 @@ def main() -> None:
     ap.add_argument("--t-end", type=float, default=240.0)
     ap.add_argument("--chunk", type=int, default=2500)
     ap.add_argument("--runs-dir", default=str(REPO / "runs"))
-    ap.add_argument("--output", default=str(RESULTS), help="JSON file (default benchmarks/results/scaling.json)")
+    ap.add_argument("--output", default=None, help="JSON file (default benchmarks/results/scaling[-cpu].json)")
     ap.add_argument("--trajectories-per-point", type=int, default=1,
                     help="scale the ensemble (quickstart: 1; larger ensembles show the large-block limit)")
+    ap.add_argument("--backend", default="numpy", choices=["numpy", "cpu"],
+                    help="engine of the local run and of every worker (cpu: 1 OpenMP thread per worker and, "
+                         "for a fair T_local, in the local run too)")
     args = ap.parse_args()
+    if args.backend == "cpu":
+        os.environ["OMP_NUM_THREADS"] = "1"  # the in-process reference on one core, like one worker
 
-    cfg = _quickstart(args.t_end, args.chunk, args.runs_dir, args.trajectories_per_point)
+    cfg = _quickstart(args.t_end, args.chunk, args.runs_dir, args.trajectories_per_point, args.backend)
     table = _table(cfg)
-    work = DynamicsWork(cfg, table, "numpy")
+    work = DynamicsWork(cfg, table, args.backend)
     n_traj, steps = work.n_items, cfg.dynamics.steps
     units_per_block = -(-steps // args.chunk)
     rows: dict[str, dict] = {}
@@ -141,7 +146,7 @@ def main() -> None:
                              "times_s": [_timed(serial_blocks)[0] for _ in range(args.repeats)]}
 
     for n in args.workers:
-        cluster, client = start_local_cluster(n, "numpy", dashboard=False)
+        cluster, client = start_local_cluster(n, args.backend, dashboard=False)
         try:
             client.wait_for_workers(n, timeout=120)
             client.run(_warm_up)  # imports on the workers happen once per process, like the cluster start
@@ -181,7 +186,8 @@ def main() -> None:
         print(f"{k}: {v:.4g}")
     print(f"machine load before/after: {before} / {after}")
 
-    out = Path(args.output)
+    default = RESULTS if args.backend == "numpy" else RESULTS.with_name("scaling-cpu.json")
+    out = Path(args.output) if args.output else default
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
         "benchmark": "scaling", "config": "configs/quickstart.yaml (t_end shortened)", "t_end": args.t_end,
