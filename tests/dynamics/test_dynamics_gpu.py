@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from ensemble_checks import MFPT_CASES, MFPT_DT_BIAS, equilibrium_nz, first_passage_mean
 from llg_oracles import boltzmann_nz_cdf
 from scipy import stats
-from test_dynamics_statistics import MFPT_CASES, MFPT_DT_BIAS, _equilibrium_nz, _first_passage_mean
 
 from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin, run_ensemble
 from gpuqd.dynamics.philox import philox4x32, split_seed
@@ -93,11 +93,11 @@ def test_cupy_split_chunk_and_resume_bit_identical() -> None:
 
 @pytest.mark.parametrize("field_like", [0.0, 0.3])
 def test_cupy_boltzmann(field_like: float) -> None:
-    u = _equilibrium_nz(field_like, backend="cupy", n_traj=20000)
+    u = equilibrium_nz(field_like, backend="cupy", n_traj=20000)
     assert stats.kstest(u, lambda x: boltzmann_nz_cdf(x, KV=1.0, T_m=0.5, fl=field_like)).pvalue > 1e-3
 
 
 @pytest.mark.parametrize(("case", "dt"), [("antidamping", 0.05), ("fieldlike", 0.1)])
 def test_cupy_mean_first_passage_time(case: str, dt: float) -> None:
-    tau, mean, sem = _first_passage_mean(MFPT_CASES[case], dt=dt, n_traj=20000, seed=8, backend="cupy")
+    tau, mean, sem = first_passage_mean(MFPT_CASES[case], dt=dt, n_traj=20000, seed=8, backend="cupy")
     assert abs(mean - tau) < 3.0 * sem + MFPT_DT_BIAS * tau, (tau, mean, sem)

@@ -9,20 +9,16 @@
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from llg_oracles import mean_first_passage_time, mean_first_passage_time_upward
 from scipy import integrate
 
 from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin
 from gpuqd.observables.fokker_planck import AxialFokkerPlanck, axial_maps
 from gpuqd.transport.spin_valve import SpinValve
 from gpuqd.transport.torque_table import TorqueTable
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from llg_oracles import mean_first_passage_time, mean_first_passage_time_upward  # noqa: E402
 
 CASES = [  # (KV, σ², I_FL, I_DL)
     (0.01, 1e-4, 0.0, 0.0),
