@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import subprocess
 import sys
@@ -17,25 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from tiny_config import tiny_with
 
 REPO = Path(__file__).resolve().parent.parent
 #: environment variable of the kill test hook (gpuqd.run.checkpoint.KILL_HOOK_ENV)
 KILL_HOOK_ENV = "GPUQD_TEST_KILL_AFTER"
 
-TINY = {
-    "name": "tiny",
-    "seed": 3,
-    "backend": "numpy",
-    "transport": {"U": 100.0, "T": 10.0, "gamma_S": 0.6667, "gamma_D": 1.3333, "p_S": 0.9, "p_D": 0.9,
-                  "order": 1, "n_theta": 32},
-    "grid": {"unit": "U", "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 3},
-             "V": {"start": -0.4, "stop": 0.4, "num": 3}},
-    "magnet": {"S": 1.0, "KV": 0.01, "alpha": 0.1, "sigma2": 1.0e-4},
-    "dynamics": {"dt": 0.02, "t_end": 40.0, "average_from": 20.0, "trajectories_per_point": 2,
-                 "chunk_steps": 400},
-    "figures": {"inset_eps_tilde": 0.2, "inset_V": [0.1, 0.175]},
-    "outputs": ["switching_diagram", "readout", "torque_maps"],
-}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -104,10 +90,7 @@ def make_tiny_config():  # noqa: ANN201
     """Factory: ``make_tiny_config(**sections)`` = a fresh copy of the tiny configuration with the given
     top-level keys replaced (``None`` removes a key); usable from module-scoped fixtures."""
 
-    def make(**sections: object) -> dict:
-        return copy.deepcopy({k: v for k, v in (TINY | sections).items() if v is not None})
-
-    return make
+    return tiny_with
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""Ensemble helpers shared by the stochastic tests of every engine (tests/dynamics): the Boltzmann sample,
-the P→AP first-passage mean with its standard error, the parameter sets and the dt-bias allowance
+"""Helpers shared by the engine tests (tests/dynamics): a small synthetic torque table, the Boltzmann
+sample, the P→AP first-passage mean with its standard error, the parameter sets and the dt-bias allowance
 (docs/physics.md §6.3, §10). A plain module, not a test."""
 
 from __future__ import annotations
@@ -8,6 +8,25 @@ import numpy as np
 from llg_oracles import mean_first_passage_time
 
 from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin, run_ensemble
+from gpuqd.transport import TorqueTable
+
+
+def synthetic_table(n_theta: int, with_source: bool = True) -> TorqueTable:
+    """Two grid points of smooth I_FL, I_DL, I_C(θ) (Γ); with source coefficients different from the
+    drain's (used with free="both")."""
+    table = TorqueTable.from_functions(
+        [
+            lambda th, a=a: (0.05 * np.cos(th) + a, 0.03 * np.sin(th) ** 2 - 0.01, 1.0 + a * th)
+            for a in (0.02, -0.04)
+        ],
+        n_theta=n_theta,
+    )
+    if with_source:
+        theta = table.theta_nodes
+        table.source_field_like = np.stack([0.04 - 0.02 * np.cos(theta), -0.01 + 0.0 * theta])
+        table.source_damping_like = np.stack([-0.02 * np.sin(theta) ** 2, 0.015 * np.cos(theta)])
+    return table
+
 
 # Relative O(dt) bias allowance of the first-passage mean. Measured: dt = 0.2, 0.1, 0.05 agree with
 # the exact τ within 1 standard error (≈1.1 %) at both parameter sets, i.e. |bias| ≲ 1 %.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ensemble_checks import MFPT_CASES, MFPT_DT_BIAS, equilibrium_nz, first_passage_mean
+from ensemble_checks import MFPT_CASES, MFPT_DT_BIAS, equilibrium_nz, first_passage_mean, synthetic_table
 from llg_oracles import boltzmann_nz_cdf
 from scipy import stats
 
@@ -29,18 +29,7 @@ def test_device_philox_words_equal_numpy() -> None:
 
 
 def _table() -> TorqueTable:
-    table = TorqueTable.from_functions(
-        [
-            lambda th, a=a: (0.05 * np.cos(th) + a, 0.03 * np.sin(th) ** 2 - 0.01, 1.0 + a * th)
-            for a in (0.02, -0.04)
-        ],
-        n_theta=96,
-    )
-    # source coefficients (used with free="both"), different from the drain's
-    theta = table.theta_nodes
-    table.source_field_like = np.stack([0.04 - 0.02 * np.cos(theta), -0.01 + 0.0 * theta])
-    table.source_damping_like = np.stack([-0.02 * np.sin(theta) ** 2, 0.015 * np.cos(theta)])
-    return table
+    return synthetic_table(96)
 
 
 @pytest.mark.parametrize("free", ["drain", "both"])

@@ -14,6 +14,7 @@ import subprocess
 
 import numpy as np
 import pytest
+from ensemble_checks import synthetic_table
 
 from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin
 from gpuqd.dynamics.config import build_config
@@ -54,18 +55,7 @@ def test_kernel_compiles_with_nvcc(tmp_path) -> None:
 
 
 def _table() -> TorqueTable:
-    table = TorqueTable.from_functions(
-        [
-            lambda th, a=a: (0.05 * np.cos(th) + a, 0.03 * np.sin(th) ** 2 - 0.01, 1.0 + a * th)
-            for a in (0.02, -0.04)
-        ],
-        n_theta=64,
-    )
-    # source coefficients (used with free="both"), different from the drain's
-    theta = table.theta_nodes
-    table.source_field_like = np.stack([0.04 - 0.02 * np.cos(theta), -0.01 + 0.0 * theta])
-    table.source_damping_like = np.stack([-0.02 * np.sin(theta) ** 2, 0.015 * np.cos(theta)])
-    return table
+    return synthetic_table(64)
 
 
 CASES = {

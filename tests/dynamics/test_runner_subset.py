@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from ensemble_checks import synthetic_table
 
 from gpuqd.dynamics import EnsembleRunner, Macrospin
 from gpuqd.transport import TorqueTable
@@ -15,10 +16,7 @@ BACKENDS = ["numpy", "cpu", pytest.param("cupy", marks=pytest.mark.gpu)]
 
 
 def _table() -> TorqueTable:
-    return TorqueTable.from_functions(
-        [lambda th, a=a: (0.05 * np.cos(th) + a, 0.03 * np.sin(th) ** 2 - 0.01, 1.0 + a * th) for a in (0.02, -0.04)],
-        n_theta=64,
-    )
+    return synthetic_table(64, with_source=False)
 
 
 def _runner(backend: str, n: int = 40, **kwargs) -> EnsembleRunner:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from tiny_config import tiny_with
 
 pytest.importorskip("distributed")
 
@@ -34,18 +35,9 @@ from gpuqd.run.validate import load_config  # noqa: E402
 REPO = Path(__file__).resolve().parents[2]
 
 # 3×3 grid × 48 trajectories = 432 trajectories → 2 blocks; 5000 steps in 5 chunks → 10 units
-DIAGRAM = {
-    "name": "diagram", "seed": 5, "backend": "numpy",
-    "transport": {"U": 100.0, "T": 10.0, "gamma_S": 0.6667, "gamma_D": 1.3333, "p_S": 0.9, "p_D": 0.9,
-                  "order": 1, "n_theta": 32},
-    "grid": {"unit": "U", "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 3},
-             "V": {"start": -0.4, "stop": 0.4, "num": 3}},
-    "magnet": {"S": 1.0, "KV": 0.01, "alpha": 0.1, "sigma2": 1.0e-3},
-    "dynamics": {"dt": 0.02, "t_end": 100.0, "average_from": 50.0, "trajectories_per_point": 48,
-                 "chunk_steps": 1000},
-    "figures": {"inset_eps_tilde": 0.2, "inset_V": [0.1, 0.175]},
-    "outputs": ["switching_diagram", "readout", "torque_maps"],
-}
+DIAGRAM = tiny_with(name="diagram", seed=5, magnet={"S": 1.0, "KV": 0.01, "alpha": 0.1, "sigma2": 1.0e-3},
+                    dynamics={"dt": 0.02, "t_end": 100.0, "average_from": 50.0, "trajectories_per_point": 48,
+                              "chunk_steps": 1000})
 N_UNITS = 2 * 5
 
 # 3×2 grid × 2 protocols × 16 = 192 trajectories in round 0 (2 blocks), adaptive rounds after it

@@ -7,22 +7,16 @@ from __future__ import annotations
 import json
 
 import pytest
+from tiny_config import tiny_with
 
 from gpuqd.run import calibration
 from gpuqd.run.estimate import EstimateError, check_memory, estimate_run
 from gpuqd.run.validate import validate_config
 
-BASE = {
-    "name": "e", "seed": 1, "backend": "numpy",
-    "transport": {"U": 100.0, "T": 10.0, "gamma_S": 0.6667, "gamma_D": 1.3333, "p_S": 0.9, "p_D": 0.9,
-                  "order": 1, "n_theta": 32},
-    "grid": {"unit": "U", "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 3},
-             "V": {"start": -0.4, "stop": 0.4, "num": 4}},
-    "magnet": {"S": 1.0, "KV": 0.01, "alpha": 0.1, "sigma2": 1.0e-4},
-    "dynamics": {"dt": 0.02, "t_end": 40.0, "average_from": 20.0, "trajectories_per_point": 2,
-                 "chunk_steps": 400},
-    "outputs": ["switching_diagram", "readout", "torque_maps"],
-}
+BASE = tiny_with(name="e", seed=1, figures=None,
+                 grid={"unit": "U", "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 3},
+                       "V": {"start": -0.4, "stop": 0.4, "num": 4}})
+
 
 
 def _data(**grid):
