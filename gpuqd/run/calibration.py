@@ -35,6 +35,7 @@ import numpy as np
 
 from gpuqd import __version__
 from gpuqd.atomic_io import atomic_write_text
+from gpuqd.dynamics.host_build import cache_dir  # the one user cache directory of gpuqd
 
 __all__ = ["cache_dir", "calibration_file", "machine_key", "transport_costs", "engine_costs", "machine_description"]
 
@@ -43,15 +44,6 @@ _CAL_TRAJ = {"numpy": (256, 4096), "cpu": (256, 4096), "cupy": (8192, 262144)}
 _CAL_STEPS = 20  # steps of the first, sizing measurement
 _MIN_TIME_S = 0.3  # each timed repeat runs at least this long
 _REPEATS = 5
-
-
-def cache_dir() -> Path:
-    """The per-user cache directory of gpuqd (not the runs' ``.cache``)."""
-    env = os.environ.get("GPUQD_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "gpuqd"
 
 
 def machine_description() -> str:
