@@ -12,12 +12,15 @@ from typing import Any
 
 import numpy as np
 
+from gpuqd.dynamics import layout
 from gpuqd.dynamics.config import EngineConfig
 from gpuqd.dynamics.host_build import default_threads, load_library
 from gpuqd.dynamics.kernel_engine import KernelEngine, kernel_defines
 
 
 def _ctypes_value(value: Any) -> Any:
+    if isinstance(value, np.ndarray) and value.dtype.names is not None:  # the parameter block, by value
+        return layout.params_ctypes().from_buffer_copy(value.tobytes())
     return ctypes.c_void_p(value.ctypes.data) if isinstance(value, np.ndarray) else value.item()
 
 
@@ -36,6 +39,25 @@ class CpuEngine(KernelEngine):
 
     def _launch(self, args: list[Any]) -> None:
         self.lib.llg_heun_advance(*(_ctypes_value(a) for a in args), self.threads)
+
+
+def angle_functions_host(cos_theta: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(θ, s(θ)) of the kernel's angle functions (``kernel/angle.cuh``) from the host build (for tests);
+    ``params``: a parameter block (its angle-map entries are used)."""
+    c = np.ascontiguousarray(cos_theta, dtype=np.float64).ravel()
+    theta, s = np.empty_like(c), np.empty_like(c)
+    load_library({}).llg_angle_functions(c.ctypes.data, theta.ctypes.data, s.ctypes.data, c.size,
+                                         _ctypes_value(params))
+    return theta, s
+
+
+def normal_parts_host(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For 32-bit words w: (−2 ln u(w), interleaved (sin 2πu(w), cos 2πu(w))) in float32 from the host build
+    of ``kernel/philox.cuh`` (for the bit-identity test against gpuqd.dynamics.philox)."""
+    w = np.ascontiguousarray(words, dtype=np.uint32).ravel()
+    log_part, sincos = np.empty(w.size, dtype=np.float32), np.empty(2 * w.size, dtype=np.float32)
+    load_library({}).llg_normal_parts(w.ctypes.data, log_part.ctypes.data, sincos.ctypes.data, w.size)
+    return log_part, sincos.reshape(w.size, 2)
 
 
 def philox_words_host(step: int, traj_offset: int, n: int, key: tuple[int, int]) -> np.ndarray:

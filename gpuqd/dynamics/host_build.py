@@ -149,13 +149,17 @@ def _load(compiler: str, defines_items: tuple[tuple[str, int], ...]) -> ctypes.C
     lib = ctypes.CDLL(str(path))
     advance = lib.llg_heun_advance
     advance.argtypes = [
-        ctypes.c_void_p if arg.pointer else _CTYPES[arg.dtype] for arg in layout.KERNEL_ARGS
+        layout.params_ctypes() if arg.is_params else ctypes.c_void_p if arg.pointer else _CTYPES[arg.dtype]
+        for arg in layout.KERNEL_ARGS
     ] + [ctypes.c_int]
     advance.restype = None
     lib.philox_words.argtypes = [
         ctypes.c_void_p, ctypes.c_longlong, ctypes.c_ulonglong, ctypes.c_uint, ctypes.c_uint, ctypes.c_int
     ]
     lib.philox_words.restype = None
+    lib.llg_angle_functions.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int, layout.params_ctypes()]
+    lib.llg_normal_parts.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int]
+    lib.llg_angle_functions.restype = lib.llg_normal_parts.restype = None
     lib.llg_host_openmp.restype = ctypes.c_int
     return lib
 

@@ -75,9 +75,11 @@ def parameter_block(cfg: EngineConfig) -> np.ndarray:
             "const_ic": const[2],
             "const_fl_s": source[0],
             "const_dl_s": source[1],
+            "table_nodes": float(cfg.torque.n_theta) if cfg.is_table else 4.0,
             "theta_min": theta_min,
-            "theta_mid": theta_mid,
-            "map_scale": map_scale,
+            "theta_min_plus_pi": theta_min + np.pi,
+            "inv_theta_mid": 1.0 / theta_mid,
+            "inv_map_scale": 1.0 / map_scale,
         }
     )
 
@@ -88,7 +90,7 @@ class KernelEngine:
     def __init__(self, cfg: EngineConfig, xp: Any) -> None:
         self.xp = xp
         self.cfg = cfg
-        self.params = xp.asarray(parameter_block(cfg))
+        self.params = parameter_block(cfg)  # host structured array, passed by value at every launch
         if cfg.is_table:
             self.table = xp.asarray(layout.pack_table(cfg.torque, cfg.both_free))
             self.n_theta = cfg.torque.n_theta
@@ -153,7 +155,8 @@ class KernelEngine:
 
     # ------------------------------------------------------------------ launches
     def _arguments(self, step_start: int, n_steps: int) -> list[Any]:
-        """Kernel arguments in layout order: arrays (dtype-checked) and NumPy scalars."""
+        """Kernel arguments in layout order: arrays (dtype-checked), NumPy scalars, and the parameter block
+        as a one-element host structured array (passed by value: CuPy and ctypes copy it into the launch)."""
         cfg = self.cfg
         values: dict[str, Any] = {f"state_{name}": array for name, array in self.arrays.items()}
         values.update(
@@ -179,7 +182,11 @@ class KernelEngine:
         args = []
         for arg in layout.KERNEL_ARGS:
             value = values[arg.name]
-            if arg.pointer:
+            if arg.is_params:
+                if value.dtype != layout.params_dtype() or value.shape != (1,):
+                    raise TypeError(f"kernel argument {arg.name}: need one {layout.PARAMS_STRUCT} record")
+                args.append(value)
+            elif arg.pointer:
                 if value.dtype != np.dtype(arg.dtype) or not value.flags.c_contiguous:
                     raise TypeError(f"kernel argument {arg.name}: need contiguous {arg.dtype}, got {value.dtype}")
                 args.append(value)

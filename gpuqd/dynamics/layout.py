@@ -4,10 +4,14 @@ Everything the fused kernel (``kernel/*.cuh``) and the Python engines exchange i
 order; :func:`generated_header` turns it into the C++ header ``llg_layout.cuh`` at compile time
 (never written by hand):
 
-* :data:`PARAMS` — the double parameter block (``struct LlgParams`` + ``llg_load_params``);
-  :func:`pack_params` builds the array from a name → value mapping.
+* :data:`PARAMS` — the double parameter block ``struct LlgParams``, passed to the kernel by value (on the
+  GPU it sits in the kernel-parameter constant bank, read as instruction operands, not held in
+  registers); :func:`pack_params` builds it (a one-element NumPy structured array, :func:`params_dtype`)
+  from a name → value mapping, :func:`params_ctypes` is its ctypes twin for the host build.
 * :data:`STATE` — the per-trajectory engine state exchanged by ``get_state``/``set_state``
-  (``struct LlgTrajState`` + ``llg_state_load``/``llg_state_store``); vectors are stored
+  (``struct LlgTrajState`` + ``llg_state_load``/``llg_state_store`` for the fields held in registers
+  through the step loop; the switch bookkeeping, touched only at switch events, is updated in place
+  in the ``state_<name>`` arrays); vectors are stored
   component-major (3, n_traj) on the engines' devices and (n_traj, 3) in state dictionaries.
 * :data:`SAMPLE_COLUMNS` — the columns of the decimated samples.
 * :data:`TABLE_COLUMNS` — the interleaved torque table ``[point][node][column]`` the kernel reads
@@ -20,6 +24,8 @@ Units: energies in Γ, times in 1/Γ (docs/physics.md §6).
 
 from __future__ import annotations
 
+import ctypes
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -43,7 +49,8 @@ class StateField:
 
     ``fill``: initial value(s) (None: computed by :func:`gpuqd.dynamics.config.initial_state`);
     ``only_if``: C macro that must be true for the kernel to read/write it (otherwise the kernel
-    uses ``fill`` and leaves the stored array untouched).
+    uses ``fill`` and leaves the stored array untouched). ``resident``: held in ``LlgTrajState``
+    (registers) through the step loop; False: read and written in place at rare events only.
     """
 
     name: str
@@ -52,6 +59,7 @@ class StateField:
     fill: float | int | tuple[float, ...] | None
     doc: str
     only_if: str | None = None
+    resident: bool = True
 
 
 PARAMS: tuple[Param, ...] = (
@@ -73,9 +81,11 @@ PARAMS: tuple[Param, ...] = (
     Param("const_ic", 1, "constant charge current I_C (Γ; 0 with a table)"),
     Param("const_fl_s", 1, "constant source field-like torque FL_S (Γ; 0 with a table or a fixed source)"),
     Param("const_dl_s", 1, "constant source damping-like torque DL_S (Γ; 0 with a table or a fixed source)"),
+    Param("table_nodes", 1, "number M of table nodes per point, as a double (the int kernel argument n_theta)"),
     Param("theta_min", 1, "θ_min of the table angle map s(θ) (rad)"),
-    Param("theta_mid", 1, "θ_mid of the table angle map s(θ) (rad)"),
-    Param("map_scale", 1, "normalisation C of the table angle map s(θ)"),
+    Param("theta_min_plus_pi", 1, "θ_min + π of the table angle map s(θ) (rad)"),
+    Param("inv_theta_mid", 1, "1/θ_mid of the table angle map s(θ) (1/rad)"),
+    Param("inv_map_scale", 1, "1/C, C the normalisation of the table angle map s(θ)"),
 )
 
 STATE: tuple[StateField, ...] = (
@@ -84,11 +94,13 @@ STATE: tuple[StateField, ...] = (
     StateField("sum_theta", "float64", 1, 0.0, "window sum of θ (rad)"),
     StateField("sum_charge_current", "float64", 1, 0.0, "window sum of I_C (Γ)"),
     StateField("state", "int8", 1, None, "+1 parallel, −1 antiparallel"),
-    StateField("n_switches", "int64", 1, 0, "number of hysteretic switches"),
-    StateField("first_switch_step", "int64", 1, -1, "step of the first switch (−1: never)"),
-    StateField("last_switch_step", "int64", 1, 0, "step of the last switch (0: none)"),
-    StateField("steps_in_parallel", "int64", 1, 0, "closed dwell steps in P up to last_switch_step"),
-    StateField("steps_in_antiparallel", "int64", 1, 0, "closed dwell steps in AP up to last_switch_step"),
+    StateField("n_switches", "int64", 1, 0, "number of hysteretic switches", resident=False),
+    StateField("first_switch_step", "int64", 1, -1, "step of the first switch (−1: never)", resident=False),
+    StateField("last_switch_step", "int64", 1, 0, "step of the last switch (0: none)", resident=False),
+    StateField("steps_in_parallel", "int64", 1, 0, "closed dwell steps in P up to last_switch_step",
+               resident=False),
+    StateField("steps_in_antiparallel", "int64", 1, 0, "closed dwell steps in AP up to last_switch_step",
+               resident=False),
 )
 
 STATE_BY_NAME: dict[str, StateField] = {f.name: f for f in STATE}
@@ -108,6 +120,8 @@ TABLE_COLUMNS: dict[bool, tuple[str | None, ...]] = {
 STATE_KEYS: tuple[str, ...] = (*(f.name for f in STATE), "samples", "steps_done")
 PER_TRAJECTORY_KEYS: tuple[str, ...] = tuple(f.name for f in STATE)
 
+# C name of the parameter block struct
+PARAMS_STRUCT = "LlgParams"
 # C types of the kernel arguments: pointer kinds end in "*".
 _C_TYPES = {
     "float64": "double",
@@ -121,7 +135,8 @@ _C_TYPES = {
 
 @dataclass(frozen=True)
 class KernelArg:
-    """One kernel argument: a pointer to ``dtype`` (``pointer``; ``const`` if read-only) or a scalar."""
+    """One kernel argument: a pointer to ``dtype`` (``pointer``; ``const`` if read-only), a scalar, or
+    (``dtype`` "LlgParams") the parameter block by value."""
 
     name: str
     dtype: str
@@ -129,7 +144,15 @@ class KernelArg:
     const: bool = False
 
     @property
+    def is_params(self) -> bool:
+        return self.dtype == PARAMS_STRUCT
+
+    @property
     def c_decl(self) -> str:
+        """Declaration in the entry points (``__grid_constant__``: the GPU reads the by-value block in
+        place, in the kernel-parameter bank, even where a reference to it is taken)."""
+        if self.is_params:
+            return f"const LLG_GRID_CONSTANT {PARAMS_STRUCT} {self.name}"
         ctype = _C_TYPES[self.dtype]
         if self.pointer:
             return f"{'const ' if self.const else ''}{ctype}* __restrict__ {self.name}"
@@ -137,7 +160,7 @@ class KernelArg:
 
 
 KERNEL_ARGS: tuple[KernelArg, ...] = (
-    KernelArg("params", "float64", True, True),  # PARAMS block
+    KernelArg("params", PARAMS_STRUCT, False, True),  # PARAMS block, by value
     KernelArg("table", "float64", True, True),  # (n_points, 3, n_theta) torque table
     KernelArg("point_index", "int64", True, True),  # (n_traj,) table point of each trajectory
     KernelArg("traj_ids", "int64", True, True),  # (n_traj,) global ids if has_traj_ids
@@ -171,19 +194,32 @@ def param_offsets() -> dict[str, int]:
 PARAM_COUNT = sum(p.size for p in PARAMS)
 
 
+def params_dtype() -> np.dtype:
+    """NumPy structured dtype of ``struct LlgParams`` (doubles only: no padding, C layout)."""
+    return np.dtype([(p.name, np.float64, (p.size,)) if p.size > 1 else (p.name, np.float64) for p in PARAMS],
+                    align=True)
+
+
+@functools.lru_cache(maxsize=1)
+def params_ctypes() -> type[ctypes.Structure]:
+    """ctypes twin of ``struct LlgParams`` (the host build takes the block by value)."""
+    fields = [(p.name, ctypes.c_double * p.size if p.size > 1 else ctypes.c_double) for p in PARAMS]
+    return type(PARAMS_STRUCT, (ctypes.Structure,), {"_fields_": fields})
+
+
 def pack_params(values: Mapping[str, float | np.ndarray | tuple]) -> np.ndarray:
-    """The float64 parameter block from ``{name: value}`` (exactly the names of :data:`PARAMS`)."""
+    """The parameter block from ``{name: value}`` (exactly the names of :data:`PARAMS`): a one-element
+    array of :func:`params_dtype` (its ``.view(np.float64)`` is the flat block in declaration order)."""
     missing = [p.name for p in PARAMS if p.name not in values]
     extra = sorted(set(values) - {p.name for p in PARAMS})
     if missing or extra:
         raise ValueError(f"parameter block: missing {missing}, unknown {extra}")
-    block = np.empty(PARAM_COUNT, dtype=np.float64)
-    offsets = param_offsets()
+    block = np.zeros(1, dtype=params_dtype())
     for p in PARAMS:
         value = np.asarray(values[p.name], dtype=np.float64).ravel()
         if value.size != p.size:
             raise ValueError(f"parameter {p.name!r} needs {p.size} values, got {value.size}")
-        block[offsets[p.name] : offsets[p.name] + p.size] = value
+        block[p.name][0] = value if p.size > 1 else value[0]
     return block
 
 
@@ -215,22 +251,7 @@ def state_from_device_layout(field: StateField, values: np.ndarray) -> np.ndarra
 # ----------------------------------------------------------------------------- header generation
 def _param_lines() -> list[str]:
     members = [f"    double {p.name}{f'[{p.size}]' if p.size > 1 else ''};  // {p.doc}" for p in PARAMS]
-    loads = []
-    offsets = param_offsets()
-    for p in PARAMS:
-        if p.size == 1:
-            loads.append(f"    p.{p.name} = __ldg(src + {offsets[p.name]});")
-        else:
-            loads += [f"    p.{p.name}[{i}] = __ldg(src + {offsets[p.name] + i});" for i in range(p.size)]
-    return [
-        f"#define LLG_PARAM_COUNT {PARAM_COUNT}",
-        "struct LlgParams {",
-        *members,
-        "};",
-        "__device__ __forceinline__ void llg_load_params(const double* __restrict__ src, LlgParams& p) {",
-        *loads,
-        "}",
-    ]
+    return [f"#define LLG_PARAM_COUNT {PARAM_COUNT}", f"struct {PARAMS_STRUCT} {{", *members, "};"]
 
 
 def _state_member(f: StateField) -> str:
@@ -260,12 +281,13 @@ def _state_access(f: StateField, load: bool) -> list[str]:
 
 def _state_lines() -> list[str]:
     params = ", ".join(f"{_C_TYPES[f.dtype]}* __restrict__ state_{f.name}" for f in STATE)
-    load = [line for f in STATE for line in _state_access(f, True)]
-    store = [line for f in STATE for line in _state_access(f, False)]
-    unused = [f"    (void)state_{f.name};" for f in STATE if f.only_if is not None]
+    resident = [f for f in STATE if f.resident]
+    load = [line for f in resident for line in _state_access(f, True)]
+    store = [line for f in resident for line in _state_access(f, False)]
+    unused = [f"    (void)state_{f.name};" for f in STATE if f.only_if is not None or not f.resident]
     return [
         "struct LlgTrajState {",
-        *(_state_member(f) for f in STATE),
+        *(_state_member(f) for f in resident),
         "};",
         f"__device__ __forceinline__ void llg_state_load(LlgTrajState& s, int j, int n_traj, {params}) {{",
         *load,
@@ -298,6 +320,8 @@ def generated_header() -> str:
         f"#define LLG_SAMPLE_WIDTH {len(SAMPLE_COLUMNS)}",
         *_table_lines(),
         "#define LLG_KERNEL_PARAMS " + ", ".join(a.c_decl for a in KERNEL_ARGS),
+        "#define LLG_TRAJECTORY_PARAMS "
+        + ", ".join(f"const {PARAMS_STRUCT}& {a.name}" if a.is_params else a.c_decl for a in KERNEL_ARGS),
         "#define LLG_KERNEL_ARGS " + ", ".join(a.name for a in KERNEL_ARGS),
     ]
     return "\n".join(lines) + "\n"

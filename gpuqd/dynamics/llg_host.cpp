@@ -12,7 +12,17 @@ extern "C" int llg_host_openmp(void) {
 #endif
 }
 
-extern "C" void llg_heun_advance(LLG_KERNEL_PARAMS, int n_threads) {
+// On x86-64 the step loop is compiled twice, with and without the FMA instruction set, and the loader
+// picks the one the CPU supports: fmaf (the noise, kernel/philox.cuh) is then one instruction instead of
+// a library call. Both give identical results (fmaf is exactly rounded either way; FP64 contraction
+// stays off, -ffp-contract=off).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define LLG_HOST_CLONES __attribute__((target_clones("fma", "default")))
+#else
+#define LLG_HOST_CLONES
+#endif
+
+extern "C" LLG_HOST_CLONES void llg_heun_advance(LLG_KERNEL_PARAMS, int n_threads) {
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(n_threads)
 #else
@@ -29,5 +39,22 @@ extern "C" void philox_words(unsigned int* __restrict__ out, long long step, uns
         out[4 * i + 1] = w.y;
         out[4 * i + 2] = w.z;
         out[4 * i + 3] = w.w;
+    }
+}
+
+// Test entry points: the kernel's angle functions (kernel/angle.cuh) and the float32 pieces of the
+// normals (kernel/philox.cuh), element by element.
+extern "C" void llg_angle_functions(const double* cos_theta, double* theta, double* s, int n, const LlgParams params) {
+    for (int i = 0; i < n; ++i) {
+        theta[i] = llg_acos(cos_theta[i]);
+        s[i] = llg_table_coordinate(theta[i], params.theta_min, params.theta_min_plus_pi, params.inv_theta_mid,
+                                    params.inv_map_scale);
+    }
+}
+
+extern "C" void llg_normal_parts(const unsigned int* words, float* minus_two_log, float* sincos, int n) {
+    for (int i = 0; i < n; ++i) {
+        minus_two_log[i] = llg_minus_two_log_f32(llg_uniform_f32(words[i]));
+        llg_sincos_2pi_f32(words[i], sincos[2 * i], sincos[2 * i + 1]);
     }
 }

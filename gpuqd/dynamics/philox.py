@@ -9,12 +9,14 @@ Gaussians (Box–Muller, in float32, the same operations in every engine): a wor
 ``u = ((w >> 9) + ½) 2⁻²³ ∈ (0, 1)`` (exact in float32). Words 0, 1 give ``r0 = sqrt(−2 ln u0)``,
 ``z0 = r0 cos(2π u1)``, ``z1 = r0 sin(2π u1)``; words 2, 3 give ``z2 = sqrt(−2 ln u2) cos(2π u3)``;
 the matching sine is discarded. One 4-word draw therefore yields the three normals a macrospin needs
-per step. ln, sin and cos are evaluated by :func:`log_f32` and :func:`sincospi_f32` with float32
-additions, multiplications, one division and sqrt only, each correctly rounded in IEEE arithmetic,
-so NumPy, the host build and the GPU (``__fadd_rn``/``__fmul_rn``/``__fdiv_rn``/``__fsqrt_rn``, no
-fused multiply-add) produce bit-identical normals. Their error (< 2e-7 relative, tails cut at
-|z| = sqrt(2·24 ln 2) ≈ 5.8, probability 8e-9) is far below any statistical resolution of the
-thermal field (docs/physics.md §11); the FP64 state integration is unchanged.
+per step. −2 ln u, sin and cos are evaluated by :func:`minus_two_log_f32` and :func:`sincos_2pi_f32`
+with float32 +, −, ×, sqrt and fused multiply-adds only, each correctly rounded in IEEE arithmetic
+(NumPy emulates the fused multiply-add exactly, :func:`fma_f32`), so NumPy, the host build (``fmaf``)
+and the GPU (``__fmaf_rn``, ``__fadd_rn``/``__fmul_rn``/``__fsqrt_rn``) produce bit-identical normals
+(tests/dynamics/test_normals_f32.py checks every one of the 2²³ inputs against the host build). Their
+error (ln u to 1e-7 relative, sin and cos to 6e-8; tails cut at |z| = sqrt(2·24 ln 2) ≈ 5.8,
+probability 8e-9) is far below any statistical resolution of the thermal field (docs/physics.md §11);
+the FP64 state integration is unchanged.
 """
 
 from __future__ import annotations
@@ -77,70 +79,91 @@ def philox4x32(counter: tuple[Any, Any, Any, Any], key: tuple[int, int]) -> tupl
 
 
 F32 = np.float32
-# float32 constants of the normal generator (shared with kernel/philox.cuh, which spells them in hex)
-SQRT2_F32 = F32(1.41421356237)
-LN2_HI_F32 = F32(0.693145752)  # 0x3f317200: ln 2 rounded to 16 significant bits, so e·LN2_HI is exact
-LN2_LO_F32 = F32(1.42860677e-06)  # 0x35bfbe8e: ln 2 − LN2_HI
-# atanh series ln m = 2 (f + f³/3 + f⁵/5 + f⁷/7 + f⁹/9), f = (m − 1)/(m + 1), |f| ≤ 0.1716
-ATANH_F32 = tuple(F32(c) for c in (1.0 / 3.0, 1.0 / 5.0, 1.0 / 7.0, 1.0 / 9.0))
-PI_F32_HI = F32(3.14159274)  # float32(π); the product π·y is formed in float32
-SIN_F32 = tuple(F32(c) for c in (-1.0 / 6.0, 1.0 / 120.0, -1.0 / 5040.0, 1.0 / 362880.0))
-COS_F32 = tuple(F32(c) for c in (-0.5, 1.0 / 24.0, -1.0 / 720.0, 1.0 / 40320.0, -1.0 / 3628800.0))
+# float32 constants of the normal generator (kernel/philox.cuh spells the same values). The polynomials
+# are Chebyshev interpolants computed in extended precision (80-bit long double), rounded to float32:
+# ln(1 + t) = t + t² P(t) on t ∈ [√½ − 1, √2 − 1] (degree 8), sin z = z + z³ S(z²) (degree 2) and
+# cos z = 1 + z² C(z²) (degree 3) on z ∈ [−π/4, π/4]; highest power first.
+SQRT2_F32 = F32(1.4142135)
+LN2_F32 = F32(0.6931472)
+LOG1P_POLY_F32 = tuple(F32(c) for c in (-0.07866668, 0.12821749, -0.13101634, 0.14189, -0.166276, 0.20001969,
+                                         -0.25000772, 0.33333322, -0.49999997))
+SIN_POLY_F32 = tuple(F32(c) for c in (-0.0001958795, 0.008332749, -0.16666664))
+COS_POLY_F32 = tuple(F32(c) for c in (2.4463838e-05, -0.001388759, 0.04166665, -0.5))
+# u = k·2⁻²³ + 2⁻²⁴ and z = π(d + ½)·2⁻²², each by one fused multiply-add
+TWO_M23_F32, TWO_M24_F32 = F32(2.0**-23), F32(2.0**-24)
+PI_2M22_F32, PI_2M23_F32 = F32(7.490141e-07), F32(3.7450704e-07)
+
+
+def fma_f32(a: Any, b: Any, c: Any) -> np.ndarray:
+    """a·b + c rounded once to float32 (IEEE fusedMultiplyAdd, as fmaf / __fmaf_rn), for float32 inputs.
+
+    The product of two float32 values is exact in float64; the float64 sum is made exact-or-odd
+    (round to odd: when the two-sum error is non-zero and the sum's last bit is even, step one ulp
+    towards the error), and rounding a round-to-odd float64 (53 ≥ 24 + 2 bits) to float32 is correctly
+    rounded (Boldo & Melquiond, IEEE Trans. Comput. 57 (2008) 462).
+    """
+    product = np.asarray(a, dtype=F32).astype(np.float64) * np.asarray(b, dtype=F32).astype(np.float64)
+    addend = np.asarray(c, dtype=F32).astype(np.float64)
+    total = product + addend
+    back = total - product
+    error = (product - (total - back)) + (addend - back)
+    even = (total.view(np.uint64) & np.uint64(1)) == 0
+    total = np.where((error != 0) & even, np.nextafter(total, np.where(error > 0, np.inf, -np.inf)), total)
+    return total.astype(F32)
+
+
+def _horner_f32(coefficients: tuple[np.float32, ...], x: np.ndarray) -> np.ndarray:
+    out = np.full(np.shape(x), coefficients[0], dtype=F32)
+    for c in coefficients[1:]:
+        out = fma_f32(out, x, c)
+    return out
 
 
 def uniform_f32(words: np.ndarray) -> np.ndarray:
     """u = ((w >> 9) + ½)·2⁻²³ ∈ [2⁻²⁴, 1 − 2⁻²⁴] in float32 (exact: at most 24 significant bits)."""
-    return ((np.asarray(words, dtype=np.uint64) >> np.uint64(9)).astype(F32) + F32(0.5)) * F32(2.0**-23)
+    k = (np.asarray(words, dtype=np.uint64) >> np.uint64(9)).astype(F32)
+    return fma_f32(k, TWO_M23_F32, TWO_M24_F32)
 
 
-def log_f32(u: np.ndarray) -> np.ndarray:
-    """ln u for normal positive float32 u, float32 operations in the kernel's order."""
+def minus_two_log_f32(u: np.ndarray) -> np.ndarray:
+    """−2 ln u for normal positive float32 u, float32 operations in the kernel's order."""
     bits = np.asarray(u, dtype=F32).view(np.uint32)  # u = m·2^e, m ∈ [1, 2), from the bits
     m = ((bits & np.uint32(0x007FFFFF)) | np.uint32(0x3F800000)).view(F32)
     e = ((bits >> np.uint32(23)).astype(np.int32) - 127).astype(F32)
     big = m > SQRT2_F32
     m = np.where(big, m * F32(0.5), m).astype(F32)
     e = np.where(big, e + F32(1.0), e).astype(F32)
-    f = (m - F32(1.0)) / (m + F32(1.0))
-    f2 = f * f
-    poly = ATANH_F32[3]
-    for c in ATANH_F32[2::-1]:
-        poly = poly * f2 + c
-    poly = poly * f2
-    two_f = f + f
-    return e * LN2_HI_F32 + (e * LN2_LO_F32 + (two_f + two_f * poly))
+    t = m - F32(1.0)  # exact
+    log_m = fma_f32(t * t, _horner_f32(LOG1P_POLY_F32, t), t)
+    return F32(-2.0) * fma_f32(e, LN2_F32, log_m)
 
 
-def sincospi_f32(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sin πx, cos πx) for float32 x ∈ [0, 2], float32 operations in the kernel's order."""
-    q = np.rint(x + x)  # quadrant, exact; 2x is never a half-integer for the uniforms above
-    y = x - q * F32(0.5)  # |y| ≤ ¼, exact
-    z = y * PI_F32_HI
+def sincos_2pi_f32(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sin 2πu, cos 2πu) in float32 for u = uniform_f32(words): k = w >> 9 = q·2²¹ + d exactly,
+    2πu = q·π/2 + z with z = π(d + ½)·2⁻²² ∈ (−π/4, π/4); the kernel's operations and order."""
+    k = (np.asarray(words, dtype=np.uint64) >> np.uint64(9)).astype(np.int64)
+    q = (k + (1 << 20)) >> 21
+    z = fma_f32((k - (q << 21)).astype(F32), PI_2M22_F32, PI_2M23_F32)
     z2 = z * z
-    ps = SIN_F32[3]
-    for c in SIN_F32[2::-1]:
-        ps = ps * z2 + c
-    sin_z = z + z * (z2 * ps)
-    pc = COS_F32[4]
-    for c in COS_F32[3::-1]:
-        pc = pc * z2 + c
-    cos_z = F32(1.0) + z2 * pc
-    quadrant = q.astype(np.int64) & 3
-    sin_x = np.select([quadrant == 0, quadrant == 1, quadrant == 2], [sin_z, cos_z, -sin_z], -cos_z)
-    cos_x = np.select([quadrant == 0, quadrant == 1, quadrant == 2], [cos_z, -sin_z, -cos_z], sin_z)
+    cos_z = fma_f32(z2, _horner_f32(COS_POLY_F32, z2), F32(1.0))
+    sin_z = fma_f32(z * z2, _horner_f32(SIN_POLY_F32, z2), z)
+    swap = (q & 1) == 1
+    sin_x = np.where(swap, cos_z, sin_z)
+    cos_x = np.where(swap, sin_z, cos_z)
+    sin_x = np.where((q & 2) != 0, -sin_x, sin_x)
+    cos_x = np.where(((q + 1) & 2) != 0, -cos_x, cos_x)
     return sin_x.astype(F32), cos_x.astype(F32)
 
 
 def normals_from_words(words: tuple[np.ndarray, ...], scale: float = 1.0) -> np.ndarray:
     """Three scaled standard normals per 4-word draw (see module docstring); shape (3, *words[0].shape),
     float64 (the float32 normals times ``scale``)."""
-    u0, u1, u2, u3 = (uniform_f32(w) for w in words)
     with np.errstate(invalid="ignore"):
-        r01 = np.sqrt(F32(-2.0) * log_f32(u0))
-        r2 = np.sqrt(F32(-2.0) * log_f32(u2))
-    s01, c01 = sincospi_f32(u1 + u1)
-    _, c23 = sincospi_f32(u3 + u3)
-    out = np.empty((3, *u0.shape))
+        r01 = np.sqrt(minus_two_log_f32(uniform_f32(words[0])))
+        r2 = np.sqrt(minus_two_log_f32(uniform_f32(words[2])))
+    s01, c01 = sincos_2pi_f32(words[1])
+    _, c23 = sincos_2pi_f32(words[3])
+    out = np.empty((3, *np.shape(words[0])))
     out[0] = (r01 * c01).astype(np.float64)
     out[1] = (r01 * s01).astype(np.float64)
     out[2] = (r2 * c23).astype(np.float64)

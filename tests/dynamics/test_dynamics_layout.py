@@ -30,10 +30,11 @@ def _struct_members(header: str, name: str) -> list[tuple[str, int]]:
 def test_generated_structs_follow_the_declaration() -> None:
     header = layout.generated_header()
     assert _struct_members(header, "LlgParams") == [(p.name, p.size) for p in layout.PARAMS]
-    assert _struct_members(header, "LlgTrajState") == [(f.name, f.components) for f in layout.STATE]
+    assert _struct_members(header, "LlgTrajState") == [(f.name, f.components) for f in layout.STATE if f.resident]
     assert f"#define LLG_PARAM_COUNT {layout.PARAM_COUNT}" in header
-    params = re.search(r"#define LLG_KERNEL_PARAMS (.*)", header).group(1).split(", ")
-    assert [decl.split()[-1] for decl in params] == [a.name for a in layout.KERNEL_ARGS]
+    for macro in ("LLG_KERNEL_PARAMS", "LLG_TRAJECTORY_PARAMS"):
+        params = re.search(rf"#define {macro} (.*)", header).group(1).split(", ")
+        assert [decl.split()[-1] for decl in params] == [a.name for a in layout.KERNEL_ARGS]
 
 
 def test_no_layout_is_spelled_out_by_hand_in_the_kernel() -> None:
@@ -47,46 +48,45 @@ def test_every_declared_field_is_used_by_the_kernel() -> None:
     for p in layout.PARAMS:
         assert re.search(rf"\bp\.{p.name}\b", KERNEL_TEXT), f"parameter {p.name} unused by the kernel"
     for f in layout.STATE:
-        assert re.search(rf"\bs\.{f.name}\b", KERNEL_TEXT), f"state field {f.name} unused by the kernel"
+        use = rf"\bs\.{f.name}\b" if f.resident else rf"\bstate_{f.name}\[j\]"
+        assert re.search(use, KERNEL_TEXT), f"state field {f.name} unused by the kernel"
     for arg in layout.KERNEL_ARGS:
         if not arg.name.startswith("state_"):
             assert re.search(rf"\b{arg.name}\b", KERNEL_TEXT), f"kernel argument {arg.name} unused"
 
 
-HOST_CHECK = r"""
-#include <stdio.h>
-int main() {
-    double block[LLG_PARAM_COUNT];
-    for (int i = 0; i < LLG_PARAM_COUNT; ++i) block[i] = i;
-    LlgParams p;
-    llg_load_params(block, p);
-    const double* q = (const double*)&p;
-    for (int i = 0; i < LLG_PARAM_COUNT; ++i) printf("%g ", q[i]);
-    printf("\n%d\n", (int)(sizeof(LlgParams) / sizeof(double)));
-    return 0;
-}
-"""
-
-
-def test_parameter_block_loads_into_the_members_python_declares(tmp_path) -> None:
-    """Compiled with the host compiler: block entry i lands in the member at Python offset i."""
+def test_parameter_block_members_sit_where_python_puts_them(tmp_path) -> None:
+    """Compiled with the host compiler: the C struct has the size of the NumPy record and every member
+    the offset NumPy gives the field of the same name (the block is copied byte for byte into launches)."""
     header = bundled_source(host=True).split("extern \"C\"")[0]  # target glue + generated layout + headers
+    prints = "\n".join(f'    printf("{p.name} %zu\\n", offsetof(LlgParams, {p.name}));' for p in layout.PARAMS)
     source = tmp_path / "check.cpp"
-    source.write_text(header + HOST_CHECK)
+    source.write_text(header + "#include <stdio.h>\n#include <stddef.h>\nint main() {\n" + prints
+                      + '\n    printf("size %zu\\n", sizeof(LlgParams));\n    return 0;\n}\n')
     exe = tmp_path / "check"
     flags = [f for f in BASE_FLAGS if f not in ("-shared", "-fPIC")]
     proc = subprocess.run([compiler_name(), *flags, str(source), "-o", str(exe)], capture_output=True, text=True)
     if proc.returncode != 0:
         pytest.fail(f"{compiler_name()} could not compile the generated layout:\n{proc.stderr[-2000:]}")
-    values, size = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split("\n")[:2]
-    np.testing.assert_array_equal(np.array(values.split(), dtype=float), np.arange(layout.PARAM_COUNT))
-    assert int(size) == layout.PARAM_COUNT
+    lines = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()
+    c_offsets = dict(zip(lines[0::2], map(int, lines[1::2]), strict=True))
+    dtype = layout.params_dtype()
+    assert c_offsets.pop("size") == dtype.itemsize == 8 * layout.PARAM_COUNT
+    assert c_offsets == {name: dtype.fields[name][1] for name in dtype.names}
+    assert ctypes_offsets() == c_offsets
+
+
+def ctypes_offsets() -> dict[str, int]:
+    struct = layout.params_ctypes()
+    return {name: getattr(struct, name).offset for name, _ in struct._fields_}
 
 
 def test_parameter_block_values_by_name() -> None:
     magnet = Macrospin(S=1.2, KV=0.2, alpha=0.1, sigma2=0.002, field=(0.01, -0.02, 0.03), ac_field=(0.01, 0.4))
     cfg = build_config(magnet, ConstantTorque(0.02, 0.015, 0.3), 3, 0.02, 1.0, 0, 0.0, 0.25, None, None, 0, None, None)
-    block = parameter_block(cfg)
+    record = parameter_block(cfg)
+    assert record.shape == (1,) and record.dtype == layout.params_dtype()
+    block = record.view(np.float64)
     at = layout.param_offsets()
     assert block.shape == (layout.PARAM_COUNT,)
     assert block[at["c_prec"]] == 1.2 / (1.2**2 + 0.1**2) and block[at["c_damp"]] == 0.1 / (1.2**2 + 0.1**2)

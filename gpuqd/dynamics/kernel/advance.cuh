@@ -11,19 +11,21 @@
 #include "table.cuh"
 #include "llg_rhs.cuh"
 
-// θ sample (rare: every sample_every steps of a few trajectories), kept out of the step loop's code.
+// θ sample (rare: every sample_every steps of a few trajectories), kept out of the step loop's code:
+// column k_new / sample_every of the trajectory's row ``slot``.
 // (Arguments by value: a pointer into the thread's state would move that state to local memory.)
-__device__ __noinline__ void llg_write_sample(double* __restrict__ out, double u, double nx, double ny, double nz) {
+__device__ __noinline__ void llg_write_sample(double* __restrict__ samples, int slot, long long n_samples,
+                                              long long k_new, long long sample_every, double u, double nx,
+                                              double ny, double nz) {
+    double* out = samples + LLG_SAMPLE_WIDTH * ((long long)slot * n_samples + k_new / sample_every);
     out[0] = acos(fmin(fmax(u, -1.0), 1.0));
     out[1] = nx;
     out[2] = ny;
     out[3] = nz;
 }
 
-__device__ __forceinline__ void llg_advance_trajectory(const int j, LLG_KERNEL_PARAMS) {
-    LlgParams p;
-    llg_load_params(params, p);
-    const LlgMap map = llg_map(p);
+__device__ __forceinline__ void llg_advance_trajectory(const int j, LLG_TRAJECTORY_PARAMS) {
+    const LlgParams& p = params;  // the GPU reads it in place from the kernel-parameter bank
 
     const double* row = table;
 #if LLG_USE_TABLE
@@ -42,7 +44,6 @@ __device__ __forceinline__ void llg_advance_trajectory(const int j, LLG_KERNEL_P
     double* n = s.n;
     double* m = s.m;
     const int slot = sample_slot[j];
-    double norm_sq = 1.0;
     const double dt = p.dt, half_dt = 0.5 * p.dt;
     // AC field at the start of the first step; the end of step k is the start of step k + 1, so one
     // cosine per step (t = k·dt exactly as in the NumPy engine)
@@ -62,14 +63,14 @@ __device__ __forceinline__ void llg_advance_trajectory(const int j, LLG_KERNEL_P
 #if LLG_HAS_AC
         ac1 = p.ac_amp * cos(p.ac_omega * ((double)(k + 1) * dt));
 #endif
-        double h[3] = {0.0, 0.0, 0.0};
+        float h[3] = {0.0f, 0.0f, 0.0f};  // the step's normals (thermal field / noise_scale)
 #if LLG_BOTH_FREE
-        double hs[3] = {0.0, 0.0, 0.0};
+        float hs[3] = {0.0f, 0.0f, 0.0f};
 #endif
 #if LLG_HAS_NOISE
-        thermal_field(k, traj, 0u, key0, key1, p.noise_scale, h);
+        thermal_normals(k, traj, 0u, key0, key1, h);
 #if LLG_BOTH_FREE
-        thermal_field(k, traj, SOURCE_STREAM_BIT, key0, key1, p.noise_scale, hs);
+        thermal_normals(k, traj, SOURCE_STREAM_BIT, key0, key1, hs);
 #endif
 #endif
         const bool averaging = average_start >= 0 && k >= average_start;
@@ -80,7 +81,7 @@ __device__ __forceinline__ void llg_advance_trajectory(const int j, LLG_KERNEL_P
 #else
         const double cos0 = n[2];
 #endif
-        const double theta = torque_coefficients(cos0, row, n_theta, p, map, true, averaging, q, ic);
+        const double theta = torque_coefficients(cos0, row, n_theta, p, true, averaging, q, ic);
         if (averaging) {
             s.sum_theta += theta;
             s.sum_charge_current += ic;
@@ -96,24 +97,25 @@ __device__ __forceinline__ void llg_advance_trajectory(const int j, LLG_KERNEL_P
         for (int i = 0; i < 3; ++i) mp[i] = m[i] + dt * g1[i];
         const double mp_sq = mp[0] * mp[0] + mp[1] * mp[1] + mp[2] * mp[2];
         const double np_sq = np_[0] * np_[0] + np_[1] * np_[1] + np_[2] * np_[2];
-        const double cos1 = (np_[0] * mp[0] + np_[1] * mp[1] + np_[2] * mp[2]) * rsqrt(np_sq * mp_sq);
+        const double cos1 = (np_[0] * mp[0] + np_[1] * mp[1] + np_[2] * mp[2]) * llg_rsqrt(np_sq * mp_sq);
 #else
         const double* mp = m;
-        const double cos1 = np_[2] * rsqrt(np_[0] * np_[0] + np_[1] * np_[1] + np_[2] * np_[2]);
+        const double cos1 = np_[2] * llg_rsqrt(np_[0] * np_[0] + np_[1] * np_[1] + np_[2] * np_[2]);
 #endif
-        torque_coefficients(cos1, row, n_theta, p, map, false, false, q, ic);
+        torque_coefficients(cos1, row, n_theta, p, false, false, q, ic);
         llg_rhs(np_, mp, q.fl, q.dl, ac1, h, p, f2);
 #pragma unroll
         for (int i = 0; i < 3; ++i) n[i] += half_dt * (f1[i] + f2[i]);
-        norm_sq = n[0] * n[0] + n[1] * n[1] + n[2] * n[2];
-        const double inv_norm = rsqrt(norm_sq);
+        const double norm_sq = n[0] * n[0] + n[1] * n[1] + n[2] * n[2];
+        if (step + 1 == n_steps) last_norm_sq[j] = norm_sq;  // |n|² before the last renormalisation
+        const double inv_norm = llg_rsqrt(norm_sq);
 #pragma unroll
         for (int i = 0; i < 3; ++i) n[i] *= inv_norm;
 #if LLG_BOTH_FREE
         llg_rhs(mp, np_, q.fl_s, q.dl_s, ac1, hs, p, g2);
 #pragma unroll
         for (int i = 0; i < 3; ++i) m[i] += half_dt * (g1[i] + g2[i]);
-        const double inv_m_norm = rsqrt(m[0] * m[0] + m[1] * m[1] + m[2] * m[2]);
+        const double inv_m_norm = llg_rsqrt(m[0] * m[0] + m[1] * m[1] + m[2] * m[2]);
 #pragma unroll
         for (int i = 0; i < 3; ++i) m[i] *= inv_m_norm;
         const double u = n[0] * m[0] + n[1] * m[1] + n[2] * m[2];
@@ -123,22 +125,22 @@ __device__ __forceinline__ void llg_advance_trajectory(const int j, LLG_KERNEL_P
         ac0 = ac1;
         const long long k_new = k + 1;
         if (s.state * u < -p.u_s) {  // hysteretic switch P <-> AP (docs/physics.md §10)
-            if (s.state > 0) s.steps_in_parallel += k_new - s.last_switch_step;
-            else s.steps_in_antiparallel += k_new - s.last_switch_step;
-            s.last_switch_step = k_new;
-            s.n_switches += 1;
-            if (s.first_switch_step < 0) s.first_switch_step = k_new;
+            // rare: the bookkeeping is read and written in place (gpuqd.dynamics.layout: not resident)
+            const long long dwell = k_new - state_last_switch_step[j];
+            if (s.state > 0) state_steps_in_parallel[j] += dwell;
+            else state_steps_in_antiparallel[j] += dwell;
+            state_last_switch_step[j] = k_new;
+            state_n_switches[j] += 1;
+            if (state_first_switch_step[j] < 0) state_first_switch_step[j] = k_new;
             s.state = (signed char)(-s.state);
         }
         if (--until_sample == 0) {
             until_sample = sample_period;
             if (slot >= 0) {
-                llg_write_sample(samples + LLG_SAMPLE_WIDTH * ((long long)slot * n_samples + k_new / sample_every),
-                                 u, n[0], n[1], n[2]);
+                llg_write_sample(samples, slot, n_samples, k_new, sample_every, u, n[0], n[1], n[2]);
             }
         }
     }
 
     llg_state_store(s, j, n_traj, LLG_STATE_ARGS);
-    if (n_steps > 0) last_norm_sq[j] = norm_sq;
 }

@@ -5,12 +5,15 @@
 #include "llg_layout.cuh"
 
 // dn/dt at direction n (not necessarily normalised); a = the other magnet's direction (e_z when the
-// source is fixed), (fl, dl) the coefficients of the torque on n, h = thermal field, ac = h_x cos(Ω t)
+// source is fixed), (fl, dl) the coefficients of the torque on n, thermal field h = xi·noise_scale
+// (xi: the step's float32 normals; held in float32 between the stages), ac = h_x cos(Ω t)
 // (the AC field at the stage time, computed once per time by the caller; 0 without AC drive).
 __device__ __forceinline__ void llg_rhs(const double n[3], const double a[3], double fl, double dl, double ac,
-                                        const double h[3], const LlgParams& p, double f[3]) {
+                                        const float xi[3], const LlgParams& p, double f[3]) {
     const double x = n[0], y = n[1], z = n[2];
-    double px = p.fx - h[0], py = p.fy - h[1], pz = p.kv * z + p.fz - h[2];
+    const double h0 = (double)xi[0] * p.noise_scale, h1 = (double)xi[1] * p.noise_scale,
+                 h2 = (double)xi[2] * p.noise_scale;
+    double px = p.fx - h0, py = p.fy - h1, pz = p.kv * z + p.fz - h2;
 #if LLG_HAS_AC
     px += ac;
 #else

@@ -21,10 +21,11 @@ __device__ __forceinline__ uint4 philox4x32_10(uint4 c, unsigned int k0, unsigne
     return c;
 }
 
-// float32 Box–Muller, operation for operation as uniform_f32 / log_f32 / sincospi_f32 /
-// normals_from_words in gpuqd/dynamics/philox.py: only correctly rounded float32 operations (the _rn
-// intrinsics are never contracted into fused multiply-adds), so every engine gets bit-identical normals.
-// Constants are the float32 values of philox.py, written as their shortest decimal representations.
+// float32 Box–Muller, operation for operation as uniform_f32 / minus_two_log_f32 / sincos_2pi_f32 /
+// normals_from_words in gpuqd/dynamics/philox.py. Only correctly rounded float32 operations: + − × and
+// √ (_rn intrinsics, never contracted) and the fused multiply-add fmaf (one rounding on every target;
+// NumPy emulates it exactly), so every engine gets bit-identical normals (tested over all 2²³ inputs).
+// Constants are the float32 values of philox.py (shortest decimal representations).
 __device__ __forceinline__ unsigned int llg_float_bits(float x) {
 #if LLG_DEVICE_TARGET
     return __float_as_uint(x);
@@ -45,12 +46,21 @@ __device__ __forceinline__ float llg_bits_float(unsigned int bits) {
 #endif
 }
 
-__device__ __forceinline__ float llg_uniform_f32(unsigned int w) {
-    return __fmul_rn(__fadd_rn((float)(w >> 9), 0.5f), 1.1920929e-07f);  // ((w >> 9) + ½)·2⁻²³, exact
+__device__ __forceinline__ float llg_fmaf(float a, float b, float c) {
+#if LLG_DEVICE_TARGET
+    return __fmaf_rn(a, b, c);
+#else
+    return fmaf(a, b, c);
+#endif
 }
 
-__device__ __forceinline__ float llg_log_f32(float u) {
-    // u = m·2^e, m ∈ [1, 2), from the bits (u is a normal float: u ≥ 2⁻²⁴)
+// u = ((w >> 9) + ½)·2⁻²³ ∈ (0, 1), exact
+__device__ __forceinline__ float llg_uniform_f32(unsigned int w) {
+    return llg_fmaf((float)(w >> 9), 1.1920929e-07f, 5.9604645e-08f);
+}
+
+// −2 ln u for a normal positive float u: u = m·2^e, m ∈ (√½, √2], ln m = t + t² P(t), t = m − 1 (exact)
+__device__ __forceinline__ float llg_minus_two_log_f32(float u) {
     const unsigned int bits = llg_float_bits(u);
     float m = llg_bits_float((bits & 0x007FFFFFu) | 0x3F800000u);
     float e = (float)((int)(bits >> 23) - 127);
@@ -58,59 +68,61 @@ __device__ __forceinline__ float llg_log_f32(float u) {
         m = __fmul_rn(m, 0.5f);
         e = __fadd_rn(e, 1.0f);
     }
-    const float f = __fdiv_rn(__fsub_rn(m, 1.0f), __fadd_rn(m, 1.0f));
-    const float f2 = __fmul_rn(f, f);
-    float poly = 0.11111111f;
-    poly = __fadd_rn(__fmul_rn(poly, f2), 0.14285715f);
-    poly = __fadd_rn(__fmul_rn(poly, f2), 0.2f);
-    poly = __fadd_rn(__fmul_rn(poly, f2), 0.33333334f);
-    poly = __fmul_rn(poly, f2);
-    const float two_f = __fadd_rn(f, f);
-    return __fadd_rn(__fmul_rn(e, 0.69314575f),
-                     __fadd_rn(__fmul_rn(e, 1.4286068e-06f), __fadd_rn(two_f, __fmul_rn(two_f, poly))));
+    const float t = __fsub_rn(m, 1.0f);
+    float p = -0.07866668f;
+    p = llg_fmaf(p, t, 0.12821749f);
+    p = llg_fmaf(p, t, -0.13101634f);
+    p = llg_fmaf(p, t, 0.14189f);
+    p = llg_fmaf(p, t, -0.166276f);
+    p = llg_fmaf(p, t, 0.20001969f);
+    p = llg_fmaf(p, t, -0.25000772f);
+    p = llg_fmaf(p, t, 0.33333322f);
+    p = llg_fmaf(p, t, -0.49999997f);
+    const float log_m = llg_fmaf(__fmul_rn(t, t), p, t);
+    return __fmul_rn(-2.0f, llg_fmaf(e, 0.6931472f, log_m));
 }
 
-// (sin πx, cos πx) for x ∈ [0, 2]: exact quadrant reduction, |y| ≤ ¼, Taylor polynomials in z = π y.
-__device__ __forceinline__ void llg_sincospi_f32(float x, float& sin_x, float& cos_x) {
-    const float q = rintf(__fadd_rn(x, x));
-    const float y = __fsub_rn(x, __fmul_rn(q, 0.5f));
-    const float z = __fmul_rn(y, 3.1415927f);
+// (sin 2πu, cos 2πu) for u = ((w >> 9) + ½)·2⁻²³, reduced exactly in integers: k = w >> 9 = q·2²¹ + d,
+// 2πu = q·π/2 + z, z = π(d + ½)·2⁻²² ∈ (−π/4, π/4); sin z = z + z³ S(z²), cos z = 1 + z² C(z²).
+__device__ __forceinline__ void llg_sincos_2pi_f32(unsigned int w, float& sin_x, float& cos_x) {
+    const int k = (int)(w >> 9);
+    const int q = (k + (1 << 20)) >> 21;
+    const float z = llg_fmaf((float)(k - (q << 21)), 7.490141e-07f, 3.7450704e-07f);
     const float z2 = __fmul_rn(z, z);
-    float ps = 2.7557319e-06f;
-    ps = __fadd_rn(__fmul_rn(ps, z2), -1.984127e-04f);
-    ps = __fadd_rn(__fmul_rn(ps, z2), 0.008333334f);
-    ps = __fadd_rn(__fmul_rn(ps, z2), -0.16666667f);
-    const float sin_z = __fadd_rn(z, __fmul_rn(z, __fmul_rn(z2, ps)));
-    float pc = -2.755732e-07f;
-    pc = __fadd_rn(__fmul_rn(pc, z2), 2.4801588e-05f);
-    pc = __fadd_rn(__fmul_rn(pc, z2), -0.0013888889f);
-    pc = __fadd_rn(__fmul_rn(pc, z2), 0.041666668f);
-    pc = __fadd_rn(__fmul_rn(pc, z2), -0.5f);
-    const float cos_z = __fadd_rn(1.0f, __fmul_rn(z2, pc));
-    const int quadrant = ((int)q) & 3;
-    sin_x = quadrant == 0 ? sin_z : (quadrant == 1 ? cos_z : (quadrant == 2 ? -sin_z : -cos_z));
-    cos_x = quadrant == 0 ? cos_z : (quadrant == 1 ? -sin_z : (quadrant == 2 ? -cos_z : sin_z));
+    float pc = 2.4463838e-05f;
+    pc = llg_fmaf(pc, z2, -0.001388759f);
+    pc = llg_fmaf(pc, z2, 0.04166665f);
+    pc = llg_fmaf(pc, z2, -0.5f);
+    const float cos_z = llg_fmaf(z2, pc, 1.0f);
+    float ps = -0.0001958795f;
+    ps = llg_fmaf(ps, z2, 0.008332749f);
+    ps = llg_fmaf(ps, z2, -0.16666664f);
+    const float sin_z = llg_fmaf(__fmul_rn(z, z2), ps, z);
+    // quadrant q (mod 4): odd q swaps sin and cos; sin < 0 for q = 2, 3, cos < 0 for q = 1, 2
+    const bool swap = (q & 1) != 0;
+    const unsigned int sin_sign = ((unsigned int)q & 2u) << 30, cos_sign = ((unsigned int)(q + 1) & 2u) << 30;
+    sin_x = llg_bits_float(llg_float_bits(swap ? cos_z : sin_z) ^ sin_sign);
+    cos_x = llg_bits_float(llg_float_bits(swap ? sin_z : cos_z) ^ cos_sign);
 }
 
-// Three scaled normals from one draw (words 0,1 → cos/sin pair, words 2,3 → cos; see philox.py).
-__device__ __forceinline__ void thermal_field(long long k, unsigned long long traj, unsigned int stream_bit,
-                                              unsigned int key0, unsigned int key1, double scale,
-                                              double h[3]) {
+// Three standard normals (float32) from one draw (words 0,1 → cos/sin pair, words 2,3 → cos; see
+// philox.py); the thermal field is normal × noise_scale, formed in FP64 where it is used (llg_rhs.cuh).
+__device__ __forceinline__ void thermal_normals(long long k, unsigned long long traj, unsigned int stream_bit,
+                                                unsigned int key0, unsigned int key1, float xi[3]) {
     const unsigned long long uk = (unsigned long long)k;
     const uint4 ctr = make_uint4((unsigned int)(uk & 0xFFFFFFFFull), (unsigned int)(uk >> 32),
                                  (unsigned int)(traj & 0xFFFFFFFFull),
                                  ((unsigned int)(traj >> 32)) ^ stream_bit);
     const uint4 w = philox4x32_10(ctr, key0, key1);
-    const float u1 = llg_uniform_f32(w.y), u3 = llg_uniform_f32(w.w);
-    const float r01 = __fsqrt_rn(__fmul_rn(-2.0f, llg_log_f32(llg_uniform_f32(w.x))));
-    const float r2 = __fsqrt_rn(__fmul_rn(-2.0f, llg_log_f32(llg_uniform_f32(w.z))));
+    const float r01 = __fsqrt_rn(llg_minus_two_log_f32(llg_uniform_f32(w.x)));
+    const float r2 = __fsqrt_rn(llg_minus_two_log_f32(llg_uniform_f32(w.z)));
     float s01, c01, s23, c23;
-    llg_sincospi_f32(__fadd_rn(u1, u1), s01, c01);
-    llg_sincospi_f32(__fadd_rn(u3, u3), s23, c23);
+    llg_sincos_2pi_f32(w.y, s01, c01);
+    llg_sincos_2pi_f32(w.w, s23, c23);
     (void)s23;
-    h[0] = (double)__fmul_rn(r01, c01) * scale;
-    h[1] = (double)__fmul_rn(r01, s01) * scale;
-    h[2] = (double)__fmul_rn(r2, c23) * scale;
+    xi[0] = __fmul_rn(r01, c01);
+    xi[1] = __fmul_rn(r01, s01);
+    xi[2] = __fmul_rn(r2, c23);
 }
 
 // The four words for counter (step, traj_lo, traj_hi) — the generator alone, for cross-checks.

@@ -6,6 +6,7 @@
 #pragma once
 #include "target.cuh"
 #include "llg_layout.cuh"
+#include "angle.cuh"
 
 // Coefficients of one Heun stage: drain (fl, dl), source (fl_s, dl_s; free source only), and θ, I_C
 // (first stage only: they feed the window averages).
@@ -13,49 +14,36 @@ struct LlgTorque {
     double fl, dl, fl_s, dl_s;
 };
 
-// Reciprocals of the angle-map constants, computed once per thread (no division in the step loop).
-struct LlgMap {
-    double inv_theta_mid, inv_map_scale;
-};
-
-__device__ __forceinline__ LlgMap llg_map(const LlgParams& p) {
-    LlgMap map;
-    map.inv_theta_mid = 1.0 / p.theta_mid;
-    map.inv_map_scale = 1.0 / p.map_scale;
-    return map;
-}
-
 // θ = acos(cos θ) (clamped); the table stencil: first node i0 and the cubic Lagrange weights w[4].
-// s(θ) = ½ + [(θ − π/2)/θ_mid + ln((θ_min + θ)/(θ_min + π − θ))]/C as in s_of_theta (one log, one
-// division); x = s·M − ½, i0 = clip(floor(x) − 1, 0, M − 4), t = x − i0 as in lagrange4_weights.
-__device__ __forceinline__ double llg_stencil(double cos_theta, int n_theta, const LlgParams& p, const LlgMap& map,
+// s(θ) as in s_of_theta (angle.cuh); x = s·M − ½, i0 = clip(floor(x) − 1, 0, M − 4), t = x − i0 as in
+// lagrange4_weights.
+__device__ __forceinline__ double llg_stencil(double cos_theta, int n_theta, const LlgParams& p,
                                               int& i0, double w[4]) {
-    const double theta = acos(fmin(fmax(cos_theta, -1.0), 1.0));
-    const double s =
-        0.5 + ((theta - 0.5 * LLG_PI) * map.inv_theta_mid + log((p.theta_min + theta) / (p.theta_min + LLG_PI - theta)))
-                  * map.inv_map_scale;
-    const double x = s * n_theta - 0.5;
+    const double theta = llg_acos(cos_theta);
+    const double s = llg_table_coordinate(theta, p.theta_min, p.theta_min_plus_pi, p.inv_theta_mid,
+                                          p.inv_map_scale);
+    const double x = s * p.table_nodes - 0.5;
     int i = (int)floor(x) - 1;
     i = i < 0 ? 0 : (i > n_theta - 4 ? n_theta - 4 : i);
     const double t = x - (double)i;
     const double a = t - 1.0, b = t - 2.0, c = t - 3.0;
     const double ab = a * b, tc = t * c;
-    w[0] = -(ab * c) * (1.0 / 6.0);
+    w[0] = -(ab * c) * LLG_ONE_SIXTH;
     w[1] = (tc * b) * 0.5;
     w[2] = -(tc * a) * 0.5;
-    w[3] = (t * ab) * (1.0 / 6.0);
+    w[3] = (t * ab) * LLG_ONE_SIXTH;
     i0 = i;
     return theta;
 }
 
 // Stage coefficients at cos θ. With ``first`` also θ (returned) and, while averaging, I_C.
 __device__ __forceinline__ double torque_coefficients(double cos_theta, const double* __restrict__ row, int n_theta,
-                                                      const LlgParams& p, const LlgMap& map, bool first,
+                                                      const LlgParams& p, bool first,
                                                       bool averaging, LlgTorque& q, double& ic) {
 #if LLG_USE_TABLE
     int i0;
     double w[4];
-    const double theta = llg_stencil(cos_theta, n_theta, p, map, i0, w);
+    const double theta = llg_stencil(cos_theta, n_theta, p, i0, w);
     const double2* node = reinterpret_cast<const double2*>(row + (long long)i0 * LLG_TABLE_WIDTH);
     const int pairs = LLG_TABLE_WIDTH / 2;
     double2 v = __ldg(node);
@@ -91,12 +79,11 @@ __device__ __forceinline__ double torque_coefficients(double cos_theta, const do
 #else
     (void)row;
     (void)n_theta;
-    (void)map;
     q.fl = p.const_fl;
     q.dl = p.const_dl;
     q.fl_s = p.const_fl_s;
     q.dl_s = p.const_dl_s;
     ic = p.const_ic;
-    return (first && averaging) ? acos(fmin(fmax(cos_theta, -1.0), 1.0)) : 0.0;
+    return (first && averaging) ? llg_acos(cos_theta) : 0.0;
 #endif
 }

@@ -41,6 +41,21 @@ static inline float __fsqrt_rn(float a) { return sqrtf(a); }
 #define __noinline__ __attribute__((noinline))
 #endif
 
+// the parameter block is passed by value and read in place (CUDA ≥ 11.7; nothing on the host)
+#if LLG_DEVICE_TARGET
+#define LLG_GRID_CONSTANT __grid_constant__
+#else
+#define LLG_GRID_CONSTANT
+#endif
+
+// read-only coefficient tables: constant memory on the GPU, not const-qualified so that the compiler
+// reads them as operands of the arithmetic instructions instead of materialising each as an immediate
+#if LLG_DEVICE_TARGET
+#define LLG_CONSTANT_ARRAY __constant__
+#else
+#define LLG_CONSTANT_ARRAY static const
+#endif
+
 // Compile-time switches (-D on the command line; defaults below):
 //   LLG_USE_TABLE  1: torque from a TorqueTable (interleaved rows, gpuqd.dynamics.layout) via 4-point Lagrange in s,
 //                  with the log-clustered angle map s(θ) of gpuqd.transport.torque_table
@@ -64,5 +79,3 @@ static inline float __fsqrt_rn(float a) { return sqrtf(a); }
 #define LLG_HAS_NOISE 1
 #endif
 
-#define LLG_PI 3.141592653589793
-#define LLG_TWO_PI 6.283185307179586
