@@ -48,11 +48,10 @@ def llg_detail(results: Path) -> str:
         rate = row.get("traj_steps_per_s")
         kind = row.get("torque", "?")
         text = f"{kind} N={row.get('n_traj', 0):.0e}: {rate:.3g}/s"
-        if row.get("fraction_of_fp64_bound") is not None:
-            text += f" ({100 * row['fraction_of_fp64_bound']:.0f}% FP64 bound"
-            text += f", {100 * rate / ceilings[kind]:.0f}% issue ceiling)" if kind in ceilings else ")"
-        elif kind in ceilings:
-            text += f" ({100 * rate / ceilings[kind]:.0f}% issue ceiling)"
+        if row.get("fraction_of_issue_ceiling") is not None:  # the ceiling of this GPU (SMs, clock)
+            text += f" ({100 * row['fraction_of_issue_ceiling']:.0f}% of this GPU's issue ceiling)"
+        elif kind in ceilings:  # the H100 SXM ceiling of kernel_sass.json
+            text += f" ({100 * rate / ceilings[kind]:.0f}% of the H100 issue ceiling)"
         parts.append(text)
     table_big = [r["traj_steps_per_s"] for r in report.get("results", [])
                  if r.get("backend") == "cupy" and r.get("torque") == "table" and r.get("n_traj", 0) >= 1e5]

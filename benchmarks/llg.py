@@ -3,8 +3,11 @@
 * NumPy on one core (threads pinned before NumPy is imported) at N = 10³, 10⁴, 10⁵;
 * the ``cpu`` engine (host build of the fused kernel) at N = 10³ … 10⁶ with 1 and 2 OpenMP threads,
   with its per-core ratio to NumPy and its 2-thread speed-up;
-* when the ``cupy`` backend is usable, the fused FP64 kernel at N = 10⁴ … 10⁶ with the fraction of a
-  nominal FP64 bound.
+* when the ``cupy`` backend is usable, the fused FP64 kernel at N = 10⁴ … 10⁶ with the fraction of its
+  issue-bound ceiling on this GPU: SMs × 128 thread-instructions per clock × clock / (SASS instructions
+  per step of the drain-only variant, from benchmarks/results/kernel_sass.json — run
+  benchmarks/kernel_sass.py first where nvcc is available; sm_90 code, so the fraction is exact on
+  H100/H200 and indicative elsewhere).
 
 Constant torque and a 100-point, 384-node torque table. Each entry is the median of ``repeats``
 timed advances (the spread is in the JSON). Prints a table and writes benchmarks/results/llg.json.
@@ -34,10 +37,17 @@ from gpuqd.transport import TorqueTable  # noqa: E402
 RESULTS = Path(__file__).resolve().parent / "results" / "llg.json"
 MAGNET = Macrospin(S=1.0, KV=0.01, alpha=0.1, sigma2=1e-4)
 DT = 0.01
-# Nominal FP64 operations per trajectory-step of the fused kernel, counted from llg_kernel.cu with each
-# transcendental (sqrt, division, log, sin, cos, acos) weighted as 20 operations: the constant-torque
-# step has ≈150 arithmetic ops + 15 transcendentals, a table step ≈260 + 21 (incl. 2 table lookups).
-FLOP_PER_STEP = {"constant": 150 + 15 * 20, "table": 260 + 21 * 20}
+SASS_RESULTS = Path(__file__).resolve().parent / "results" / "kernel_sass.json"
+ISSUE_PER_CLOCK_PER_SM = 128  # 4 schedulers × 32 threads (sm_70 … sm_90)
+
+
+def instructions_per_step() -> dict[str, int]:
+    """SASS instructions per step of the 'constant' and 'table' kernel variants (kernel_sass.json)."""
+    if not SASS_RESULTS.is_file():
+        return {}
+    rows = json.loads(SASS_RESULTS.read_text())
+    return {r["variant"]: r["instructions_per_step"] for r in rows
+            if r["variant"] in ("constant", "table") and r.get("instructions_per_step")}
 
 
 def _table(n_points: int = 100, n_theta: int = 384) -> TorqueTable:
@@ -106,17 +116,13 @@ def _row(backend: str, kind: str, n_traj: int, n_steps: int, rates: tuple[list[f
     }
 
 
-def fp64_peak() -> tuple[float, str] | None:
-    """Nominal FP64 peak (flop/s) of device 0 from SM count and clock; None if unknown."""
+def issue_rate() -> tuple[float, str]:
+    """Thread-instructions per second device 0 can issue (SMs × 128 × clock) and its name."""
     import cupy
 
     props = cupy.cuda.runtime.getDeviceProperties(0)
-    cc = (props["major"], props["minor"])
-    flops_per_clock_per_sm = {(6, 0): 64, (7, 0): 64, (8, 0): 64, (9, 0): 128}.get(cc)
-    if flops_per_clock_per_sm is None:
-        return None
-    peak = flops_per_clock_per_sm * props["multiProcessorCount"] * props["clockRate"] * 1e3
-    return peak, props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
+    name = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
+    return ISSUE_PER_CLOCK_PER_SM * props["multiProcessorCount"] * props["clockRate"] * 1e3, name
 
 
 def main(quick: bool = False) -> dict:
@@ -162,16 +168,19 @@ def main(quick: bool = False) -> dict:
     gpu = None
     try:
         if backends.availability("cupy").usable:
-            peak = fp64_peak()
-            gpu = {"device": peak[1] if peak else "unknown", "fp64_peak_flops": peak[0] if peak else None}
+            issue, device = issue_rate()
+            instructions = instructions_per_step()
+            gpu = {"device": device, "issue_rate_thread_instr_per_s": issue, "instructions_per_step": instructions}
             for kind in ("constant", "table"):
+                ceiling = issue / instructions[kind] if kind in instructions else None
                 for n_traj in (10**4, 10**5, 10**6):
                     n_steps = 2000 if n_traj <= 10**5 else 500
                     rates = measure(kind, n_traj, n_steps, "cupy", repeats=repeats)
                     rate = float(np.median(rates[0]))
-                    fraction = rate * FLOP_PER_STEP[kind] / peak[0] if peak else None
-                    rows.append(_row("cupy", kind, n_traj, n_steps, rates, fraction_of_fp64_bound=fraction))
-                    pct = f"{100 * fraction:5.1f}% of FP64 bound" if fraction is not None else ""
+                    fraction = rate / ceiling if ceiling else None
+                    rows.append(_row("cupy", kind, n_traj, n_steps, rates, issue_ceiling=ceiling,
+                                     fraction_of_issue_ceiling=fraction))
+                    pct = f"{100 * fraction:5.1f}% of the issue ceiling {ceiling:.3g}" if fraction else ""
                     print(f"cupy   {kind:8s} N={n_traj:>8d}  {rate:12.4g} traj-steps/s  {pct}", flush=True)
     except Exception as exc:  # pragma: no cover - report and keep the NumPy numbers
         print(f"GPU benchmark skipped: {exc!r}", file=sys.stderr)
@@ -189,7 +198,6 @@ def main(quick: bool = False) -> dict:
         "numpy_version": np.__version__,
         "python": platform.python_version(),
         "cpu": platform.processor() or platform.machine(),
-        "flop_per_step_nominal": FLOP_PER_STEP,
         "gpu": gpu,
         "results": rows,
     }

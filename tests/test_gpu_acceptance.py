@@ -28,6 +28,8 @@ def _summary(tmp_path: Path, steps: list[tuple[str, int, int]], total: int) -> s
     (tmp_path / "llg.json").write_text(json.dumps({"results": [
         {"backend": "numpy", "torque": "table", "n_traj": 1000, "traj_steps_per_s": 2e6},
         {"backend": "cupy", "torque": "table", "n_traj": 100000, "traj_steps_per_s": 3.3e10},
+        {"backend": "cupy", "torque": "table", "n_traj": 1000000, "traj_steps_per_s": 3.6e10,
+         "fraction_of_issue_ceiling": 0.72},
     ]}))
     (tmp_path / "kernel_sass.json").write_text(json.dumps([
         {"variant": "table", "ceiling_traj_steps_per_s": 6.6e10}]))
@@ -42,7 +44,8 @@ def test_summary_passes_when_every_step_passed(tmp_path: Path) -> None:
     proc = _summary(tmp_path, [(n, 0, 10) for n in ALL_STEPS], 60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "12 collected, 0 skipped" in proc.stdout
-    assert "table N=1e+05: 3.3e+10/s (50% issue ceiling)" in proc.stdout
+    assert "table N=1e+05: 3.3e+10/s (50% of the H100 issue ceiling)" in proc.stdout
+    assert "table N=1e+06: 3.6e+10/s (72% of this GPU's issue ceiling)" in proc.stdout
     assert "target 3e+10 (table, N>=1e5) met" in proc.stdout
 
 

@@ -59,3 +59,28 @@ def philox_words_device(step: int, traj_offset: int, n: int, key: tuple[int, int
         (out, np.int64(step), np.uint64(traj_offset), np.uint32(key[0]), np.uint32(key[1]), np.int32(n)),
     )
     return cupy.asnumpy(out).reshape(n, 4)
+
+
+def _device_call(name: str, n: int, *args: Any) -> None:
+    kernel = _compiled_kernel((), name)
+    kernel(((n + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK,), (THREADS_PER_BLOCK,), args)
+
+
+def angle_functions_device(cos_theta: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(θ, s(θ)) of ``kernel/angle.cuh`` computed on the GPU (as cpu_backend.angle_functions_host)."""
+    import cupy
+
+    c = cupy.asarray(np.ascontiguousarray(cos_theta, dtype=np.float64).ravel())
+    theta, s = cupy.empty_like(c), cupy.empty_like(c)
+    _device_call("llg_angle_functions", c.size, c, theta, s, np.int32(c.size), params)
+    return cupy.asnumpy(theta), cupy.asnumpy(s)
+
+
+def normal_parts_device(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(−2 ln u, (sin 2πu, cos 2πu)) of ``kernel/philox.cuh`` computed on the GPU (as normal_parts_host)."""
+    import cupy
+
+    w = cupy.asarray(np.ascontiguousarray(words, dtype=np.uint32).ravel())
+    log_part, sincos = cupy.empty(w.size, dtype=np.float32), cupy.empty(2 * w.size, dtype=np.float32)
+    _device_call("llg_normal_parts", w.size, w, log_part, sincos, np.int32(w.size))
+    return cupy.asnumpy(log_part), cupy.asnumpy(sincos).reshape(w.size, 2)

@@ -41,3 +41,23 @@ extern "C" __global__ void philox_words(unsigned int* __restrict__ out, long lon
     out[4 * i + 2] = w.z;
     out[4 * i + 3] = w.w;
 }
+
+// Test entry points (tests/dynamics/test_dynamics_gpu.py): the angle functions of kernel/angle.cuh and
+// the float32 pieces of the normals of kernel/philox.cuh, one element per thread, as the host build's
+// functions of the same names.
+extern "C" __global__ void llg_angle_functions(const double* __restrict__ cos_theta, double* __restrict__ theta,
+                                               double* __restrict__ s, int n, const LLG_GRID_CONSTANT LlgParams params) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    theta[i] = llg_acos(cos_theta[i]);
+    s[i] = llg_table_coordinate(theta[i], params.theta_min, params.theta_min_plus_pi, params.inv_theta_mid,
+                                params.inv_map_scale);
+}
+
+extern "C" __global__ void llg_normal_parts(const unsigned int* __restrict__ words, float* __restrict__ minus_two_log,
+                                            float* __restrict__ sincos, int n) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    minus_two_log[i] = llg_minus_two_log_f32(llg_uniform_f32(words[i]));
+    llg_sincos_2pi_f32(words[i], sincos[2 * i], sincos[2 * i + 1]);
+}

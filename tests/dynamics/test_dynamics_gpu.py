@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from angle_cases import cosine_cases, map_params
 from ensemble_checks import MFPT_CASES, MFPT_DT_BIAS, equilibrium_nz, first_passage_mean, synthetic_table
 from llg_oracles import boltzmann_nz_cdf
 from scipy import stats
@@ -26,6 +27,32 @@ def test_device_philox_words_equal_numpy() -> None:
             (step & 0xFFFFFFFF, step >> 32, ids & np.uint64(0xFFFFFFFF), ids >> np.uint64(32)), key
         )
         np.testing.assert_array_equal(device, np.stack(host, axis=1).astype(np.uint32))
+
+
+def test_device_normal_parts_bit_identical_to_numpy() -> None:
+    """The float32 normals on the GPU equal NumPy's for all 2²³ generator inputs (same check as the host
+    build in tests/dynamics/test_normals_f32.py)."""
+    from gpuqd.dynamics.cupy_backend import normal_parts_device
+    from gpuqd.dynamics.philox import minus_two_log_f32, sincos_2pi_f32, uniform_f32
+
+    words = (np.arange(2**23, dtype=np.uint64) << np.uint64(9)).astype(np.uint32)
+    minus_two_log, sincos = normal_parts_device(words)
+    np.testing.assert_array_equal(minus_two_log, minus_two_log_f32(uniform_f32(words)))
+    s, c = sincos_2pi_f32(words)
+    np.testing.assert_array_equal(sincos[:, 0], s)
+    np.testing.assert_array_equal(sincos[:, 1], c)
+
+
+def test_device_angle_functions_match_numpy() -> None:
+    """GPU acos and table coordinate (hardware reciprocal and 1/√ estimates + Newton steps) against NumPy,
+    with the tolerances of tests/dynamics/test_angle_functions.py."""
+    from gpuqd.dynamics.cupy_backend import angle_functions_device
+    from gpuqd.transport.torque_table import s_of_theta
+
+    c = cosine_cases()
+    theta, s = angle_functions_device(c, map_params())
+    assert np.max(np.abs(theta - np.arccos(np.clip(c, -1.0, 1.0)))) < 1.5e-15
+    assert np.max(np.abs(s - s_of_theta(theta))) < 2e-15
 
 
 def _table() -> TorqueTable:

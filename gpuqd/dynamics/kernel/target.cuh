@@ -41,8 +41,9 @@ static inline float __fsqrt_rn(float a) { return sqrtf(a); }
 #define __noinline__ __attribute__((noinline))
 #endif
 
-// the parameter block is passed by value and read in place (CUDA ≥ 11.7; nothing on the host)
-#if LLG_DEVICE_TARGET
+// the parameter block is passed by value and read in place (CUDA ≥ 11.7 on compute capability ≥ 7.0;
+// older GPUs and the host copy it)
+#if LLG_DEVICE_TARGET && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 700
 #define LLG_GRID_CONSTANT __grid_constant__
 #else
 #define LLG_GRID_CONSTANT
