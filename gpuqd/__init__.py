@@ -6,7 +6,7 @@ times in 1/Γ, particle currents in Γ, spin currents in ħΓ. See ``docs/physic
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["__version__", "load_run"]
 
