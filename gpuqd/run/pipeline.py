@@ -88,7 +88,7 @@ def run_pipeline(cfg: RunConfig, resume: bool = False, force: bool = False, repo
     lock = RunLock(cfg.run_dir, argv).acquire()
     created: list[Path] = []  # the run directory, once this session has created it
     try:
-        rd, mode = prepare_run_dir(cfg.run_dir, cfg.data, resume, force)
+        rd, mode = prepare_run_dir(cfg.run_dir, cfg.data, resume, force, __version__)
         if mode == "finished":
             reporter.message(f"{rd.path}: run already finished; nothing to do (use --force to recompute)")
             return rd.path

@@ -152,13 +152,14 @@ def _first_difference(a: Any, b: Any, path: str = "") -> str:
     return f"{path}: {a!r} → {b!r}"
 
 
-def prepare_run_dir(run_dir: Path, data: dict, resume: bool, force: bool) -> tuple[RunDir, str]:
+def prepare_run_dir(run_dir: Path, data: dict, resume: bool, force: bool, version: str) -> tuple[RunDir, str]:
     """Check the state of ``run_dir`` for a run of the resolved config ``data``.
 
     Returns (RunDir, 'new' | 'replace' | 'resume' | 'finished'); RunError where the state forbids the
     request. 'replace' (``force`` on an existing run): the caller deletes the old run once its own
     checks have passed, so that a refused run loses nothing. A finished run is only "resumed" (nothing
-    to do) with the configuration it was made with.
+    to do) with the configuration it was made with; an unfinished one only with that configuration and
+    the gpuqd ``version`` that started it (the caller passes its own).
     """
     rd = RunDir(run_dir)
     status = rd.status
@@ -184,5 +185,10 @@ def prepare_run_dir(run_dir: Path, data: dict, resume: bool, force: bool) -> tup
             diff = _first_difference(stored or {}, data)
             raise RunError(f"{rd.path}: the configuration differs from the unfinished run's ({diff}); "
                            f"use --force to start over")
+        started_with = rd.read_meta().get("gpuqd_version")
+        if started_with and started_with != version:
+            raise RunError(f"{rd.path}: the unfinished run was started with gpuqd {started_with}, this is "
+                           f"{version}; resuming would mix results of two versions (noise and numerics may "
+                           f"differ): resume it with gpuqd {started_with}, or use --force to start over")
         return rd, "resume"
     return rd, "new"

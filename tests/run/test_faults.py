@@ -163,6 +163,22 @@ def test_corrupt_checkpoint_under_resume(tmp_path, tiny_config):
     assert snapshot(runs / "tiny") == before
 
 
+def test_resume_with_another_gpuqd_version_is_refused(tmp_path, tiny_config):
+    cfg = write_config(tmp_path / "tiny.yaml", tiny_config)
+    runs = tmp_path / "runs"
+    proc = gpuqd("run", str(cfg), "--runs-dir", str(runs), "--no-figures", "-q", cwd=tmp_path,
+                 **{KILL_HOOK_ENV: "dynamics:1"})
+    assert proc.returncode != 0
+    meta_path = runs / "tiny" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["gpuqd_version"] = "0.0.1"
+    meta_path.write_text(json.dumps(meta))
+    before = snapshot(runs / "tiny")
+    proc = gpuqd("run", str(cfg), "--runs-dir", str(runs), "--resume", "-q", cwd=tmp_path)
+    assert_one_line_exit_2(proc, "gpuqd 0.0.1", "--force")
+    assert snapshot(runs / "tiny") == before
+
+
 def test_corrupt_cache_file(workdir, tiny_config):
     tables = sorted((workdir / "runs" / ".cache").rglob("*.npz"))
     assert tables
