@@ -9,7 +9,10 @@ machine's own speed):
   number of directions the run needs), plus the resonance-line scan per ε̃ value, and the working
   memory of a block (bytes per (point, θ) solve, from :mod:`tracemalloc`);
 * engine: seconds per step = ``c + d·n_traj`` for the stochastic LLG ensemble on the backend with a
-  tabulated torque, and the engine memory per trajectory.
+  tabulated torque, and the engine memory per trajectory;
+* simulated FMR: seconds per engine step of one driven trajectory (:func:`fmr_costs`);
+* start-up (:func:`startup_costs`) and figures (:func:`figure_costs`): timed in fresh interpreters, so
+  that the estimate of a run is its whole wall time (``$GPUQD_CALIBRATE_FIXED_COSTS=0`` turns them off).
 
 The cache is ``<user cache dir>/gpuqd/calibration.json`` (``$GPUQD_CACHE_DIR`` or
 ``$XDG_CACHE_HOME/gpuqd`` or ``~/.cache/gpuqd``, the directory of the host-engine builds;
@@ -40,7 +43,7 @@ from gpuqd.atomic_io import atomic_write_text
 from gpuqd.dynamics.host_build import cache_dir  # the one user cache directory of gpuqd
 
 __all__ = ["cache_dir", "calibration_file", "machine_key", "transport_costs", "engine_costs", "machine_description",
-           "startup_costs", "figure_costs", "fixed_costs_enabled", "MODEL_VERSION"]
+           "startup_costs", "figure_costs", "fmr_costs", "fixed_costs_enabled", "MODEL_VERSION"]
 
 #: version of the cost models in the cache keys: entries of other versions are measured again
 MODEL_VERSION = 2
@@ -99,8 +102,8 @@ def _store(backend: str, entries: Mapping[str, dict]) -> None:
     key = machine_key(backend)
     if not isinstance(data.get(key), dict):
         data[key] = {}
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    data[key].update({name: dict(entry) | {"measured": stamp} for name, entry in entries.items()})
+    stamp = {"measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    data[key].update({name: stamp | dict(entry) for name, entry in entries.items()})
     try:
         atomic_write_text(path, json.dumps(data, indent=1) + "\n")
     except OSError:
@@ -111,7 +114,7 @@ def _cached(backend: str, name: str, measure: Callable[[], dict]) -> dict:
     entry = _read_cache(calibration_file()).get(machine_key(backend), {}).get(name)
     if isinstance(entry, dict):
         return entry
-    entry = measure()
+    entry = measure() | {"measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     _store(backend, {name: entry})
     return entry
 
@@ -243,6 +246,25 @@ def figure_costs(outputs: Iterable[str]) -> dict:
         _store("figures", new)
         have = have | new
     return {o: float(have[name(o)]["s"]) for o in ["fixed", *outputs]}
+
+
+def fmr_costs(backend: str) -> dict:
+    """{"s_per_step": s}: wall time per engine step of the simulated FMR on ``backend``
+    (:func:`gpuqd.observables.fmr_simulation.simulate_fmr`: one trajectory, n_x sampled for the lock-in,
+    one engine run per frequency, its set-up included), from 3 frequencies × ≈ 50 000 steps."""
+    def measure() -> dict:
+        from gpuqd.dynamics import ConstantTorque
+        from gpuqd.observables.fmr_simulation import simulate_fmr
+
+        sims = []
+
+        def once() -> None:
+            sims.append(simulate_fmr(ConstantTorque(1e-4, 1e-5), [0.009, 0.01, 0.011], S=1.0, alpha=0.1, KV=0.01,
+                                     periods=60, settle_decays=1.0, steps_per_period=800, backend=backend))
+
+        return {"s_per_step": _min_time(once, 2) / float(np.sum(sims[-1].steps))}
+
+    return _cached(backend, f"fmr:v{MODEL_VERSION}", measure)
 
 
 def _advance_synced(runner: Any, backend: str, steps: int) -> None:

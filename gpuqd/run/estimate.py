@@ -197,16 +197,36 @@ def estimate_run(data: Mapping[str, Any], backend: str, calibrate: bool = True, 
     if need_stats:
         est.stages.append(_switching_stage(data, backend, n_pts, n_tab, table_bytes, calibrate))
     if need_fmr:
-        t = n_pts * (tc["p0"] + tc["p1"] * 2) if tc else None
-        est.stages.append(StageEstimate("fmr", f"{n_pts} points × 2 collinear solves", t,
-                                        int(MAPS_PER_POINT * 2 * n_pts * 8),
-                                        note="simulated FMR not included" if data["fmr"]["simulate"] else ""))
+        est.stages.append(_fmr_stage(data, backend, n_pts, tc))
     if fixed and figures and tr["U"] > 0 and importlib.util.find_spec("matplotlib") is not None:
         outputs = sorted(data["outputs"])
         fc = cal.figure_costs(outputs)
         est.stages.append(StageEstimate("figures", f"{len(outputs)} output(s): {', '.join(outputs)}",
                                         fc["fixed"] + sum(fc[o] for o in outputs), 0))
     return est
+
+
+def _fmr_stage(data: Mapping[str, Any], backend: str, n_pts: int, tc: Mapping[str, float] | None) -> StageEstimate:
+    """The fmr stage: collinear solves at every grid point; with ``fmr.simulate`` the engine steps of the
+    simulated spectra (counted exactly by :func:`gpuqd.run.stages.fmr.simulation_steps`)."""
+    from gpuqd.run import calibration as cal
+
+    f = data["fmr"]
+    work = f"{n_pts} points × 2 collinear solves"
+    t = n_pts * (tc["p0"] + tc["p1"] * 2) if tc else None
+    if f["simulate"]:
+        from gpuqd.run.stages.fmr import simulation_steps
+        from gpuqd.run.switching_estimate import validated
+
+        steps = simulation_steps(validated(data))
+        n = int(f["trajectories"]) if f["noise"] else 1
+        work += f"; simulated FMR {steps:.3g} steps × {n} trajectories"
+        if tc:
+            per = cal.fmr_costs(backend)["s_per_step"]
+            if n > 1:
+                per += (n - 1) * cal.engine_costs(backend, data["magnet"], 0, 1.0)["d"]
+            t += steps * per
+    return StageEstimate("fmr", work, t, int(MAPS_PER_POINT * 2 * n_pts * 8))
 
 
 def _switching_stage(data: Mapping[str, Any], backend: str, n_pts: int, n_tab: int, table_bytes: int,

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MAX_AXIS", "expected_active", "compacting_cost", "mean_first_passage_times"]
+__all__ = ["MAX_AXIS", "expected_active", "compacting_cost", "mean_first_passage_times", "validated"]
 
 #: largest number of ε̃ (and of V) values of the subgrid on which τ is computed
 MAX_AXIS = 12
@@ -77,11 +77,10 @@ def mean_first_passage_times(data: Mapping[str, Any]) -> tuple[np.ndarray, np.nd
     from gpuqd.dynamics import ConstantTorque
     from gpuqd.observables.fokker_planck import AxialFokkerPlanck, axial_maps
     from gpuqd.run.factories import make_magnet, make_spin_valve, make_torque
-    from gpuqd.run.validate import validate_config
     from gpuqd.transport import TorqueTable
 
     try:
-        cfg = validate_config(_json_copy(data), check_output=False)
+        cfg = validated(data)
         magnet = make_magnet(cfg.magnet)
         u_s = cfg.dynamics.switch_threshold
         protocols = {"P_to_AP": ["mfpt_p_to_ap"], "AP_to_P": ["mfpt_ap_to_p"],
@@ -108,8 +107,10 @@ def mean_first_passage_times(data: Mapping[str, Any]) -> tuple[np.ndarray, np.nd
     return tau, np.tile(weights, len(protocols))
 
 
-def _json_copy(data: Mapping[str, Any]) -> dict:
-    """A plain nested copy of a resolved configuration mapping (tuples become lists)."""
+def validated(data: Mapping[str, Any]) -> Any:
+    """The :class:`gpuqd.run.config.RunConfig` of a resolved configuration mapping (validated again)."""
     import json
 
-    return json.loads(json.dumps(data, default=list))
+    from gpuqd.run.validate import validate_config
+
+    return validate_config(json.loads(json.dumps(data, default=list)), check_output=False)
