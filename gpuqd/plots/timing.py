@@ -3,8 +3,9 @@
 Run as ``python -m gpuqd.plots.timing OUTPUT [OUTPUT ...]`` by :func:`gpuqd.run.calibration.figure_costs`,
 in a fresh interpreter so that the one-off costs a run pays are measured too. It computes a small run
 (a 5×5 grid, order 1, a few short trajectories; no figures, no estimate) with the requested outputs in a
-temporary directory, then times, in this order: importing matplotlib and drawing and saving one small
-figure (PNG and PDF: fonts, backends; ``fixed``), and each requested output's ``draw`` (``per_output``).
+temporary directory, then times, in this order: importing the plot modules and matplotlib, reading the
+results and drawing and saving one small figure (PNG and PDF: fonts, backends; ``fixed``), and each
+requested output's ``draw`` (``per_output``).
 Prints one JSON object on stdout: ``{"fixed": s, "per_output": {output: s}, "setup": s}``.
 
 The maps are rasterised (:func:`gpuqd.plots.common.mesh`), so a figure's cost hardly depends on the
@@ -55,9 +56,9 @@ def calibration_config(outputs: list[str]) -> dict:
 
 
 def measure(outputs: list[str]) -> dict:
-    """Seconds: ``fixed`` (matplotlib import + first small figure), ``per_output`` (draw of each output),
-    ``setup`` (the small run, not a figure cost)."""
-    from gpuqd.plots import plot_modules
+    """Seconds: ``fixed`` (what drawing the first figure of a run costs besides the figure: importing the
+    plot modules and matplotlib, reading the results, fonts and backends of a first small figure),
+    ``per_output`` (draw of each output), ``setup`` (the small run, not a figure cost)."""
     from gpuqd.run.pipeline import run_pipeline
     from gpuqd.run.progress import Reporter
     from gpuqd.run.results import load_run
@@ -68,10 +69,12 @@ def measure(outputs: list[str]) -> dict:
         cfg = validate_config(calibration_config(outputs), runs_dir=tmp, check_output=False)
         run_dir = run_pipeline(cfg, reporter=Reporter(), make_figures=False, estimate=False)
         setup = time.perf_counter() - t0
-        results = load_run(run_dir)
         t0 = time.perf_counter()
+        from gpuqd.plots import plot_modules
         from gpuqd.plots.common import pyplot
 
+        results = load_run(run_dir)
+        modules = plot_modules()
         plt = pyplot()
         fig, ax = plt.subplots(figsize=(3, 2))
         ax.plot([0, 1], [0, 1], label="θ")
@@ -82,7 +85,7 @@ def measure(outputs: list[str]) -> dict:
         plt.close(fig)
         fixed = time.perf_counter() - t0
         per_output = {}
-        for module in plot_modules():
+        for module in modules:
             if module.OUTPUT in outputs:
                 t0 = time.perf_counter()
                 module.draw(results, Path(tmp) / "figures")

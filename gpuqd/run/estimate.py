@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,8 @@ class RunEstimate:
     backend: str = "numpy"
     machine: str = ""
     available_bytes: int | None = None
+    #: wall seconds spent measuring this machine for this estimate (0 when everything was cached)
+    calibration_s: float = 0.0
 
     @property
     def seconds(self) -> float:
@@ -82,6 +85,9 @@ class RunEstimate:
         bound = "≤ " if any(s.bound for s in self.stages) else "≈ "
         out.append(f"  total: {bound}{format_seconds(self.seconds)} on backend {self.backend}, peak memory ≈ "
                    f"{format_bytes(self.peak_bytes)}{avail} (calibrated on {self.machine})")
+        if self.calibration_s >= 1.0:
+            out.append(f"  (measuring this machine for the estimate took {format_seconds(self.calibration_s)}, "
+                       f"once: cached, delete the calibration cache to measure again)")
         return out
 
 
@@ -147,6 +153,7 @@ def estimate_run(data: Mapping[str, Any], backend: str, calibrate: bool = True, 
     """
     from gpuqd.run import calibration as cal
 
+    t_start = time.perf_counter()
     g, tr = data["grid"], data["transport"]
     n_eps, n_V = int(g["eps_tilde"]["num"]), int(g["V"]["num"])
     n_pts = n_eps * n_V
@@ -203,6 +210,8 @@ def estimate_run(data: Mapping[str, Any], backend: str, calibrate: bool = True, 
         fc = cal.figure_costs(outputs)
         est.stages.append(StageEstimate("figures", f"{len(outputs)} output(s): {', '.join(outputs)}",
                                         fc["fixed"] + sum(fc[o] for o in outputs), 0))
+    if calibrate:
+        est.calibration_s = time.perf_counter() - t_start
     return est
 
 
@@ -214,18 +223,17 @@ def _fmr_stage(data: Mapping[str, Any], backend: str, n_pts: int, tc: Mapping[st
     f = data["fmr"]
     work = f"{n_pts} points × 2 collinear solves"
     t = n_pts * (tc["p0"] + tc["p1"] * 2) if tc else None
-    if f["simulate"]:
+    if f["simulate"] and tc:  # counting the steps needs a few transport solves: not in the memory check
         from gpuqd.run.stages.fmr import simulation_steps
         from gpuqd.run.switching_estimate import validated
 
         steps = simulation_steps(validated(data))
-        n = int(f["trajectories"]) if f["noise"] else 1
+        n = int(f["trajectories"])
         work += f"; simulated FMR {steps:.3g} steps × {n} trajectories"
-        if tc:
-            per = cal.fmr_costs(backend)["s_per_step"]
-            if n > 1:
-                per += (n - 1) * cal.engine_costs(backend, data["magnet"], 0, 1.0)["d"]
-            t += steps * per
+        per = cal.fmr_costs(backend)["s_per_step"]
+        if n > 1:
+            per += (n - 1) * cal.engine_costs(backend, data["magnet"], 0, 1.0)["d"]
+        t += steps * per
     return StageEstimate("fmr", work, t, int(MAPS_PER_POINT * 2 * n_pts * 8))
 
 
