@@ -83,11 +83,11 @@ class RunEstimate:
             out.append(f"  {s.name}: {s.work}; {mem}{t}{note}")
         avail = f" of {format_bytes(self.available_bytes)} available" if self.available_bytes else ""
         bound = "≤ " if any(s.bound for s in self.stages) else "≈ "
-        out.append(f"  total: {bound}{format_seconds(self.seconds)} on backend {self.backend}, peak memory ≈ "
-                   f"{format_bytes(self.peak_bytes)}{avail} (calibrated on {self.machine})")
         if self.calibration_s >= 1.0:
             out.append(f"  (measuring this machine for the estimate took {format_seconds(self.calibration_s)}, "
                        f"once: cached, delete the calibration cache to measure again)")
+        out.append(f"  total: {bound}{format_seconds(self.seconds)} on backend {self.backend}, peak memory ≈ "
+                   f"{format_bytes(self.peak_bytes)}{avail} (calibrated on {self.machine})")
         return out
 
 
