@@ -10,10 +10,13 @@ trajectories still running at its start. A_k comes from a survival model per gri
   docs/physics.md §10), on the torque table at a subgrid of at most :data:`MAX_AXIS` × :data:`MAX_AXIS`
   points (each standing for the grid points nearest to it);
 * survival S(t) = exp(−t/τ) (memoryless escape, docs/physics.md §10), so the expected number still
-  running at t is ``Σ_points n·exp(−t/τ)``. For switching that is mostly deterministic (coefficient of
-  variation well below 1) the true survival stays near 1 until ≈ τ and drops faster after: the
-  work up to t_end is then underestimated by at most 1/(1 − 1/e) ≈ 1.6 at points with τ ≈ t_end,
-  and overestimated where τ ≪ t_end is followed by a long tail; the printed estimate is marked "≈".
+  running at t is ``Σ_points n·exp(−t/τ)``. A point's work up to t_end is E[min(T, t_end)], and for any
+  distribution of mean τ, E[min(T, t_end)] ≤ min(τ, t_end) (min is concave), so the exponential model,
+  τ(1 − e^(−t_end/τ)), is low by at most 1/(1 − 1/e) ≈ 1.58 (deterministic switching at τ = t_end);
+  it is high where the times have a long tail. The printed estimate is marked "≈". (configs/
+  switching_times.yaml on the cpu backend: τ within −7 %…+9 % (≤ 3 standard errors) of the measured
+  mean at the 31 points where all 100 trajectories switched; coefficients of variation 0.1–0.4; the
+  modelled work 12 % below the measured trajectory-steps.)
 
 The run ends after the last chunk at whose start at least half a trajectory is expected to run, or at
 t_end. Without the axial model (cubic anisotropy, a free source, a transverse field) or with
