@@ -212,11 +212,12 @@ def _python_env() -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=root + (os.pathsep + path if path else ""))
 
 
-def startup_costs(backend: str) -> dict:
+def startup_costs(backend: str) -> dict | None:
     """{"s": seconds} of what every ``gpuqd run`` pays besides its stages: starting Python, the imports,
     reading and validating the configuration, choosing ``backend``, the first transport solve (its
     one-off set-up), the run directory, lock, metadata and results files. Timed from outside a fresh
-    interpreter running a 2 × 2-point maps-only run, minus the stage times it records (fastest of 2; ≈ 6 s)."""
+    interpreter running a 2 × 2-point maps-only run, minus the stage times it records (fastest of 2;
+    ≈ 6 s). None if that fails."""
     def measure() -> dict:
         cmd = [sys.executable, "-c", _STARTUP_CODE, json.dumps(_STARTUP_CONFIG), backend]
         env = _python_env()
@@ -227,14 +228,18 @@ def startup_costs(backend: str) -> dict:
             times.append(time.perf_counter() - t0 - float(proc.stdout.strip().splitlines()[-1]))
         return {"s": max(min(times), 0.0)}
 
-    return _cached(backend, f"startup:v{MODEL_VERSION}", measure)
+    try:
+        return _cached(backend, f"startup:v{MODEL_VERSION}", measure)
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+        return None  # the measurement failed: the estimate says "time not estimated" for the start-up
 
 
-def figure_costs(outputs: Iterable[str]) -> dict:
+def figure_costs(outputs: Iterable[str]) -> dict | None:
     """{"fixed": s, <output>: s, ...}: drawing and saving the figures of each output (the plot modules of
     :mod:`gpuqd.plots`) and the one-off cost of the first figure in a process (matplotlib import, fonts),
     measured by ``python -m gpuqd.plots.timing`` in a fresh interpreter on a small run (≈ 3 s plus the
-    figures: ≈ 1–7 s per output on a 2-core x86-64); each output once per machine (backend "figures")."""
+    figures: ≈ 1–7 s per output on a 2-core x86-64); each output once per machine (backend "figures").
+    None if the measurement fails (no figure time in the estimate)."""
     outputs = sorted(set(outputs))
 
     def name(o: str) -> str:
@@ -246,9 +251,12 @@ def figure_costs(outputs: Iterable[str]) -> dict:
     have = cached()
     missing = [o for o in outputs if not isinstance(have.get(name(o)), dict)]
     if missing or not isinstance(have.get(name("fixed")), dict):
-        proc = subprocess.run([sys.executable, "-m", "gpuqd.plots.timing", *(missing or ["switching_diagram"])],
-                              env=_python_env(), check=True, capture_output=True, text=True, timeout=900)
-        got = json.loads(proc.stdout.strip().splitlines()[-1])
+        try:
+            proc = subprocess.run([sys.executable, "-m", "gpuqd.plots.timing", *(missing or ["switching_diagram"])],
+                                  env=_python_env(), check=True, capture_output=True, text=True, timeout=900)
+            got = json.loads(proc.stdout.strip().splitlines()[-1])
+        except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+            return None  # the measurement failed: the estimate says "time not estimated" for the figures
         new = {name(o): {"s": got["per_output"][o]} for o in missing}
         if not isinstance(have.get(name("fixed")), dict):
             new[name("fixed")] = {"s": got["fixed"]}

@@ -169,7 +169,8 @@ def estimate_run(data: Mapping[str, Any], backend: str, calibrate: bool = True, 
     scan = scan and data["torque"]["model"] == "transport"
     n_scan = 2 * min(min(SCAN_NODES_PER_END, n_tab // 2) + 3, n_tab) if scan else 0
     if fixed:
-        t = cal.startup_costs(backend)["s"] + (n_pts * (tc["p0"] + tc["p1"] * n_scan) if scan else 0.0)
+        start = cal.startup_costs(backend)
+        t = None if start is None else start["s"] + (n_pts * (tc["p0"] + tc["p1"] * n_scan) if scan else 0.0)
         work = "Python, imports, validation" + (f", time-step guard {n_pts} points × {n_scan} θ" if scan else "")
         est.stages.append(StageEstimate("start-up", work, t, 0))
 
@@ -209,7 +210,7 @@ def estimate_run(data: Mapping[str, Any], backend: str, calibrate: bool = True, 
         outputs = sorted(data["outputs"])
         fc = cal.figure_costs(outputs)
         est.stages.append(StageEstimate("figures", f"{len(outputs)} output(s): {', '.join(outputs)}",
-                                        fc["fixed"] + sum(fc[o] for o in outputs), 0))
+                                        None if fc is None else fc["fixed"] + sum(fc[o] for o in outputs), 0))
     if calibrate:
         est.calibration_s = time.perf_counter() - t_start
     return est

@@ -172,3 +172,20 @@ def test_start_up_and_figure_terms_are_measured_once_and_cached(tmp_path, monkey
     monkeypatch.setattr(calibration.subprocess, "run", no_measurement)
     again = estimate_run(data, "numpy")
     assert [s.seconds for s in again.stages] == [s.seconds for s in est.stages]
+
+
+def test_a_failing_fixed_cost_measurement_leaves_the_stage_unestimated(tmp_path, monkeypatch):
+    """The estimate never stops a run: a start-up or figure measurement that fails gives "time not estimated"."""
+    monkeypatch.setenv("GPUQD_CALIBRATION_FILE", str(tmp_path / "calibration.json"))
+    monkeypatch.setenv("GPUQD_CALIBRATE_FIXED_COSTS", "1")
+
+    def broken(*a, **k):
+        raise calibration.subprocess.CalledProcessError(1, "python")
+
+    monkeypatch.setattr(calibration.subprocess, "run", broken)
+    raw = json.loads(json.dumps(BASE))
+    raw["outputs"] = ["torque_maps"]
+    est = estimate_run(validate_config(raw, check_output=False).data, "numpy")
+    fixed = [s for s in est.stages if s.name in ("start-up", "figures")]
+    assert fixed and all(s.seconds is None for s in fixed)
+    assert any("time not estimated" in line for line in est.lines())
