@@ -30,7 +30,10 @@ def _results() -> dict:
     path = REPO / "benchmarks" / "results" / m.group(1)
     if not path.exists():
         pytest.skip(f"{path} not present (run python benchmarks/estimates.py --backend cpu --fresh-calibration)")
-    return json.loads(path.read_text(encoding="utf-8"))
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert all("stages_measured_median" in r for r in data["rows"]), (
+        f"{path} was written by an older benchmarks/estimates.py: run it again and update the README table")
+    return data
 
 
 def test_readme_cost_table_matches_the_benchmark_json():
