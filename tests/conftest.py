@@ -101,11 +101,16 @@ def tiny_config(make_tiny_config) -> dict:  # noqa: ANN001
 
 @pytest.fixture(scope="session", autouse=True)
 def _calibration_file(tmp_path_factory):  # noqa: ANN001, ANN202
-    """Run estimates calibrate into a per-session file, not the user's cache (tests load the machine)."""
-    old = os.environ.get("GPUQD_CALIBRATION_FILE")
+    """Run estimates calibrate into a per-session file, not the user's cache (tests load the machine), and
+    without the start-up and figure timings (fresh interpreters, seconds each; tests/run/test_estimate.py
+    turns them on where it tests them)."""
+    names = ("GPUQD_CALIBRATION_FILE", "GPUQD_CALIBRATE_FIXED_COSTS")
+    old = {name: os.environ.get(name) for name in names}
     os.environ["GPUQD_CALIBRATION_FILE"] = str(tmp_path_factory.mktemp("calibration") / "calibration.json")
+    os.environ["GPUQD_CALIBRATE_FIXED_COSTS"] = "0"
     yield
-    if old is None:
-        os.environ.pop("GPUQD_CALIBRATION_FILE", None)
-    else:
-        os.environ["GPUQD_CALIBRATION_FILE"] = old
+    for name, value in old.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

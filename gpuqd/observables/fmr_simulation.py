@@ -34,6 +34,7 @@ __all__ = [
     "STATE_THETA",
     "SimulatedFMR",
     "collinear_torques",
+    "frequency_steps",
     "linearised_torques",
     "samples_per_period",
     "simulate_fmr",
@@ -111,6 +112,15 @@ class SimulatedFMR:
         return np.abs(self.chi - self.chi_formula) / np.abs(self.chi_formula)
 
 
+def frequency_steps(omegas: Any, rate: float, settle_decays: float, periods: int, steps_per_period: int) -> np.ndarray:
+    """Engine steps per drive frequency Ω (Γ) of :func:`simulate_fmr`: whole periods 2π/Ω lasting at least
+    ``settle_decays``/``rate`` (``rate``: the slowest point's decay rate Γ_relax, in Γ), then ``periods``
+    lock-in periods, ``steps_per_period`` steps each."""
+    period = 2.0 * math.pi / np.atleast_1d(np.asarray(omegas, dtype=float))
+    n_settle = np.ceil(float(settle_decays) / float(rate) / period - 1e-9).astype(np.int64)
+    return (n_settle + int(periods)) * int(steps_per_period)
+
+
 def simulate_fmr(
     torque: Any,
     omegas: Any,
@@ -183,14 +193,14 @@ def simulate_fmr(
     n_traj = n_points * trajectories
     theta0 = STATE_THETA[state]
     sample_every = steps_per_period // samples_per_period
-    settle_time = float(settle_decays / rate.min())
     chi = np.empty((n_points, omegas.size), dtype=complex)
     stderr = np.full((n_points, omegas.size), complex(np.nan, np.nan))
     out_dt, out_settle, out_lock, out_steps = (np.empty(omegas.size) for _ in range(4))
+    all_steps = frequency_steps(omegas, float(rate.min()), settle_decays, periods, steps_per_period)
     for k, omega in enumerate(omegas):
         period = 2.0 * math.pi / omega
-        n_settle = math.ceil(settle_time / period - 1e-9)
-        steps = (n_settle + periods) * steps_per_period
+        steps = int(all_steps[k])
+        n_settle = steps // steps_per_period - periods
         dt = period / steps_per_period
         magnet = Macrospin(S=S, KV=KV, alpha=alpha, sigma2=sigma2, field=(0.0, 0.0, field_z),
                            ac_field=(drive, omega))

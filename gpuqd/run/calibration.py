@@ -9,7 +9,10 @@ machine's own speed):
   number of directions the run needs), plus the resonance-line scan per ε̃ value, and the working
   memory of a block (bytes per (point, θ) solve, from :mod:`tracemalloc`);
 * engine: seconds per step = ``c + d·n_traj`` for the stochastic LLG ensemble on the backend with a
-  tabulated torque, and the engine memory per trajectory.
+  tabulated torque, and the engine memory per trajectory;
+* simulated FMR: seconds per engine step of one driven trajectory (:func:`fmr_costs`);
+* start-up (:func:`startup_costs`) and figures (:func:`figure_costs`): timed in fresh interpreters, so
+  that the estimate of a run is its whole wall time (``$GPUQD_CALIBRATE_FIXED_COSTS=0`` turns them off).
 
 The cache is ``<user cache dir>/gpuqd/calibration.json`` (``$GPUQD_CACHE_DIR`` or
 ``$XDG_CACHE_HOME/gpuqd`` or ``~/.cache/gpuqd``, the directory of the host-engine builds;
@@ -24,10 +27,12 @@ import json
 import os
 import platform
 import socket
+import subprocess
+import sys
 import time
 import tracemalloc
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +42,36 @@ from gpuqd import __version__
 from gpuqd.atomic_io import atomic_write_text
 from gpuqd.dynamics.host_build import cache_dir  # the one user cache directory of gpuqd
 
-__all__ = ["cache_dir", "calibration_file", "machine_key", "transport_costs", "engine_costs", "machine_description"]
+__all__ = ["cache_dir", "calibration_file", "machine_key", "transport_costs", "engine_costs", "machine_description",
+           "startup_costs", "figure_costs", "fmr_costs", "fixed_costs_enabled", "MODEL_VERSION"]
 
-_CAL_POINTS = (16, 64)  # points per transport measurement
+#: version of the cost models in the cache keys: entries of other versions are measured again
+MODEL_VERSION = 2
+_CAL_POINTS = (16, 64)  # points per transport memory measurement
+_BLOCK_SHAPE = (8, 256)  # (ε̃, V) of the timed transport block (2048 points, the stage's block size)
+#: what ``gpuqd run`` does before its first stage (see :func:`startup_costs`); argv: config JSON, backend
+_STARTUP_CODE = """
+import json, sys, tempfile
+from pathlib import Path
+import gpuqd.cli
+from gpuqd.run.factories import make_spin_valve, solve
+from gpuqd.run.pipeline import run_pipeline
+from gpuqd.run.progress import RichReporter
+from gpuqd.run.validate import load_config
+with tempfile.TemporaryDirectory() as tmp:
+    path = Path(tmp) / "startup.yaml"
+    path.write_text(sys.argv[1], encoding="utf-8")
+    cfg = load_config(path, runs_dir=tmp, backend=sys.argv[2])
+    solve(make_spin_valve(cfg.transport), 10.0, 10.0, 0.5, cfg.transport.order)
+    run_dir = run_pipeline(cfg, reporter=RichReporter(quiet=True), make_figures=False, estimate=False)
+    meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
+    print(sum(v["wall_s"] for k, v in meta["stages"].items() if k != "results"))
+"""
+_STARTUP_CONFIG = {"name": "startup", "transport": {"U": 100.0, "T": 10.0, "gamma_S": 0.6666667,
+                                                    "gamma_D": 1.3333333, "p_S": 0.9, "p_D": 0.9, "order": 2},
+                   "grid": {"eps_tilde": {"start": 0.0, "stop": 0.1, "num": 2}, "V": {"start": 0.0, "stop": 0.1,
+                                                                                     "num": 2}},
+                   "outputs": ["torque_maps"]}
 _CAL_TRAJ = {"numpy": (256, 4096), "cpu": (256, 4096), "cupy": (8192, 262144)}
 _CAL_STEPS = 20  # steps of the first, sizing measurement
 _MIN_TIME_S = 0.3  # each timed repeat runs at least this long
@@ -62,24 +94,35 @@ def calibration_file() -> Path:
     return Path(env) if env else cache_dir() / "calibration.json"
 
 
-def _cached(backend: str, name: str, measure: Callable[[], dict]) -> dict:
-    path = calibration_file()
-    key = machine_key(backend)
+def _read_cache(path: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            data = {}
     except (OSError, ValueError):
-        data = {}  # a corrupt calibration cache is just measured again
-    entry = data.get(key, {}).get(name)
-    if isinstance(entry, dict):
-        return entry
-    entry = measure() | {"measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    data.setdefault(key, {})[name] = entry
+        return {}  # a corrupt calibration cache is just measured again
+    return data if isinstance(data, dict) else {}
+
+
+def _store(backend: str, entries: Mapping[str, dict]) -> None:
+    """Add ``entries`` (name → dict, stamped with the time) under this machine and ``backend``."""
+    path = calibration_file()
+    data = _read_cache(path)
+    key = machine_key(backend)
+    if not isinstance(data.get(key), dict):
+        data[key] = {}
+    stamp = {"measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    data[key].update({name: stamp | dict(entry) for name, entry in entries.items()})
     try:
         atomic_write_text(path, json.dumps(data, indent=1) + "\n")
     except OSError:
         pass  # an unwritable cache only means measuring again next time
+
+
+def _cached(backend: str, name: str, measure: Callable[[], dict]) -> dict:
+    entry = _read_cache(calibration_file()).get(machine_key(backend), {}).get(name)
+    if isinstance(entry, dict):
+        return entry
+    entry = measure() | {"measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    _store(backend, {name: entry})
     return entry
 
 
@@ -103,34 +146,45 @@ def _spin_valve(tr: Mapping[str, Any]):
 
 
 def transport_costs(tr: Mapping[str, Any], n_theta: int) -> dict:
-    """{"t2": s/point for 2 directions, "b": s per extra (point, θ), "line_s": s per ε̃ of one line scan,
-    "bytes_per_solve", "bytes_fixed"} at the transport parameters ``tr`` (order ``tr["order"]``), for
-    solves of ``n_theta`` ≥ 2 directions: a point with n directions costs ``t2 + b·(n − 2)``.
+    """{"p0": s/point, "p1": s per (point, direction), "line_s": s per ε̃ of one line scan, "bytes_per_solve",
+    "bytes_fixed"} at the transport parameters ``tr`` (order ``tr["order"]``): a grid point solved at n
+    directions costs ``p0 + p1·n`` seconds. ``n_theta`` (≥ 6) is the number of directions the run's
+    transport stage solves per point (the table nodes, or 4 for maps only, plus θ = 0.01π, 0.99π).
+
+    Timed through :meth:`gpuqd.transport.TorqueTable.build` on one full transport block (8 × 256 points,
+    the stage's block size): the cost per point grows with the block (memory traffic), so a few points
+    would underestimate it.
     """
+    from gpuqd.transport import TorqueTable
+
     order = int(tr["order"])
-    n_theta = max(int(n_theta), 2)
+    n_theta = max(int(n_theta), 6)
 
     def measure() -> dict:
         sv = _spin_valve(tr)
         scale = tr["U"] if tr["U"] > 0 else tr["T"]
-        V = np.array([0.123 * scale])
+        eps = np.linspace(-0.5 * scale, 0.5 * scale, _BLOCK_SHAPE[0])
+        V = np.linspace(-0.5 * scale, 0.5 * scale, _BLOCK_SHAPE[1])
+        n_pts = eps.size * V.size
+        extra = [0.01 * np.pi, 0.99 * np.pi]
 
-        def solve(n_pts: int, n_th: int) -> None:
-            eps = np.linspace(-0.5 * scale, 0.5 * scale, n_pts)
-            th = np.linspace(0.01, np.pi - 0.01, n_th)
+        def build(n: int) -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                sv.solve(eps[:, None, None], V[None, :, None], th[None, None, :], order=order)
+                TorqueTable.build(sv, eps, V, order, n - len(extra), extra_theta=extra, block_points=n_pts)
 
-        n = _CAL_POINTS[1]
-        t2 = _min_time(lambda: solve(n, 2), _REPEATS) / n
-        b = 0.0
-        if n_theta > 2:
-            b = max(_min_time(lambda: solve(n, n_theta), _REPEATS) / n - t2, 0.0) / (n_theta - 2)
+        t_lo = _min_time(lambda: build(6), 2) / n_pts
+        p1 = 0.0
+        if n_theta > 6:
+            p1 = max(_min_time(lambda: build(n_theta), 2) / n_pts - t_lo, 0.0) / (n_theta - 6)
         peaks = []
-        for n_pts in _CAL_POINTS:
+        th = np.linspace(0.01, np.pi - 0.01, n_theta)
+        for n in _CAL_POINTS:
+            e = np.linspace(-0.5 * scale, 0.5 * scale, n)
             tracemalloc.start()
-            solve(n_pts, n_theta)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sv.solve(e[:, None, None], V[None, :1, None], th[None, None, :], order=order)
             peaks.append(tracemalloc.get_traced_memory()[1])
             tracemalloc.stop()
         per = max(peaks[1] - peaks[0], 0) / ((_CAL_POINTS[1] - _CAL_POINTS[0]) * n_theta)
@@ -139,10 +193,95 @@ def transport_costs(tr: Mapping[str, Any], n_theta: int) -> dict:
             warnings.simplefilter("ignore")
             line_s = _min_time(lambda: sv.resonance_lines(eps_l, -0.5 * scale, 0.5 * scale, kind="resonance",
                                                              n_scan=801), repeats=1) / eps_l.size
-        return {"t2": t2, "b": b, "line_s": line_s, "bytes_per_solve": per,
+        return {"p0": max(t_lo - 6 * p1, 0.0), "p1": p1, "line_s": line_s, "bytes_per_solve": per,
                 "bytes_fixed": max(peaks[0] - per * _CAL_POINTS[0] * n_theta, 0.0)}
 
-    return _cached("transport", f"transport:order={order}:n_theta={n_theta}", measure)
+    return _cached("transport", f"transport:v{MODEL_VERSION}:order={order}:n_theta={n_theta}", measure)
+
+
+def fixed_costs_enabled() -> bool:
+    """False when ``$GPUQD_CALIBRATE_FIXED_COSTS`` is 0: no start-up or figure measurement (they start
+    other Python processes, ≈ 5 s and ≈ 2–20 s; the test suite turns them off)."""
+    return os.environ.get("GPUQD_CALIBRATE_FIXED_COSTS", "1") != "0"
+
+
+def _python_env() -> dict[str, str]:
+    """Environment of the timing subprocesses: this gpuqd importable, no threads fighting the parent."""
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.environ.get("PYTHONPATH")
+    return dict(os.environ, PYTHONPATH=root + (os.pathsep + path if path else ""))
+
+
+def startup_costs(backend: str) -> dict | None:
+    """{"s": seconds} of what every ``gpuqd run`` pays besides its stages: starting Python, the imports,
+    reading and validating the configuration, choosing ``backend``, the first transport solve (its
+    one-off set-up), the run directory, lock, metadata and results files. Timed from outside a fresh
+    interpreter running a 2 × 2-point maps-only run, minus the stage times it records (fastest of 2;
+    ≈ 6 s). None if that fails."""
+    def measure() -> dict:
+        cmd = [sys.executable, "-c", _STARTUP_CODE, json.dumps(_STARTUP_CONFIG), backend]
+        env = _python_env()
+        times = []
+        for _ in range(2):
+            t0 = time.perf_counter()
+            proc = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True, timeout=300)
+            times.append(time.perf_counter() - t0 - float(proc.stdout.strip().splitlines()[-1]))
+        return {"s": max(min(times), 0.0)}
+
+    try:
+        return _cached(backend, f"startup:v{MODEL_VERSION}", measure)
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+        return None  # the measurement failed: the estimate says "time not estimated" for the start-up
+
+
+def figure_costs(outputs: Iterable[str]) -> dict | None:
+    """{"fixed": s, <output>: s, ...}: drawing and saving the figures of each output (the plot modules of
+    :mod:`gpuqd.plots`) and the one-off cost of the first figure in a process (matplotlib import, fonts),
+    measured by ``python -m gpuqd.plots.timing`` in a fresh interpreter on a small run (≈ 3 s plus the
+    figures: ≈ 1–7 s per output on a 2-core x86-64); each output once per machine (backend "figures").
+    None if the measurement fails (no figure time in the estimate)."""
+    outputs = sorted(set(outputs))
+
+    def name(o: str) -> str:
+        return f"figures:v{MODEL_VERSION}:{o}"
+
+    def cached() -> dict:
+        return _read_cache(calibration_file()).get(machine_key("figures"), {})
+
+    have = cached()
+    missing = [o for o in outputs if not isinstance(have.get(name(o)), dict)]
+    if missing or not isinstance(have.get(name("fixed")), dict):
+        try:
+            proc = subprocess.run([sys.executable, "-m", "gpuqd.plots.timing", *(missing or ["switching_diagram"])],
+                                  env=_python_env(), check=True, capture_output=True, text=True, timeout=900)
+            got = json.loads(proc.stdout.strip().splitlines()[-1])
+        except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+            return None  # the measurement failed: the estimate says "time not estimated" for the figures
+        new = {name(o): {"s": got["per_output"][o]} for o in missing}
+        if not isinstance(have.get(name("fixed")), dict):
+            new[name("fixed")] = {"s": got["fixed"]}
+        _store("figures", new)
+        have = have | new
+    return {o: float(have[name(o)]["s"]) for o in ["fixed", *outputs]}
+
+
+def fmr_costs(backend: str) -> dict:
+    """{"s_per_step": s}: wall time per engine step of the simulated FMR on ``backend``
+    (:func:`gpuqd.observables.fmr_simulation.simulate_fmr`: one trajectory, n_x sampled for the lock-in,
+    one engine run per frequency, its set-up included), from 3 frequencies × ≈ 50 000 steps."""
+    def measure() -> dict:
+        from gpuqd.dynamics import ConstantTorque
+        from gpuqd.observables.fmr_simulation import simulate_fmr
+
+        sims = []
+
+        def once() -> None:
+            sims.append(simulate_fmr(ConstantTorque(1e-4, 1e-5), [0.009, 0.01, 0.011], S=1.0, alpha=0.1, KV=0.01,
+                                     periods=60, settle_decays=1.0, steps_per_period=800, backend=backend))
+
+        return {"s_per_step": _min_time(once, 2) / float(np.sum(sims[-1].steps))}
+
+    return _cached(backend, f"fmr:v{MODEL_VERSION}", measure)
 
 
 def _advance_synced(runner: Any, backend: str, steps: int) -> None:

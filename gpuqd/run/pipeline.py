@@ -74,15 +74,17 @@ def _new_meta(cfg: RunConfig, backend: str, start: str) -> dict:
 
 def run_pipeline(cfg: RunConfig, resume: bool = False, force: bool = False, reporter: Reporter | None = None,
                  make_figures: bool = True, argv: list[str] | None = None,
-                 executor: Executor | None = None, allow_large: bool = False) -> Path:
+                 executor: Executor | None = None, allow_large: bool = False, estimate: bool = True) -> Path:
     """Execute (or resume) the run described by ``cfg``; returns the run directory.
 
     Holds the run directory's lock (:class:`gpuqd.run.lock.RunLock`) throughout. Raises
     :class:`RunError` for run-directory conflicts, a live run in the same directory, unusable
     backends and runs that would not fit in memory (``allow_large`` overrides), before any
     computation or file is written; a new run that fails before its first checkpoint leaves no
-    run directory behind. ``executor`` runs the heavy work (default: the configuration's ``execution`` section — in
-    process, or a Dask cluster started or connected on first use and closed at the end).
+    run directory behind. ``executor`` runs the heavy work (default: the configuration's ``execution``
+    section — in process, or a Dask cluster started or connected on first use and closed at the end).
+    ``estimate=False``: no calibrated time estimate is printed (the memory check stays; the figure
+    calibration's small run uses it).
     """
     reporter = reporter or Reporter()
     lock = RunLock(cfg.run_dir, argv).acquire()
@@ -92,7 +94,7 @@ def run_pipeline(cfg: RunConfig, resume: bool = False, force: bool = False, repo
         if mode == "finished":
             reporter.message(f"{rd.path}: run already finished; nothing to do (use --force to recompute)")
             return rd.path
-        return _run(cfg, rd, mode, reporter, make_figures, argv, executor, allow_large, created)
+        return _run(cfg, rd, mode, reporter, make_figures, argv, executor, allow_large, created, estimate)
     except RunError:
         if created and not RunDir(cfg.run_dir).has_checkpoints():
             RunDir(cfg.run_dir).remove()  # a new run with nothing of value yet: no partial run directory
@@ -102,13 +104,13 @@ def run_pipeline(cfg: RunConfig, resume: bool = False, force: bool = False, repo
 
 
 def _run(cfg: RunConfig, rd: RunDir, mode: str, reporter: Reporter, make_figures: bool, argv: list[str] | None,
-         executor: Executor | None, allow_large: bool, created: list[Path]) -> Path:
+         executor: Executor | None, allow_large: bool, created: list[Path], estimate: bool = True) -> Path:
     meta = rd.read_meta() if mode == "resume" else {}
     backend = _backend_for(cfg, rd, mode, meta)
     stages = [get_stage(name) for name in cfg.stages]
     check_memory(estimate_run(cfg.data, backend, calibrate=False), allow_large)
     check_time_step(cfg)  # needs the grid's transport solves at the table ends: after the memory check
-    for line in estimate_run(cfg.data, backend).lines():
+    for line in estimate_run(cfg.data, backend, figures=make_figures).lines() if estimate else []:
         reporter.message(line)
     if mode == "replace":  # --force: the old run goes only now that the new one may start
         rd.remove()

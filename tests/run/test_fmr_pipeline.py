@@ -136,3 +136,12 @@ def test_shipped_fmr_config_validates():
     tr, mg = cfg.data["transport"], cfg.data["magnet"]
     assert (tr["U"], tr["T"], tr["p_S"], tr["p_D"], mg["S"], mg["KV"], mg["alpha"]) == (
         1000.0, 10.0, 0.99, 0.99, 1.0, 0.01, 0.1)
+
+
+def test_estimate_counts_the_simulated_fmr_steps_exactly(fmr_run, tiny_fmr):
+    """The run estimate's step count of the simulated FMR is the number of steps the run integrated."""
+    from gpuqd.run.stages.fmr import simulation_steps
+
+    run_dir, _ = fmr_run
+    steps = load_run(run_dir)["fmr_sim_steps"]
+    assert simulation_steps(validate_config(tiny_fmr, check_output=False)) == int(np.sum(steps)) > 0

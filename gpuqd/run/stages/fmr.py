@@ -24,6 +24,7 @@ from gpuqd.dynamics import ConstantTorque
 from gpuqd.observables import fmr
 from gpuqd.observables.fmr_simulation import (
     collinear_torques,
+    frequency_steps,
     samples_per_period,
     simulate_fmr,
     simulation_omegas,
@@ -36,7 +37,7 @@ from gpuqd.run.factories import make_spin_valve
 from gpuqd.run.schema import Flag, Num, Section, Vec3
 from gpuqd.run.stage import Fail, Stage, StageContext, StageResult
 
-__all__ = ["STAGE", "FmrConfig", "SECTION", "VARIABLES", "check", "simulate_spectrum"]
+__all__ = ["STAGE", "FmrConfig", "SECTION", "VARIABLES", "check", "simulate_spectrum", "simulation_steps"]
 
 #: Rows of the (ε̃, V) grid per collinear transport block (progress granularity).
 ROWS_PER_BLOCK = 8
@@ -296,6 +297,23 @@ def simulate_spectrum(item: tuple) -> Any:
         steps_per_period=f.steps_per_period, samples_per_period=samples_per_period(f.steps_per_period),
         trajectories=f.trajectories, sigma2=sigma2, seed=cfg.seed + n, backend=backend,
     )
+
+
+def simulation_steps(cfg: RunConfig) -> int:
+    """Engine steps of the simulated FMR (every stable spectrum, every frequency; one engine run of
+    ``fmr.trajectories`` trajectories each), for the run estimate: solves the spectra points' collinear
+    torques (a few transport solves)."""
+    f, mg = cfg.fmr, cfg.magnet
+    spectra, windows = _spectra(cfg)
+    total = 0
+    for (p, j), (lo, hi, centre) in windows.items():
+        params = {"S": mg.S, "alpha": mg.alpha, "field": mg.KV,
+                  "field_like": spectra["fmr_spectra_field_like"][p, j] + mg.field[2],
+                  "damping_like": spectra["fmr_spectra_damping_like"][p, j], "state": fmr.STATES[j]}
+        omegas = simulation_omegas(lo, hi, centre, f.simulate_omegas)
+        total += int(frequency_steps(omegas, float(fmr.relaxation_rate(**params)), f.settle_decays, f.periods,
+                                     f.steps_per_period).sum())
+    return total
 
 
 def _simulate_spectra(ctx: StageContext, fl_total: np.ndarray, dl: np.ndarray, stable: np.ndarray,
