@@ -17,7 +17,7 @@ machine's own speed):
 The cache is ``<user cache dir>/gpuqd/calibration.json`` (``$GPUQD_CACHE_DIR`` or
 ``$XDG_CACHE_HOME/gpuqd`` or ``~/.cache/gpuqd``, the directory of the host-engine builds;
 ``$GPUQD_CALIBRATION_FILE`` names the file directly), keyed by host, CPU, core count, NumPy version,
-gpuqd version and backend. Measurements taken while the machine is busy give high estimates:
+gpuqd version, backend and (cpu, cupy) the kernel source hash. Measurements taken while the machine is busy give high estimates:
 delete the file to measure again.
 """
 
@@ -41,6 +41,7 @@ import numpy as np
 from gpuqd import __version__
 from gpuqd.atomic_io import atomic_write_text
 from gpuqd.dynamics.host_build import cache_dir  # the one user cache directory of gpuqd
+from gpuqd.dynamics.kernel_source import source_hash
 
 __all__ = ["cache_dir", "calibration_file", "machine_key", "transport_costs", "engine_costs", "machine_description",
            "startup_costs", "figure_costs", "fmr_costs", "fixed_costs_enabled", "MODEL_VERSION"]
@@ -84,8 +85,13 @@ def machine_description() -> str:
 
 
 def machine_key(backend: str) -> str:
-    return "|".join([socket.gethostname(), platform.processor() or platform.machine(), str(os.cpu_count()),
-                     np.__version__, __version__, backend])
+    """Cache key: host, CPU, cores, NumPy and gpuqd versions, backend and, for the kernel engines, the
+    hash of the kernel source (a changed kernel is measured again even within one gpuqd version)."""
+    parts = [socket.gethostname(), platform.processor() or platform.machine(), str(os.cpu_count()),
+             np.__version__, __version__, backend]
+    if backend in ("cpu", "cupy"):
+        parts.append(source_hash(host=backend == "cpu")[:12])
+    return "|".join(parts)
 
 
 def calibration_file() -> Path:
