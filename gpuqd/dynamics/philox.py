@@ -94,35 +94,59 @@ TWO_M23_F32, TWO_M24_F32 = F32(2.0**-23), F32(2.0**-24)
 PI_2M22_F32, PI_2M23_F32 = F32(7.490141e-07), F32(3.7450704e-07)
 
 
-def fma_f32(a: Any, b: Any, c: Any) -> np.ndarray:
+def fma_f32(a: Any, b: Any, c: Any, check_ties: bool = True) -> np.ndarray:
     """a·b + c rounded once to float32 (IEEE fusedMultiplyAdd, as fmaf / __fmaf_rn), for float32 inputs.
 
-    The product of two float32 values is exact in float64; the float64 sum is made exact-or-odd
-    (round to odd: when the two-sum error is non-zero and the sum's last bit is even, step one ulp
-    towards the error), and rounding a round-to-odd float64 (53 ≥ 24 + 2 bits) to float32 is correctly
-    rounded (Boldo & Melquiond, IEEE Trans. Comput. 57 (2008) 462).
+    The product of two float32 values is exact in float64, so s = fl64(a·b + c) is within half a float64
+    ulp of the exact value, and rounding s to float32 is correct unless s lies exactly on a float32
+    midpoint (rounding to float64 never crosses a float32 midpoint, which is itself a float64 number).
+    Only those rare elements (and any below the float32 normal range) are redone exactly: the float64
+    sum is made round-to-odd with its two-sum error, and a round-to-odd float64 (53 ≥ 24 + 2 bits)
+    rounds correctly to float32 (Boldo & Melquiond, IEEE Trans. Comput. 57 (2008) 462).
+    ``check_ties=False`` skips that check: only for inputs known not to produce midpoints (the noise
+    functions below, whose 2²³ possible inputs tests/dynamics/test_normals_f32.py checks exhaustively
+    against C's fmaf).
     """
     product = np.asarray(a, dtype=F32).astype(np.float64) * np.asarray(b, dtype=F32).astype(np.float64)
     addend = np.asarray(c, dtype=F32).astype(np.float64)
     total = product + addend
-    back = total - product
-    error = (product - (total - back)) + (addend - back)
-    even = (total.view(np.uint64) & np.uint64(1)) == 0
-    total = np.where((error != 0) & even, np.nextafter(total, np.where(error > 0, np.inf, -np.inf)), total)
-    return total.astype(F32)
+    out = np.asarray(total.astype(F32))
+    if not check_ties:
+        return out
+    low_bits = total.view(np.uint64) & np.uint64(_F32_TIE_MASK)
+    redo = (low_bits == np.uint64(_F32_TIE_BITS)) | (np.abs(total) < _F32_NORMAL_MIN)
+    if np.any(redo):
+        p, q = np.broadcast_arrays(product, addend)
+        p, q, t = p[redo], q[redo], total[redo]
+        back = t - p
+        error = (p - (t - back)) + (q - back)
+        even = (t.view(np.uint64) & np.uint64(1)) == 0
+        t = np.where((error != 0) & even, np.nextafter(t, np.where(error > 0, np.inf, -np.inf)), t)
+        out = np.array(out, copy=True)
+        out[redo] = t.astype(F32)
+    return out
+
+
+# float64 bits below a float32 mantissa (53 − 24 = 29) and the pattern of an exact float32 midpoint
+_F32_TIE_MASK, _F32_TIE_BITS = (1 << 29) - 1, 1 << 28
+_F32_NORMAL_MIN = 2.0**-125
 
 
 def _horner_f32(coefficients: tuple[np.float32, ...], x: np.ndarray) -> np.ndarray:
-    out = np.full(np.shape(x), coefficients[0], dtype=F32)
+    """Σ c_i x^i by fused multiply-adds, highest power first; float64 arrays carry the float32 values
+    between the steps (each step: exact product, one float64 sum, one rounding to float32: fma_f32
+    without the midpoint check, see there)."""
+    x64 = np.asarray(x, dtype=F32).astype(np.float64)
+    out = np.full(np.shape(x), coefficients[0], dtype=np.float64)
     for c in coefficients[1:]:
-        out = fma_f32(out, x, c)
-    return out
+        out = (out * x64 + np.float64(c)).astype(F32).astype(np.float64)
+    return out.astype(F32)
 
 
 def uniform_f32(words: np.ndarray) -> np.ndarray:
     """u = ((w >> 9) + ½)·2⁻²³ ∈ [2⁻²⁴, 1 − 2⁻²⁴] in float32 (exact: at most 24 significant bits)."""
     k = (np.asarray(words, dtype=np.uint64) >> np.uint64(9)).astype(F32)
-    return fma_f32(k, TWO_M23_F32, TWO_M24_F32)
+    return fma_f32(k, TWO_M23_F32, TWO_M24_F32, check_ties=False)  # exact: at most 24 significant bits
 
 
 def minus_two_log_f32(u: np.ndarray) -> np.ndarray:
@@ -134,35 +158,33 @@ def minus_two_log_f32(u: np.ndarray) -> np.ndarray:
     m = np.where(big, m * F32(0.5), m).astype(F32)
     e = np.where(big, e + F32(1.0), e).astype(F32)
     t = m - F32(1.0)  # exact
-    log_m = fma_f32(t * t, _horner_f32(LOG1P_POLY_F32, t), t)
-    return F32(-2.0) * fma_f32(e, LN2_F32, log_m)
+    log_m = fma_f32(t * t, _horner_f32(LOG1P_POLY_F32, t), t, check_ties=False)
+    return F32(-2.0) * fma_f32(e, LN2_F32, log_m, check_ties=False)
 
 
 def sincos_2pi_f32(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(sin 2πu, cos 2πu) in float32 for u = uniform_f32(words): k = w >> 9 = q·2²¹ + d exactly,
     2πu = q·π/2 + z with z = π(d + ½)·2⁻²² ∈ (−π/4, π/4); the kernel's operations and order."""
-    k = (np.asarray(words, dtype=np.uint64) >> np.uint64(9)).astype(np.int64)
-    q = (k + (1 << 20)) >> 21
-    z = fma_f32((k - (q << 21)).astype(F32), PI_2M22_F32, PI_2M23_F32)
+    k = (np.asarray(words, dtype=np.uint64) >> np.uint64(9)).astype(np.int32)  # 23 bits
+    q = (k + np.int32(1 << 20)) >> 21  # quadrant 0 … 4 (k + 2²⁰ < 2²⁴: no overflow)
+    z = fma_f32((k - (q << 21)).astype(F32), PI_2M22_F32, PI_2M23_F32, check_ties=False)
     z2 = z * z
-    cos_z = fma_f32(z2, _horner_f32(COS_POLY_F32, z2), F32(1.0))
-    sin_z = fma_f32(z * z2, _horner_f32(SIN_POLY_F32, z2), z)
-    swap = (q & 1) == 1
+    cos_z = fma_f32(z2, _horner_f32(COS_POLY_F32, z2), F32(1.0), check_ties=False)
+    sin_z = fma_f32(z * z2, _horner_f32(SIN_POLY_F32, z2), z, check_ties=False)
+    swap = (q & 1).astype(bool)
     sin_x = np.where(swap, cos_z, sin_z)
     cos_x = np.where(swap, sin_z, cos_z)
-    sin_x = np.where((q & 2) != 0, -sin_x, sin_x)
-    cos_x = np.where(((q + 1) & 2) != 0, -cos_x, cos_x)
-    return sin_x.astype(F32), cos_x.astype(F32)
+    np.negative(sin_x, out=sin_x, where=(q & 2).astype(bool))
+    np.negative(cos_x, out=cos_x, where=((q + 1) & 2).astype(bool))
+    return sin_x, cos_x
 
 
 def normals_from_words(words: tuple[np.ndarray, ...], scale: float = 1.0) -> np.ndarray:
     """Three scaled standard normals per 4-word draw (see module docstring); shape (3, *words[0].shape),
     float64 (the float32 normals times ``scale``)."""
-    with np.errstate(invalid="ignore"):
-        r01 = np.sqrt(minus_two_log_f32(uniform_f32(words[0])))
-        r2 = np.sqrt(minus_two_log_f32(uniform_f32(words[2])))
-    s01, c01 = sincos_2pi_f32(words[1])
-    _, c23 = sincos_2pi_f32(words[3])
+    with np.errstate(invalid="ignore"):  # both radii (words 0, 2) and both angles (words 1, 3) at once
+        r01, r2 = np.sqrt(minus_two_log_f32(uniform_f32(np.stack([words[0], words[2]]))))
+    (s01, _), (c01, c23) = sincos_2pi_f32(np.stack([words[1], words[3]]))
     out = np.empty((3, *np.shape(words[0])))
     out[0] = (r01 * c01).astype(np.float64)
     out[1] = (r01 * s01).astype(np.float64)

@@ -17,8 +17,8 @@ machine's own speed):
 The cache is ``<user cache dir>/gpuqd/calibration.json`` (``$GPUQD_CACHE_DIR`` or
 ``$XDG_CACHE_HOME/gpuqd`` or ``~/.cache/gpuqd``, the directory of the host-engine builds;
 ``$GPUQD_CALIBRATION_FILE`` names the file directly), keyed by host, CPU, core count, NumPy version,
-gpuqd version, backend and (cpu, cupy) the kernel source hash. Measurements taken while the machine is busy give high estimates:
-delete the file to measure again.
+gpuqd version, backend and (cpu, cupy) the kernel source hash. Measurements taken while the machine is
+busy give high estimates: delete the file to measure again.
 """
 
 from __future__ import annotations
