@@ -52,7 +52,7 @@ def test_cpu_engine_numbers() -> None:
                 if r["backend"] == backend and r["torque"] == torque and r["threads"] == threads]
 
     exp = r"(·10[⁰¹²³⁴⁵⁶⁷⁸⁹]+)"
-    m = _find(r"trajectory-steps/s per core: constant torque ([\d.]+)–([\d.]+)" + exp + r" \(NumPy ([\d.]+)–([\d.]+)"
+    m = _find(r"trajectory-steps/s per core(?: at N = [^:]*)?: constant torque ([\d.]+)–([\d.]+)" + exp + r" \(NumPy ([\d.]+)–([\d.]+)"
               + exp + r"\), 384-node table ([\d.]+)–([\d.]+)" + exp + r" \(NumPy ([\d.]+)–([\d.]+)" + exp
               + r"\); 2 threads ([\d.]+)–([\d.]+)× one")
     g = m.groups()
