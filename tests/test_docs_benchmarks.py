@@ -52,9 +52,9 @@ def test_cpu_engine_numbers() -> None:
                 if r["backend"] == backend and r["torque"] == torque and r["threads"] == threads]
 
     exp = r"(·10[⁰¹²³⁴⁵⁶⁷⁸⁹]+)"
-    m = _find(r"trajectory-steps/s per core(?: at N = [^:]*)?: constant torque ([\d.]+)–([\d.]+)" + exp + r" \(NumPy ([\d.]+)–([\d.]+)"
-              + exp + r"\), 384-node table ([\d.]+)–([\d.]+)" + exp + r" \(NumPy ([\d.]+)–([\d.]+)" + exp
-              + r"\); 2 threads ([\d.]+)–([\d.]+)× one")
+    pair = r"([\d.]+)–([\d.]+)"
+    m = _find(rf"trajectory-steps/s per core(?: at N = [^:]*)?: constant torque {pair}{exp} \(NumPy {pair}{exp}\), "
+              rf"384-node table {pair}{exp} \(NumPy {pair}{exp}\); 2 threads {pair}× one")
     g = m.groups()
     assert _range_matches(g[0], g[1], rates("cpu", "constant"), g[2]), "cpu constant"
     assert _range_matches(g[3], g[4], rates("numpy", "constant"), g[5]), "numpy constant"
