@@ -11,6 +11,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 from number_text import NUM, matches
 
 REPO = Path(__file__).resolve().parent.parent
@@ -86,3 +87,18 @@ def test_scaling_numbers() -> None:
     assert matches(g[5], rows["dask_2"]["efficiency"])
     assert matches(g[6], report["summary"]["overhead_per_unit_s"])
     assert matches(g[7], rows["local"]["median_s"])
+
+
+def test_fig2_time_from_the_engine_rate() -> None:
+    """The cost-table line for Fig. 2: its trajectory-steps (from the config) at the 2-thread table rate."""
+    import yaml
+
+    rows = json.loads((RESULTS / "llg.json").read_text())["results"]
+    rate = float(np.median([r["traj_steps_per_s"] for r in rows
+                            if r["backend"] == "cpu" and r["torque"] == "table" and r["threads"] == 2]))
+    m = _find(r"at the measured " + NUM + r"/s of the table engine on 2 threads, `benchmarks/llg.py`: ≈ ([\d.]+) h")
+    assert matches(m.group(1), rate)
+    cfg = yaml.safe_load((REPO / "configs" / "fig2.yaml").read_text())
+    points = cfg["grid"]["eps_tilde"]["num"] * cfg["grid"]["V"]["num"]
+    steps = cfg["dynamics"]["t_end"] / cfg["dynamics"]["dt"]
+    assert matches(m.group(2), points * steps / rate / 3600.0)
