@@ -30,13 +30,10 @@ static inline T __ldg(const T* p) {
 struct double2 {
     double x, y;
 };
-// 1/sqrt(x): a CUDA math function without a C library counterpart
-static inline double rsqrt(double x) { return 1.0 / sqrt(x); }
 // IEEE float32 operations (the host build compiles with -ffp-contract=off: never fused)
 static inline float __fadd_rn(float a, float b) { return a + b; }
 static inline float __fsub_rn(float a, float b) { return a - b; }
 static inline float __fmul_rn(float a, float b) { return a * b; }
-static inline float __fdiv_rn(float a, float b) { return a / b; }
 static inline float __fsqrt_rn(float a) { return sqrtf(a); }
 #define __noinline__ __attribute__((noinline))
 #endif
