@@ -1,4 +1,5 @@
-"""Numbers in README.md that come from a benchmark must match its JSON under benchmarks/results/.
+"""Numbers in README.md (and docs/physics.md) that come from a benchmark must match its JSON under
+benchmarks/results/.
 
 Each check finds one README sentence (whitespace-normalised) by a pattern and compares every number
 in it with the value in the benchmark's JSON, rounded to the digits written (as tests/test_docs_numbers.py
@@ -42,6 +43,10 @@ def test_kernel_sass_numbers() -> None:
     assert matches(m.group(4), table["ceiling_traj_steps_per_s"])
     assert int(m.group(5)) == constant["instructions_per_step"] and constant["spill_bytes"] == 0
     assert matches(m.group(6), constant["ceiling_traj_steps_per_s"])
+    # docs/physics.md §11: the cost of the noise
+    physics = " ".join((REPO / "docs" / "physics.md").read_text(encoding="utf-8").split())
+    m = re.search(r"the `table` and `table-nonoise` variants differ by (\d+)", physics)
+    assert m and int(m.group(1)) == table["instructions_per_step"] - rows["table-nonoise"]["instructions_per_step"]
 
 
 def test_cpu_engine_numbers() -> None:
