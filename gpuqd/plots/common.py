@@ -127,6 +127,8 @@ def print_size(fig) -> None:  # noqa: ANN001
 
 
 def save(fig, out: Path, stem: str) -> list[Path]:
+    """Lay out ``fig``, write ``out/stem.png`` and ``.pdf`` atomically at print size, close it; the paths."""
+    fig.tight_layout()
     out.mkdir(parents=True, exist_ok=True)
     print_size(fig)
     paths = []
@@ -136,6 +138,7 @@ def save(fig, out: Path, stem: str) -> list[Path]:
         fig.savefig(tmp, dpi=PRINT_DPI, bbox_inches="tight")
         tmp.replace(p)
         paths.append(p)
+    pyplot().close(fig)
     return paths
 
 

@@ -136,10 +136,7 @@ def _fig_maps(r, out: Path) -> list[Path]:
                  "HWHM/Ω_peak − α/S  (width of exact χ'')", "linewidth follows I_DL")
     fig.suptitle("FMR readout: linear response about P and AP with the collinear torques "
                  f"(H_0 = KV = {KV:g} Γ, S = {S:g}, α = {alpha:g}, B_z = {b_z:g} Γ)", fontsize=12)
-    fig.tight_layout()
-    paths = save(fig, out, "fmr_maps")
-    plt.close(fig)
-    return paths
+    return save(fig, out, "fmr_maps")
 
 
 def _fig_spectra(r, out: Path) -> list[Path]:
@@ -186,10 +183,7 @@ def _fig_spectra(r, out: Path) -> list[Path]:
             ax.legend(fontsize=6, loc="best")
             del label
     fig.suptitle("FMR spectra χ(Ω) per unit drive energy (n_x = χ' h cos Ωt + χ'' h sin Ωt)", fontsize=11)
-    fig.tight_layout()
-    paths = save(fig, out, "fmr_spectra")
-    plt.close(fig)
-    return paths
+    return save(fig, out, "fmr_spectra")
 
 
 def draw(r, out: Path) -> list[Path]:

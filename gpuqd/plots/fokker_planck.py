@@ -58,7 +58,4 @@ def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
                       framealpha=1.0, labelcolor="w")
     fig.suptitle("Axial Fokker–Planck theory (contours on the τ maps: τ = window start (cyan), end (white))",
                  fontsize=11)
-    fig.tight_layout()
-    paths = save(fig, out, "fig2_fokker_planck")
-    plt.close(fig)
-    return paths
+    return save(fig, out, "fig2_fokker_planck")

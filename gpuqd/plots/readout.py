@@ -78,7 +78,4 @@ def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
     ax.set_ylabel("log₁₀(G)  [e²/ħ]")
     ax.set_title(f"cut at V = {v[j0]:.3g}U (V = 0: linear conductance)", fontsize=10)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    paths = save(fig, out, "fig3_readout")
-    plt.close(fig)
-    return paths
+    return save(fig, out, "fig3_readout")

@@ -43,7 +43,4 @@ def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
     ax2.set_ylabel("θ(t) / π")
     ax2.set_title("inset: θ(t) (nearest grid points)", fontsize=10)
     ax2.legend(fontsize=8)
-    fig.tight_layout()
-    paths = save(fig, out, "fig2_switching")
-    plt.close(fig)
-    return paths
+    return save(fig, out, "fig2_switching")

@@ -124,10 +124,7 @@ def _maps(r, out: Path) -> list[Path]:
         bar.ax.set_yticklabels(names)
         _overlay(ax, r)
         frame(ax, r, f"{label}:\nregime (from the CV of the switching times)")
-    fig.tight_layout()
-    paths = save(fig, out, "switching_times_maps")
-    plt.close(fig)
-    return paths
+    return save(fig, out, "switching_times_maps")
 
 
 def _survival(r, out: Path) -> list[Path]:
@@ -162,7 +159,4 @@ def _survival(r, out: Path) -> list[Path]:
         axh.set_ylabel("trajectories per bin")
         axh.set_title(f"histogram of switching times, ε̃ = {e:.3g}U, V = {v:.3g}U", fontsize=10)
         axh.legend(fontsize=8)
-    fig.tight_layout()
-    paths = save(fig, out, "switching_times_survival")
-    plt.close(fig)
-    return paths
+    return save(fig, out, "switching_times_survival")

@@ -54,7 +54,4 @@ def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
         ax.set_ylabel(f"{ql}(θ)  [Γ]")
         ax.set_xlim(0, 1)
         ax.set_title(f"inset: {ql}(θ) at ε̃ = {p[0]:.3g}U, V = {p[1]:.3g}U", fontsize=10)
-    fig.tight_layout()
-    paths = save(fig, out, "fig4_torques")
-    plt.close(fig)
-    return paths
+    return save(fig, out, "fig4_torques")
