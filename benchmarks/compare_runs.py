@@ -29,20 +29,54 @@ REPO = HERE.parent
 #: (config file, --set overrides): the three reduced runs compared (switching_times: a bias range where
 #: trajectories switch within t_end, so the adaptive second round runs)
 RUNS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("configs/quickstart.yaml", (
-        "backend=numpy", "grid.eps_tilde.num=7", "grid.V.num=7", "transport.n_theta=64",
-        "dynamics.t_end=96", "dynamics.average_from=48", "dynamics.chunk_steps=2500",
-        "dynamics.trajectories_per_point=2")),
-    ("configs/switching_times.yaml", (
-        "backend=numpy", "grid.eps_tilde.num=3", "grid.V.num=3", "grid.V.start=-0.45", "grid.V.stop=-0.25",
-        "statistics.survival_V=[-0.45, -0.3]", "transport.n_theta=64", "statistics.trajectories_per_point=4",
-        "statistics.t_end=500", "statistics.chunk_steps=5000",
-        "statistics.protocol=both", "statistics.adaptive=true", "statistics.max_trajectories_per_point=8",
-        "statistics.max_rounds=2", "statistics.target_relative_ci_width=0.01")),
-    ("configs/fmr.yaml", (
-        "backend=numpy", "grid.eps_tilde.num=9", "grid.V.num=9", "fmr.n_omega=101",
-        "fmr.spectra_eps_tilde=[0.25, -0.3]", "fmr.spectra_V=[-0.15, 0.2]", "fmr.simulate_omegas=2",
-        "fmr.periods=4", "fmr.settle_decays=2", "fmr.steps_per_period=128")),
+    (
+        "configs/quickstart.yaml",
+        (
+            "backend=numpy",
+            "grid.eps_tilde.num=7",
+            "grid.V.num=7",
+            "transport.n_theta=64",
+            "dynamics.t_end=96",
+            "dynamics.average_from=48",
+            "dynamics.chunk_steps=2500",
+            "dynamics.trajectories_per_point=2",
+        ),
+    ),
+    (
+        "configs/switching_times.yaml",
+        (
+            "backend=numpy",
+            "grid.eps_tilde.num=3",
+            "grid.V.num=3",
+            "grid.V.start=-0.45",
+            "grid.V.stop=-0.25",
+            "statistics.survival_V=[-0.45, -0.3]",
+            "transport.n_theta=64",
+            "statistics.trajectories_per_point=4",
+            "statistics.t_end=500",
+            "statistics.chunk_steps=5000",
+            "statistics.protocol=both",
+            "statistics.adaptive=true",
+            "statistics.max_trajectories_per_point=8",
+            "statistics.max_rounds=2",
+            "statistics.target_relative_ci_width=0.01",
+        ),
+    ),
+    (
+        "configs/fmr.yaml",
+        (
+            "backend=numpy",
+            "grid.eps_tilde.num=9",
+            "grid.V.num=9",
+            "fmr.n_omega=101",
+            "fmr.spectra_eps_tilde=[0.25, -0.3]",
+            "fmr.spectra_V=[-0.15, 0.2]",
+            "fmr.simulate_omegas=2",
+            "fmr.periods=4",
+            "fmr.settle_decays=2",
+            "fmr.steps_per_period=128",
+        ),
+    ),
 )
 
 
@@ -50,8 +84,18 @@ def run(checkout: Path, config: Path, sets: tuple[str, ...], runs_dir: Path) -> 
     """Run ``config`` with the gpuqd of ``checkout``; (run directory, wall seconds)."""
     env = dict(os.environ, PYTHONPATH=str(checkout))
     env.pop("GPUQD_TEST_KILL_AFTER", None)
-    cmd = [sys.executable, "-m", "gpuqd.cli", "run", str(config), "--runs-dir", str(runs_dir), "--quiet",
-           "--no-figures", "--force"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gpuqd.cli",
+        "run",
+        str(config),
+        "--runs-dir",
+        str(runs_dir),
+        "--quiet",
+        "--no-figures",
+        "--force",
+    ]
     for s in sets:
         cmd += ["--set", s]
     t0 = time.perf_counter()
@@ -99,12 +143,21 @@ def main() -> int:
         a, b = arrays(dirs["base"][0]), arrays(dirs["new"][0])
         diff = differences(a, b)
         failed |= bool(diff)
-        print(f"{config}: {len(a)} arrays, {'BIT-IDENTICAL' if not diff else f'{len(diff)} DIFFER'} "
-              f"(base {dirs['base'][1]:.1f} s, new {dirs['new'][1]:.1f} s)")
+        print(
+            f"{config}: {len(a)} arrays, {'BIT-IDENTICAL' if not diff else f'{len(diff)} DIFFER'} "
+            f"(base {dirs['base'][1]:.1f} s, new {dirs['new'][1]:.1f} s)"
+        )
         for line in diff:
             print(f"  {line}")
-        report.append({"config": config, "set": list(sets), "arrays": len(a), "differences": diff,
-                       "wall_s": {k: round(v[1], 1) for k, v in dirs.items()}})
+        report.append(
+            {
+                "config": config,
+                "set": list(sets),
+                "arrays": len(a),
+                "differences": diff,
+                "wall_s": {k: round(v[1], 1) for k, v in dirs.items()},
+            }
+        )
     out = HERE / "results" / "compare_runs.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"base": str(args.base), "new": str(args.new), "runs": report}, indent=2) + "\n")

@@ -37,8 +37,19 @@ from gpuqd.run.validate import load_config  # noqa: E402
 def timed_run(path: Path, name: str, backend: str, sets: list[str]) -> tuple[float, dict, int]:
     """(wall seconds of a fresh `gpuqd run --force`, its meta.json stage times, exit status)."""
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "gpuqd.cli", "run", str(path), "--runs-dir", tmp, "--force", "--quiet",
-               "--backend", backend] + [x for s in sets for x in ("--set", s)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "gpuqd.cli",
+            "run",
+            str(path),
+            "--runs-dir",
+            tmp,
+            "--force",
+            "--quiet",
+            "--backend",
+            backend,
+        ] + [x for s in sets for x in ("--set", s)]
         env = dict(os.environ, PYTHONPATH=str(REPO))
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -58,8 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", action="append", default=[], help="KEY.PATH=VALUE applied to every config")
     ap.add_argument("--backend", default="cpu")
     ap.add_argument("--repeats", type=int, default=2, help="timed runs per config (median reported)")
-    ap.add_argument("--fresh-calibration", action="store_true",
-                    help="calibrate into a new temporary file (and report how long it takes)")
+    ap.add_argument(
+        "--fresh-calibration",
+        action="store_true",
+        help="calibrate into a new temporary file (and report how long it takes)",
+    )
     args = ap.parse_args(argv)
     tmp_cal = tempfile.TemporaryDirectory() if args.fresh_calibration else None
     if tmp_cal:
@@ -84,26 +98,50 @@ def main(argv: list[str] | None = None) -> int:
             loads.append([round(before, 2), round(os.getloadavg()[0], 2)])
         measured = statistics.median(walls)
         median_stages = {k: round(statistics.median(s.get(k, 0.0) for s in stage_runs), 2) for k in stage_runs[0]}
-        rows.append({"config": name, "set": args.set, "backend": args.backend, "estimate_s": round(est.seconds, 1),
-                     "measured_s": round(measured, 1), "measured_runs_s": [round(w, 1) for w in walls],
-                     "ratio": round(measured / max(est.seconds, 1e-9), 2),
-                     "bound": any(s.bound for s in est.stages), "estimate_and_calibration_s": round(t_cal, 1),
-                     "stages_estimate": {s.name: None if s.seconds is None else round(s.seconds, 2)
-                                         for s in est.stages},
-                     "stages_measured_median": median_stages, "load_avg_1min_before_after": loads})
+        rows.append(
+            {
+                "config": name,
+                "set": args.set,
+                "backend": args.backend,
+                "estimate_s": round(est.seconds, 1),
+                "measured_s": round(measured, 1),
+                "measured_runs_s": [round(w, 1) for w in walls],
+                "ratio": round(measured / max(est.seconds, 1e-9), 2),
+                "bound": any(s.bound for s in est.stages),
+                "estimate_and_calibration_s": round(t_cal, 1),
+                "stages_estimate": {s.name: None if s.seconds is None else round(s.seconds, 2) for s in est.stages},
+                "stages_measured_median": median_stages,
+                "load_avg_1min_before_after": loads,
+            }
+        )
         r = rows[-1]
-        print(f"{name:18s} estimate {r['estimate_s']:8.1f} s{' (bound)' if r['bound'] else '        '}  "
-              f"measured {r['measured_s']:8.1f} s (median of {args.repeats})  measured/estimate {r['ratio']:.2f}  "
-              f"load {loads}  (estimate + calibration {t_cal:.1f} s)", flush=True)
+        print(
+            f"{name:18s} estimate {r['estimate_s']:8.1f} s{' (bound)' if r['bound'] else '        '}  "
+            f"measured {r['measured_s']:8.1f} s (median of {args.repeats})  measured/estimate {r['ratio']:.2f}  "
+            f"load {loads}  (estimate + calibration {t_cal:.1f} s)",
+            flush=True,
+        )
         for stage in est.stages:
             got = median_stages.get(stage.name)
-            print(f"    {stage.name:16s} estimate {stage.seconds or 0:8.2f} s  measured "
-                  f"{'—' if got is None else f'{got:8.2f} s'}")
+            print(
+                f"    {stage.name:16s} estimate {stage.seconds or 0:8.2f} s  measured "
+                f"{'—' if got is None else f'{got:8.2f} s'}"
+            )
     out = REPO / "benchmarks" / "results" / f"estimates-{socket.gethostname()}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": machine_description(), "cores": os.cpu_count(),
-                               "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "rows": rows},
-                              indent=1) + "\n", encoding="utf-8")
+    out.write_text(
+        json.dumps(
+            {
+                "machine": machine_description(),
+                "cores": os.cpu_count(),
+                "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "rows": rows,
+            },
+            indent=1,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     print(f"wrote {out}")
     return 0
 

@@ -50,18 +50,35 @@ def main(n_grid: int = 21, repeats: int = 3) -> dict:
     points = np.arange(table.n_points)
     rows = []
     for label, window in (("stationary + MFPT", False), ("all (with ⟨θ⟩ window)", True)):
-        seconds = _median_time(lambda w=window: axial_maps(magnet, table, points, 0.5, 0.0, 1e4, 2e4, with_window=w),
-                               repeats)
-        rows.append({"quantities": label, "points": int(table.n_points), "seconds": seconds,
-                     "ms_per_point": 1e3 * seconds / table.n_points, "target_ms_per_point": TARGETS_MS[label]})
+        seconds = _median_time(
+            lambda w=window: axial_maps(magnet, table, points, 0.5, 0.0, 1e4, 2e4, with_window=w), repeats
+        )
+        rows.append(
+            {
+                "quantities": label,
+                "points": int(table.n_points),
+                "seconds": seconds,
+                "ms_per_point": 1e3 * seconds / table.n_points,
+                "target_ms_per_point": TARGETS_MS[label],
+            }
+        )
     print(f"axial Fokker–Planck maps, {n_grid}×{n_grid} paper grid, {N_CELLS} cells, one core, median of {repeats}")
     print(f"{'quantities':<26}{'points':>8}{'s':>10}{'ms/point':>12}{'target':>10}")
     for r in rows:
-        print(f"{r['quantities']:<26}{r['points']:>8}{r['seconds']:>10.2f}{r['ms_per_point']:>12.2f}"
-              f"{r['target_ms_per_point']:>10.1f}")
-    result = {"benchmark": "fokker_planck", "version": __version__, "machine": platform.machine(),
-              "python": platform.python_version(), "n_grid": n_grid, "n_cells": N_CELLS, "rows": rows,
-              "note": "one core (BLAS threads = 1); other work may run on the machine: compare medians"}
+        print(
+            f"{r['quantities']:<26}{r['points']:>8}{r['seconds']:>10.2f}{r['ms_per_point']:>12.2f}"
+            f"{r['target_ms_per_point']:>10.1f}"
+        )
+    result = {
+        "benchmark": "fokker_planck",
+        "version": __version__,
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "n_grid": n_grid,
+        "n_cells": N_CELLS,
+        "rows": rows,
+        "note": "one core (BLAS threads = 1); other work may run on the machine: compare medians",
+    }
     out = Path(__file__).resolve().parent / "results" / "fokker_planck.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -53,8 +53,11 @@ def llg_detail(results: Path) -> str:
         elif kind in ceilings:  # the H100 SXM ceiling of kernel_sass.json
             text += f" ({100 * rate / ceilings[kind]:.0f}% of the H100 issue ceiling)"
         parts.append(text)
-    table_big = [r["traj_steps_per_s"] for r in report.get("results", [])
-                 if r.get("backend") == "cupy" and r.get("torque") == "table" and r.get("n_traj", 0) >= 1e5]
+    table_big = [
+        r["traj_steps_per_s"]
+        for r in report.get("results", [])
+        if r.get("backend") == "cupy" and r.get("torque") == "table" and r.get("n_traj", 0) >= 1e5
+    ]
     if table_big:
         verdict = "met" if max(table_big) >= LLG_TARGET else "NOT met"
         parts.append(f"target {LLG_TARGET:.0e} (table, N>=1e5) {verdict}")
@@ -74,8 +77,10 @@ def _gpu_entries(node, path: str = ""):
     elif isinstance(node, list):
         for i, value in enumerate(node):
             yield from _gpu_entries(value, f"{path}[{i}]")
-    elif isinstance(node, int | float) and not isinstance(node, bool) and any(
-        tag in path.lower() for tag in ("cupy", "gpu")
+    elif (
+        isinstance(node, int | float)
+        and not isinstance(node, bool)
+        and any(tag in path.lower() for tag in ("cupy", "gpu"))
     ):
         yield path, node
 
@@ -106,8 +111,9 @@ def main(argv: list[str]) -> int:
         rows.append((name, int(rc), float(seconds)))
     details = {
         "environment": lambda: _log_line(logs, "environment", "CuPy distributions"),
-        "device_probe": lambda: (_log_line(logs, "device_probe", "device 0:")
-                                 or _log_line(logs, "device_probe", "Error")),
+        "device_probe": lambda: (
+            _log_line(logs, "device_probe", "device 0:") or _log_line(logs, "device_probe", "Error")
+        ),
         "pytest_gpu": lambda: _log_line(logs, "pytest_gpu", "gpu tests:") or _log_line(logs, "pytest_gpu", " in "),
         "kernel_sass": lambda: _log_line(logs, "kernel_sass", "table "),
         "llg_benchmark": lambda: llg_detail(results),
@@ -115,7 +121,13 @@ def main(argv: list[str]) -> int:
         "numpy_vs_cupy": lambda: compare_detail(results),
     }
     ok = all(rc == 0 for _, rc, _ in rows) and {r[0] for r in rows} >= {
-        "environment", "device_probe", "pytest_gpu", "llg_benchmark", "transport_benchmark", "numpy_vs_cupy"}
+        "environment",
+        "device_probe",
+        "pytest_gpu",
+        "llg_benchmark",
+        "transport_benchmark",
+        "numpy_vs_cupy",
+    }
     within = total <= TIME_TARGET_S
     print()
     print(f"{'GPU acceptance':22s} {'result':7s} {'time':>6s}  detail")
@@ -125,9 +137,11 @@ def main(argv: list[str]) -> int:
         detail = details.get(name, lambda: "")() if rc == 0 or name != "environment" else ""
         print(f"{name:22s} {result:7s} {seconds:5.0f}s  {detail}")
     print("-" * 100)
-    print(f"{'total':22s} {'PASS' if ok and within else 'FAIL':7s} {total:5.0f}s  "
-          f"{'all steps passed' if ok else 'a step failed or is missing'}; "
-          f"{'within' if within else 'OVER'} the {TIME_TARGET_S} s target")
+    print(
+        f"{'total':22s} {'PASS' if ok and within else 'FAIL':7s} {total:5.0f}s  "
+        f"{'all steps passed' if ok else 'a step failed or is missing'}; "
+        f"{'within' if within else 'OVER'} the {TIME_TARGET_S} s target"
+    )
     return 0 if ok and within else 1
 
 

@@ -56,7 +56,14 @@ def diagram(table: TorqueTable, engine: str, per_pixel: int, t_end: float) -> tu
 
     def run() -> dict:
         runner = EnsembleRunner(
-            MAGNET, table, n_traj, DT, t_end, SEED, backend=engine, average_from=t_end / 2,
+            MAGNET,
+            table,
+            n_traj,
+            DT,
+            t_end,
+            SEED,
+            backend=engine,
+            average_from=t_end / 2,
             point_index=np.arange(n_traj) // per_pixel,
         )
         while not runner.done:
@@ -72,12 +79,21 @@ def first_passage(table: TorqueTable, engine: str, per_pixel: int, t_end: float)
 
     def run() -> dict:
         ensemble = FirstPassageEnsemble(
-            MAGNET, table, DT, t_end, SEED + 1, trajectory_ids=np.arange(n_traj) * 3 + 11,
-            point_index=np.arange(n_traj) // per_pixel, backend=engine,
+            MAGNET,
+            table,
+            DT,
+            t_end,
+            SEED + 1,
+            trajectory_ids=np.arange(n_traj) * 3 + 11,
+            point_index=np.arange(n_traj) // per_pixel,
+            backend=engine,
         )
         times = ensemble.run(chunk_steps=5_000)
-        return {"times": times, "trajectory_steps": ensemble.trajectory_steps,
-                "full_steps": n_traj * ensemble.steps_total}
+        return {
+            "times": times,
+            "trajectory_steps": ensemble.trajectory_steps,
+            "full_steps": n_traj * ensemble.steps_total,
+        }
 
     return _timed(run)
 
@@ -92,8 +108,14 @@ def compare(engines: tuple[str, str], quick: bool) -> list[dict]:
     check_engines(engines)
     n_grid, per_pixel, t_end = (4, 2, 400.0) if quick else (6, 4, 2400.0)
     table, t_table = _timed(lambda: build_table(n_grid))
-    rows = [{"check": "torque table", "detail": f"{n_grid}x{n_grid} points, 384 nodes (CPU)",
-             "seconds": [t_table], "ok": True}]
+    rows = [
+        {
+            "check": "torque table",
+            "detail": f"{n_grid}x{n_grid} points, 384 nodes (CPU)",
+            "seconds": [t_table],
+            "ok": True,
+        }
+    ]
 
     (a, ta), (b, tb) = (diagram(table, e, per_pixel, t_end) for e in engines)
     same_end = np.max(np.abs(a["final"] - b["final"]), axis=1) < AGREE_ATOL
@@ -101,29 +123,37 @@ def compare(engines: tuple[str, str], quick: bool) -> list[dict]:
     phase_a = a["theta"].reshape(table.n_points, per_pixel).mean(axis=1) > np.pi / 2
     phase_b = b["theta"].reshape(table.n_points, per_pixel).mean(axis=1) > np.pi / 2
     fractions = (same_end.mean(), same_switches.mean(), np.mean(phase_a == phase_b))
-    rows.append({
-        "check": "switching diagram",
-        "detail": (f"{a['final'].shape[0]} traj x {round(t_end / DT)} steps: same end {fractions[0]:.4f}, "
-                   f"same switches {fractions[1]:.4f}, same phase {fractions[2]:.4f}, "
-                   f"max|d<theta>| {np.max(np.abs(a['theta'] - b['theta'])):.2e}, "
-                   f"AP pixels {int(phase_a.sum())}/{phase_a.size}"),
-        "seconds": [ta, tb],
-        "ok": bool(min(fractions) >= MIN_FRACTION),
-    })
+    rows.append(
+        {
+            "check": "switching diagram",
+            "detail": (
+                f"{a['final'].shape[0]} traj x {round(t_end / DT)} steps: same end {fractions[0]:.4f}, "
+                f"same switches {fractions[1]:.4f}, same phase {fractions[2]:.4f}, "
+                f"max|d<theta>| {np.max(np.abs(a['theta'] - b['theta'])):.2e}, "
+                f"AP pixels {int(phase_a.sum())}/{phase_a.size}"
+            ),
+            "seconds": [ta, tb],
+            "ok": bool(min(fractions) >= MIN_FRACTION),
+        }
+    )
 
     # NumPy steps small ensembles at ~1e6 traj-steps/s, so the first-passage run is kept shorter
     fp_per_pixel, fp_t_end = (2, t_end) if quick else (4, t_end / 2)
     (a, ta), (b, tb) = (first_passage(table, e, fp_per_pixel, fp_t_end) for e in engines)
     both_inf = np.isinf(a["times"]) & np.isinf(b["times"])
     same = both_inf | (a["times"] == b["times"])
-    rows.append({
-        "check": "first passage (compacting)",
-        "detail": (f"{a['times'].size} traj: same first-passage step {same.mean():.4f}, switched "
-                   f"{int(np.isfinite(a['times']).sum())}, work {a['trajectory_steps'] / a['full_steps']:.2f} "
-                   f"/ {b['trajectory_steps'] / b['full_steps']:.2f} of uncompacted"),
-        "seconds": [ta, tb],
-        "ok": bool(same.mean() >= MIN_FRACTION),
-    })
+    rows.append(
+        {
+            "check": "first passage (compacting)",
+            "detail": (
+                f"{a['times'].size} traj: same first-passage step {same.mean():.4f}, switched "
+                f"{int(np.isfinite(a['times']).sum())}, work {a['trajectory_steps'] / a['full_steps']:.2f} "
+                f"/ {b['trajectory_steps'] / b['full_steps']:.2f} of uncompacted"
+            ),
+            "seconds": [ta, tb],
+            "ok": bool(same.mean() >= MIN_FRACTION),
+        }
+    )
     return rows
 
 

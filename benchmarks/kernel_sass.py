@@ -136,8 +136,18 @@ def compile_cubin(defines: dict[str, int], out: Path) -> str:
     """Compile one variant (the bundled source CuPy hands to NVRTC) to ``out``; returns the ptxas -v log."""
     source = out.with_suffix(".cu")
     source.write_text(kernel_source.bundled_source())
-    cmd = ["nvcc", "-cubin", f"-arch={ARCH}", *cupy_backend.NVRTC_OPTIONS, "-Xptxas", "-v",
-           *kernel_source.variant_flags(defines), str(source), "-o", str(out)]
+    cmd = [
+        "nvcc",
+        "-cubin",
+        f"-arch={ARCH}",
+        *cupy_backend.NVRTC_OPTIONS,
+        "-Xptxas",
+        "-v",
+        *kernel_source.variant_flags(defines),
+        str(source),
+        "-o",
+        str(out),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"nvcc failed for {defines}:\n{proc.stderr}")
@@ -208,8 +218,12 @@ def parse_sass(text: str, function: str) -> list[Instruction]:
             out.append(Instruction(address, m.group(2) is not None, m.group(3), m.group(4).strip()))
     if labels:
         out = [
-            Instruction(i.address, i.predicated, i.opcode, re.sub(r"`?\((\.L_x_\d+)\)`?",
-                                                                   lambda m: hex(labels[m.group(1)]), i.operands))
+            Instruction(
+                i.address,
+                i.predicated,
+                i.opcode,
+                re.sub(r"`?\((\.L_x_\d+)\)`?", lambda m: hex(labels[m.group(1)]), i.operands),
+            )
             for i in out
         ]
     return out
@@ -301,8 +315,10 @@ def format_table(rows: list[dict]) -> str:
     def fmt(value, spec: str) -> str:
         return "-" if value is None else format(value, spec)
 
-    head = f"{'variant':28s} {'regs':>4s} {'spill':>5s} {'blk/SM':>6s} {'waves@1e5':>9s} {'instr/step':>10s} " \
-           f"{'fp64':>5s} {'issue ceiling':>13s} {'fp64 ceiling':>12s}"
+    head = (
+        f"{'variant':28s} {'regs':>4s} {'spill':>5s} {'blk/SM':>6s} {'waves@1e5':>9s} {'instr/step':>10s} "
+        f"{'fp64':>5s} {'issue ceiling':>13s} {'fp64 ceiling':>12s}"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
@@ -324,8 +340,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"nvcc -cubin -arch={ARCH}; disassembler: {disasm[0] if disasm else 'none (ptxas data only)'}")
     rows = run(names, args.out)
     print(format_table(rows))
-    print(f"ceilings: H100 SXM, {N_SM} SM x {ISSUE_PER_CLOCK} thread-instr/clk (issue) or x {FP64_PER_CLOCK} "
-          f"FP64/clk, {CLOCK_HZ / 1e9:.2f} GHz; traj-steps/s")
+    print(
+        f"ceilings: H100 SXM, {N_SM} SM x {ISSUE_PER_CLOCK} thread-instr/clk (issue) or x {FP64_PER_CLOCK} "
+        f"FP64/clk, {CLOCK_HZ / 1e9:.2f} GHz; traj-steps/s"
+    )
     print(f"wrote {args.out}")
     return 0
 

@@ -46,8 +46,11 @@ def instructions_per_step() -> dict[str, int]:
     if not SASS_RESULTS.is_file():
         return {}
     rows = json.loads(SASS_RESULTS.read_text())
-    return {r["variant"]: r["instructions_per_step"] for r in rows
-            if r["variant"] in ("constant", "table") and r.get("instructions_per_step")}
+    return {
+        r["variant"]: r["instructions_per_step"]
+        for r in rows
+        if r["variant"] in ("constant", "table") and r.get("instructions_per_step")
+    }
 
 
 def _table(n_points: int = 100, n_theta: int = 384) -> TorqueTable:
@@ -65,8 +68,9 @@ def _torque(kind: str, n_traj: int):
     return table, np.arange(n_traj) % table.n_points
 
 
-def measure(kind: str, n_traj: int, n_steps: int, backend: str, threads: int | None = None,
-            repeats: int = 1) -> tuple[list[float], list[float]]:
+def measure(
+    kind: str, n_traj: int, n_steps: int, backend: str, threads: int | None = None, repeats: int = 1
+) -> tuple[list[float], list[float]]:
     """Trajectory-steps per wall second and per CPU second (all threads of the process) of ``repeats``
     advances of n_steps from the same state (after a warm-up). On a shared machine the CPU-second rate
     is the per-core throughput; the wall rate includes the time other work took the cores."""
@@ -101,8 +105,7 @@ def measure(kind: str, n_traj: int, n_steps: int, backend: str, threads: int | N
     return rates, cpu_rates
 
 
-def _row(backend: str, kind: str, n_traj: int, n_steps: int, rates: tuple[list[float], list[float]],
-         **extra) -> dict:
+def _row(backend: str, kind: str, n_traj: int, n_steps: int, rates: tuple[list[float], list[float]], **extra) -> dict:
     wall, cpu = rates
     return {
         "backend": backend,
@@ -137,8 +140,11 @@ def main(quick: bool = False) -> dict:
             rates = measure(kind, n_traj, n_steps, "numpy", repeats=repeats)
             rows.append(_row("numpy", kind, n_traj, n_steps, rates, threads=1))
             numpy_rate[kind, n_traj] = rows[-1]["traj_steps_per_cpu_s"]
-            print(f"numpy  {kind:8s} N={n_traj:>8d} 1 thr  {rows[-1]['traj_steps_per_s']:12.4g} /s wall"
-                  f"  {numpy_rate[kind, n_traj]:10.4g} /CPU-s", flush=True)
+            print(
+                f"numpy  {kind:8s} N={n_traj:>8d} 1 thr  {rows[-1]['traj_steps_per_s']:12.4g} /s wall"
+                f"  {numpy_rate[kind, n_traj]:10.4g} /CPU-s",
+                flush=True,
+            )
     cpu = backends.describe("cpu")
     if cpu["available"]:
         cpu_budget = budget  # seconds per measurement stay ~1–3 s up to N = 10⁶
@@ -161,8 +167,11 @@ def main(quick: bool = False) -> dict:
                     note = f"  {extra['per_core_vs_numpy']:.2f}x numpy/core"
                     if threads == 2:
                         note += f"  wall {extra['speedup_vs_1_thread']:.2f}x 1 thread"
-                    print(f"cpu    {kind:8s} N={n_traj:>8d} {threads} thr  {rate:12.4g} /s wall"
-                          f"  {per_cpu_s:10.4g} /CPU-s{note}", flush=True)
+                    print(
+                        f"cpu    {kind:8s} N={n_traj:>8d} {threads} thr  {rate:12.4g} /s wall"
+                        f"  {per_cpu_s:10.4g} /CPU-s{note}",
+                        flush=True,
+                    )
     else:
         print(f"cpu engine skipped: {cpu['reason']}", file=sys.stderr)
     gpu = None
@@ -178,8 +187,17 @@ def main(quick: bool = False) -> dict:
                     rates = measure(kind, n_traj, n_steps, "cupy", repeats=repeats)
                     rate = float(np.median(rates[0]))
                     fraction = rate / ceiling if ceiling else None
-                    rows.append(_row("cupy", kind, n_traj, n_steps, rates, issue_ceiling=ceiling,
-                                     fraction_of_issue_ceiling=fraction))
+                    rows.append(
+                        _row(
+                            "cupy",
+                            kind,
+                            n_traj,
+                            n_steps,
+                            rates,
+                            issue_ceiling=ceiling,
+                            fraction_of_issue_ceiling=fraction,
+                        )
+                    )
                     pct = f"{100 * fraction:5.1f}% of the issue ceiling {ceiling:.3g}" if fraction else ""
                     print(f"cupy   {kind:8s} N={n_traj:>8d}  {rate:12.4g} traj-steps/s  {pct}", flush=True)
     except Exception as exc:  # pragma: no cover - report and keep the NumPy numbers

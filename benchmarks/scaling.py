@@ -50,16 +50,28 @@ RESULTS = Path(__file__).resolve().parent / "results" / "scaling.json"
 
 
 def _quickstart(t_end: float, chunk: int, runs_dir: str, tpp: int = 1, backend: str = "numpy"):
-    overrides = [f"dynamics.t_end={t_end}", f"dynamics.average_from={t_end / 2}", f"dynamics.chunk_steps={chunk}",
-                 f"dynamics.trajectories_per_point={tpp}", f"backend={backend}"]
+    overrides = [
+        f"dynamics.t_end={t_end}",
+        f"dynamics.average_from={t_end / 2}",
+        f"dynamics.chunk_steps={chunk}",
+        f"dynamics.trajectories_per_point={tpp}",
+        f"backend={backend}",
+    ]
     return load_config(REPO / "configs" / "quickstart.yaml", overrides=overrides, runs_dir=runs_dir)
 
 
 def _table(cfg):
     """The quickstart torque table (transport stage; cached under <runs_dir>/.cache)."""
-    ctx = StageContext(cfg=cfg, backend="numpy", reporter=Reporter(), executor=LocalExecutor(),
-                       cache=TransportCache(cfg.runs_dir / ".cache"), checkpoint_dir=Path(tempfile.mkdtemp()),
-                       config_hash="bench", needs=frozenset({"torque_table"}))
+    ctx = StageContext(
+        cfg=cfg,
+        backend="numpy",
+        reporter=Reporter(),
+        executor=LocalExecutor(),
+        cache=TransportCache(cfg.runs_dir / ".cache"),
+        checkpoint_dir=Path(tempfile.mkdtemp()),
+        config_hash="bench",
+        needs=frozenset({"torque_table"}),
+    )
     get_stage("transport").run(ctx)
     return ctx.products["torque_table"]
 
@@ -110,11 +122,19 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=2500)
     ap.add_argument("--runs-dir", default=str(REPO / "runs"))
     ap.add_argument("--output", default=None, help="JSON file (default benchmarks/results/scaling[-cpu].json)")
-    ap.add_argument("--trajectories-per-point", type=int, default=1,
-                    help="scale the ensemble (quickstart: 1; larger ensembles show the large-block limit)")
-    ap.add_argument("--backend", default="numpy", choices=["numpy", "cpu"],
-                    help="engine of the local run and of every worker (cpu: 1 OpenMP thread per worker and, "
-                         "for a fair T_local, in the local run too)")
+    ap.add_argument(
+        "--trajectories-per-point",
+        type=int,
+        default=1,
+        help="scale the ensemble (quickstart: 1; larger ensembles show the large-block limit)",
+    )
+    ap.add_argument(
+        "--backend",
+        default="numpy",
+        choices=["numpy", "cpu"],
+        help="engine of the local run and of every worker (cpu: 1 OpenMP thread per worker and, "
+        "for a fair T_local, in the local run too)",
+    )
     args = ap.parse_args()
     if args.backend == "cpu":
         os.environ["OMP_NUM_THREADS"] = "1"  # the in-process reference on one core, like one worker
@@ -142,8 +162,11 @@ def main() -> None:
             for link in range(units_per_block):
                 state = advance_block(work, chain, link, lo, hi, state)
 
-    rows["blocks_serial"] = {"workers": 1, "units": units_per_block * len(blocks),
-                             "times_s": [_timed(serial_blocks)[0] for _ in range(args.repeats)]}
+    rows["blocks_serial"] = {
+        "workers": 1,
+        "units": units_per_block * len(blocks),
+        "times_s": [_timed(serial_blocks)[0] for _ in range(args.repeats)],
+    }
 
     for n in args.workers:
         cluster, client = start_local_cluster(n, args.backend, dashboard=False)
@@ -158,8 +181,7 @@ def main() -> None:
                 for name in ("mean_theta", "first_passage_time", "n_switches", "samples"):
                     if not np.array_equal(getattr(res, name), getattr(reference, name), equal_nan=True):
                         raise SystemExit(f"dask with {n} workers: {name} differs from the local run")
-            rows[f"dask_{n}"] = {"workers": n, "units": units_per_block * len(plan_blocks(n_traj, n)),
-                                 "times_s": times}
+            rows[f"dask_{n}"] = {"workers": n, "units": units_per_block * len(plan_blocks(n_traj, n)), "times_s": times}
         finally:
             client.close()
             cluster.close()
@@ -176,8 +198,10 @@ def main() -> None:
             rows[f"dask_{n}"]["efficiency"] = t1 / (n * rows[f"dask_{n}"]["median_s"])
     summary["vectorisation_bound_2_blocks"] = rows["local"]["median_s"] / rows["blocks_serial"]["median_s"]
 
-    print(f"quickstart ensemble: {n_traj} trajectories × {steps} steps, chunks of {args.chunk} steps; "
-          f"median of {args.repeats}")
+    print(
+        f"quickstart ensemble: {n_traj} trajectories × {steps} steps, chunks of {args.chunk} steps; "
+        f"median of {args.repeats}"
+    )
     print(f"{'executor':<14}{'units':>7}{'median s':>10}{'traj-steps/s':>15}{'efficiency':>12}")
     for name, r in rows.items():
         eff = f"{r['efficiency']:.2f}" if "efficiency" in r else "–"
@@ -189,14 +213,31 @@ def main() -> None:
     default = RESULTS if args.backend == "numpy" else RESULTS.with_name("scaling-cpu.json")
     out = Path(args.output) if args.output else default
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({
-        "benchmark": "scaling", "config": "configs/quickstart.yaml (t_end shortened)", "t_end": args.t_end,
-        "trajectories_per_point": args.trajectories_per_point,
-        "chunk_steps": args.chunk, "n_traj": n_traj, "steps": steps, "repeats": args.repeats, "rows": rows,
-        "summary": summary, "load_before": before, "load_after": after, "cpu_count": os.cpu_count(),
-        "host": platform.node(), "python": platform.python_version(), "numpy": np.__version__,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }, indent=2), encoding="utf-8")
+    out.write_text(
+        json.dumps(
+            {
+                "benchmark": "scaling",
+                "config": "configs/quickstart.yaml (t_end shortened)",
+                "t_end": args.t_end,
+                "trajectories_per_point": args.trajectories_per_point,
+                "chunk_steps": args.chunk,
+                "n_traj": n_traj,
+                "steps": steps,
+                "repeats": args.repeats,
+                "rows": rows,
+                "summary": summary,
+                "load_before": before,
+                "load_after": after,
+                "cpu_count": os.cpu_count(),
+                "host": platform.node(),
+                "python": platform.python_version(),
+                "numpy": np.__version__,
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
     print(f"wrote {out}")
 
 

@@ -58,13 +58,15 @@ def measure(backend: str, repeats: int) -> dict:
     e_flat = np.repeat(GRID_EPS, GRID_V.size)
     v_flat = np.tile(GRID_V, GRID_EPS.size)
     out = {}
-    wall, cpu = _median_time(lambda: integral_vector(xp.asarray(e_flat), xp.asarray(v_flat), sv.U, sv.T, xp=xp),
-                             repeats, sync)
+    wall, cpu = _median_time(
+        lambda: integral_vector(xp.asarray(e_flat), xp.asarray(v_flat), sv.U, sv.T, xp=xp), repeats, sync
+    )
     out["integrals_ms_per_point"] = (wall / n_grid * 1e3, cpu / n_grid * 1e3)
     wall, cpu = _median_time(lambda: sv.angular_coefficients(e_flat, v_flat), repeats, sync)
     out["kernel_build_ms_per_point"] = (wall / n_grid * 1e3, cpu / n_grid * 1e3)
-    wall, cpu = _median_time(lambda: sv.solve(GRID_EPS[:, None, None], GRID_V[None, :, None],
-                                              THETAS[None, None, :]), repeats)
+    wall, cpu = _median_time(
+        lambda: sv.solve(GRID_EPS[:, None, None], GRID_V[None, :, None], THETAS[None, None, :]), repeats
+    )
     out["solve_ms_per_point_7_angles"] = (wall / n_grid * 1e3, cpu / n_grid * 1e3)
     n_table = TABLE_AXES[0].size * TABLE_AXES[1].size
     wall, cpu = _median_time(lambda: TorqueTable.build(sv, *TABLE_AXES), max(1, repeats // 2))
@@ -88,23 +90,33 @@ def main() -> dict:
     if _gpu_available():  # pragma: no cover - needs a GPU
         results["cupy"] = measure("cupy", repeats=5)
     cpu = platform.processor() or platform.machine()
-    print(f"gpuqd {__version__} transport benchmark, paper parameters, 1 BLAS/OMP thread, {cpu}, "
-          f"load average {load:.1f} at start")
+    print(
+        f"gpuqd {__version__} transport benchmark, paper parameters, 1 BLAS/OMP thread, {cpu}, "
+        f"load average {load:.1f} at start"
+    )
     print(f"{'backend':<7} {'quantity':<32} {'wall':>10} {'cpu':>10}  unit      target")
     for backend, rows in results.items():
         for name, (wall, cpu_time) in rows.items():
             unit = "s" if name.endswith("_s") else "ms"
             target = TARGETS.get(name)
-            print(f"{backend:<7} {name:<32} {wall:10.3f} {cpu_time:10.3f}  {unit:<8}  "
-                  f"{'' if target is None else f'<= {target:g}'}")
+            print(
+                f"{backend:<7} {name:<32} {wall:10.3f} {cpu_time:10.3f}  {unit:<8}  "
+                f"{'' if target is None else f'<= {target:g}'}"
+            )
     if "cupy" not in results:
         print("cupy: not run (no CUDA device / CuPy on this machine)")
     record = {
-        "version": __version__, "machine": platform.machine(), "processor": cpu,
-        "python": platform.python_version(), "numpy": np.__version__, "threads": 1,
-        "load_average_at_start": load, "parameters": PAPER,
+        "version": __version__,
+        "machine": platform.machine(),
+        "processor": cpu,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "threads": 1,
+        "load_average_at_start": load,
+        "parameters": PAPER,
         "solve_set": {"n_eps": GRID_EPS.size, "n_V": GRID_V.size, "thetas_over_pi": (THETAS / np.pi).tolist()},
-        "table_points": int(TABLE_AXES[0].size * TABLE_AXES[1].size), "table_n_theta": 384,
+        "table_points": int(TABLE_AXES[0].size * TABLE_AXES[1].size),
+        "table_n_theta": 384,
         "statistic": "median of repeats; each value [wall, cpu-of-process]",
         "targets": TARGETS,
         "results": {b: {k: list(v) for k, v in rows.items()} for b, rows in results.items()},

@@ -45,8 +45,12 @@ def _execution_overrides(args) -> list[str]:
 def _load(args):
     from gpuqd.run.validate import load_config
 
-    cfg = load_config(args.config, overrides=list(args.set) + _execution_overrides(args), runs_dir=args.runs_dir,
-                      backend=getattr(args, "backend", None))
+    cfg = load_config(
+        args.config,
+        overrides=list(args.set) + _execution_overrides(args),
+        runs_dir=args.runs_dir,
+        backend=getattr(args, "backend", None),
+    )
     for w in cfg.warnings:
         print(f"gpuqd: warning: {w}", file=sys.stderr)
     return cfg
@@ -88,8 +92,15 @@ def cmd_run(args) -> int:
     cfg = _load(args)
     rep = RichReporter(quiet=args.quiet)
     t0 = time.perf_counter()
-    path = run_pipeline(cfg, resume=args.resume, force=args.force, reporter=rep,
-                        make_figures=not args.no_figures, argv=args.argv, allow_large=args.allow_large)
+    path = run_pipeline(
+        cfg,
+        resume=args.resume,
+        force=args.force,
+        reporter=rep,
+        make_figures=not args.no_figures,
+        argv=args.argv,
+        allow_large=args.allow_large,
+    )
     rep.message(f"run '{cfg.name}' finished in {time.perf_counter() - t0:.1f} s: {path}")
     print(path)
     return 0
@@ -147,35 +158,55 @@ def cmd_info(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gpuqd", description="Quantum-dot spin-valve switching: transport + "
-                                "stochastic macrospin dynamics; reproduces Gergs et al., PRL 120, 017701.")
+    p = argparse.ArgumentParser(
+        prog="gpuqd",
+        description="Quantum-dot spin-valve switching: transport + "
+        "stochastic macrospin dynamics; reproduces Gergs et al., PRL 120, 017701.",
+    )
     p.add_argument("--version", action="version", version=f"gpuqd {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="{run,validate,plot,info}")
 
     def common(sp):
         sp.add_argument("config", help="YAML configuration file")
-        sp.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
-                        help="override a configuration key (value parsed as YAML); repeatable")
+        sp.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="KEY.PATH=VALUE",
+            help="override a configuration key (value parsed as YAML); repeatable",
+        )
         sp.add_argument("--runs-dir", default=None, help="parent directory of run directories (default: runs)")
-        sp.add_argument("--allow-large", action="store_true",
-                        help="run even if the memory estimate exceeds the available memory")
+        sp.add_argument(
+            "--allow-large", action="store_true", help="run even if the memory estimate exceeds the available memory"
+        )
 
     r = sub.add_parser("run", help="run a configuration into <runs-dir>/<name>/")
     common(r)
     r.add_argument("--backend", choices=list(BACKENDS), default=None, help="override 'backend'")
-    r.add_argument("--threads", type=_positive_int, default=None, metavar="N",
-                   help="threads of the cpu backend (default: OMP_NUM_THREADS, else all usable cores); "
-                   "results do not depend on it")
+    r.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="threads of the cpu backend (default: OMP_NUM_THREADS, else all usable cores); "
+        "results do not depend on it",
+    )
     r.add_argument("--resume", action="store_true", help="continue an interrupted run")
     r.add_argument("--force", action="store_true", help="overwrite an existing run directory")
     r.add_argument("--no-figures", action="store_true", help="skip the figures (gpuqd plot makes them later)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    r.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="run the work units on an existing Dask scheduler (e.g. tcp://host:8786); implies "
-                        "execution.engine=dask")
-    r.add_argument("--workers", default=None, metavar="N",
-                   help="run on a local Dask cluster of N worker processes on 127.0.0.1; implies "
-                        "execution.engine=dask")
+    r.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run the work units on an existing Dask scheduler (e.g. tcp://host:8786); implies execution.engine=dask",
+    )
+    r.add_argument(
+        "--workers",
+        default=None,
+        metavar="N",
+        help="run on a local Dask cluster of N worker processes on 127.0.0.1; implies execution.engine=dask",
+    )
     r.set_defaults(func=cmd_run)
 
     v = sub.add_parser("validate", help="check a configuration without computing anything")

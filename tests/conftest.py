@@ -23,7 +23,6 @@ REPO = Path(__file__).resolve().parent.parent
 KILL_HOOK_ENV = "GPUQD_TEST_KILL_AFTER"
 
 
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not any("gpu" in item.keywords for item in items):
         return
@@ -64,8 +63,15 @@ class RunHelpers:
         env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
         env.pop(KILL_HOOK_ENV, None)
         env.update(env_extra or {})
-        return subprocess.run([sys.executable, "-m", "gpuqd.cli", *args], cwd=cwd, env=env, capture_output=True,
-                              text=True, timeout=300, **kw)
+        return subprocess.run(
+            [sys.executable, "-m", "gpuqd.cli", *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            **kw,
+        )
 
     @staticmethod
     def arrays(run_dir: Path) -> dict:

@@ -66,9 +66,7 @@ def mean_first_passage_time(
         return 2.0 * (alpha * (0.5 * KV * u * u + fl * u) - S * dl * u) / sigma2
 
     def inner(y: float) -> float:
-        value, _ = integrate.quad(
-            lambda z: np.exp(potential(z) - potential(y)), y, 1.0, epsabs=0, epsrel=1e-11
-        )
+        value, _ = integrate.quad(lambda z: np.exp(potential(z) - potential(y)), y, 1.0, epsabs=0, epsrel=1e-11)
         return value / (1.0 - y * y) if y < 1.0 else 0.5
 
     outer, _ = integrate.quad(inner, u_target, u_start, epsabs=0, epsrel=1e-10, limit=200)
@@ -92,9 +90,7 @@ def mean_first_passage_time_upward(
     def inner(y: float) -> float:
         if y <= -1.0:
             return 0.5  # limit of (1/(1−y²)) ∫_{−1}^{y} dz as y → −1
-        value, _ = integrate.quad(
-            lambda z: np.exp(potential(z) - potential(y)), -1.0, y, epsabs=0, epsrel=1e-11
-        )
+        value, _ = integrate.quad(lambda z: np.exp(potential(z) - potential(y)), -1.0, y, epsabs=0, epsrel=1e-11)
         return value / (1.0 - y * y)
 
     outer, _ = integrate.quad(inner, u_start, u_target, epsabs=0, epsrel=1e-10, limit=200)

@@ -141,10 +141,16 @@ def test_no_underscore_names_from_other_modules():
                     if alias.name in MODULES and alias.asname:
                         module_aliases[alias.asname] = alias.name
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                    and node.value.id in module_aliases and _private(node.attr)):
-                bad.append(f"{MODULES[m].relative_to(PACKAGE.parent)}:{node.lineno}: "
-                           f"{module_aliases[node.value.id]}.{node.attr}")
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in module_aliases
+                and _private(node.attr)
+            ):
+                bad.append(
+                    f"{MODULES[m].relative_to(PACKAGE.parent)}:{node.lineno}: "
+                    f"{module_aliases[node.value.id]}.{node.attr}"
+                )
     assert not bad, "underscore names used from other modules:\n" + "\n".join(bad)
 
 
@@ -160,8 +166,16 @@ def test_pipeline_module_exists():
 
 
 #: layers, bottom to top: a module may import its own layer and those below
-LAYERS = {"gpuqd.atomic_io": 0, "gpuqd.units": 0, "gpuqd.transport": 1, "gpuqd.dynamics": 2,
-          "gpuqd.observables": 3, "gpuqd.run": 4, "gpuqd.plots": 5, "gpuqd.cli": 6}
+LAYERS = {
+    "gpuqd.atomic_io": 0,
+    "gpuqd.units": 0,
+    "gpuqd.transport": 1,
+    "gpuqd.dynamics": 2,
+    "gpuqd.observables": 3,
+    "gpuqd.run": 4,
+    "gpuqd.plots": 5,
+    "gpuqd.cli": 6,
+}
 #: the one upward import: a run draws its figures at the end (lazy import inside a function)
 UPWARD_ALLOWED = {("gpuqd.run.pipeline", "gpuqd.plots")}
 

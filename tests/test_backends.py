@@ -145,8 +145,21 @@ def test_cpu_without_compiler_is_a_clear_error(monkeypatch) -> None:
         assert name == "numpy" and "cpu skipped: C++ compiler 'gpuqd-no-such-compiler++' not found" in notice
         from gpuqd.dynamics.cpu_backend import CpuEngine
 
-        cfg = build_config(Macrospin(S=1.0, KV=0.1, alpha=0.1, sigma2=0.01), ConstantTorque(0.0, 0.0), 2, 0.1,
-                           1.0, 0, 0.0, 0.5, None, None, 0, None, None)
+        cfg = build_config(
+            Macrospin(S=1.0, KV=0.1, alpha=0.1, sigma2=0.01),
+            ConstantTorque(0.0, 0.0),
+            2,
+            0.1,
+            1.0,
+            0,
+            0.0,
+            0.5,
+            None,
+            None,
+            0,
+            None,
+            None,
+        )
         with pytest.raises(HostBuildError, match="gpuqd-no-such-compiler"):
             CpuEngine(cfg)
     finally:

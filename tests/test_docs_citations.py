@@ -80,7 +80,13 @@ def test_document_has_the_numbered_sections() -> None:
 
 def test_citation_pattern() -> None:
     assert [n for m in CITATION.finditer("see §6.5, §10 and §5.2–5.6; §3–5") for n in m.groups() if n] == [
-        "6.5", "10", "5.2", "5.6", "3", "5"]
+        "6.5",
+        "10",
+        "5.2",
+        "5.6",
+        "3",
+        "5",
+    ]
     assert _citations("cite docs/physics.md §6.2 here")[0][2] == ["6.2"]
     assert _citations("Klein, Survival Analysis (book.pdf) §4") == []
     assert _citations("bare §10 in a README line")[0][2] == ["10"]
@@ -93,16 +99,20 @@ def test_every_citation_resolves_to_a_heading() -> None:
         for line_no, line, cited in _citations(path.read_text(encoding="utf-8")):
             for number in cited:
                 if number not in headings:
-                    missing.append(f"{path.relative_to(ROOT)}:{line_no}: §{number} not a heading of "
-                                   f"docs/physics.md: {line}")
+                    missing.append(
+                        f"{path.relative_to(ROOT)}:{line_no}: §{number} not a heading of docs/physics.md: {line}"
+                    )
     assert not missing, "\n".join(missing)
 
 
 def test_internal_cross_references_resolve() -> None:
     headings = _headings()
-    missing = [f"docs/physics.md:{line_no}: §{n}: {line}"
-               for line_no, line, cited in _citations(DOC.read_text(encoding="utf-8"))
-               for n in cited if n not in headings]
+    missing = [
+        f"docs/physics.md:{line_no}: §{n}: {line}"
+        for line_no, line, cited in _citations(DOC.read_text(encoding="utf-8"))
+        for n in cited
+        if n not in headings
+    ]
     assert not missing, "\n".join(missing)
 
 
@@ -116,8 +126,11 @@ def test_named_test_modules_exist() -> None:
 
 def test_no_citation_of_the_former_reference() -> None:
     hits = []
-    for path in _cited_files() + [p for p in sorted((ROOT / "gpuqd").rglob("*")) if p.is_file()
-                                  and p.suffix not in PACKAGE_SUFFIXES and p.suffix != ".pyc"]:
+    for path in _cited_files() + [
+        p
+        for p in sorted((ROOT / "gpuqd").rglob("*"))
+        if p.is_file() and p.suffix not in PACKAGE_SUFFIXES and p.suffix != ".pyc"
+    ]:
         try:
             text = path.read_text(encoding="utf-8")
         except (UnicodeDecodeError, OSError):

@@ -20,6 +20,7 @@ from number_text import NUM, matches, parse_number
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
 
+
 def facts(cfg: dict) -> dict[str, float | tuple]:
     g, dyn = cfg.get("grid", {}), cfg.get("dynamics", {}) or {}
     st = cfg.get("statistics", {}) or {}
@@ -34,8 +35,11 @@ def facts(cfg: dict) -> dict[str, float | tuple]:
     if dt and t_end:
         out["t_end"] = t_end
         out["steps"] = round(t_end / dt)
-    tpp = st.get("trajectories_per_point") if "switching_times" in cfg.get("outputs", []) else \
-        dyn.get("trajectories_per_point")
+    tpp = (
+        st.get("trajectories_per_point")
+        if "switching_times" in cfg.get("outputs", [])
+        else dyn.get("trajectories_per_point")
+    )
     if tpp:
         prot = 2 if st.get("protocol") == "both" else 1
         out["tpp"] = tpp
@@ -94,7 +98,7 @@ def test_config_comments_state_what_the_file_sets(path):
     for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if "#" not in line:
             continue
-        comment = line[line.index("#"):]
+        comment = line[line.index("#") :]
         named = [n for n in _named(comment) if n != path.stem]
         cfg = _load(named[0]) if len(named) == 1 else own
         if len(named) > 1:

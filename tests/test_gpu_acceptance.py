@@ -25,16 +25,29 @@ def _summary(tmp_path: Path, steps: list[tuple[str, int, int]], total: int) -> s
     logs.mkdir()
     (logs / "status.tsv").write_text("".join(f"{n}\t{rc}\t{s}\n" for n, rc, s in steps))
     (logs / "pytest_gpu.log").write_text("gpu tests: 12 collected, 0 skipped\n")
-    (tmp_path / "llg.json").write_text(json.dumps({"results": [
-        {"backend": "numpy", "torque": "table", "n_traj": 1000, "traj_steps_per_s": 2e6},
-        {"backend": "cupy", "torque": "table", "n_traj": 100000, "traj_steps_per_s": 3.3e10},
-        {"backend": "cupy", "torque": "table", "n_traj": 1000000, "traj_steps_per_s": 3.6e10,
-         "fraction_of_issue_ceiling": 0.72},
-    ]}))
-    (tmp_path / "kernel_sass.json").write_text(json.dumps([
-        {"variant": "table", "ceiling_traj_steps_per_s": 6.6e10}]))
-    return subprocess.run([sys.executable, str(BENCH / "gpu_acceptance_summary.py"), str(logs / "status.tsv"),
-                           str(tmp_path), str(total)], capture_output=True, text=True)
+    (tmp_path / "llg.json").write_text(
+        json.dumps(
+            {
+                "results": [
+                    {"backend": "numpy", "torque": "table", "n_traj": 1000, "traj_steps_per_s": 2e6},
+                    {"backend": "cupy", "torque": "table", "n_traj": 100000, "traj_steps_per_s": 3.3e10},
+                    {
+                        "backend": "cupy",
+                        "torque": "table",
+                        "n_traj": 1000000,
+                        "traj_steps_per_s": 3.6e10,
+                        "fraction_of_issue_ceiling": 0.72,
+                    },
+                ]
+            }
+        )
+    )
+    (tmp_path / "kernel_sass.json").write_text(json.dumps([{"variant": "table", "ceiling_traj_steps_per_s": 6.6e10}]))
+    return subprocess.run(
+        [sys.executable, str(BENCH / "gpu_acceptance_summary.py"), str(logs / "status.tsv"), str(tmp_path), str(total)],
+        capture_output=True,
+        text=True,
+    )
 
 
 ALL_STEPS = ["environment", "device_probe", "pytest_gpu", "llg_benchmark", "transport_benchmark", "numpy_vs_cupy"]

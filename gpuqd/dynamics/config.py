@@ -143,9 +143,7 @@ def build_config(
     if isinstance(torque, TorqueTable):
         if point_index is None:
             if torque.n_points != 1:
-                raise ValueError(
-                    "point_index (n_traj,) is required when the TorqueTable has more than one point"
-                )
+                raise ValueError("point_index (n_traj,) is required when the TorqueTable has more than one point")
             point_index = np.zeros(n_traj, dtype=np.int64)
         point_index = np.asarray(point_index)
         if point_index.shape != (n_traj,) or not np.issubdtype(point_index.dtype, np.integer):
@@ -273,8 +271,17 @@ def config_fingerprint(cfg: EngineConfig, torque_digest_bytes: bytes | None = No
 
     ``torque_digest_bytes``: :func:`torque_digest` of ``cfg`` if already known."""
     digest = hashlib.blake2b(digest_size=8)
-    scalars = (cfg.n_traj, cfg.dt, cfg.steps_total, cfg.seed, cfg.trajectory_offset, cfg.switch_threshold,
-               cfg.average_start_step, cfg.sample_every, repr(cfg.magnet))
+    scalars = (
+        cfg.n_traj,
+        cfg.dt,
+        cfg.steps_total,
+        cfg.seed,
+        cfg.trajectory_offset,
+        cfg.switch_threshold,
+        cfg.average_start_step,
+        cfg.sample_every,
+        repr(cfg.magnet),
+    )
     digest.update(repr(scalars).encode())
     digest.update(torque_digest(cfg) if torque_digest_bytes is None else torque_digest_bytes)
     for array in (cfg.initial_theta, cfg.point_index, cfg.sample_trajectories):

@@ -46,8 +46,7 @@ def angle_functions_host(cos_theta: np.ndarray, params: np.ndarray) -> tuple[np.
     ``params``: a parameter block (its angle-map entries are used)."""
     c = np.ascontiguousarray(cos_theta, dtype=np.float64).ravel()
     theta, s = np.empty_like(c), np.empty_like(c)
-    load_library({}).llg_angle_functions(c.ctypes.data, theta.ctypes.data, s.ctypes.data, c.size,
-                                         _ctypes_value(params))
+    load_library({}).llg_angle_functions(c.ctypes.data, theta.ctypes.data, s.ctypes.data, c.size, _ctypes_value(params))
     return theta, s
 
 

@@ -111,7 +111,7 @@ def _compile(source: str, flags: list[str], target: Path) -> None:
 @functools.lru_cache(maxsize=4)
 def _openmp_works(compiler: str) -> bool:
     """True if ``compiler -fopenmp`` builds and links a shared library (checked once per process)."""
-    source = "#include <omp.h>\nextern \"C\" int f(void) { return omp_get_max_threads(); }\n"
+    source = '#include <omp.h>\nextern "C" int f(void) { return omp_get_max_threads(); }\n'
     with tempfile.TemporaryDirectory() as tmp:
         try:
             _compile(source, [*BASE_FLAGS, OPENMP_FLAG], Path(tmp) / "omp_probe.so")
@@ -154,7 +154,12 @@ def _load(compiler: str, defines_items: tuple[tuple[str, int], ...]) -> ctypes.C
     ] + [ctypes.c_int]
     advance.restype = None
     lib.philox_words.argtypes = [
-        ctypes.c_void_p, ctypes.c_longlong, ctypes.c_ulonglong, ctypes.c_uint, ctypes.c_uint, ctypes.c_int
+        ctypes.c_void_p,
+        ctypes.c_longlong,
+        ctypes.c_ulonglong,
+        ctypes.c_uint,
+        ctypes.c_uint,
+        ctypes.c_int,
     ]
     lib.philox_words.restype = None
     lib.llg_angle_functions.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int, layout.params_ctypes()]

@@ -97,10 +97,10 @@ STATE: tuple[StateField, ...] = (
     StateField("n_switches", "int64", 1, 0, "number of hysteretic switches", resident=False),
     StateField("first_switch_step", "int64", 1, -1, "step of the first switch (−1: never)", resident=False),
     StateField("last_switch_step", "int64", 1, 0, "step of the last switch (0: none)", resident=False),
-    StateField("steps_in_parallel", "int64", 1, 0, "closed dwell steps in P up to last_switch_step",
-               resident=False),
-    StateField("steps_in_antiparallel", "int64", 1, 0, "closed dwell steps in AP up to last_switch_step",
-               resident=False),
+    StateField("steps_in_parallel", "int64", 1, 0, "closed dwell steps in P up to last_switch_step", resident=False),
+    StateField(
+        "steps_in_antiparallel", "int64", 1, 0, "closed dwell steps in AP up to last_switch_step", resident=False
+    ),
 )
 
 STATE_BY_NAME: dict[str, StateField] = {f.name: f for f in STATE}
@@ -196,8 +196,9 @@ PARAM_COUNT = sum(p.size for p in PARAMS)
 
 def params_dtype() -> np.dtype:
     """NumPy structured dtype of ``struct LlgParams`` (doubles only: no padding, C layout)."""
-    return np.dtype([(p.name, np.float64, (p.size,)) if p.size > 1 else (p.name, np.float64) for p in PARAMS],
-                    align=True)
+    return np.dtype(
+        [(p.name, np.float64, (p.size,)) if p.size > 1 else (p.name, np.float64) for p in PARAMS], align=True
+    )
 
 
 @functools.lru_cache(maxsize=1)

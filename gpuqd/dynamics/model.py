@@ -80,9 +80,7 @@ class Macrospin:
         if axes.shape != (3, 3) or not np.all(np.isfinite(axes)):
             raise ValueError("cubic_axes must be a finite 3x3 matrix whose rows are the cubic axes")
         if not np.allclose(axes @ axes.T, np.eye(3), atol=1e-9):
-            raise ValueError(
-                "cubic_axes must be orthonormal (rows e_a, e_b, e_c with e_i·e_j = δ_ij to 1e-9)"
-            )
+            raise ValueError("cubic_axes must be orthonormal (rows e_a, e_b, e_c with e_i·e_j = δ_ij to 1e-9)")
         set_(self, "cubic_axes", tuple(map(tuple, axes.tolist())))
         fld = tuple(_finite(f"field[{i}]", f) for i, f in enumerate(np.asarray(self.field, dtype=float)))
         if len(fld) != 3:

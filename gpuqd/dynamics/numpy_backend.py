@@ -134,9 +134,7 @@ class NumpyEngine:
                 gz += coef * axes[i, 2]
         return [gx, gy, gz]
 
-    def _rhs(
-        self, n: list, a: list | None, fl, dl, t: float, h: np.ndarray | None
-    ) -> tuple[list, np.ndarray]:
+    def _rhs(self, n: list, a: list | None, fl, dl, t: float, h: np.ndarray | None) -> tuple[list, np.ndarray]:
         """dn/dt (explicit LL form) and |n|²; ``a`` is the source direction (None: e_z)."""
         x, y, z = n
         px, py, pz = self._field(x, y, z, t, h)

@@ -259,9 +259,7 @@ class EnsembleRunner:
             if key not in state:
                 raise ValueError(f"state is missing {key!r}")
             if np.shape(state[key]) != reference[key].shape:
-                raise ValueError(
-                    f"state[{key!r}] has shape {np.shape(state[key])}, expected {reference[key].shape}"
-                )
+                raise ValueError(f"state[{key!r}] has shape {np.shape(state[key])}, expected {reference[key].shape}")
         if not 0 <= int(state["steps_done"]) <= self.steps_total:
             raise ValueError(f"state['steps_done'] must be in [0, {self.steps_total}]")
         self._engine.set_state(state)

@@ -132,7 +132,7 @@ def table_torque_bound(field_like: np.ndarray, damping_like: np.ndarray, chunk: 
         basis = np.linalg.inv(np.vander(np.arange(4.0), 4, increasing=True))
         worst = 0.0
         for lo in range(0, table.shape[0], chunk):
-            f = table[lo:lo + chunk]
+            f = table[lo : lo + chunk]
             stencil = np.stack([f[:, i0 + k] for k in range(4)], axis=-1)  # (B, pieces, 4)
             c = stencil @ basis.T  # (B, pieces, 4) monomial coefficients
             cands = [ta[None, :] + 0 * c[..., 0], tb[None, :] + 0 * c[..., 0]]
@@ -140,8 +140,11 @@ def table_torque_bound(field_like: np.ndarray, damping_like: np.ndarray, chunk: 
             disc = np.maximum(qb * qb - 4 * qa * qc, 0.0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 for sign in (1.0, -1.0):
-                    root = np.where(np.abs(qa) > 1e-300, (-qb + sign * np.sqrt(disc)) / (2 * qa),
-                                    np.where(np.abs(qb) > 1e-300, -qc / qb, ta[None, :]))
+                    root = np.where(
+                        np.abs(qa) > 1e-300,
+                        (-qb + sign * np.sqrt(disc)) / (2 * qa),
+                        np.where(np.abs(qb) > 1e-300, -qc / qb, ta[None, :]),
+                    )
                     cands.append(np.clip(np.nan_to_num(root, nan=0.0), ta[None, :], tb[None, :]))
             for t in cands:
                 value = ((c[..., 3] * t + c[..., 2]) * t + c[..., 1]) * t + c[..., 0]
@@ -150,8 +153,15 @@ def table_torque_bound(field_like: np.ndarray, damping_like: np.ndarray, chunk: 
     return best
 
 
-def scan_torque_bound(spin_valve: Any, eps_tilde: np.ndarray, V: np.ndarray, n_theta: int, order: int = 2,
-                      n_end: int = 2, chunk: int = 2048) -> float:
+def scan_torque_bound(
+    spin_valve: Any,
+    eps_tilde: np.ndarray,
+    V: np.ndarray,
+    n_theta: int,
+    order: int = 2,
+    n_end: int = 2,
+    chunk: int = 2048,
+) -> float:
     """Bound on max |I_FL| + |I_DL| over the grid from the table's end regions, before the table exists.
 
     Solves every grid point at the ``n_end`` + 3 table nodes nearest θ = 0 and θ = π (the node values the
@@ -171,7 +181,7 @@ def scan_torque_bound(spin_valve: Any, eps_tilde: np.ndarray, V: np.ndarray, n_t
     v_points = np.tile(np.asarray(V, dtype=float), np.size(eps_tilde))
     best = 0.0
     for lo in range(0, eps_points.size, chunk):
-        r = spin_valve.solve(eps_points[lo:lo + chunk, None], v_points[lo:lo + chunk, None], theta[None, :], order)
+        r = spin_valve.solve(eps_points[lo : lo + chunk, None], v_points[lo : lo + chunk, None], theta[None, :], order)
         fl, dl = np.asarray(r.torque_field_like), np.asarray(r.torque_damping_like)
         for part in (slice(0, width), slice(width, 2 * width)):
             if width >= 4:

@@ -25,8 +25,15 @@ import numpy as np
 
 from gpuqd.observables import switching_stats as ss
 
-__all__ = ["PROTOCOLS", "ID_BASE", "ID_STRIDE", "AdaptiveSwitchingRun", "protocol_list", "run_first_passage_block",
-           "trajectory_ids_for"]
+__all__ = [
+    "PROTOCOLS",
+    "ID_BASE",
+    "ID_STRIDE",
+    "AdaptiveSwitchingRun",
+    "protocol_list",
+    "run_first_passage_block",
+    "trajectory_ids_for",
+]
 
 #: protocol name → initial polar angle (rad)
 PROTOCOLS: Mapping[str, float] = MappingProxyType({"P_to_AP": 0.0, "AP_to_P": math.pi})
@@ -48,15 +55,38 @@ def trajectory_ids_for(protocol_index: int, point: np.ndarray, k: np.ndarray, n_
     return ID_BASE + (protocol_index * n_points + point) * ID_STRIDE + k
 
 
-def run_first_passage_block(magnet: Any, torque: Any, dt: float, t_end: float, seed: int, ids: np.ndarray,
-                            theta: np.ndarray, point_index: np.ndarray | None, *, switch_threshold: float,
-                            backend: str, compaction: bool, chunk_steps: int) -> tuple[np.ndarray, int]:
+def run_first_passage_block(
+    magnet: Any,
+    torque: Any,
+    dt: float,
+    t_end: float,
+    seed: int,
+    ids: np.ndarray,
+    theta: np.ndarray,
+    point_index: np.ndarray | None,
+    *,
+    switch_threshold: float,
+    backend: str,
+    compaction: bool,
+    chunk_steps: int,
+) -> tuple[np.ndarray, int]:
     """One work unit: trajectories ``ids`` (start angles ``theta``, table points ``point_index``) until their
     first switch or t_end → (first-switch steps, −1 for none; trajectory-steps integrated)."""
     from gpuqd.observables.first_passage import FirstPassageEnsemble
 
-    ens = FirstPassageEnsemble(magnet, torque, dt, t_end, seed, ids, theta, point_index=point_index,
-                               switch_threshold=switch_threshold, backend=backend, compaction=compaction)
+    ens = FirstPassageEnsemble(
+        magnet,
+        torque,
+        dt,
+        t_end,
+        seed,
+        ids,
+        theta,
+        point_index=point_index,
+        switch_threshold=switch_threshold,
+        backend=backend,
+        compaction=compaction,
+    )
     while not ens.done:
         ens.advance(chunk_steps)
     return ens.first_switch_step, ens.trajectory_steps
@@ -139,9 +169,17 @@ class AdaptiveSwitchingRun:
         theta = np.array([PROTOCOLS[p] for p in self.protocols])[protocol] if group.size else np.zeros(0)
         self._round_group, self._round_k, self._round_extra = group, k, extra
         self._ensemble = FirstPassageEnsemble(
-            self.magnet, self.torque, self.dt, self.t_end, self.seed, ids, theta,
-            point_index=point if self.uses_table else None, switch_threshold=self.switch_threshold,
-            backend=self.backend, compaction=self.compaction,
+            self.magnet,
+            self.torque,
+            self.dt,
+            self.t_end,
+            self.seed,
+            ids,
+            theta,
+            point_index=point if self.uses_table else None,
+            switch_threshold=self.switch_threshold,
+            backend=self.backend,
+            compaction=self.compaction,
         )
         self._round_chunks = 0
 
@@ -182,8 +220,15 @@ class AdaptiveSwitchingRun:
     def summary(self, times: np.ndarray | tuple = ()) -> dict[str, np.ndarray]:
         """switching_stats.summarize over the finished trajectories, one entry per group."""
         fpt = np.where(self.done_step >= 0, self.done_step * self.dt, np.inf)
-        return ss.summarize(fpt, self.t_end, self.done_group, times, self.confidence, n_groups=self.n_groups,
-                            min_switched_fraction=self.min_switched_fraction)
+        return ss.summarize(
+            fpt,
+            self.t_end,
+            self.done_group,
+            times,
+            self.confidence,
+            n_groups=self.n_groups,
+            min_switched_fraction=self.min_switched_fraction,
+        )
 
     def relative_width(self, summary: dict[str, np.ndarray]) -> np.ndarray:
         return ss.relative_ci_width(summary, self.target, self.confidence)
@@ -191,8 +236,13 @@ class AdaptiveSwitchingRun:
     def next_round_trajectories(self) -> np.ndarray:
         """Extra trajectories per group for the next adaptive round (zeros: converged or capped)."""
         width = self.relative_width(self.summary())
-        return ss.additional_trajectories(width, self.n_done, target=self.target_width, n_max=self.max_per_point,
-                                          min_batch=max(1, self.initial_per_point // 4))
+        return ss.additional_trajectories(
+            width,
+            self.n_done,
+            target=self.target_width,
+            n_max=self.max_per_point,
+            min_batch=max(1, self.initial_per_point // 4),
+        )
 
     @property
     def done(self) -> bool:
@@ -229,9 +279,13 @@ class AdaptiveSwitchingRun:
         """All arrays needed to continue (round, finished records, in-progress ensemble state)."""
         rounds = np.array(self.round_added, dtype=np.int64).reshape(len(self.round_added), self.n_groups)
         out = {
-            "round": np.array(self.round), "finished": np.array(self.finished),
-            "done_group": self.done_group, "done_k": self.done_k, "done_step": self.done_step,
-            "n_done": self.n_done, "round_added": rounds,
+            "round": np.array(self.round),
+            "finished": np.array(self.finished),
+            "done_group": self.done_group,
+            "done_k": self.done_k,
+            "done_step": self.done_step,
+            "n_done": self.n_done,
+            "round_added": rounds,
             "trajectory_steps": np.array(self.trajectory_steps, dtype=np.int64),
             "trajectory_steps_uncompacted": np.array(self.trajectory_steps_uncompacted, dtype=np.int64),
         }
@@ -258,7 +312,7 @@ class AdaptiveSwitchingRun:
             self._ensemble = None
             return
         self._start_round(np.asarray(state["round_extra"], dtype=np.int64))
-        self._ensemble.set_state({k[len("round."):]: v for k, v in state.items() if k.startswith("round.")})
+        self._ensemble.set_state({k[len("round.") :]: v for k, v in state.items() if k.startswith("round.")})
 
     # ------------------------------------------------------------------ results
     def first_passage_matrix(self) -> np.ndarray:
@@ -267,4 +321,3 @@ class AdaptiveSwitchingRun:
         out = np.full((self.n_groups, width), np.nan)
         out[self.done_group, self.done_k] = np.where(self.done_step >= 0, self.done_step * self.dt, np.inf)
         return out
-

@@ -166,7 +166,7 @@ class FirstPassageEnsemble:
             self._runner = None
             return
         self._runner = self._make_runner(self.active)
-        engine = {k[len(_RUNNER_PREFIX):]: v for k, v in state.items() if k.startswith(_RUNNER_PREFIX)}
+        engine = {k[len(_RUNNER_PREFIX) :]: v for k, v in state.items() if k.startswith(_RUNNER_PREFIX)}
         self._runner.set_state(engine)
 
 

@@ -90,9 +90,7 @@ def effective_parameters(
     return omega_0, s * np.asarray(damping_like, dtype=float)
 
 
-def _chi(
-    omega: np.ndarray, S: ArrayLike, alpha: ArrayLike, omega_0: np.ndarray, idl: np.ndarray
-) -> np.ndarray:
+def _chi(omega: np.ndarray, S: ArrayLike, alpha: ArrayLike, omega_0: np.ndarray, idl: np.ndarray) -> np.ndarray:
     stiffness = omega_0 - 1j * omega * alpha
     return stiffness / ((idl + 1j * omega * S) ** 2 + stiffness**2)
 
@@ -114,9 +112,7 @@ def susceptibility(
     All arguments broadcast. Convention: n_x(t) = χ' h cos Ωt + χ'' h sin Ωt for drive −h cos(Ωt) n_x.
     The formula is returned also for unstable states (where it is not a steady state); see :func:`is_stable`.
     """
-    omega_0, idl = effective_parameters(
-        field=field, field_like=field_like, damping_like=damping_like, state=state
-    )
+    omega_0, idl = effective_parameters(field=field, field_like=field_like, damping_like=damping_like, state=state)
     return _chi(np.asarray(omega, dtype=float), S, alpha, omega_0, idl)
 
 
@@ -139,9 +135,7 @@ def approximate_susceptibility(
     linewidth), O(α²) far from it.
     """
     omega = np.asarray(omega, dtype=float)
-    omega_0, idl = effective_parameters(
-        field=field, field_like=field_like, damping_like=damping_like, state=state
-    )
+    omega_0, idl = effective_parameters(field=field, field_like=field_like, damping_like=damping_like, state=state)
     S = np.asarray(S, dtype=float)
     a_term = idl**2 + omega_0**2 - (S * omega) ** 2
     # 2 Ω S² Ω_R α_eff = 2Ω (α ω_0 − S I_DL,eff), written without dividing by Ω_R.
@@ -173,9 +167,7 @@ def effective_damping(
 
     P: α/S − I_DL/(H_0 + I_FL); AP: α/S + I_DL/(H_0 − I_FL). ±inf or NaN where ω_0 = 0.
     """
-    omega_0, idl = effective_parameters(
-        field=field, field_like=field_like, damping_like=damping_like, state=state
-    )
+    omega_0, idl = effective_parameters(field=field, field_like=field_like, damping_like=damping_like, state=state)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray(alpha, dtype=float) / np.asarray(S, dtype=float) - idl / omega_0
 
@@ -194,9 +186,7 @@ def relaxation_rate(
     Equal to S² Ω_R α_eff/(S² + α²) = S ω_0 α_eff/(S² + α²); positive iff the state is linearly
     stable. For a weakly damped resonance it is the HWHM of χ'' in Ω to leading order (≈ α_eff Ω_R).
     """
-    omega_0, idl = effective_parameters(
-        field=field, field_like=field_like, damping_like=damping_like, state=state
-    )
+    omega_0, idl = effective_parameters(field=field, field_like=field_like, damping_like=damping_like, state=state)
     S = np.asarray(S, dtype=float)
     alpha = np.asarray(alpha, dtype=float)
     return (alpha * omega_0 - S * idl) / (S**2 + alpha**2)
@@ -218,9 +208,7 @@ def is_stable(
     energy maximum; it is then stable only if the damping-like torque holds it (α_eff < 0), which
     counts as stable here unless ``require_energy_minimum`` is set (then ω_0 > 0 and α_eff > 0).
     """
-    rate = relaxation_rate(
-        S=S, alpha=alpha, field=field, field_like=field_like, damping_like=damping_like, state=state
-    )
+    rate = relaxation_rate(S=S, alpha=alpha, field=field, field_like=field_like, damping_like=damping_like, state=state)
     stable = rate > 0
     if require_energy_minimum:
         omega_0, _ = effective_parameters(field=field, field_like=field_like, damping_like=0.0, state=state)
@@ -316,9 +304,7 @@ def _broadcast_params(
     damping_like: ArrayLike,
     state: State,
 ) -> tuple[np.ndarray, ...]:
-    omega_0, idl = effective_parameters(
-        field=field, field_like=field_like, damping_like=damping_like, state=state
-    )
+    omega_0, idl = effective_parameters(field=field, field_like=field_like, damping_like=damping_like, state=state)
     return np.broadcast_arrays(omega_0, idl, np.asarray(S, dtype=float), np.asarray(alpha, dtype=float))
 
 

@@ -175,11 +175,14 @@ def simulate_fmr(
     params = {"S": S, "alpha": alpha, "field": KV, "field_like": fl_total, "damping_like": i_dl, "state": state}
     stable = fmr.is_stable(**params)
     if not np.all(stable):
-        raise ValueError(f"{state} state is linearly unstable at points {np.flatnonzero(~stable).tolist()} "
-                         f"(α_eff ω_0 <= 0): no steady-state response to lock in on")
+        raise ValueError(
+            f"{state} state is linearly unstable at points {np.flatnonzero(~stable).tolist()} "
+            f"(α_eff ω_0 <= 0): no steady-state response to lock in on"
+        )
     rate = fmr.relaxation_rate(**params)
-    chi_formula = fmr.susceptibility(omegas[None, :], **{**params, "field_like": fl_total[:, None],
-                                                         "damping_like": i_dl[:, None]})
+    chi_formula = fmr.susceptibility(
+        omegas[None, :], **{**params, "field_like": fl_total[:, None], "damping_like": i_dl[:, None]}
+    )
     if drive is None:
         omega_r = np.abs(fmr.resonance_frequency(S=S, field=KV, field_like=fl_total, state=state))
         chi_res = fmr.susceptibility(omega_r, **params)
@@ -202,11 +205,19 @@ def simulate_fmr(
         steps = int(all_steps[k])
         n_settle = steps // steps_per_period - periods
         dt = period / steps_per_period
-        magnet = Macrospin(S=S, KV=KV, alpha=alpha, sigma2=sigma2, field=(0.0, 0.0, field_z),
-                           ac_field=(drive, omega))
+        magnet = Macrospin(S=S, KV=KV, alpha=alpha, sigma2=sigma2, field=(0.0, 0.0, field_z), ac_field=(drive, omega))
         runner = EnsembleRunner(
-            magnet, torque, n_traj, dt, steps * dt, seed, backend, initial_theta=theta0,
-            point_index=point_index, sample_every=sample_every, sample_trajectories=np.arange(n_traj),
+            magnet,
+            torque,
+            n_traj,
+            dt,
+            steps * dt,
+            seed,
+            backend,
+            initial_theta=theta0,
+            point_index=point_index,
+            sample_every=sample_every,
+            sample_trajectories=np.arange(n_traj),
         )
         while not runner.done:
             runner.advance(50_000)
@@ -223,13 +234,25 @@ def simulate_fmr(
             sd = per_point.real.std(axis=1, ddof=1) + 1j * per_point.imag.std(axis=1, ddof=1)
             stderr[:, k] = sd / math.sqrt(trajectories)
         out_dt[k], out_settle[k], out_lock[k], out_steps[k] = dt, n_settle * period, periods * period, steps
-    return SimulatedFMR(omega=omegas, chi=chi, chi_stderr=stderr, chi_formula=chi_formula, field_like=fl_total,
-                        damping_like=i_dl, drive=drive, settle_time=out_settle, lockin_time=out_lock, dt=out_dt,
-                        steps=out_steps.astype(np.int64), state=state)
+    return SimulatedFMR(
+        omega=omegas,
+        chi=chi,
+        chi_stderr=stderr,
+        chi_formula=chi_formula,
+        field_like=fl_total,
+        damping_like=i_dl,
+        drive=drive,
+        settle_time=out_settle,
+        lockin_time=out_lock,
+        dt=out_dt,
+        steps=out_steps.astype(np.int64),
+        state=state,
+    )
 
 
-def spectrum_window(omega_r: float, rate: float, span: float, omega_min: float | None = None,
-                    omega_max: float | None = None) -> tuple[float, float]:
+def spectrum_window(
+    omega_r: float, rate: float, span: float, omega_min: float | None = None, omega_max: float | None = None
+) -> tuple[float, float]:
     """Frequency window (Γ) of a spectrum: |Ω_R| ± span·Γ_relax, clipped at 0, unless given explicitly."""
     lo = max(0.0, abs(omega_r) - span * rate) if omega_min is None else omega_min
     hi = abs(omega_r) + span * rate if omega_max is None else omega_max

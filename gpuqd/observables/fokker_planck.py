@@ -61,7 +61,6 @@ N_CELLS = 128
 N_BREAKS_CONSTANT = 256
 
 
-
 def check_axial(magnet: Macrospin) -> None:
     """Raise ValueError (one line) unless the magnet is axially symmetric about e_z with noise."""
     if not isinstance(magnet, Macrospin):
@@ -100,8 +99,7 @@ def _lse(a: np.ndarray, axis: int) -> np.ndarray:
 class _TorqueSampler:
     """g(θ) = α I_FL(θ) − S I_DL(θ) (ħΓ) for a batch of points: a ConstantTorque or rows of a TorqueTable."""
 
-    def __init__(self, torque: ConstantTorque | TorqueTable, points: np.ndarray | None, S: float,
-                 alpha: float) -> None:
+    def __init__(self, torque: ConstantTorque | TorqueTable, points: np.ndarray | None, S: float, alpha: float) -> None:
         if isinstance(torque, ConstantTorque):
             self.constant = alpha * torque.field_like - S * torque.damping_like
             self.n_points = 1
@@ -156,8 +154,7 @@ def panel_pieces(panel_dphi: np.ndarray) -> np.ndarray:
 
 def split_panels(breaks: np.ndarray, pieces: np.ndarray) -> np.ndarray:
     """Breakpoints with panel p split into pieces[p] equal parts."""
-    cuts = [a + np.arange(1, k) / k * (b - a) for a, b, k in zip(breaks[:-1], breaks[1:], pieces, strict=True)
-            if k > 1]
+    cuts = [a + np.arange(1, k) / k * (b - a) for a, b, k in zip(breaks[:-1], breaks[1:], pieces, strict=True) if k > 1]
     return np.unique(np.concatenate([breaks, *cuts]))
 
 
@@ -196,8 +193,9 @@ class _Quadrature:
         self.right = np.logaddexp(self.right_breaks[:, 1:, None], self.rest_log)
         self.log_z = self.left_breaks[:, -1]
 
-    def _potential_slope(self, params: _Params, sampler: _TorqueSampler,
-                         breaks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _potential_slope(
+        self, params: _Params, sampler: _TorqueSampler, breaks: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Sets the nodes of ``breaks``; returns panel half widths, dΦ/dθ at the nodes, Φ change per panel."""
         half = 0.5 * np.diff(breaks)  # (P,)
         mid = 0.5 * (breaks[1:] + breaks[:-1])
@@ -257,9 +255,18 @@ def _start_cell(theta_init: float, n_cells: int) -> int:
     return min(int(theta_init / math.pi * n_cells), n_cells - 1)
 
 
-def axial_maps(magnet: Macrospin, table: TorqueTable, point_index: Any, switch_threshold: float,
-               theta_init: float, t_start: float, t_end: float, with_window: bool = True,
-               n_cells: int = N_CELLS, budget: int = 250_000) -> dict[str, np.ndarray]:
+def axial_maps(
+    magnet: Macrospin,
+    table: TorqueTable,
+    point_index: Any,
+    switch_threshold: float,
+    theta_init: float,
+    t_start: float,
+    t_end: float,
+    with_window: bool = True,
+    n_cells: int = N_CELLS,
+    budget: int = 250_000,
+) -> dict[str, np.ndarray]:
     """The Fokker–Planck maps for many grid points at once (arrays of shape point_index.shape).
 
     Keys: ``mean_theta_window`` ⟨θ⟩ over [t_start, t_end] from θ = theta_init at t = 0 (rad);
@@ -288,8 +295,14 @@ def axial_maps(magnet: Macrospin, table: TorqueTable, point_index: Any, switch_t
         sampler = _TorqueSampler(table, flat[sl], params.S, params.alpha)
         pieces[sl] = panel_pieces(probe._potential_slope(params, sampler, base)[2])
     order = np.argsort(pieces.sum(1), kind="stable")
-    keys = ("mean_theta_window", "p_ap_window", "mean_theta_stationary", "p_ap_stationary",
-            "mfpt_p_to_ap", "mfpt_ap_to_p")
+    keys = (
+        "mean_theta_window",
+        "p_ap_window",
+        "mean_theta_stationary",
+        "p_ap_stationary",
+        "mfpt_p_to_ap",
+        "mfpt_ap_to_p",
+    )
     out = {k: np.full(flat.size, np.nan) for k in keys}
     cells = (np.empty((flat.size, n_cells)), np.empty((flat.size, n_cells - 1)), np.empty((flat.size, n_cells)))
     ap = (np.arange(n_cells) >= n_cells // 2).astype(float)
@@ -306,8 +319,9 @@ def axial_maps(magnet: Macrospin, table: TorqueTable, point_index: Any, switch_t
         out["mfpt_ap_to_p"][idx] = quad.mfpt(params, math.pi, th_p)
         log_mass = quad.phi + quad.log_w + np.log(quad.sin)
         b = log_mass.shape[0]
-        out["mean_theta_stationary"][idx] = np.exp(_lse((log_mass + np.log(quad.theta)).reshape(b, -1), -1)
-                                                   - quad.log_z)
+        out["mean_theta_stationary"][idx] = np.exp(
+            _lse((log_mass + np.log(quad.theta)).reshape(b, -1), -1) - quad.log_z
+        )
         half = quad.panel_range(math.pi / 2, math.pi)
         out["p_ap_stationary"][idx] = np.exp(_lse(log_mass[:, half].reshape(b, -1), -1) - quad.log_z)
         if with_window:
@@ -319,8 +333,9 @@ def axial_maps(magnet: Macrospin, table: TorqueTable, point_index: Any, switch_t
         for lo in range(0, flat.size, 4096):
             sl = slice(lo, lo + 4096)
             obs = np.stack([cells[2][sl], np.broadcast_to(ap, cells[2][sl].shape)], axis=2)
-            window = propagate_window_average(cells[0][sl], cells[1][sl], obs, np.full(obs.shape[0], start),
-                                              t_start, t_end)
+            window = propagate_window_average(
+                cells[0][sl], cells[1][sl], obs, np.full(obs.shape[0], start), t_start, t_end
+            )
             out["mean_theta_window"][sl], out["p_ap_window"][sl] = window[:, 0], window[:, 1]
     return {k: v.reshape(points.shape) for k, v in out.items()}
 
@@ -341,16 +356,22 @@ class AxialFokkerPlanck:
     torque : ConstantTorque, or a TorqueTable together with ``point_index`` (one grid point).
     """
 
-    def __init__(self, magnet: Macrospin, torque: ConstantTorque | TorqueTable, point_index: int | None = None,
-                 n_cells: int = N_CELLS) -> None:
+    def __init__(
+        self,
+        magnet: Macrospin,
+        torque: ConstantTorque | TorqueTable,
+        point_index: int | None = None,
+        n_cells: int = N_CELLS,
+    ) -> None:
         check_axial(magnet)
         if isinstance(torque, TorqueTable) and (point_index is None or np.ndim(point_index) != 0):
             raise ValueError(f"point_index must be one grid-point index with a TorqueTable, got {point_index!r}")
         if isinstance(torque, ConstantTorque) and point_index is not None:
             raise ValueError("point_index is only meaningful with a TorqueTable")
         self.params = _Params(magnet.S, magnet.alpha, magnet.KV, magnet.field[2], magnet.noise_variance)
-        self._sampler = _TorqueSampler(torque, None if point_index is None else [int(point_index)], magnet.S,
-                                       magnet.alpha)
+        self._sampler = _TorqueSampler(
+            torque, None if point_index is None else [int(point_index)], magnet.S, magnet.alpha
+        )
         self.n_cells = int(n_cells)
         self._cache: dict[tuple, _Quadrature] = {}
 

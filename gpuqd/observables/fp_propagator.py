@@ -62,8 +62,14 @@ def _tridiagonal_solve(factor: tuple[np.ndarray, ...], rhs: np.ndarray) -> np.nd
     return x
 
 
-def propagate_window_average(cell_log_mass: np.ndarray, log_res: np.ndarray, observables: np.ndarray,
-                             start_cell: np.ndarray, t_start: float, t_end: float) -> np.ndarray:
+def propagate_window_average(
+    cell_log_mass: np.ndarray,
+    log_res: np.ndarray,
+    observables: np.ndarray,
+    start_cell: np.ndarray,
+    t_start: float,
+    t_end: float,
+) -> np.ndarray:
     """(B, k) averages over t ∈ [t_start, t_end] of Σ_i P_i(t) observables[:, i, :] for the finite-volume
     master equation with rates k_{i→i±1} = 1/(R_{i±1/2} π_i) (π_i cell mass, R from ``log_res``),
     all probability in ``start_cell`` at t = 0. TR-BDF2 in time, trapezoid rule for the window integral.

@@ -41,8 +41,18 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-__all__ = ["TIE_TOLERANCE", "Observations", "KaplanMeier", "observations", "as_observations", "loglog_band",
-           "kaplan_meier", "restricted_mean", "quantile", "median"]
+__all__ = [
+    "TIE_TOLERANCE",
+    "Observations",
+    "KaplanMeier",
+    "observations",
+    "as_observations",
+    "loglog_band",
+    "kaplan_meier",
+    "restricted_mean",
+    "quantile",
+    "median",
+]
 
 #: relative tolerance of comparisons of S with 1 − p
 TIE_TOLERANCE = 1e-12
@@ -186,9 +196,7 @@ class KaplanMeier:
         return {"survival": s, "variance": s**2 * gw, "low": low, "high": high}
 
 
-def loglog_band(
-    survival: ArrayLike, greenwood: ArrayLike, confidence: float = 0.95
-) -> tuple[np.ndarray, np.ndarray]:
+def loglog_band(survival: ArrayLike, greenwood: ArrayLike, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise log(−log) confidence band [S^{exp(zσ)}, S^{exp(−zσ)}], σ = √greenwood / |log S|."""
     s = np.asarray(survival, dtype=float)
     z = stats.norm.ppf(0.5 + 0.5 * confidence)
@@ -285,9 +293,7 @@ def restricted_mean(km: KaplanMeier) -> tuple[np.ndarray, np.ndarray]:
     return rmst, variance
 
 
-def quantile(
-    km: KaplanMeier, p: float, confidence: float = 0.95
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def quantile(km: KaplanMeier, p: float, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Quantile t_p of the first-passage time (1/Γ) with its band-inverted confidence interval.
 
     t_p = first switching time with S ≤ 1 − p (NaN if not reached by the horizon). Interval: the

@@ -237,9 +237,7 @@ def summarize(
     """
     obs = observations(first_passage_time, t_end, group, n_groups)
     km = kaplan_meier(obs)
-    mean, mean_se, restricted = mean_first_passage_time(
-        obs, min_switched_fraction=min_switched_fraction, km=km
-    )
+    mean, mean_se, restricted = mean_first_passage_time(obs, min_switched_fraction=min_switched_fraction, km=km)
     med, med_low, med_high = median(km, confidence)
     rate, rate_low, rate_high = poisson_rate_interval(obs.n_switched, obs.time_at_risk, confidence)
     cv = coefficient_of_variation(obs)
@@ -289,9 +287,7 @@ def relative_ci_width(
         if quantity == "rate":
             width = np.asarray(summary["rate_ci_high"]) - np.asarray(summary["rate_ci_low"])
             rate = np.asarray(summary["rate"])
-            return np.where(
-                rate > 0, width / np.where(rate > 0, rate, 1.0), np.where(np.isnan(rate), np.nan, np.inf)
-            )
+            return np.where(rate > 0, width / np.where(rate > 0, rate, 1.0), np.where(np.isnan(rate), np.nan, np.inf))
     raise ValueError("quantity must be 'mean_time' or 'rate'")
 
 

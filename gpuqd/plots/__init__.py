@@ -34,8 +34,9 @@ def make_figures(run_dir: str | Path) -> tuple[list[Path], list[str]]:
     """Draw the figures requested by the run's ``outputs``; returns (written paths, skip notices)."""
     run_dir = Path(run_dir)
     if not matplotlib_available():
-        return [], ["figures skipped: matplotlib is not installed (pip install -e '.[plot]'), "
-                    "then `gpuqd plot RUN_DIR`"]
+        return [], [
+            "figures skipped: matplotlib is not installed (pip install -e '.[plot]'), then `gpuqd plot RUN_DIR`"
+        ]
     r = load_run(run_dir)
     if not r.config.get("transport", {}).get("U", 0) > 0:
         return [], ["figures skipped: they are drawn in units of U and need U > 0"]

@@ -9,9 +9,21 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["matplotlib_available", "pyplot", "edges", "mesh", "lines", "diamond", "zero_line", "frame", "save",
-           "print_size", "legend_below",
-           "cb_interior", "sym_limit"]
+__all__ = [
+    "matplotlib_available",
+    "pyplot",
+    "edges",
+    "mesh",
+    "lines",
+    "diamond",
+    "zero_line",
+    "frame",
+    "save",
+    "print_size",
+    "legend_below",
+    "cb_interior",
+    "sym_limit",
+]
 
 
 def matplotlib_available() -> bool:

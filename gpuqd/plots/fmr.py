@@ -94,28 +94,47 @@ def _fig_maps(r, out: Path) -> list[Path]:
 
         shift = np.where(stable, omega_r - KV / S, np.nan)
         norm, lim = _symlog(shift)
-        m = mesh(axes[i, 0], r, np.ma.masked_invalid(shift),
-                  cmap=plt.get_cmap("RdBu_r").with_extremes(bad=grey), norm=norm)
-        fig.colorbar(m, ax=axes[i, 0], extend="both", ticks=_decade_ticks(lim, lim * 1e-3),
-                     label=f"Ω_R − KV/S  [Γ]  (= {'+' if sign > 0 else '−'}I_FL/S)")
+        m = mesh(
+            axes[i, 0], r, np.ma.masked_invalid(shift), cmap=plt.get_cmap("RdBu_r").with_extremes(bad=grey), norm=norm
+        )
+        fig.colorbar(
+            m,
+            ax=axes[i, 0],
+            extend="both",
+            ticks=_decade_ticks(lim, lim * 1e-3),
+            label=f"Ω_R − KV/S  [Γ]  (= {'+' if sign > 0 else '−'}I_FL/S)",
+        )
         d_alpha = np.where(stable, alpha_eff - alpha / S, np.nan)
         norm, lim = _symlog(d_alpha)
-        m = mesh(axes[i, 1], r, np.ma.masked_invalid(d_alpha),
-                  cmap=plt.get_cmap("PuOr_r").with_extremes(bad=grey), norm=norm)
-        fig.colorbar(m, ax=axes[i, 1], extend="both", ticks=_decade_ticks(lim, lim * 1e-3),
-                     label=f"α_eff − α/S  (= {'−' if sign > 0 else '+'}I_DL/(S Ω_R))")
+        m = mesh(
+            axes[i, 1], r, np.ma.masked_invalid(d_alpha), cmap=plt.get_cmap("PuOr_r").with_extremes(bad=grey), norm=norm
+        )
+        fig.colorbar(
+            m,
+            ax=axes[i, 1],
+            extend="both",
+            ticks=_decade_ticks(lim, lim * 1e-3),
+            label=f"α_eff − α/S  (= {'−' if sign > 0 else '+'}I_DL/(S Ω_R))",
+        )
         peak = np.asarray(r[f"fmr_peak_chi_imag_{state}"], dtype=float)
         from matplotlib.colors import LogNorm
 
         pos = np.where(stable & (peak > 0), peak, np.nan)
         finite = pos[np.isfinite(pos)]
-        lo, hi = (np.percentile(finite, [0.5, 99.5]) if finite.size else (1.0, 10.0))
-        m = mesh(axes[i, 2], r, np.ma.masked_invalid(pos), cmap=plt.get_cmap("viridis").with_extremes(bad=grey),
-                  norm=LogNorm(vmin=lo, vmax=max(hi, lo * 1.0001)))
+        lo, hi = np.percentile(finite, [0.5, 99.5]) if finite.size else (1.0, 10.0)
+        m = mesh(
+            axes[i, 2],
+            r,
+            np.ma.masked_invalid(pos),
+            cmap=plt.get_cmap("viridis").with_extremes(bad=grey),
+            norm=LogNorm(vmin=lo, vmax=max(hi, lo * 1.0001)),
+        )
         fig.colorbar(m, ax=axes[i, 2], extend="both", label="peak χ''  [1/Γ]  (log scale)")
-        titles = (f"{label}\nresonance shift Ω_R − KV/S (grey: unstable, {unstable_pct:.0f} %)",
-                  "effective damping α_eff − α/S (grey: unstable)",
-                  "peak χ'' of the exact χ (grey: unstable or χ'' < 0)")
+        titles = (
+            f"{label}\nresonance shift Ω_R − KV/S (grey: unstable, {unstable_pct:.0f} %)",
+            "effective damping α_eff − α/S (grey: unstable)",
+            "peak χ'' of the exact χ (grey: unstable or χ'' < 0)",
+        )
         for j in range(3):
             _map_lines(axes[i, j], r)
             frame(axes[i, j], r, titles[j])
@@ -130,12 +149,29 @@ def _fig_maps(r, out: Path) -> list[Path]:
             x_damp = np.where(stable, -sign * dl / (S * omega_r), np.nan)
             y_damp = hwhm / peak_freq - alpha / S
         narrow = (stable & (alpha_eff > 0) & (alpha_eff < 0.5)).ravel()
-        _scatter(axes[i, 3], x_shift.ravel(), y_shift.ravel(), narrow, f"{'+' if sign > 0 else '−'}I_FL/S  [Γ]",
-                 "Ω_peak − KV/S  [Γ]  (peak of exact χ'')", "resonance shift follows I_FL")
-        _scatter(axes[i, 4], x_damp.ravel(), y_damp.ravel(), narrow, f"{'−' if sign > 0 else '+'}I_DL/(S Ω_R)",
-                 "HWHM/Ω_peak − α/S  (width of exact χ'')", "linewidth follows I_DL")
-    fig.suptitle("FMR readout: linear response about P and AP with the collinear torques "
-                 f"(H_0 = KV = {KV:g} Γ, S = {S:g}, α = {alpha:g}, B_z = {b_z:g} Γ)", fontsize=12)
+        _scatter(
+            axes[i, 3],
+            x_shift.ravel(),
+            y_shift.ravel(),
+            narrow,
+            f"{'+' if sign > 0 else '−'}I_FL/S  [Γ]",
+            "Ω_peak − KV/S  [Γ]  (peak of exact χ'')",
+            "resonance shift follows I_FL",
+        )
+        _scatter(
+            axes[i, 4],
+            x_damp.ravel(),
+            y_damp.ravel(),
+            narrow,
+            f"{'−' if sign > 0 else '+'}I_DL/(S Ω_R)",
+            "HWHM/Ω_peak − α/S  (width of exact χ'')",
+            "linewidth follows I_DL",
+        )
+    fig.suptitle(
+        "FMR readout: linear response about P and AP with the collinear torques "
+        f"(H_0 = KV = {KV:g} Γ, S = {S:g}, α = {alpha:g}, B_z = {b_z:g} Γ)",
+        fontsize=12,
+    )
     return save(fig, out, "fmr_maps")
 
 
@@ -154,8 +190,15 @@ def _fig_spectra(r, out: Path) -> list[Path]:
             dl = r["fmr_spectra_damping_like"][p, j]
             head = f"ε̃ = {pts[p, 0]:.3g}U, V = {pts[p, 1]:.3g}U, {state}: I_FL = {fl:.3g}, I_DL = {dl:.3g} Γ"
             if not r["fmr_spectra_stable"][p, j]:
-                ax.text(0.5, 0.5, "linearly unstable (α_eff ω_0 ≤ 0):\nno steady-state resonance",
-                        transform=ax.transAxes, ha="center", va="center", color="0.3")
+                ax.text(
+                    0.5,
+                    0.5,
+                    "linearly unstable (α_eff ω_0 ≤ 0):\nno steady-state resonance",
+                    transform=ax.transAxes,
+                    ha="center",
+                    va="center",
+                    color="0.3",
+                )
                 ax.set_title(head, fontsize=8)
                 ax.set_xticks([])
                 ax.set_yticks([])

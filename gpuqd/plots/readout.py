@@ -20,8 +20,10 @@ REQUIRES = "readout_conductance_parallel"
 
 def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
     plt = pyplot()
-    panels = [("readout_conductance_parallel", "θ = 0.01π (≈ P)"),
-              ("readout_conductance_antiparallel", "θ = 0.99π (≈ AP)")]
+    panels = [
+        ("readout_conductance_parallel", "θ = 0.01π (≈ P)"),
+        ("readout_conductance_antiparallel", "θ = 0.99π (≈ AP)"),
+    ]
     if "readout_conductance_dynamic" in r:
         panels.append(("readout_conductance_dynamic", "dynamic: ⟨I_C(θ(t))⟩_t / V"))
     logs = []

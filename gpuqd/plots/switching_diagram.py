@@ -25,12 +25,20 @@ def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
     diamond(ax, r)
     lines(ax, r["lines_eps_tilde_over_U"], r["lines_resonance_V_over_U"], "w--", "resonance Γ_DΦ_D = Γ_SΦ_S")
     for k, (e, v) in enumerate(r["inset_point_over_U"]):
-        ax.plot(e, v, ls="none", marker="o", mfc="none", mec="r", color="r", ms=7,
-                label="inset points" if k == 0 else None)
+        ax.plot(
+            e, v, ls="none", marker="o", mfc="none", mec="r", color="r", ms=7, label="inset points" if k == 0 else None
+        )
     dyn = r.config.get("dynamics", {})
     frame(ax, r, f"Fig. 2: ⟨θ⟩ over t ∈ [{dyn.get('average_from', 0):g}, {dyn.get('t_end', 0):g}) ħ/Γ")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=7, facecolor="0.3",
-              framealpha=1.0, labelcolor="w")
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.13),
+        ncol=2,
+        fontsize=7,
+        facecolor="0.3",
+        framealpha=1.0,
+        labelcolor="w",
+    )
     t = r["inset_time"]
     for k, th in enumerate(r["inset_theta"]):
         e, v = r["inset_point_over_U"][k]

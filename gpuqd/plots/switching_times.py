@@ -48,8 +48,17 @@ def _hatch(ax, x_edges: np.ndarray, y_edges: np.ndarray, mask: np.ndarray) -> No
     from matplotlib.patches import Rectangle
 
     for i, j in zip(*np.nonzero(np.asarray(mask, dtype=bool)), strict=True):
-        ax.add_patch(Rectangle((x_edges[i], y_edges[j]), x_edges[i + 1] - x_edges[i], y_edges[j + 1] - y_edges[j],
-                               fill=False, hatch="//", edgecolor="0.25", lw=0))
+        ax.add_patch(
+            Rectangle(
+                (x_edges[i], y_edges[j]),
+                x_edges[i + 1] - x_edges[i],
+                y_edges[j + 1] - y_edges[j],
+                fill=False,
+                hatch="//",
+                edgecolor="0.25",
+                lw=0,
+            )
+        )
 
 
 def _overlay(ax, r) -> None:
@@ -57,8 +66,17 @@ def _overlay(ax, r) -> None:
     if "lines_resonance_V_over_U" in r:
         lines(ax, r["lines_eps_tilde_over_U"], r["lines_resonance_V_over_U"], "w--", "resonance")
     for k, (e, v) in enumerate(r["switching_survival_point_over_U"]):
-        ax.plot(e, v, ls="none", marker="o", mfc="none", mec="r", color="r", ms=8,
-                label="survival-curve points" if k == 0 else None)
+        ax.plot(
+            e,
+            v,
+            ls="none",
+            marker="o",
+            mfc="none",
+            mec="r",
+            color="r",
+            ms=8,
+            label="survival-curve points" if k == 0 else None,
+        )
 
 
 def _maps(r, out: Path) -> list[Path]:
@@ -76,8 +94,9 @@ def _maps(r, out: Path) -> list[Path]:
         fig, grid = plt.subplots(5, len(protocols), figsize=(6 * len(protocols), 23), squeeze=False)
         axes = grid.T
     log_mean = np.asarray(r["switching_log10_mean_time"], dtype=float)
-    log_rate = np.where(r["switching_rate"] > 0, np.log10(np.where(r["switching_rate"] > 0, r["switching_rate"], 1)),
-                        np.nan)
+    log_rate = np.where(
+        r["switching_rate"] > 0, np.log10(np.where(r["switching_rate"] > 0, r["switching_rate"], 1)), np.nan
+    )
     t_range = _finite_range(log_mean, (0.0, np.log10(t_end)))
     k_range = _finite_range(log_rate, (-np.log10(t_end) - 1, 0.0))
     x, y = r["eps_tilde_over_U"], r["V_over_U"]
@@ -91,10 +110,10 @@ def _maps(r, out: Path) -> list[Path]:
         fig.colorbar(m, ax=ax, label="log₁₀(mean first-passage time · Γ)")
         _hatch(ax, xe, ye, r["switching_mean_time_is_restricted"][q])
         _overlay(ax, r)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, facecolor="0.45",
-                  labelcolor="white")  # explains the overlay lines of all panels (white: the resonance)
-        frame(ax, r, f"{label}: log₁₀ mean first-passage time ({n_text})\n"
-                      f"hatched: restricted mean (lower bound)")
+        ax.legend(
+            loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, facecolor="0.45", labelcolor="white"
+        )  # explains the overlay lines of all panels (white: the resonance)
+        frame(ax, r, f"{label}: log₁₀ mean first-passage time ({n_text})\nhatched: restricted mean (lower bound)")
         ax = axes[q, 1]
         m = mesh(ax, r, r["switching_probability_by_t_end"][q], cmap="magma", vmin=0, vmax=1)
         fig.colorbar(m, ax=ax, label="P(switched by t_end)")
@@ -110,8 +129,9 @@ def _maps(r, out: Path) -> list[Path]:
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = (r["switching_rate_ci_high"][q] - r["switching_rate_ci_low"][q]) / r["switching_rate"][q]
         rel = np.where(np.isfinite(rel), rel, np.nan)
-        m = mesh(ax, r, rel, cmap="plasma", vmin=0, vmax=max(1.0, float(np.nanmax(rel)) if np.isfinite(rel).any()
-                                                               else 1.0))
+        m = mesh(
+            ax, r, rel, cmap="plasma", vmin=0, vmax=max(1.0, float(np.nanmax(rel)) if np.isfinite(rel).any() else 1.0)
+        )
         fig.colorbar(m, ax=ax, label="(k_high − k_low) / k   (exact χ² interval)")
         ax.set_facecolor("0.8")
         _overlay(ax, r)
@@ -142,8 +162,14 @@ def _survival(r, out: Path) -> list[Path]:
             c = colours[q % 2]
             label = _PROTOCOL_LABEL.get(protocol, protocol)
             ax.plot(t, r["switching_survival"][q, s], color=c, lw=1.2, label=label)
-            ax.fill_between(t, r["switching_survival_ci_low"][q, s], r["switching_survival_ci_high"][q, s],
-                            color=c, alpha=0.25, lw=0)
+            ax.fill_between(
+                t,
+                r["switching_survival_ci_low"][q, s],
+                r["switching_survival_ci_high"][q, s],
+                color=c,
+                alpha=0.25,
+                lw=0,
+            )
             counts = r["switching_histogram_counts"][q, s]
             censored = int(r["switching_histogram_censored"][q, s])
             axh.stairs(counts, edges, color=c, label=f"{label}: {int(counts.sum())} switched, {censored} censored")
@@ -151,8 +177,9 @@ def _survival(r, out: Path) -> list[Path]:
         ax.set_xlim(t[0], t[-1])
         ax.set_xlabel("t  (ħ/Γ)")
         ax.set_ylabel("S(t) = P(not switched by t)")
-        ax.set_title(f"Kaplan–Meier survival, ε̃ = {e:.3g}U, V = {v:.3g}U\n(band: pointwise 95 % Greenwood)",
-                     fontsize=10)
+        ax.set_title(
+            f"Kaplan–Meier survival, ε̃ = {e:.3g}U, V = {v:.3g}U\n(band: pointwise 95 % Greenwood)", fontsize=10
+        )
         ax.legend(fontsize=8)
         axh.set_xlim(edges[0], edges[-1])
         axh.set_xlabel("first-passage time  (ħ/Γ)")

@@ -23,8 +23,10 @@ def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
     from matplotlib.colors import SymLogNorm
 
     fig, axes = plt.subplots(2, 3, figsize=(12, 7.6), gridspec_kw={"width_ratios": [1, 1, 0.9]})
-    rows = (("parallel", "θ = 0.01π", "lines_partner_V_over_U", "partner Γ_DΦ_D = −Γ_SΦ_S"),
-            ("antiparallel", "θ = 0.99π", "lines_resonance_V_over_U", "resonance Γ_DΦ_D = Γ_SΦ_S"))
+    rows = (
+        ("parallel", "θ = 0.01π", "lines_partner_V_over_U", "partner Γ_DΦ_D = −Γ_SΦ_S"),
+        ("antiparallel", "θ = 0.99π", "lines_resonance_V_over_U", "resonance Γ_DΦ_D = Γ_SΦ_S"),
+    )
     for i, (lab, tl, line, line_label) in enumerate(rows):
         for j, (q, ql) in enumerate((("field_like", "I_FL"), ("damping_like", "I_DL"))):
             ax = axes[i, j]
@@ -35,8 +37,9 @@ def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
             top = np.floor(np.log10(lim))
             pos = [10.0 ** (top - k) for k in range(3)]
             ticks = [-t for t in pos] + [0.0] + pos[::-1]
-            fig.colorbar(m, ax=ax, extend="both", ticks=ticks,
-                         label=f"{ql}  [Γ]  (symmetric log, linear below {lim * 1e-3:.1g})")
+            fig.colorbar(
+                m, ax=ax, extend="both", ticks=ticks, label=f"{ql}  [Γ]  (symmetric log, linear below {lim * 1e-3:.1g})"
+            )
             lines(ax, r["lines_eps_tilde_over_U"], r[line], "k--", line_label)
             diamond(ax, r, color="0.4")
             p = r["torque_inset_point_over_U"]

@@ -25,8 +25,10 @@ def resolve_backend(requested: str, notify: Callable[[str], None] | None = None)
     try:
         return backends.resolve_backend(requested, notify=notify)
     except (backends.BackendUnavailable, ValueError) as exc:
-        raise RunError(f"backend: {exc} (pip install -e '.[gpu]' for cupy; a C++ compiler with OpenMP for cpu; "
-                       "or use --backend numpy)") from None
+        raise RunError(
+            f"backend: {exc} (pip install -e '.[gpu]' for cupy; a C++ compiler with OpenMP for cpu; "
+            "or use --backend numpy)"
+        ) from None
 
 
 def available_backends() -> list[str]:
@@ -41,8 +43,12 @@ def transport_backend(backend: str) -> str:
 
 def device_info(backend: str) -> dict:
     """Describe the compute device of ``backend`` (GPU name/memory and CuPy version, or the CPU and compiler)."""
-    info: dict[str, Any] = {"backend": backend, "cpu": platform.processor() or platform.machine(),
-                            "cpu_count": os.cpu_count(), "numpy": np.__version__}
+    info: dict[str, Any] = {
+        "backend": backend,
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "numpy": np.__version__,
+    }
     info["registry"] = backends.describe(backend)
     if backend == "cupy":
         try:

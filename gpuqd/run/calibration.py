@@ -43,8 +43,19 @@ from gpuqd.atomic_io import atomic_write_text
 from gpuqd.dynamics.host_build import cache_dir  # the one user cache directory of gpuqd
 from gpuqd.dynamics.kernel_source import source_hash
 
-__all__ = ["cache_dir", "calibration_file", "machine_key", "transport_costs", "engine_costs", "machine_description",
-           "startup_costs", "figure_costs", "fmr_costs", "fixed_costs_enabled", "MODEL_VERSION"]
+__all__ = [
+    "cache_dir",
+    "calibration_file",
+    "machine_key",
+    "transport_costs",
+    "engine_costs",
+    "machine_description",
+    "startup_costs",
+    "figure_costs",
+    "fmr_costs",
+    "fixed_costs_enabled",
+    "MODEL_VERSION",
+]
 
 #: version of the cost models in the cache keys: entries of other versions are measured again
 MODEL_VERSION = 2
@@ -68,11 +79,20 @@ with tempfile.TemporaryDirectory() as tmp:
     meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
     print(sum(v["wall_s"] for k, v in meta["stages"].items() if k != "results"))
 """
-_STARTUP_CONFIG = {"name": "startup", "transport": {"U": 100.0, "T": 10.0, "gamma_S": 0.6666667,
-                                                    "gamma_D": 1.3333333, "p_S": 0.9, "p_D": 0.9, "order": 2},
-                   "grid": {"eps_tilde": {"start": 0.0, "stop": 0.1, "num": 2}, "V": {"start": 0.0, "stop": 0.1,
-                                                                                     "num": 2}},
-                   "outputs": ["torque_maps"]}
+_STARTUP_CONFIG = {
+    "name": "startup",
+    "transport": {
+        "U": 100.0,
+        "T": 10.0,
+        "gamma_S": 0.6666667,
+        "gamma_D": 1.3333333,
+        "p_S": 0.9,
+        "p_D": 0.9,
+        "order": 2,
+    },
+    "grid": {"eps_tilde": {"start": 0.0, "stop": 0.1, "num": 2}, "V": {"start": 0.0, "stop": 0.1, "num": 2}},
+    "outputs": ["torque_maps"],
+}
 _CAL_TRAJ = {"numpy": (256, 4096), "cpu": (256, 4096), "cupy": (8192, 262144)}
 _CAL_STEPS = 20  # steps of the first, sizing measurement
 _MIN_TIME_S = 0.3  # each timed repeat runs at least this long
@@ -87,8 +107,14 @@ def machine_description() -> str:
 def machine_key(backend: str) -> str:
     """Cache key: host, CPU, cores, NumPy and gpuqd versions, backend and, for the kernel engines, the
     hash of the kernel source (a changed kernel is measured again even within one gpuqd version)."""
-    parts = [socket.gethostname(), platform.processor() or platform.machine(), str(os.cpu_count()),
-             np.__version__, __version__, backend]
+    parts = [
+        socket.gethostname(),
+        platform.processor() or platform.machine(),
+        str(os.cpu_count()),
+        np.__version__,
+        __version__,
+        backend,
+    ]
     if backend in ("cpu", "cupy"):
         parts.append(source_hash(host=backend == "cpu")[:12])
     return "|".join(parts)
@@ -147,8 +173,9 @@ def _spin_valve(tr: Mapping[str, Any]):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return SpinValve(U=tr["U"], T=tr["T"], gamma_S=tr["gamma_S"], gamma_D=tr["gamma_D"], p_S=tr["p_S"],
-                         p_D=tr["p_D"])
+        return SpinValve(
+            U=tr["U"], T=tr["T"], gamma_S=tr["gamma_S"], gamma_D=tr["gamma_D"], p_S=tr["p_S"], p_D=tr["p_D"]
+        )
 
 
 def transport_costs(tr: Mapping[str, Any], n_theta: int) -> dict:
@@ -197,10 +224,20 @@ def transport_costs(tr: Mapping[str, Any], n_theta: int) -> dict:
         eps_l = np.linspace(-0.5 * scale, 0.5 * scale, 8)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            line_s = _min_time(lambda: sv.resonance_lines(eps_l, -0.5 * scale, 0.5 * scale, kind="resonance",
-                                                             n_scan=801), repeats=1) / eps_l.size
-        return {"p0": max(t_lo - 6 * p1, 0.0), "p1": p1, "line_s": line_s, "bytes_per_solve": per,
-                "bytes_fixed": max(peaks[0] - per * _CAL_POINTS[0] * n_theta, 0.0)}
+            line_s = (
+                _min_time(
+                    lambda: sv.resonance_lines(eps_l, -0.5 * scale, 0.5 * scale, kind="resonance", n_scan=801),
+                    repeats=1,
+                )
+                / eps_l.size
+            )
+        return {
+            "p0": max(t_lo - 6 * p1, 0.0),
+            "p1": p1,
+            "line_s": line_s,
+            "bytes_per_solve": per,
+            "bytes_fixed": max(peaks[0] - per * _CAL_POINTS[0] * n_theta, 0.0),
+        }
 
     return _cached("transport", f"transport:v{MODEL_VERSION}:order={order}:n_theta={n_theta}", measure)
 
@@ -224,6 +261,7 @@ def startup_costs(backend: str) -> dict | None:
     one-off set-up), the run directory, lock, metadata and results files. Timed from outside a fresh
     interpreter running a 2 × 2-point maps-only run, minus the stage times it records (fastest of 2;
     ≈ 6 s). None if that fails."""
+
     def measure() -> dict:
         cmd = [sys.executable, "-c", _STARTUP_CODE, json.dumps(_STARTUP_CONFIG), backend]
         env = _python_env()
@@ -258,8 +296,14 @@ def figure_costs(outputs: Iterable[str]) -> dict | None:
     missing = [o for o in outputs if not isinstance(have.get(name(o)), dict)]
     if missing or not isinstance(have.get(name("fixed")), dict):
         try:
-            proc = subprocess.run([sys.executable, "-m", "gpuqd.plots.timing", *(missing or ["switching_diagram"])],
-                                  env=_python_env(), check=True, capture_output=True, text=True, timeout=900)
+            proc = subprocess.run(
+                [sys.executable, "-m", "gpuqd.plots.timing", *(missing or ["switching_diagram"])],
+                env=_python_env(),
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=900,
+            )
             got = json.loads(proc.stdout.strip().splitlines()[-1])
         except (OSError, ValueError, IndexError, subprocess.SubprocessError):
             return None  # the measurement failed: the estimate says "time not estimated" for the figures
@@ -275,6 +319,7 @@ def fmr_costs(backend: str) -> dict:
     """{"s_per_step": s}: wall time per engine step of the simulated FMR on ``backend``
     (:func:`gpuqd.observables.fmr_simulation.simulate_fmr`: one trajectory, n_x sampled for the lock-in,
     one engine run per frequency, its set-up included), from 3 frequencies × ≈ 50 000 steps."""
+
     def measure() -> dict:
         from gpuqd.dynamics import ConstantTorque
         from gpuqd.observables.fmr_simulation import simulate_fmr
@@ -282,8 +327,19 @@ def fmr_costs(backend: str) -> dict:
         sims = []
 
         def once() -> None:
-            sims.append(simulate_fmr(ConstantTorque(1e-4, 1e-5), [0.009, 0.01, 0.011], S=1.0, alpha=0.1, KV=0.01,
-                                     periods=60, settle_decays=1.0, steps_per_period=800, backend=backend))
+            sims.append(
+                simulate_fmr(
+                    ConstantTorque(1e-4, 1e-5),
+                    [0.009, 0.01, 0.011],
+                    S=1.0,
+                    alpha=0.1,
+                    KV=0.01,
+                    periods=60,
+                    settle_decays=1.0,
+                    steps_per_period=800,
+                    backend=backend,
+                )
+            )
 
         return {"s_per_step": _min_time(once, 2) / float(np.sum(sims[-1].steps))}
 
@@ -302,22 +358,37 @@ def engine_costs(backend: str, magnet: Mapping[str, Any], n_theta: int, dt: floa
     """{"c": s/step, "d": s/(trajectory·step), "bytes_per_traj"} of the LLG ensemble on ``backend``
     with a tabulated torque of ``n_theta`` nodes (0: a constant torque), for the run's magnet.
     """
+
     def measure() -> dict:
         from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin
         from gpuqd.transport import TorqueTable
 
         rng = np.random.default_rng(0)
         n_pts = 16
-        table = ConstantTorque(1e-3, 1e-3) if n_theta == 0 else TorqueTable(
-            field_like=1e-3 * rng.standard_normal((n_pts, n_theta)),
-            damping_like=1e-3 * rng.standard_normal((n_pts, n_theta)),
-            charge_current=rng.standard_normal((n_pts, n_theta)))
+        table = (
+            ConstantTorque(1e-3, 1e-3)
+            if n_theta == 0
+            else TorqueTable(
+                field_like=1e-3 * rng.standard_normal((n_pts, n_theta)),
+                damping_like=1e-3 * rng.standard_normal((n_pts, n_theta)),
+                charge_current=rng.standard_normal((n_pts, n_theta)),
+            )
+        )
         sigma2 = magnet.get("sigma2") or 2 * magnet["alpha"] * (magnet.get("T_m") or 5e-4)
         mag = Macrospin(S=magnet["S"], KV=magnet["KV"], alpha=magnet["alpha"], sigma2=sigma2)
 
         def runner(n: int, steps: int = 10 * _CAL_STEPS):
-            return EnsembleRunner(mag, table, n, dt, dt * (steps + 10), 1, backend,
-                                  point_index=None if n_theta == 0 else np.arange(n) % n_pts, average_from=0.0)
+            return EnsembleRunner(
+                mag,
+                table,
+                n,
+                dt,
+                dt * (steps + 10),
+                1,
+                backend,
+                point_index=None if n_theta == 0 else np.arange(n) % n_pts,
+                average_from=0.0,
+            )
 
         times, mems = [], []
         sizes = _CAL_TRAJ.get(backend, _CAL_TRAJ["numpy"])

@@ -73,8 +73,9 @@ class Checkpoint:
         try:
             target.set_state(state)
         except (ValueError, KeyError) as exc:
-            raise RunError(f"{self.path}: cannot resume from this checkpoint ({exc}); use --force to start "
-                           f"over") from None
+            raise RunError(
+                f"{self.path}: cannot resume from this checkpoint ({exc}); use --force to start over"
+            ) from None
         return True
 
     def save(self, state: dict[str, np.ndarray]) -> None:
@@ -87,9 +88,14 @@ class Checkpoint:
         self.path.unlink(missing_ok=True)
 
 
-def run_chunks(work: Resumable, chunk_steps: int, checkpoint: Checkpoint,
-               after_chunk: Callable[[], None] | None = None, split: bool = False,
-               clock: CheckpointClock | None = None) -> None:
+def run_chunks(
+    work: Resumable,
+    chunk_steps: int,
+    checkpoint: Checkpoint,
+    after_chunk: Callable[[], None] | None = None,
+    split: bool = False,
+    clock: CheckpointClock | None = None,
+) -> None:
     """Advance ``work`` until done, checkpointing after every ``chunk_steps`` steps.
 
     ``split``: the work's results do not depend on how its steps are chunked (the ensemble engine,

@@ -31,8 +31,9 @@ DEFAULT_INTERVAL_S = 180.0
 class CheckpointClock:
     """Step- and wall-clock-based checkpoint trigger (see the module docstring)."""
 
-    def __init__(self, every_steps: int, every_s: float = DEFAULT_INTERVAL_S,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, every_steps: int, every_s: float = DEFAULT_INTERVAL_S, clock: Callable[[], float] = time.monotonic
+    ):
         if every_steps < 1:
             raise ValueError(f"every_steps = {every_steps} must be >= 1")
         if not every_s > 0:

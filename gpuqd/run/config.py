@@ -33,9 +33,21 @@ import yaml
 from gpuqd.run.execution import ExecutionSettings, execution_settings
 from gpuqd.run.schema import DEFAULT_SIGMA2, fmt_number
 
-__all__ = ["STEP_TOLERANCE", "TransportConfig", "AxisConfig", "Grid", "MagnetConfig", "TorqueConfig",
-           "DynamicsConfig", "FiguresConfig", "RunConfig", "check_step_count", "section_from_mapping", "step_count",
-           "thermal_field_variance"]
+__all__ = [
+    "STEP_TOLERANCE",
+    "TransportConfig",
+    "AxisConfig",
+    "Grid",
+    "MagnetConfig",
+    "TorqueConfig",
+    "DynamicsConfig",
+    "FiguresConfig",
+    "RunConfig",
+    "check_step_count",
+    "section_from_mapping",
+    "step_count",
+    "thermal_field_variance",
+]
 
 #: relative tolerance of "t_end is a multiple of dt" (t_end/dt within this of an integer)
 STEP_TOLERANCE = 1e-6
@@ -49,8 +61,9 @@ def step_count(t_end: float, dt: float) -> int:
     return int(round(n))
 
 
-def check_step_count(t_end: float, dt: float, fail: Callable[[str, str], None], key_dt: str, key_t_end: str,
-                     dt_name: str = "dt") -> None:
+def check_step_count(
+    t_end: float, dt: float, fail: Callable[[str, str], None], key_dt: str, key_t_end: str, dt_name: str = "dt"
+) -> None:
     """Step-count checks of a window ``t_end`` at time step ``dt`` (at most 1e11 steps, a whole number)."""
     n_steps = t_end / dt
     if n_steps > 1e11:
@@ -114,8 +127,12 @@ class Grid:
     def from_data(cls, data: Mapping[str, Any]) -> Grid:
         """The grid of a validated configuration mapping (sections ``grid`` and ``transport``)."""
         g = data["grid"]
-        return cls(g["unit"], section_from_mapping(AxisConfig, g["eps_tilde"]),
-                   section_from_mapping(AxisConfig, g["V"]), float(data["transport"]["U"]))
+        return cls(
+            g["unit"],
+            section_from_mapping(AxisConfig, g["eps_tilde"]),
+            section_from_mapping(AxisConfig, g["V"]),
+            float(data["transport"]["U"]),
+        )
 
     @property
     def axis_unit(self) -> float:
@@ -190,8 +207,12 @@ class Grid:
 
     def axes(self) -> dict[str, np.ndarray]:
         """The four axis arrays of the results (``eps_tilde_over_U``, ``V_over_U``, ``eps_tilde``, ``V``)."""
-        return {"eps_tilde_over_U": self.eps_tilde_over_U, "V_over_U": self.V_over_U,
-                "eps_tilde": self.eps_tilde, "V": self.V}
+        return {
+            "eps_tilde_over_U": self.eps_tilde_over_U,
+            "V_over_U": self.V_over_U,
+            "eps_tilde": self.eps_tilde,
+            "V": self.V,
+        }
 
 
 @dataclass(frozen=True)
@@ -293,21 +314,35 @@ class RunConfig:
     execution: ExecutionSettings = ExecutionSettings()
 
     @classmethod
-    def from_data(cls, data: dict, section_classes: Mapping[str, type], stages: tuple[str, ...],
-                  source: str = "<dict>", warnings: tuple[str, ...] = ()) -> RunConfig:
+    def from_data(
+        cls,
+        data: dict,
+        section_classes: Mapping[str, type],
+        stages: tuple[str, ...],
+        source: str = "<dict>",
+        warnings: tuple[str, ...] = (),
+    ) -> RunConfig:
         """Typed view of a validated mapping; ``section_classes`` maps stage section keys to dataclasses,
         ``stages`` names the stages the outputs need, in run order."""
         tr = data["transport"]
         grid = Grid.from_data(data)
         return cls(
-            name=data["name"], seed=data["seed"], backend=data["backend"], runs_dir=Path(data["runs_dir"]),
-            outputs=tuple(data["outputs"]), transport=section_from_mapping(TransportConfig, tr), grid=grid,
+            name=data["name"],
+            seed=data["seed"],
+            backend=data["backend"],
+            runs_dir=Path(data["runs_dir"]),
+            outputs=tuple(data["outputs"]),
+            transport=section_from_mapping(TransportConfig, tr),
+            grid=grid,
             magnet=section_from_mapping(MagnetConfig, data["magnet"]),
             torque=section_from_mapping(TorqueConfig, data["torque"]),
             dynamics=section_from_mapping(DynamicsConfig, data["dynamics"]),
             figures=section_from_mapping(FiguresConfig, data["figures"]),
             sections={k: section_from_mapping(c, data[k]) for k, c in section_classes.items()},
-            stages=tuple(stages), data=data, source=source, warnings=tuple(warnings),
+            stages=tuple(stages),
+            data=data,
+            source=source,
+            warnings=tuple(warnings),
             execution=execution_settings(data),
         )
 
@@ -336,4 +371,3 @@ class RunConfig:
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.data, sort_keys=False, allow_unicode=True)
-

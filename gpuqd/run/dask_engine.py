@@ -26,13 +26,25 @@ from typing import Any
 from gpuqd.run.execution import DASK_EXTRA_MESSAGE, ExecutionSettings, Job
 from gpuqd.run.executor import LocalExecutor
 
-__all__ = ["DaskExecutor", "LOOPBACK", "WORKER_ENV", "dashboard_link", "make_executor", "start_local_cluster",
-           "visible_gpu_count"]
+__all__ = [
+    "DaskExecutor",
+    "LOOPBACK",
+    "WORKER_ENV",
+    "dashboard_link",
+    "make_executor",
+    "start_local_cluster",
+    "visible_gpu_count",
+]
 
 LOOPBACK = "127.0.0.1"
 #: environment of local worker processes: one compute thread each (the parallelism is the processes)
-WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-              "NUMEXPR_NUM_THREADS": "1", "VECLIB_MAXIMUM_THREADS": "1"}
+WORKER_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+}
 
 
 def _import_distributed() -> Any:
@@ -77,8 +89,9 @@ def start_local_cluster(n_workers: int, backend: str = "numpy", dashboard: bool 
     """
     distributed = _import_distributed()
     dash = f"{LOOPBACK}:0" if dashboard else None
-    common = dict(host=LOOPBACK, dashboard_address=dash, threads_per_worker=1, processes=True,
-                  worker_dashboard_address=None)
+    common = dict(
+        host=LOOPBACK, dashboard_address=dash, threads_per_worker=1, processes=True, worker_dashboard_address=None
+    )
     if backend == "cupy" and visible_gpu_count() > 0:
         try:
             from dask_cuda import LocalCUDACluster
@@ -107,8 +120,9 @@ def dashboard_link(cluster: Any) -> str | None:
     return cluster.dashboard_link
 
 
-def make_executor(settings: ExecutionSettings, backend: str = "numpy",
-                  message: Callable[[str], None] | None = None) -> Any:
+def make_executor(
+    settings: ExecutionSettings, backend: str = "numpy", message: Callable[[str], None] | None = None
+) -> Any:
     """The run's executor: :class:`gpuqd.run.executor.LocalExecutor` for engine 'local', a
     :class:`DaskExecutor` for 'dask' (it connects on first use and must be closed)."""
     if settings.engine == "dask":
@@ -126,8 +140,14 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, client: Any = None, cluster: Any = None, settings: ExecutionSettings | None = None,
-                 backend: str = "numpy", message: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        client: Any = None,
+        cluster: Any = None,
+        settings: ExecutionSettings | None = None,
+        backend: str = "numpy",
+        message: Callable[[str], None] | None = None,
+    ) -> None:
         self._client, self.cluster = client, cluster
         self.settings = settings or ExecutionSettings(engine="dask")
         self.backend = backend
@@ -144,9 +164,11 @@ class DaskExecutor:
             else:
                 self.cluster, self._client = start_local_cluster(self.settings.workers, self.backend)
                 link = dashboard_link(self.cluster)
-                self.message(f"dask: local cluster of {self.n_workers} worker processes on "
-                             f"{self.cluster.scheduler_address}; "
-                             + (f"dashboard {link}" if link else "dashboard unavailable (pip install bokeh)"))
+                self.message(
+                    f"dask: local cluster of {self.n_workers} worker processes on "
+                    f"{self.cluster.scheduler_address}; "
+                    + (f"dashboard {link}" if link else "dashboard unavailable (pip install bokeh)")
+                )
         return self._client
 
     @property
@@ -194,8 +216,9 @@ class DaskExecutor:
             return run_rounds_in_blocks(self, work, whole, checkpoint, reporter)
         return run_work_in_blocks(self, work, whole, checkpoint, reporter)
 
-    def map_dynamic(self, task: Callable[..., Any], shared: Any, jobs: Iterable[Job],
-                    on_result: Callable[[Job, Any], Iterable[Job]]) -> None:
+    def map_dynamic(
+        self, task: Callable[..., Any], shared: Any, jobs: Iterable[Job], on_result: Callable[[Job, Any], Iterable[Job]]
+    ) -> None:
         """:class:`gpuqd.run.execution.UnitExecutor`: chained units; ``shared`` is scattered once to every worker."""
         from distributed import as_completed
 

@@ -28,8 +28,14 @@ import numpy as np
 from gpuqd.dynamics.config import STATE_KEYS
 from gpuqd.run.execution import ChainStats, UnitExecutor, UnitStore, run_chains
 
-__all__ = ["MIN_BLOCK_TRAJECTORIES", "advance_block", "merge_block_states", "plan_blocks", "run_work_in_blocks",
-           "units_store"]
+__all__ = [
+    "MIN_BLOCK_TRAJECTORIES",
+    "advance_block",
+    "merge_block_states",
+    "plan_blocks",
+    "run_work_in_blocks",
+    "units_store",
+]
 
 #: smallest block worth a worker (the per-step fixed cost equals ~200 trajectory-steps on NumPy)
 MIN_BLOCK_TRAJECTORIES = 64
@@ -49,8 +55,9 @@ def units_store(checkpoint: Any) -> UnitStore:
     return UnitStore(checkpoint.path.parent / "units" / checkpoint.hook, checkpoint.config_hash)
 
 
-def advance_block(work: Any, chain: int, link: int, lo: int, hi: int, state: dict[str, np.ndarray] | None
-                  ) -> dict[str, np.ndarray]:
+def advance_block(
+    work: Any, chain: int, link: int, lo: int, hi: int, state: dict[str, np.ndarray] | None
+) -> dict[str, np.ndarray]:
     """Work unit: trajectories lo … hi−1 of ``work`` from ``state`` (None: step 0), one chunk further.
 
     Returns the engine state plus the global ids of the block's θ-sampled trajectories (row order)."""
@@ -77,22 +84,24 @@ def merge_block_states(whole: Any, states: list[dict[str, np.ndarray]]) -> dict[
     cfg = whole.config
     wanted = cfg.global_ids[cfg.sample_trajectories]
     reference = whole.get_state()["samples"]
-    out["samples"] = (np.stack([rows[int(j)] for j in wanted]) if wanted.size else reference)
+    out["samples"] = np.stack([rows[int(j)] for j in wanted]) if wanted.size else reference
     out["steps_done"] = np.array(steps.pop(), dtype=np.int64)
     out["config_fingerprint"] = np.array(whole.fingerprint, dtype=np.uint64)
     return out
 
 
-def run_work_in_blocks(executor: UnitExecutor, work: Any, whole: Any, checkpoint: Any, reporter: Any,
-                       n_blocks: int | None = None) -> Any:
+def run_work_in_blocks(
+    executor: UnitExecutor, work: Any, whole: Any, checkpoint: Any, reporter: Any, n_blocks: int | None = None
+) -> Any:
     """Run ``work`` (whose whole-ensemble runner is ``whole``) as (block, chunk) units; ``work.collect`` of
     the merged state. Finished units are stored next to ``checkpoint`` (resume computes only the rest)."""
     result, _ = run_work_in_blocks_with_stats(executor, work, whole, checkpoint, reporter, n_blocks)
     return result
 
 
-def run_work_in_blocks_with_stats(executor: UnitExecutor, work: Any, whole: Any, checkpoint: Any, reporter: Any,
-                                  n_blocks: int | None = None) -> tuple[Any, ChainStats]:
+def run_work_in_blocks_with_stats(
+    executor: UnitExecutor, work: Any, whole: Any, checkpoint: Any, reporter: Any, n_blocks: int | None = None
+) -> tuple[Any, ChainStats]:
     """:func:`run_work_in_blocks` and its :class:`gpuqd.run.execution.ChainStats`."""
     n_traj, steps_total, chunk = work.n_items, whole.steps_total, int(work.chunk_steps)
     if n_blocks is None:
@@ -107,16 +116,28 @@ def run_work_in_blocks_with_stats(executor: UnitExecutor, work: Any, whole: Any,
 
     per_unit = n_traj / len(blocks) * min(chunk, max(steps_total, 1))
     try:
-        states, stats = run_chains(executor, advance_block, work, len(blocks), max(1, math.ceil(steps_total / chunk)),
-                                   store, lambda c: blocks[c] + (None,), following, stage, reporter,
-                                   work_per_unit=per_unit)
+        states, stats = run_chains(
+            executor,
+            advance_block,
+            work,
+            len(blocks),
+            max(1, math.ceil(steps_total / chunk)),
+            store,
+            lambda c: blocks[c] + (None,),
+            following,
+            stage,
+            reporter,
+            work_per_unit=per_unit,
+        )
     except ValueError as exc:
         from gpuqd.run.errors import RunError
 
         raise RunError(f"{store.directory}: cannot resume from these units ({exc}); use --force") from None
     if reporter is not None:
-        reporter.message(f"{stage}: {len(blocks)} block(s) of trajectories × time chunks of {chunk} steps; "
-                         f"units from the run directory {stats.reused}, computed {stats.computed}")
+        reporter.message(
+            f"{stage}: {len(blocks)} block(s) of trajectories × time chunks of {chunk} steps; "
+            f"units from the run directory {stats.reused}, computed {stats.computed}"
+        )
     if hasattr(work, "merge"):  # the work's own merge of block results (its one source of truth)
         parts = []
         for (lo, hi), state in zip(blocks, states, strict=True):

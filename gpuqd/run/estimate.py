@@ -22,8 +22,16 @@ from typing import Any
 from gpuqd.run.errors import RunError
 from gpuqd.run.factories import SCAN_NODES_PER_END
 
-__all__ = ["StageEstimate", "RunEstimate", "EstimateError", "estimate_run", "available_memory", "check_memory",
-           "format_bytes", "format_seconds"]
+__all__ = [
+    "StageEstimate",
+    "RunEstimate",
+    "EstimateError",
+    "estimate_run",
+    "available_memory",
+    "check_memory",
+    "format_bytes",
+    "format_seconds",
+]
 
 #: points per transport block (the transport stage's checkpoint granularity)
 TRANSPORT_BLOCK_POINTS = 2048
@@ -84,10 +92,14 @@ class RunEstimate:
         avail = f" of {format_bytes(self.available_bytes)} available" if self.available_bytes else ""
         bound = "≤ " if any(s.bound for s in self.stages) else "≈ "
         if self.calibration_s >= 1.0:
-            out.append(f"  (measuring this machine for the estimate took {format_seconds(self.calibration_s)}, "
-                       f"once: cached, delete the calibration cache to measure again)")
-        out.append(f"  total: {bound}{format_seconds(self.seconds)} on backend {self.backend}, peak memory ≈ "
-                   f"{format_bytes(self.peak_bytes)}{avail} (calibrated on {self.machine})")
+            out.append(
+                f"  (measuring this machine for the estimate took {format_seconds(self.calibration_s)}, "
+                f"once: cached, delete the calibration cache to measure again)"
+            )
+        out.append(
+            f"  total: {bound}{format_seconds(self.seconds)} on backend {self.backend}, peak memory ≈ "
+            f"{format_bytes(self.peak_bytes)}{avail} (calibrated on {self.machine})"
+        )
         return out
 
 
@@ -180,14 +192,22 @@ def estimate_run(data: Mapping[str, Any], backend: str, calibrate: bool = True, 
     working = (tc["bytes_fixed"] + tc["bytes_per_solve"] * block * n_th) if tc else 0
     t_tr = None
     if tc:
+
         def point(n: int) -> float:
             return tc["p0"] + tc["p1"] * n
 
-        t_tr = (n_pts * point(n_th) + point(INSET_THETA) + 2 * (n_eps + LINE_POINTS) * tc["line_s"]
-                + 4 * n_eps * point(1))
-    est.stages.append(StageEstimate("transport", f"{n_pts} points × {n_th} θ = {n_pts * n_th:.3g} solves "
-                                    f"(order {tr['order']})", t_tr, int(held + working),
-                                    note="none if cached"))
+        t_tr = (
+            n_pts * point(n_th) + point(INSET_THETA) + 2 * (n_eps + LINE_POINTS) * tc["line_s"] + 4 * n_eps * point(1)
+        )
+    est.stages.append(
+        StageEstimate(
+            "transport",
+            f"{n_pts} points × {n_th} θ = {n_pts * n_th:.3g} solves (order {tr['order']})",
+            t_tr,
+            int(held + working),
+            note="none if cached",
+        )
+    )
     table_bytes = 3 * n_pts * n_tab * 8
 
     mg = data["magnet"]
@@ -198,10 +218,14 @@ def estimate_run(data: Mapping[str, Any], backend: str, calibrate: bool = True, 
         ec = cal.engine_costs(backend, mg, n_tab, dyn["dt"]) if calibrate else None
         per_traj = ec["bytes_per_traj"] if ec else 0.0
         t = steps * (ec["c"] + ec["d"] * n_traj) if ec else None
-        est.stages.append(StageEstimate("dynamics", f"{n_traj} trajectories × {steps} steps = "
-                                        f"{n_traj * steps:.3g} trajectory-steps", t,
-                                        int(table_bytes + n_traj * (per_traj + RESULTS_PER_TRAJ * 8)
-                                            + MAPS_PER_POINT * n_pts * 8)))
+        est.stages.append(
+            StageEstimate(
+                "dynamics",
+                f"{n_traj} trajectories × {steps} steps = {n_traj * steps:.3g} trajectory-steps",
+                t,
+                int(table_bytes + n_traj * (per_traj + RESULTS_PER_TRAJ * 8) + MAPS_PER_POINT * n_pts * 8),
+            )
+        )
     if need_stats:
         est.stages.append(_switching_stage(data, backend, n_pts, n_tab, table_bytes, calibrate))
     if need_fmr:
@@ -209,8 +233,14 @@ def estimate_run(data: Mapping[str, Any], backend: str, calibrate: bool = True, 
     if fixed and figures and tr["U"] > 0 and importlib.util.find_spec("matplotlib") is not None:
         outputs = sorted(data["outputs"])
         fc = cal.figure_costs(outputs)
-        est.stages.append(StageEstimate("figures", f"{len(outputs)} output(s): {', '.join(outputs)}",
-                                        None if fc is None else fc["fixed"] + sum(fc[o] for o in outputs), 0))
+        est.stages.append(
+            StageEstimate(
+                "figures",
+                f"{len(outputs)} output(s): {', '.join(outputs)}",
+                None if fc is None else fc["fixed"] + sum(fc[o] for o in outputs),
+                0,
+            )
+        )
     if calibrate:
         est.calibration_s = time.perf_counter() - t_start
     return est
@@ -238,8 +268,9 @@ def _fmr_stage(data: Mapping[str, Any], backend: str, n_pts: int, tc: Mapping[st
     return StageEstimate("fmr", work, t, int(MAPS_PER_POINT * 2 * n_pts * 8))
 
 
-def _switching_stage(data: Mapping[str, Any], backend: str, n_pts: int, n_tab: int, table_bytes: int,
-                     calibrate: bool) -> StageEstimate:
+def _switching_stage(
+    data: Mapping[str, Any], backend: str, n_pts: int, n_tab: int, table_bytes: int, calibrate: bool
+) -> StageEstimate:
     """The switching_times stage: first round, compaction modelled by the survival of
     :mod:`gpuqd.run.switching_estimate` where it applies, else the bound of no compaction."""
     from gpuqd.run import calibration as cal
@@ -265,9 +296,14 @@ def _switching_stage(data: Mapping[str, Any], backend: str, n_pts: int, n_tab: i
         return StageEstimate("switching_times", work, bound, bytes_, bound=True, note=why + extra)
     tau, weights = model
     t, expected = se.compacting_cost(tau, weights * n_per, dt, steps, int(st["chunk_steps"]), ec["c"], ec["d"])
-    return StageEstimate("switching_times", work, t, bytes_,
-                         note=f"≈ {expected:.3g} trajectory-steps with compaction, from the Fokker–Planck mean "
-                              f"switching times; ≤ {format_seconds(bound)} without" + extra)
+    return StageEstimate(
+        "switching_times",
+        work,
+        t,
+        bytes_,
+        note=f"≈ {expected:.3g} trajectory-steps with compaction, from the Fokker–Planck mean "
+        f"switching times; ≤ {format_seconds(bound)} without" + extra,
+    )
 
 
 def check_memory(est: RunEstimate, allow_large: bool = False) -> None:
@@ -276,6 +312,8 @@ def check_memory(est: RunEstimate, allow_large: bool = False) -> None:
         return
     worst = max(est.stages, key=lambda s: s.bytes)
     if worst.bytes > est.available_bytes:
-        raise EstimateError(f"the {worst.name} stage needs ≈ {format_bytes(worst.bytes)} of memory "
-                            f"({worst.work}) but only {format_bytes(est.available_bytes)} is available; "
-                            f"reduce the grid or the trajectories, or use --allow-large to run anyway")
+        raise EstimateError(
+            f"the {worst.name} stage needs ≈ {format_bytes(worst.bytes)} of memory "
+            f"({worst.work}) but only {format_bytes(est.available_bytes)} is available; "
+            f"reduce the grid or the trajectories, or use --allow-large to run anyway"
+        )

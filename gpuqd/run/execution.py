@@ -49,8 +49,10 @@ __all__ = [
 #: ``execution.engine`` values
 ENGINES = ("local", "dask")
 #: the one message for a missing optional dependency of ``engine: dask``
-DASK_EXTRA_MESSAGE = ("engine 'dask' needs the optional extra gpuqd[dask] (pip install 'gpuqd[dask]', "
-                      "which installs dask[distributed]); allowed without it: local")
+DASK_EXTRA_MESSAGE = (
+    "engine 'dask' needs the optional extra gpuqd[dask] (pip install 'gpuqd[dask]', "
+    "which installs dask[distributed]); allowed without it: local"
+)
 #: scheduler addresses: a protocol URL (tcp://host:8786, tls://host:8786, ...) or host:port
 SCHEDULER_PATTERN = r"(tcp|tls|ucx|ws|wss|inproc)://\S+|[A-Za-z0-9_.\-\[\]:]+:\d{1,5}"
 
@@ -76,8 +78,9 @@ class ExecutionSettings:
 def execution_settings(data: dict) -> ExecutionSettings:
     """The :class:`ExecutionSettings` of a validated configuration mapping (defaults if absent)."""
     ex = data.get("execution") or {}
-    return ExecutionSettings(engine=ex.get("engine", "local"), scheduler=ex.get("scheduler"),
-                             workers=int(ex.get("workers", 2)))
+    return ExecutionSettings(
+        engine=ex.get("engine", "local"), scheduler=ex.get("scheduler"), workers=int(ex.get("workers", 2))
+    )
 
 
 def check_execution_config(data: dict, fail: Callable[[str, str], None]) -> None:
@@ -88,11 +91,16 @@ def check_execution_config(data: dict, fail: Callable[[str, str], None]) -> None
     ex = data.get("execution") or {}
     engine, scheduler = ex.get("engine", "local"), ex.get("scheduler")
     if scheduler is not None and not re.fullmatch(SCHEDULER_PATTERN, str(scheduler)):
-        fail("execution.scheduler", f"invalid address {scheduler!r}; allowed: null or a Dask scheduler address "
-                                    f"such as tcp://host:8786 or tls://host:8786")
+        fail(
+            "execution.scheduler",
+            f"invalid address {scheduler!r}; allowed: null or a Dask scheduler address "
+            f"such as tcp://host:8786 or tls://host:8786",
+        )
     if scheduler is not None and engine != "dask":
-        fail("execution.scheduler", f"a scheduler ({scheduler}) is only used with execution.engine: dask, "
-                                    f"got engine: {engine}")
+        fail(
+            "execution.scheduler",
+            f"a scheduler ({scheduler}) is only used with execution.engine: dask, got engine: {engine}",
+        )
     if engine == "dask" and not dask_available():
         fail("execution.engine", DASK_EXTRA_MESSAGE)
 
@@ -112,8 +120,9 @@ class UnitExecutor(Protocol):
     #: number of worker processes (1 for in-process execution)
     n_workers: int
 
-    def map_dynamic(self, task: Callable[..., Any], shared: Any, jobs: Iterable[Job],
-                    on_result: Callable[[Job, Any], Iterable[Job]]) -> None:
+    def map_dynamic(
+        self, task: Callable[..., Any], shared: Any, jobs: Iterable[Job], on_result: Callable[[Job, Any], Iterable[Job]]
+    ) -> None:
         """Run ``jobs``; for each finished one call ``on_result(job, result)`` in this process and run the
         jobs it returns as well. Returns when no job is left; an exception in a task is raised here."""
 
@@ -123,8 +132,9 @@ class SerialUnits:
 
     n_workers = 1
 
-    def map_dynamic(self, task: Callable[..., Any], shared: Any, jobs: Iterable[Job],
-                    on_result: Callable[[Job, Any], Iterable[Job]]) -> None:
+    def map_dynamic(
+        self, task: Callable[..., Any], shared: Any, jobs: Iterable[Job], on_result: Callable[[Job, Any], Iterable[Job]]
+    ) -> None:
         queue = deque(jobs)
         while queue:
             job = queue.popleft()

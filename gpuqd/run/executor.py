@@ -85,7 +85,12 @@ class LocalExecutor:
         run = work.start(None)
         resumed = checkpoint.restore(run)
         work.progress_start(run, reporter, resumed)
-        run_chunks(run, work.chunk_steps, checkpoint, lambda: work.progress_update(run, reporter),
-                   split=getattr(work, "chunk_invariant", False))
+        run_chunks(
+            run,
+            work.chunk_steps,
+            checkpoint,
+            lambda: work.progress_update(run, reporter),
+            split=getattr(work, "chunk_invariant", False),
+        )
         work.progress_end(run, reporter)
         return work.collect(run)

@@ -27,8 +27,15 @@ def make_spin_valve(transport: TransportConfig, backend: str = "numpy") -> SpinV
     warning is issued by the validation)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return SpinValve(U=transport.U, T=transport.T, gamma_S=transport.gamma_S, gamma_D=transport.gamma_D,
-                         p_S=transport.p_S, p_D=transport.p_D, backend=backend)
+        return SpinValve(
+            U=transport.U,
+            T=transport.T,
+            gamma_S=transport.gamma_S,
+            gamma_D=transport.gamma_D,
+            p_S=transport.p_S,
+            p_D=transport.p_D,
+            backend=backend,
+        )
 
 
 def solve(spin_valve: SpinValve, eps: Any, V: Any, theta: Any, order: int) -> Any:
@@ -51,8 +58,16 @@ def make_magnet(magnet: MagnetConfig, **extra: Any) -> Macrospin:
         noise = {"T_m": magnet.T_m}
     else:
         noise = {"sigma2": thermal_field_variance(magnet)}
-    return Macrospin(S=magnet.S, KV=magnet.KV, alpha=magnet.alpha, K_cubic=magnet.cubic_anisotropy,
-                     field=tuple(magnet.field), free=magnet.free, **noise, **extra)
+    return Macrospin(
+        S=magnet.S,
+        KV=magnet.KV,
+        alpha=magnet.alpha,
+        K_cubic=magnet.cubic_anisotropy,
+        field=tuple(magnet.field),
+        free=magnet.free,
+        **noise,
+        **extra,
+    )
 
 
 def make_torque(cfg: RunConfig, table: TorqueTable | None) -> ConstantTorque | TorqueTable:
@@ -60,8 +75,12 @@ def make_torque(cfg: RunConfig, table: TorqueTable | None) -> ConstantTorque | T
     if cfg.torque.model == "transport":
         return table
     tq = cfg.torque
-    return ConstantTorque(tq.field_like, tq.damping_like, source_field_like=tq.source_field_like,
-                          source_damping_like=tq.source_damping_like)
+    return ConstantTorque(
+        tq.field_like,
+        tq.damping_like,
+        source_field_like=tq.source_field_like,
+        source_damping_like=tq.source_damping_like,
+    )
 
 
 def torque_bound(transport: TransportConfig, torque: TorqueConfig, grid: Grid) -> float:
@@ -77,5 +96,11 @@ def torque_bound(transport: TransportConfig, torque: TorqueConfig, grid: Grid) -
     spin_valve = make_spin_valve(transport)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return scan_torque_bound(spin_valve, grid.eps_tilde, grid.V, transport.n_theta, transport.order,
-                                 n_end=min(SCAN_NODES_PER_END, transport.n_theta // 2))
+        return scan_torque_bound(
+            spin_valve,
+            grid.eps_tilde,
+            grid.V,
+            transport.n_theta,
+            transport.order,
+            n_end=min(SCAN_NODES_PER_END, transport.n_theta // 2),
+        )

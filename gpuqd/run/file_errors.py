@@ -17,8 +17,16 @@ import numpy as np
 
 from gpuqd.run.errors import RunError
 
-__all__ = ["RunFileError", "make_dirs", "remove_created", "oserror_text", "load_npz", "REMEDY_FORCE", "REMEDY_CACHE",
-           "REMEDY_RERUN"]
+__all__ = [
+    "RunFileError",
+    "make_dirs",
+    "remove_created",
+    "oserror_text",
+    "load_npz",
+    "REMEDY_FORCE",
+    "REMEDY_CACHE",
+    "REMEDY_RERUN",
+]
 
 REMEDY_FORCE = "use --force to start the run over"
 REMEDY_CACHE = "delete the file (it is a cache entry and will be recomputed)"

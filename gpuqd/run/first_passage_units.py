@@ -28,8 +28,13 @@ from gpuqd.observables.first_passage import FirstPassageEnsemble
 from gpuqd.run.ensemble_units import MIN_BLOCK_TRAJECTORIES
 from gpuqd.run.execution import ChainStats, UnitExecutor, UnitStore, run_chains
 
-__all__ = ["FirstPassageSpec", "advance_first_passage_block", "is_round_based", "run_round_units",
-           "run_rounds_in_blocks"]
+__all__ = [
+    "FirstPassageSpec",
+    "advance_first_passage_block",
+    "is_round_based",
+    "run_round_units",
+    "run_rounds_in_blocks",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,16 +55,33 @@ class FirstPassageSpec:
     chunk_steps: int
 
 
-def _ensemble(spec: FirstPassageSpec, ids: np.ndarray, theta: np.ndarray, point_index: np.ndarray | None
-              ) -> FirstPassageEnsemble:
-    return FirstPassageEnsemble(spec.magnet, spec.torque, spec.dt, spec.t_end, spec.seed, ids, theta,
-                                point_index=point_index, switch_threshold=spec.switch_threshold, backend=spec.backend,
-                                compaction=spec.compaction)
+def _ensemble(
+    spec: FirstPassageSpec, ids: np.ndarray, theta: np.ndarray, point_index: np.ndarray | None
+) -> FirstPassageEnsemble:
+    return FirstPassageEnsemble(
+        spec.magnet,
+        spec.torque,
+        spec.dt,
+        spec.t_end,
+        spec.seed,
+        ids,
+        theta,
+        point_index=point_index,
+        switch_threshold=spec.switch_threshold,
+        backend=spec.backend,
+        compaction=spec.compaction,
+    )
 
 
-def advance_first_passage_block(spec: FirstPassageSpec, chain: int, link: int, ids: np.ndarray, theta: np.ndarray,
-                                point_index: np.ndarray | None, state: dict[str, np.ndarray] | None
-                                ) -> dict[str, np.ndarray]:
+def advance_first_passage_block(
+    spec: FirstPassageSpec,
+    chain: int,
+    link: int,
+    ids: np.ndarray,
+    theta: np.ndarray,
+    point_index: np.ndarray | None,
+    state: dict[str, np.ndarray] | None,
+) -> dict[str, np.ndarray]:
     """Work unit: the block's ensemble from ``state`` (None: start) advanced by one chunk, then compacted."""
     ens = _ensemble(spec, ids, theta, point_index)
     if state is not None:
@@ -70,8 +92,14 @@ def advance_first_passage_block(spec: FirstPassageSpec, chain: int, link: int, i
     return out
 
 
-def run_round_units(executor: UnitExecutor, spec: FirstPassageSpec, ensemble: FirstPassageEnsemble, store: UnitStore,
-                    reporter: Any = None, label: str = "switching times") -> tuple[np.ndarray, int, ChainStats]:
+def run_round_units(
+    executor: UnitExecutor,
+    spec: FirstPassageSpec,
+    ensemble: FirstPassageEnsemble,
+    store: UnitStore,
+    reporter: Any = None,
+    label: str = "switching times",
+) -> tuple[np.ndarray, int, ChainStats]:
     """(first_switch_step in round order, trajectory-steps, stats) of ``ensemble`` run in blocks."""
     ids = ensemble.trajectory_ids
     n = ids.size
@@ -89,9 +117,20 @@ def run_round_units(executor: UnitExecutor, spec: FirstPassageSpec, ensemble: Fi
 
     n_links = max(1, math.ceil(ensemble.steps_total / spec.chunk_steps))
     per_unit = n / n_blocks * spec.chunk_steps
-    states, stats = run_chains(executor, advance_first_passage_block, spec, n_blocks, n_links, store,
-                               lambda c: args(c, None), following, "switching_times", reporter,
-                               work_per_unit=per_unit, label=label)
+    states, stats = run_chains(
+        executor,
+        advance_first_passage_block,
+        spec,
+        n_blocks,
+        n_links,
+        store,
+        lambda c: args(c, None),
+        following,
+        "switching_times",
+        reporter,
+        work_per_unit=per_unit,
+        label=label,
+    )
     first = np.empty(n, dtype=np.int64)
     for sel, state in zip(parts, states, strict=True):
         first[sel] = state["first_switch_step"]
@@ -110,14 +149,24 @@ def run_rounds_in_blocks(executor: UnitExecutor, work: Any, run: Any, checkpoint
     ``checkpoint`` (:class:`gpuqd.run.checkpoint.Checkpoint`) holds the run's state at round boundaries."""
     if checkpoint.restore(run):
         reporter.message(f"switching times: resuming in round {run.round}")
-    spec = FirstPassageSpec(run.magnet, run.torque, run.dt, run.t_end, run.seed, run.switch_threshold,
-                            run.backend, run.compaction, int(work.chunk_steps))
+    spec = FirstPassageSpec(
+        run.magnet,
+        run.torque,
+        run.dt,
+        run.t_end,
+        run.seed,
+        run.switch_threshold,
+        run.backend,
+        run.compaction,
+        int(work.chunk_steps),
+    )
     root = Path(checkpoint.path).parent / "units" / checkpoint.hook
     reused = computed = 0
     while not run.done:
         store = UnitStore(root / f"round_{run.round:04d}", checkpoint.config_hash)
-        first, steps, stats = run_round_units(executor, spec, run.round_ensemble, store, reporter,
-                                              label=f"switching times (round {run.round})")
+        first, steps, stats = run_round_units(
+            executor, spec, run.round_ensemble, store, reporter, label=f"switching times (round {run.round})"
+        )
         reused, computed = reused + stats.reused, computed + stats.computed
         run.complete_round(first, steps)
         checkpoint.save(run.get_state())

@@ -72,8 +72,12 @@ class RunLock:
                 os.close(fd)
             old = _read(fd)
             self.previous = old or None
-            record = {"pid": os.getpid(), "host": socket.gethostname(),
-                      "since": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), "argv": self.argv}
+            record = {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "since": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+                "argv": self.argv,
+            }
             os.ftruncate(fd, 0)
             os.pwrite(fd, (json.dumps(record) + "\n").encode(), 0)
             self._fd = fd
@@ -117,5 +121,7 @@ def _read(fd: int) -> dict[str, Any]:
 def _locked_message(run_dir: Path, holder: dict[str, Any]) -> str:
     pid, host = holder.get("pid", "?"), holder.get("host", "?")
     since = f" since {holder['since']}" if holder.get("since") else ""
-    return (f"{run_dir} is in use by another gpuqd process (PID {pid} on host {host}{since}); wait for it to "
-            f"finish or stop it, then use --resume")
+    return (
+        f"{run_dir} is in use by another gpuqd process (PID {pid} on host {host}{since}); wait for it to "
+        f"finish or stop it, then use --resume"
+    )

@@ -98,8 +98,7 @@ def _encode(name: str, a: np.ndarray) -> tuple[np.ndarray, list[str], dict]:
         return a, [], attrs
     attrs["gpuqd_dtype"] = dt.str
     if kind == "b":
-        attrs.update({"dtype": "bool", "flag_values": np.array([0, 1], dtype=np.int8),
-                      "flag_meanings": "false true"})
+        attrs.update({"dtype": "bool", "flag_values": np.array([0, 1], dtype=np.int8), "flag_meanings": "false true"})
         return a.astype(np.int8), [], attrs
     if dt in (np.uint8, np.uint16):
         return a.astype(np.int16 if dt == np.uint8 else np.int32), [], attrs
@@ -107,8 +106,9 @@ def _encode(name: str, a: np.ndarray) -> tuple[np.ndarray, list[str], dict]:
         if a.size == 0 or (int(a.min()) >= _I32.min and int(a.max()) <= _I32.max):
             return a.astype(np.int32), [], attrs
         if max(abs(int(a.min())), abs(int(a.max()))) > _EXACT_FLOAT_INT:
-            raise ValueError(f"result array {name!r}: integers beyond ±2**53 cannot be stored exactly in "
-                             f"NetCDF classic")
+            raise ValueError(
+                f"result array {name!r}: integers beyond ±2**53 cannot be stored exactly in NetCDF classic"
+            )
         return a.astype(np.float64), [], attrs
     if dt == np.float16:
         return a.astype(np.float32), [], attrs
@@ -125,8 +125,10 @@ def _encode(name: str, a: np.ndarray) -> tuple[np.ndarray, list[str], dict]:
         if kind == "U":
             attrs["_Encoding"] = "utf-8"
         return chars, [f"{name}_strlen"], attrs
-    raise ValueError(f"result array {name!r}: dtype {dt} cannot be stored in NetCDF (allowed: bool, integers, "
-                     f"floats, complex, strings)")
+    raise ValueError(
+        f"result array {name!r}: dtype {dt} cannot be stored in NetCDF (allowed: bool, integers, "
+        f"floats, complex, strings)"
+    )
 
 
 def _decode(data: np.ndarray, attrs: Mapping[str, Any]) -> np.ndarray:
@@ -163,9 +165,17 @@ class _KeepOpen:
         self.closed = True
 
 
-def write_results_nc(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], variables: Mapping[str, dict],
-                     attrs: Mapping[str, Any], readme: str = "", *, config_yaml: str = "",
-                     backend: str = "", timings: Mapping[str, Any] | None = None) -> Path:
+def write_results_nc(
+    path: str | os.PathLike,
+    arrays: Mapping[str, np.ndarray],
+    variables: Mapping[str, dict],
+    attrs: Mapping[str, Any],
+    readme: str = "",
+    *,
+    config_yaml: str = "",
+    backend: str = "",
+    timings: Mapping[str, Any] | None = None,
+) -> Path:
     """Write ``results.nc`` atomically (see the module docstring for layout and type mapping).
 
     ``arrays``: name → array; ``variables``: name → {"dims", "units", "description"} (every array
@@ -184,8 +194,18 @@ def write_results_nc(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], 
     for name, a in payload.items():
         meta = variables[name]
         if a.size == 0:
-            plan.append((name, np.zeros((), np.int8), (), {"gpuqd_empty": np.int8(1), "gpuqd_dtype": a.dtype.str,
-                                                          "gpuqd_shape": np.array(a.shape or (0,), np.int32)}))
+            plan.append(
+                (
+                    name,
+                    np.zeros((), np.int8),
+                    (),
+                    {
+                        "gpuqd_empty": np.int8(1),
+                        "gpuqd_dtype": a.dtype.str,
+                        "gpuqd_shape": np.array(a.shape or (0,), np.int32),
+                    },
+                )
+            )
             continue
         stored, extra, extra_attrs = _encode(name, a)
         names = list(meta.get("dims", []))
@@ -239,9 +259,11 @@ def write_results_nc(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], 
             else:
                 nc.seed = _b(str(seed))
             nc.timings = _b(_dumps(timings or {}))
-            nc.units_convention = _b("ħ = e = k_B = 1; energies in Gamma = (Γ_S + Γ_D)/2, times in 1/Gamma "
-                                     "(ħ/Γ), currents in Gamma (eΓ/ħ), conductances in e^2/hbar, angles rad; "
-                                     "'U': in units of the charging energy U")
+            nc.units_convention = _b(
+                "ħ = e = k_B = 1; energies in Gamma = (Γ_S + Γ_D)/2, times in 1/Gamma "
+                "(ħ/Γ), currents in Gamma (eΓ/ħ), conductances in e^2/hbar, angles rad; "
+                "'U': in units of the charging energy U"
+            )
             nc.readme = _b(readme)
             nc.gpuqd_attrs = _b(_dumps({"attrs": dict(attrs), "variables": {k: dict(variables[k]) for k in payload}}))
         finally:
@@ -259,8 +281,9 @@ def read_results_nc(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
         g = {k: _s(v) for k, v in nc._attributes.items()}
     meta = json.loads(g.get("gpuqd_attrs", "{}") or "{}")
     attrs = dict(meta.get("attrs", {}))
-    attrs["variables"] = {k: dict(v) | {"shape": list(arrays[k].shape)}
-                          for k, v in meta.get("variables", {}).items() if k in arrays}
+    attrs["variables"] = {
+        k: dict(v) | {"shape": list(arrays[k].shape)} for k, v in meta.get("variables", {}).items() if k in arrays
+    }
     attrs.setdefault("timings", json.loads(g.get("timings", "{}") or "{}"))
     attrs.setdefault("backend", g.get("backend", ""))
     return arrays, attrs, g.get("readme", "")

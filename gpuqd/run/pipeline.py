@@ -38,8 +38,16 @@ from gpuqd.run.validate import check_time_step
 
 __all__ = ["run_pipeline", "config_hash", "UNITS"]
 
-UNITS = MappingProxyType({"energy": "Gamma = (Gamma_S + Gamma_D)/2", "time": "hbar/Gamma", "current": "e Gamma/hbar",
-         "spin_current": "Gamma (hbar * Gamma/hbar)", "conductance": "e^2/hbar", "angle": "rad"})
+UNITS = MappingProxyType(
+    {
+        "energy": "Gamma = (Gamma_S + Gamma_D)/2",
+        "time": "hbar/Gamma",
+        "current": "e Gamma/hbar",
+        "spin_current": "Gamma (hbar * Gamma/hbar)",
+        "conductance": "e^2/hbar",
+        "angle": "rad",
+    }
+)
 
 
 def config_hash(cfg: RunConfig) -> str:
@@ -54,8 +62,10 @@ def _backend_for(cfg: RunConfig, rd: RunDir, mode: str, meta: dict) -> str:
     if mode == "resume" and meta.get("backend"):
         backend = meta["backend"]
         if requested not in ("auto", backend):
-            raise RunError(f"{rd.path}: the run was started with backend {backend!r}; resuming with "
-                           f"{requested!r} would not reproduce it (use --force to start over)")
+            raise RunError(
+                f"{rd.path}: the run was started with backend {backend!r}; resuming with "
+                f"{requested!r} would not reproduce it (use --force to start over)"
+            )
         if backend != "numpy":
             resolve_backend(backend)  # still usable?
         return backend
@@ -64,17 +74,37 @@ def _backend_for(cfg: RunConfig, rd: RunDir, mode: str, meta: dict) -> str:
 
 def _new_meta(cfg: RunConfig, backend: str, start: str) -> dict:
     return {
-        "gpuqd_version": __version__, "git_commit": git_commit(), "name": cfg.name, "status": "running",
-        "backend_requested": cfg.backend, "backend": backend, "device": device_info(backend),
-        "seed": cfg.seed, "config_hash": config_hash(cfg), "start_time": start, "end_time": None,
-        "stages": {}, "throughput": {}, "sessions": [], "warnings": list(cfg.warnings),
-        "python": platform.python_version(), "host": platform.node(),
+        "gpuqd_version": __version__,
+        "git_commit": git_commit(),
+        "name": cfg.name,
+        "status": "running",
+        "backend_requested": cfg.backend,
+        "backend": backend,
+        "device": device_info(backend),
+        "seed": cfg.seed,
+        "config_hash": config_hash(cfg),
+        "start_time": start,
+        "end_time": None,
+        "stages": {},
+        "throughput": {},
+        "sessions": [],
+        "warnings": list(cfg.warnings),
+        "python": platform.python_version(),
+        "host": platform.node(),
     }
 
 
-def run_pipeline(cfg: RunConfig, resume: bool = False, force: bool = False, reporter: Reporter | None = None,
-                 make_figures: bool = True, argv: list[str] | None = None,
-                 executor: Executor | None = None, allow_large: bool = False, estimate: bool = True) -> Path:
+def run_pipeline(
+    cfg: RunConfig,
+    resume: bool = False,
+    force: bool = False,
+    reporter: Reporter | None = None,
+    make_figures: bool = True,
+    argv: list[str] | None = None,
+    executor: Executor | None = None,
+    allow_large: bool = False,
+    estimate: bool = True,
+) -> Path:
     """Execute (or resume) the run described by ``cfg``; returns the run directory.
 
     Holds the run directory's lock (:class:`gpuqd.run.lock.RunLock`) throughout. Raises
@@ -103,8 +133,18 @@ def run_pipeline(cfg: RunConfig, resume: bool = False, force: bool = False, repo
         lock.release(remove_parents=not cfg.run_dir.exists())
 
 
-def _run(cfg: RunConfig, rd: RunDir, mode: str, reporter: Reporter, make_figures: bool, argv: list[str] | None,
-         executor: Executor | None, allow_large: bool, created: list[Path], estimate: bool = True) -> Path:
+def _run(
+    cfg: RunConfig,
+    rd: RunDir,
+    mode: str,
+    reporter: Reporter,
+    make_figures: bool,
+    argv: list[str] | None,
+    executor: Executor | None,
+    allow_large: bool,
+    created: list[Path],
+    estimate: bool = True,
+) -> Path:
     meta = rd.read_meta() if mode == "resume" else {}
     backend = _backend_for(cfg, rd, mode, meta)
     stages = [get_stage(name) for name in cfg.stages]
@@ -137,9 +177,14 @@ def _run(cfg: RunConfig, rd: RunDir, mode: str, reporter: Reporter, make_figures
     if own_executor:
         executor = make_executor(cfg.execution, backend, reporter.message)
     ctx = StageContext(
-        cfg=cfg, backend=backend, reporter=reporter, executor=executor,
-        cache=TransportCache(cfg.runs_dir / ".cache"), checkpoint_dir=rd.checkpoint_dir,
-        config_hash=config_hash(cfg), needs=frozenset().union(*(s.needs(cfg) for s in stages)),
+        cfg=cfg,
+        backend=backend,
+        reporter=reporter,
+        executor=executor,
+        cache=TransportCache(cfg.runs_dir / ".cache"),
+        checkpoint_dir=rd.checkpoint_dir,
+        config_hash=config_hash(cfg),
+        needs=frozenset().union(*(s.needs(cfg) for s in stages)),
     )
     arrays: dict[str, np.ndarray] = dict(cfg.grid.axes())
     variables: dict[str, dict] = dict(AXIS_VARIABLES)
@@ -159,9 +204,13 @@ def _run(cfg: RunConfig, rd: RunDir, mode: str, reporter: Reporter, make_figures
 
     t0 = time.perf_counter()
     attrs = {
-        "gpuqd_version": __version__, "name": cfg.name, "outputs": sorted(cfg.outputs), "config": cfg.data,
+        "gpuqd_version": __version__,
+        "name": cfg.name,
+        "outputs": sorted(cfg.outputs),
+        "config": cfg.data,
         "axes": {"eps_tilde": ["eps_tilde_over_U", "eps_tilde"], "V": ["V_over_U", "V"]},
-        "units": dict(UNITS), "notes": notes,
+        "units": dict(UNITS),
+        "notes": notes,
     }
     save_results(rd, arrays, variables, attrs)
     stage_time("results", t0)
@@ -187,4 +236,3 @@ def _draw(run_dir: Path, reporter: Reporter) -> list[Path]:
     for p in written:
         reporter.message(f"figure: {p}")
     return written
-

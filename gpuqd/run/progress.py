@@ -84,9 +84,16 @@ class RichReporter(Reporter):
                 return Text(f"{rate:.3g} {unit}", style="cyan")
 
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
-            RateColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            console=self.console, transient=False,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn(unit),
+            RateColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=False,
         )
         self._progress.start()
         self._task = self._progress.add_task(stage, total=total, completed=done)
@@ -120,4 +127,3 @@ class RichReporter(Reporter):
             self.console.print(text, markup=False)
         else:  # pragma: no cover
             print(text, file=sys.stderr)
-

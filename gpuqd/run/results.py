@@ -39,22 +39,28 @@ from gpuqd.run.netcdf import read_results_nc, write_results_nc
 from gpuqd.run.netcdf import to_xarray as nc_to_xarray
 from gpuqd.run.rundir import RESULTS_FILE, RESULTS_NC_FILE, RunDir, dumps_json
 
-__all__ = ["AXIS_VARIABLES", "RESULTS_FORMAT", "RunResults", "load_run", "readme_text", "save_results",
-           "write_results"]
+__all__ = ["AXIS_VARIABLES", "RESULTS_FORMAT", "RunResults", "load_run", "readme_text", "save_results", "write_results"]
 
 RESULTS_FORMAT = "gpuqd-results/1"
 #: the grid axes every run writes
-AXIS_VARIABLES = MappingProxyType({
-    "eps_tilde_over_U": {"dims": ["eps_tilde"], "units": "U", "description": "level position ε̃ = ε + U/2"},
-    "V_over_U": {"dims": ["V"], "units": "U", "description": "bias voltage V (μ_S = +V/2, μ_D = −V/2)"},
-    "eps_tilde": {"dims": ["eps_tilde"], "units": "Gamma", "description": "ε̃ in units of Γ"},
-    "V": {"dims": ["V"], "units": "Gamma", "description": "V in units of Γ"},
-})
+AXIS_VARIABLES = MappingProxyType(
+    {
+        "eps_tilde_over_U": {"dims": ["eps_tilde"], "units": "U", "description": "level position ε̃ = ε + U/2"},
+        "V_over_U": {"dims": ["V"], "units": "U", "description": "bias voltage V (μ_S = +V/2, μ_D = −V/2)"},
+        "eps_tilde": {"dims": ["eps_tilde"], "units": "Gamma", "description": "ε̃ in units of Γ"},
+        "V": {"dims": ["V"], "units": "Gamma", "description": "V in units of Γ"},
+    }
+)
 
 
 # --------------------------------------------------------------------------------------- results
-def write_results(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], variables: Mapping[str, dict],
-                  attrs: Mapping[str, Any], readme: str) -> Path:
+def write_results(
+    path: str | os.PathLike,
+    arrays: Mapping[str, np.ndarray],
+    variables: Mapping[str, dict],
+    attrs: Mapping[str, Any],
+    readme: str,
+) -> Path:
     """Write results.npz: ``arrays`` + JSON ``attrs`` (with ``variables``) + plain-text ``README``."""
     for reserved in ("attrs", "README"):
         if reserved in arrays:
@@ -171,8 +177,7 @@ def load_run(path: str | os.PathLike) -> RunResults:
             arrays, attrs, readme = read_results_nc(results)
         except Exception as exc:  # scipy raises TypeError/ValueError/OSError/IndexError for damaged files
             cause = " ".join(str(exc).split()) or type(exc).__name__
-            raise RunFileError(f"results file {results} is corrupt or unreadable ({cause}); "
-                               f"{REMEDY_RERUN}") from None
+            raise RunFileError(f"results file {results} is corrupt or unreadable ({cause}); {REMEDY_RERUN}") from None
     else:
         data = load_npz(results, "results file", REMEDY_RERUN)
         arrays = {k: v for k, v in data.items() if k not in ("attrs", "README")}
@@ -201,8 +206,9 @@ def readme_text(arrays: Mapping[str, np.ndarray], variables: Mapping[str, Mappin
     return "\n".join(lines) + "\n"
 
 
-def save_results(run_dir: RunDir, arrays: Mapping[str, np.ndarray], variables: Mapping[str, Mapping],
-                 attrs: Mapping[str, Any]) -> list[Path]:
+def save_results(
+    run_dir: RunDir, arrays: Mapping[str, np.ndarray], variables: Mapping[str, Mapping], attrs: Mapping[str, Any]
+) -> list[Path]:
     """Write the results of a finished run into ``run_dir`` (every results file a run has); their paths.
 
     results.nc carries the configuration (YAML), seed, version, backend and the stage timings so far
@@ -211,8 +217,18 @@ def save_results(run_dir: RunDir, arrays: Mapping[str, np.ndarray], variables: M
     readme = readme_text(arrays, variables, attrs)
     meta = run_dir.read_meta()
     config_yaml = yaml.safe_dump(dict(attrs.get("config", {})), sort_keys=False, allow_unicode=True)
-    timings = {"stages_wall_s": {k: v.get("wall_s") for k, v in meta.get("stages", {}).items()},
-               "throughput": meta.get("throughput", {})}
-    nc = write_results_nc(run_dir.results_nc_path, arrays, variables, attrs, readme, config_yaml=config_yaml,
-                          backend=str(meta.get("backend", "")), timings=timings)
+    timings = {
+        "stages_wall_s": {k: v.get("wall_s") for k, v in meta.get("stages", {}).items()},
+        "throughput": meta.get("throughput", {}),
+    }
+    nc = write_results_nc(
+        run_dir.results_nc_path,
+        arrays,
+        variables,
+        attrs,
+        readme,
+        config_yaml=config_yaml,
+        backend=str(meta.get("backend", "")),
+        timings=timings,
+    )
     return [nc, write_results(run_dir.results_path, arrays, variables, attrs, readme)]

@@ -58,10 +58,15 @@ def git_commit() -> str | None:
     """The git commit of the source tree gpuqd was imported from (with '-dirty'), if any."""
     root = Path(__file__).resolve().parents[2]
     try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
         return out + ("-dirty" if dirty else "")
     except Exception:
         return None
@@ -136,7 +141,6 @@ class RunDir:
             self.checkpoint_dir.rmdir()
 
 
-
 def _comparable(data: dict) -> dict:
     return {k: v for k, v in data.items() if k not in ("runs_dir", "backend", "execution")}
 
@@ -172,23 +176,27 @@ def prepare_run_dir(run_dir: Path, data: dict, resume: bool, force: bool, versio
             stored = rd.read_config()
             if stored is None or _comparable(stored) != _comparable(data):
                 diff = _first_difference(stored or {}, data)
-                raise RunError(f"{rd.path} holds a finished run made with another configuration ({diff}); "
-                               f"use --force to recompute it (or change 'name')")
+                raise RunError(
+                    f"{rd.path} holds a finished run made with another configuration ({diff}); "
+                    f"use --force to recompute it (or change 'name')"
+                )
             return rd, "finished"
         raise RunError(f"{rd.path} holds a finished run; use --force to overwrite it (or change 'name')")
     if status == "unfinished":
         if not resume:
-            raise RunError(f"{rd.path} holds an unfinished run; use --resume to continue it or --force to "
-                           f"start over")
+            raise RunError(f"{rd.path} holds an unfinished run; use --resume to continue it or --force to start over")
         stored = rd.read_config()
         if stored is None or _comparable(stored) != _comparable(data):
             diff = _first_difference(stored or {}, data)
-            raise RunError(f"{rd.path}: the configuration differs from the unfinished run's ({diff}); "
-                           f"use --force to start over")
+            raise RunError(
+                f"{rd.path}: the configuration differs from the unfinished run's ({diff}); use --force to start over"
+            )
         started_with = rd.read_meta().get("gpuqd_version")
         if started_with and started_with != version:
-            raise RunError(f"{rd.path}: the unfinished run was started with gpuqd {started_with}, this is "
-                           f"{version}; resuming would mix results of two versions (noise and numerics may "
-                           f"differ): resume it with gpuqd {started_with}, or use --force to start over")
+            raise RunError(
+                f"{rd.path}: the unfinished run was started with gpuqd {started_with}, this is "
+                f"{version}; resuming would mix results of two versions (noise and numerics may "
+                f"differ): resume it with gpuqd {started_with}, or use --force to start over"
+            )
         return rd, "resume"
     return rd, "new"

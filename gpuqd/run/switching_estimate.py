@@ -50,8 +50,9 @@ def expected_active(tau: np.ndarray, n_per_group: np.ndarray, t: np.ndarray) -> 
     return (n * s).sum(0)
 
 
-def compacting_cost(tau: np.ndarray, n_per_group: np.ndarray, dt: float, steps_total: int, chunk_steps: int,
-                    c: float, d: float) -> tuple[float, float]:
+def compacting_cost(
+    tau: np.ndarray, n_per_group: np.ndarray, dt: float, steps_total: int, chunk_steps: int, c: float, d: float
+) -> tuple[float, float]:
     """(wall seconds, trajectory-steps) of a compacting first-passage run of groups with mean first-passage
     times ``tau`` (1/Γ) and ``n_per_group`` trajectories each, ``steps_total`` steps of ``dt`` at most,
     compaction every ``chunk_steps`` steps; engine cost ``c + d·n`` seconds per step of n trajectories."""
@@ -86,8 +87,11 @@ def mean_first_passage_times(data: Mapping[str, Any]) -> tuple[np.ndarray, np.nd
         cfg = validated(data)
         magnet = make_magnet(cfg.magnet)
         u_s = cfg.dynamics.switch_threshold
-        protocols = {"P_to_AP": ["mfpt_p_to_ap"], "AP_to_P": ["mfpt_ap_to_p"],
-                     "both": ["mfpt_p_to_ap", "mfpt_ap_to_p"]}[cfg.statistics.protocol]
+        protocols = {
+            "P_to_AP": ["mfpt_p_to_ap"],
+            "AP_to_P": ["mfpt_ap_to_p"],
+            "both": ["mfpt_p_to_ap", "mfpt_ap_to_p"],
+        }[cfg.statistics.protocol]
         ie, we = _sample(cfg.grid.eps_tilde)
         iv, wv = _sample(cfg.grid.V)
         weights = np.outer(we, wv).ravel()
@@ -96,13 +100,16 @@ def mean_first_passage_times(data: Mapping[str, Any]) -> tuple[np.ndarray, np.nd
             torque = make_torque(cfg, None)
             if isinstance(torque, ConstantTorque):
                 fp = AxialFokkerPlanck(magnet, torque)
-                pair = {"mfpt_p_to_ap": fp.mean_first_passage_time(1.0, -u_s),
-                        "mfpt_ap_to_p": fp.mean_first_passage_time(-1.0, u_s)}
+                pair = {
+                    "mfpt_p_to_ap": fp.mean_first_passage_time(1.0, -u_s),
+                    "mfpt_ap_to_p": fp.mean_first_passage_time(-1.0, u_s),
+                }
                 maps = {k: np.full(weights.size, v) for k, v in pair.items()}
             else:
                 sv = make_spin_valve(cfg.transport)
-                table = TorqueTable.build(sv, cfg.grid.eps_tilde[ie], cfg.grid.V[iv], cfg.transport.order,
-                                          cfg.transport.n_theta)
+                table = TorqueTable.build(
+                    sv, cfg.grid.eps_tilde[ie], cfg.grid.V[iv], cfg.transport.order, cfg.transport.n_theta
+                )
                 maps = axial_maps(magnet, table, np.arange(weights.size), u_s, 0.0, 0.0, 1.0, with_window=False)
     except Exception:  # noqa: BLE001 - not the axial model (ValueError) or any failure: an estimate never stops a run
         return None  # the caller keeps the bound

@@ -39,9 +39,17 @@ from gpuqd.run.factories import make_magnet, torque_bound
 from gpuqd.run.schema import REQUIRED, Choice, Flag, Num, OutputList, Section, Str, Vec3, fmt_number
 from gpuqd.run.yaml_input import describe_type, load_yaml, quote_hint, suggest_key_path
 
-__all__ = ["ConfigError", "load_config", "validate_config", "apply_override", "parse_yaml", "dt_limit",
-           "check_time_step",
-           "full_schema", "schema_reference"]
+__all__ = [
+    "ConfigError",
+    "load_config",
+    "validate_config",
+    "apply_override",
+    "parse_yaml",
+    "dt_limit",
+    "check_time_step",
+    "full_schema",
+    "schema_reference",
+]
 
 
 # --------------------------------------------------------------------------------------- YAML
@@ -49,7 +57,6 @@ def parse_yaml(text: str, source: str = "<string>") -> Any:
     """Parse YAML text (safe loader, ``1e-4`` is a float); syntax errors and duplicate keys (with both
     line numbers) become ConfigError (:func:`gpuqd.run.yaml_input.load_yaml`)."""
     return load_yaml(text, source, error=ConfigError)
-
 
 
 def full_schema() -> Section:
@@ -97,8 +104,11 @@ def _check_num(spec: Num, value: Any, path: str, ctx: _Ctx) -> Any:
             return None
         ctx.fail(path, f"missing value; expected a number in the range {spec.range_text(name)}")
     if not _is_number(value):
-        ctx.fail(path, f"expected a{'n integer' if spec.kind == 'int' else ' number'}, got "
-                       f"{type(value).__name__} {value!r} (allowed: {spec.range_text(name)})")
+        ctx.fail(
+            path,
+            f"expected a{'n integer' if spec.kind == 'int' else ' number'}, got "
+            f"{type(value).__name__} {value!r} (allowed: {spec.range_text(name)})",
+        )
     if not math.isfinite(value):
         ctx.fail(path, f"must be finite, got {value!r} (allowed: {spec.range_text(name)})")
     if spec.kind == "int":
@@ -123,20 +133,23 @@ def _check(spec: Any, value: Any, path: str, ctx: _Ctx, present: bool) -> Any:
     if isinstance(spec, Section):
         if not present or value is None:
             subs = spec.fields.values()
-            if not spec.optional and any(getattr(s, "default", None) is REQUIRED or isinstance(s, Section)
-                                         for s in subs):
+            if not spec.optional and any(
+                getattr(s, "default", None) is REQUIRED or isinstance(s, Section) for s in subs
+            ):
                 ctx.fail(path, f"missing required section '{path}' (keys: {', '.join(spec.fields)})")
             value = {}
         if not isinstance(value, Mapping):
-            ctx.fail(path, f"expected a mapping with keys {', '.join(spec.fields)}, got "
-                           f"{type(value).__name__} {value!r}")
+            ctx.fail(
+                path, f"expected a mapping with keys {', '.join(spec.fields)}, got {type(value).__name__} {value!r}"
+            )
         for key in value:
             if key not in spec.fields:
                 kp = f"{path}.{key}" if path else str(key)
                 full = suggest_key_path(kp, _key_paths(full_schema()))
                 if full and full.rsplit(".", 1)[-1] == str(key):  # the right key at the wrong level
-                    ctx.fail(kp, f"unknown key '{key}' {'here' if path else 'at the top level'}; did you mean "
-                                 f"'{full}'?")
+                    ctx.fail(
+                        kp, f"unknown key '{key}' {'here' if path else 'at the top level'}; did you mean '{full}'?"
+                    )
                 ctx.fail(kp, f"unknown key '{key}'{_suggest(key, spec.fields)}")
         out = {}
         for key, sub in spec.fields.items():
@@ -163,8 +176,11 @@ def _check(spec: Any, value: Any, path: str, ctx: _Ctx, present: bool) -> Any:
             return None
         if not isinstance(value, str):
             name = path.rsplit(".", 1)[-1]
-            ctx.fail(path, f"expected a string matching {spec.pattern!r}, got {describe_type(value)} {value!r}"
-                           f"{quote_hint(name, value)}")
+            ctx.fail(
+                path,
+                f"expected a string matching {spec.pattern!r}, got {describe_type(value)} {value!r}"
+                f"{quote_hint(name, value)}",
+            )
         if not re.fullmatch(spec.pattern, value):
             ctx.fail(path, f"expected a string matching {spec.pattern!r}, got {value!r}")
         return value
@@ -207,13 +223,18 @@ def dt_limit(data: dict) -> tuple[float, str]:
     from gpuqd.dynamics.stability import MAX_NOISE_ANGLE, MAX_RATE_ERROR, max_rate_dt, time_step_limits
 
     magnet = make_magnet(section_from_mapping(MagnetConfig, data["magnet"]))
-    i_max = torque_bound(section_from_mapping(TransportConfig, data["transport"]),
-                         section_from_mapping(TorqueConfig, data["torque"]), Grid.from_data(data))
+    i_max = torque_bound(
+        section_from_mapping(TransportConfig, data["transport"]),
+        section_from_mapping(TorqueConfig, data["torque"]),
+        Grid.from_data(data),
+    )
     rate, lim_det, _, lim_noise = time_step_limits(magnet, i_max)
     if lim_det <= lim_noise:
-        why = (f"dt <= {max_rate_dt(magnet.alpha / magnet.S):.3g}/ω_max = {lim_det:.4g} (Heun's relaxation-rate "
-               f"error <= {MAX_RATE_ERROR:.0%}) with ω_max = (KV + |field| + 4|K_cubic| + I_max)/S"
-               f" = {rate:.4g}/Γ, I_max = {i_max:.4g}")
+        why = (
+            f"dt <= {max_rate_dt(magnet.alpha / magnet.S):.3g}/ω_max = {lim_det:.4g} (Heun's relaxation-rate "
+            f"error <= {MAX_RATE_ERROR:.0%}) with ω_max = (KV + |field| + 4|K_cubic| + I_max)/S"
+            f" = {rate:.4g}/Γ, I_max = {i_max:.4g}"
+        )
         return lim_det, why
     why = f"dt <= {lim_noise:.4g} (thermal kick per step sqrt(σ² dt)/sqrt(S²+α²) <= {MAX_NOISE_ANGLE} rad)"
     return lim_noise, why
@@ -267,14 +288,18 @@ def _key_paths(spec: Section, prefix: str = "") -> list[str]:
 def _check_gamma_sum(tr: Any, ctx: _Ctx) -> None:
     """Γ_S + Γ_D = 2 (Γ is the energy unit). Checked on the raw input before the per-key ranges, so
     that Γ_S = 1, Γ_D = 2 (a ratio in other units) gets this message rather than a range error."""
-    if not isinstance(tr, Mapping) or not all(_is_number(tr.get(k)) and 0 < tr[k] < math.inf
-                                              for k in ("gamma_S", "gamma_D")):
+    if not isinstance(tr, Mapping) or not all(
+        _is_number(tr.get(k)) and 0 < tr[k] < math.inf for k in ("gamma_S", "gamma_D")
+    ):
         return  # missing, non-numeric or non-positive values get the per-key messages
     gsum = tr["gamma_S"] + tr["gamma_D"]
     if abs(gsum - 2.0) > 2e-3:
-        ctx.fail("transport.gamma_D", f"Γ_S + Γ_D = {gsum:.6g} but must equal 2 (energies are in units of "
-                                      f"Γ = (Γ_S+Γ_D)/2); e.g. gamma_S: 0.6667, gamma_D: 1.3333 "
-                                      "for Γ_D = 2Γ_S")
+        ctx.fail(
+            "transport.gamma_D",
+            f"Γ_S + Γ_D = {gsum:.6g} but must equal 2 (energies are in units of "
+            f"Γ = (Γ_S+Γ_D)/2); e.g. gamma_S: 0.6667, gamma_D: 1.3333 "
+            "for Γ_D = 2Γ_S",
+        )
 
 
 def _physics_checks(data: dict, ctx: _Ctx, check_output: bool) -> list[str]:
@@ -283,15 +308,19 @@ def _physics_checks(data: dict, ctx: _Ctx, check_output: bool) -> list[str]:
     _check_gamma_sum(tr, ctx)
     ratio = max(tr["gamma_S"], tr["gamma_D"]) / tr["T"]
     if ratio > 0.2:
-        warnings.append(f"{ctx.source}: transport: max(Γ_S, Γ_D)/T = {ratio:.3g} > 0.2 — the expansion in Γ "
-                        f"(order {tr['order']}) needs Γ ≪ T; results may be inaccurate")
+        warnings.append(
+            f"{ctx.source}: transport: max(Γ_S, Γ_D)/T = {ratio:.3g} > 0.2 — the expansion in Γ "
+            f"(order {tr['order']}) needs Γ ≪ T; results may be inaccurate"
+        )
     if g["unit"] == "U" and tr["U"] <= 0:
         ctx.fail("grid.unit", "grid.unit = U needs transport.U > 0 (use unit: Gamma for U = 0)")
     for ax in ("eps_tilde", "V"):
         a = g[ax]
         if a["stop"] < a["start"]:
-            ctx.fail(f"grid.{ax}.stop", f"stop = {fmt_number(a['stop'])} < start = {fmt_number(a['start'])}; "
-                                        f"allowed: start <= stop")
+            ctx.fail(
+                f"grid.{ax}.stop",
+                f"stop = {fmt_number(a['stop'])} < start = {fmt_number(a['start'])}; allowed: start <= stop",
+            )
     n_points = g["eps_tilde"]["num"] * g["V"]["num"]
     if n_points > 4_000_000:
         ctx.fail("grid", f"{n_points} grid points is too many (allowed: eps_tilde.num * V.num <= 4000000)")
@@ -304,17 +333,28 @@ def _physics_checks(data: dict, ctx: _Ctx, check_output: bool) -> list[str]:
         ctx.fail("torque.model", "field_like/damping_like are only used with model: constant")
     sources = (tq["source_field_like"], tq["source_damping_like"])
     if tq["model"] == "transport" and sources != (None, None):
-        ctx.fail("torque.model", "source_field_like/source_damping_like are only used with model: constant "
-                                 "(the transport model computes the source torque)")
+        ctx.fail(
+            "torque.model",
+            "source_field_like/source_damping_like are only used with model: constant "
+            "(the transport model computes the source torque)",
+        )
     if tq["model"] == "constant" and (sources[0] is None) != (sources[1] is None):
-        ctx.fail("torque.source_damping_like", "give both torque.source_field_like and "
-                                               "torque.source_damping_like, or neither")
+        ctx.fail(
+            "torque.source_damping_like",
+            "give both torque.source_field_like and torque.source_damping_like, or neither",
+        )
     if tq["model"] == "constant" and mg["free"] == "both" and None in sources:
-        ctx.fail("magnet.free", "magnet.free = both with torque.model = constant needs "
-                                "torque.source_field_like and torque.source_damping_like (the source's torque)")
+        ctx.fail(
+            "magnet.free",
+            "magnet.free = both with torque.model = constant needs "
+            "torque.source_field_like and torque.source_damping_like (the source's torque)",
+        )
     if dyn["average_from"] >= dyn["t_end"]:
-        ctx.fail("dynamics.average_from", f"average_from = {fmt_number(dyn['average_from'])} must lie in "
-                                          f"[0, t_end) = [0, {fmt_number(dyn['t_end'])})")
+        ctx.fail(
+            "dynamics.average_from",
+            f"average_from = {fmt_number(dyn['average_from'])} must lie in "
+            f"[0, t_end) = [0, {fmt_number(dyn['t_end'])})",
+        )
     check_step_count(dyn["t_end"], dyn["dt"], ctx.fail, "dynamics.dt", "dynamics.t_end")
     if data["torque"]["model"] == "constant":  # transport torques: check_time_step, after the memory check
         _check_dt(data, ctx.fail)
@@ -325,7 +365,6 @@ def _physics_checks(data: dict, ctx: _Ctx, check_output: bool) -> list[str]:
     if check_output:
         _check_writable(data["runs_dir"], ctx, "runs_dir")
     return warnings
-
 
 
 # --------------------------------------------------------------------------------------- overrides
@@ -380,8 +419,7 @@ def validate_config(
     data = _check(full_schema(), raw, "", ctx, True)
     warnings = _physics_checks(data, ctx, check_output)
     stages = registry.stages_for(data["outputs"])
-    return RunConfig.from_data(data, registry.section_classes(), tuple(s.name for s in stages), source,
-                               tuple(warnings))
+    return RunConfig.from_data(data, registry.section_classes(), tuple(s.name for s in stages), source, tuple(warnings))
 
 
 def load_config(
@@ -403,5 +441,3 @@ def load_config(
         raise ConfigError(f"{p}: cannot read configuration ({exc})") from None
     raw = parse_yaml(text, source=str(p))
     return validate_config(raw, str(p), overrides, runs_dir, backend, check_output)
-
-

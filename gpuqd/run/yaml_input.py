@@ -40,8 +40,11 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             line = key_node.start_mark.line + 1
             if first is not None:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key '{key}' at line {line} (first given at line {first}); "
-                                f"remove one of them", key_node.start_mark)
+                    None,
+                    None,
+                    f"duplicate key '{key}' at line {line} (first given at line {first}); remove one of them",
+                    key_node.start_mark,
+                )
             seen[key] = line
         return super().construct_mapping(node, deep=deep)
 
@@ -93,8 +96,15 @@ def suggest_key_path(path: str, key_paths: Iterable[str]) -> str | None:
     return leaves[close[0]] if close and leaves[close[0]] != path else None
 
 
-_TYPES = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"),
-          (list, "a list"), (dict, "a mapping"), (type(None), "null (empty)"))
+_TYPES = (
+    (bool, "a boolean"),
+    (int, "an integer"),
+    (float, "a number"),
+    (str, "a string"),
+    (list, "a list"),
+    (dict, "a mapping"),
+    (type(None), "null (empty)"),
+)
 
 
 def describe_type(value: Any) -> str:
@@ -113,8 +123,9 @@ def quote_hint(key: str, value: Any) -> str:
     return ""
 
 
-def command_line(argv: Sequence[str] | None, add: Sequence[str] = (), drop: Sequence[str] = (),
-                 prog: str = "gpuqd") -> str:
+def command_line(
+    argv: Sequence[str] | None, add: Sequence[str] = (), drop: Sequence[str] = (), prog: str = "gpuqd"
+) -> str:
     """The command line ``prog argv...`` (shell-quoted) with the flags ``drop`` removed and ``add``
     appended when absent — e.g. the real ``run`` command plus ``--resume``, --set flags kept.
     """

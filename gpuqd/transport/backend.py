@@ -41,9 +41,11 @@ def _cupy_digamma_kernel() -> Any:  # pragma: no cover - needs a GPU
     import cupy
 
     return cupy.ElementwiseKernel(
-        "complex128 z", "complex128 out",
+        "complex128 z",
+        "complex128 out",
         "double re, im; gpuqd_digamma(z.real(), z.imag(), &re, &im); out = complex<double>(re, im);",
-        "gpuqd_complex_digamma", preamble=DIGAMMA_SOURCE.read_text(),
+        "gpuqd_complex_digamma",
+        preamble=DIGAMMA_SOURCE.read_text(),
     )
 
 

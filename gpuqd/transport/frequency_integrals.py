@@ -85,8 +85,9 @@ def tail_scale(eps: Any, U: float, V: Any, T: float, terms: int, xp: ModuleType 
     return xp.sqrt(terms * xp.maximum(features, terms))
 
 
-def nodes_and_weights(eps: Any, U: float, V: Any, T: float, xp: ModuleType = np,
-                      rule: tuple | None = None) -> tuple[int, Any, Any]:
+def nodes_and_weights(
+    eps: Any, U: float, V: Any, T: float, xp: ModuleType = np, rule: tuple | None = None
+) -> tuple[int, Any, Any]:
     """(K, x, w): nodes x (n, N) in the Matsubara index and weights w (n, N) of :func:`summation_rule`;
     the first K + 1 nodes are the integers 0 … K."""
     terms, r, e, t, w_ap = summation_rule() if rule is None else rule
@@ -95,11 +96,22 @@ def nodes_and_weights(eps: Any, U: float, V: Any, T: float, xp: ModuleType = np,
     integer = xp.broadcast_to(xp.arange(terms + 1, dtype=float), (n, terms + 1))
     w_int = xp.ones(terms + 1)
     w_int[-1] = 0.5
-    x = xp.concatenate([integer.astype(complex), (terms + sigma * xp.asarray(r)).astype(complex),
-                        xp.broadcast_to(terms + 1j * xp.asarray(t), (n, t.size))], axis=1)
-    w = xp.concatenate([xp.broadcast_to(w_int, (n, terms + 1)).astype(complex),
-                        (sigma * xp.asarray(e)).astype(complex),
-                        xp.broadcast_to(xp.asarray(w_ap), (n, t.size))], axis=1)
+    x = xp.concatenate(
+        [
+            integer.astype(complex),
+            (terms + sigma * xp.asarray(r)).astype(complex),
+            xp.broadcast_to(terms + 1j * xp.asarray(t), (n, t.size)),
+        ],
+        axis=1,
+    )
+    w = xp.concatenate(
+        [
+            xp.broadcast_to(w_int, (n, terms + 1)).astype(complex),
+            (sigma * xp.asarray(e)).astype(complex),
+            xp.broadcast_to(xp.asarray(w_ap), (n, t.size)),
+        ],
+        axis=1,
+    )
     return terms, x, w
 
 
@@ -144,7 +156,12 @@ first_order_basis = fixed_j_basis
 
 
 def second_order_basis(
-    eps: Any, U: float, V: Any, T: float, log_cutoff: float, xp: ModuleType = np,
+    eps: Any,
+    U: float,
+    V: Any,
+    T: float,
+    log_cutoff: float,
+    xp: ModuleType = np,
     rule: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Any:
     """Basis integrals I_kind(λ1, λ2, λ3), shape (n, 2 kinds (X, D), 3 a, 3 b, 3 λ2, 4 λ1, 4 λ3).
@@ -177,8 +194,9 @@ def second_order_basis(
 
     # All integrals are D-type sums S = Σ_n W J R(λ1) R(λ3), for J = 1 (λ2-independent) and
     # J = L − ψ_{b}(λ2): 7 J-rows per a.
-    j_rows = xp.concatenate([xp.ones((n, 2, 1, n_nodes), dtype=complex),
-                             j_moving[:, :, 1:].reshape(n, 2, 6, n_nodes)], axis=2)
+    j_rows = xp.concatenate(
+        [xp.ones((n, 2, 1, n_nodes), dtype=complex), j_moving[:, :, 1:].reshape(n, 2, 6, n_nodes)], axis=2
+    )
     left = (weight * j_rows)[:, :, :, None, :] * resolvent[:, :, None, :, :]  # (n, a', 7, λ1, N)
     sums = (left.reshape(n, 2, 28, n_nodes) @ xp.swapaxes(resolvent, -1, -2)).reshape(n, 2, 7, 4, 4)
     s_one, s_j = sums[:, :, 0], sums[:, :, 1:].reshape(n, 2, 2, 3, 4, 4)  # (a', λ1, λ3), (a', b', λ2, λ1, λ3)

@@ -62,8 +62,9 @@ def integral_count(order: int) -> int:
     return 2 * N_FIRST_INTEGRALS + (2 * second_order_columns().size if order >= 2 else 0)
 
 
-def integral_vector(eps_tilde: Any, V: Any, U: float, T: float, log_cutoff: float = 8.0, order: int = 2,
-                    xp: ModuleType = np) -> Any:
+def integral_vector(
+    eps_tilde: Any, V: Any, U: float, T: float, log_cutoff: float = 8.0, order: int = 2, xp: ModuleType = np
+) -> Any:
     """Real integral vectors z, shape (n, integral_count(order)), for 1-D arrays ε̃, V (energy unit of U)."""
     eps = xp.asarray(eps_tilde, dtype=float) - 0.5 * U
     V = xp.asarray(V, dtype=float)
@@ -184,18 +185,25 @@ def kernel_coefficients_complex(
     """K before dropping its (vanishing) imaginary part, shape (n, 2, 72, 6, 6) (NumPy; for tests)."""
     eps = np.atleast_1d(np.asarray(eps_tilde, dtype=float)) - 0.5 * U
     V = np.atleast_1d(np.asarray(V, dtype=float))
-    return kernel_from_basis(first_order_basis(eps, U, V, T, log_cutoff),
-                             second_order_basis(eps, U, V, T, log_cutoff))
+    return kernel_from_basis(first_order_basis(eps, U, V, T, log_cutoff), second_order_basis(eps, U, V, T, log_cutoff))
 
 
 def kernel_coefficients(
     eps_tilde: Any, V: Any, U: float, T: float, log_cutoff: float = 8.0, order: int = 2, xp: ModuleType = np
 ) -> Any:
     """Coefficient matrices K of shape (n_points, 2 leads, 72, 6, 6) for 1-D arrays ε̃, V."""
-    z = integral_vector(xp.atleast_1d(xp.asarray(eps_tilde, dtype=float)), xp.atleast_1d(xp.asarray(V, dtype=float)),
-                        U, T, log_cutoff, order, xp)
-    return (sparse_on(general_map(order), xp) @ xp.ascontiguousarray(z.T)).T.reshape(-1, 2, N_COEFFICIENTS, N_PHYS,
-                                                                                      N_PHYS)
+    z = integral_vector(
+        xp.atleast_1d(xp.asarray(eps_tilde, dtype=float)),
+        xp.atleast_1d(xp.asarray(V, dtype=float)),
+        U,
+        T,
+        log_cutoff,
+        order,
+        xp,
+    )
+    return (sparse_on(general_map(order), xp) @ xp.ascontiguousarray(z.T)).T.reshape(
+        -1, 2, N_COEFFICIENTS, N_PHYS, N_PHYS
+    )
 
 
 def sparse_on(matrix: sparse.csr_matrix, xp: ModuleType) -> Any:

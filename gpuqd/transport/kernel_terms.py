@@ -58,12 +58,7 @@ def _basis_of_m(eta: int, lead: int) -> int:
 
 @cache
 def _superoperators() -> dict[tuple[int, int, int], np.ndarray]:
-    return {
-        (spin, eta, p): vertex_superoperator(spin, eta, p)
-        for spin in (0, 1)
-        for eta in SIGNS
-        for p in SIGNS
-    }
+    return {(spin, eta, p): vertex_superoperator(spin, eta, p) for spin in (0, 1) for eta in SIGNS for p in SIGNS}
 
 
 def _paths(ops: list[np.ndarray]) -> list[tuple[int, int, list[int], float]]:
@@ -181,18 +176,11 @@ def second_order_map() -> dict[tuple[int, int], sparse.csr_matrix]:
                                 nu_terms.append((0, 1.0))
                             j_terms = [(_basis_of_m(eta_v, rv), float(s_v)), (0, -0.5j * np.pi)]
                             for (a, ca), (b, cb) in itertools.product(nu_terms, j_terms):
-                                col = np.ravel_multi_index(
-                                    (kind_index, a, b, lam2, lam1, lam3), SECOND_ORDER_SHAPE
-                                )
+                                col = np.ravel_multi_index((kind_index, a, b, lam2, lam1, lam3), SECOND_ORDER_SHAPE)
                                 for mu, nu in zip(*np.nonzero(pauli_uv), strict=True):
-                                    row = np.ravel_multi_index(
-                                        (kind_index, mu, nu, f, i), (2, 4, 4, N_PHYS, N_PHYS)
-                                    )
+                                    row = np.ravel_multi_index((kind_index, mu, nu, f, i), (2, 4, 4, N_PHYS, N_PHYS))
                                     rows[(ru, rv)].append(int(row))
                                     cols[(ru, rv)].append(int(col))
                                     vals[(ru, rv)].append(coef * ca * cb * pauli_uv[mu, nu])
     n_rows = 2 * 16 * N_PHYS * N_PHYS
-    return {
-        key: sparse.csr_matrix((vals[key], (rows[key], cols[key])), shape=(n_rows, n_cols))
-        for key in rows
-    }
+    return {key: sparse.csr_matrix((vals[key], (rows[key], cols[key])), shape=(n_rows, n_cols)) for key in rows}

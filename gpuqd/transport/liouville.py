@@ -29,9 +29,7 @@ ANNIHILATOR[DOWN, 1, 3] = -1.0
 PARITY = np.diag([1.0, -1.0, -1.0, 1.0])
 
 #: Pauli matrices σ^μ, μ = 0..3 (σ^0 = identity).
-PAULI = np.array(
-    [[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex
-)
+PAULI = np.array([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex)
 
 #: Liouville indices of the six physical elements, in the order 00, ↑↑, ↑↓, ↓↑, ↓↓, 22.
 PHYSICAL_INDICES = np.array([0, 5, 6, 9, 10, 15])

@@ -86,8 +86,15 @@ class SpinValve:
         log_cutoff: float = 8.0,
         backend: str = "numpy",
     ) -> None:
-        for name, value in (("U", U), ("T", T), ("gamma_S", gamma_S), ("gamma_D", gamma_D),
-                            ("p_S", p_S), ("p_D", p_D), ("log_cutoff", log_cutoff)):
+        for name, value in (
+            ("U", U),
+            ("T", T),
+            ("gamma_S", gamma_S),
+            ("gamma_D", gamma_D),
+            ("p_S", p_S),
+            ("p_D", p_D),
+            ("log_cutoff", log_cutoff),
+        ):
             _check_finite(name, value)
         if U < 0:
             raise ValueError(f"U must be >= 0 (allowed range [0, inf)), got {U}")
@@ -126,20 +133,29 @@ class SpinValve:
         self.xp = array_module(self.backend)
 
     def __repr__(self) -> str:
-        return (f"SpinValve(U={self.U}, T={self.T}, gamma_S={self.gamma_S}, gamma_D={self.gamma_D}, "
-                f"p_S={self.p_S}, p_D={self.p_D})")
+        return (
+            f"SpinValve(U={self.U}, T={self.T}, gamma_S={self.gamma_S}, gamma_D={self.gamma_D}, "
+            f"p_S={self.p_S}, p_D={self.p_D})"
+        )
 
     @property
     def parameters(self) -> dict[str, float]:
-        return {"U": self.U, "T": self.T, "gamma_S": self.gamma_S, "gamma_D": self.gamma_D,
-                "p_S": self.p_S, "p_D": self.p_D}
+        return {
+            "U": self.U,
+            "T": self.T,
+            "gamma_S": self.gamma_S,
+            "gamma_D": self.gamma_D,
+            "p_S": self.p_S,
+            "p_D": self.p_D,
+        }
 
     # ------------------------------------------------------------------ kernel
     def kernel_coefficients(self, eps_tilde: Any, V: Any, order: int = 2) -> Any:
         """K matrices (n, 2, 72, 6, 6) of :mod:`gpuqd.transport.kernel` for 1-D ε̃, V arrays (backend array)."""
         xp = self.xp
-        return kernel_coefficients(xp.asarray(np.ravel(eps_tilde)), xp.asarray(np.ravel(V)), self.U, self.T,
-                                   self.log_cutoff, order, xp)
+        return kernel_coefficients(
+            xp.asarray(np.ravel(eps_tilde)), xp.asarray(np.ravel(V)), self.U, self.T, self.log_cutoff, order, xp
+        )
 
     def angular_coefficients(self, eps_tilde: Any, V: Any, order: int = 2) -> Any:
         """A (n, 6, 2, 6, 6) with W_r(θ) = Σ_q φ_q(θ) A[q, r], φ = (1, s, c, s², sc, c²), for n_S = e_z,
@@ -147,9 +163,11 @@ class SpinValve:
         xp = self.xp
         if order not in self._angular_maps:
             self._angular_maps[order] = sparse_on(
-                angular_map((self.gamma_S, self.gamma_D), (self.p_S, self.p_D), order), xp)
-        z = integral_vector(xp.asarray(np.ravel(eps_tilde)), xp.asarray(np.ravel(V)), self.U, self.T,
-                            self.log_cutoff, order, xp)
+                angular_map((self.gamma_S, self.gamma_D), (self.p_S, self.p_D), order), xp
+            )
+        z = integral_vector(
+            xp.asarray(np.ravel(eps_tilde)), xp.asarray(np.ravel(V)), self.U, self.T, self.log_cutoff, order, xp
+        )
         return (self._angular_maps[order] @ xp.ascontiguousarray(z.T)).T.reshape(z.shape[0], 6, 2, 6, 6)
 
     def generator(self, coefficients: Any, n_S: Any, n_D: Any, order: int = 2) -> Any:
@@ -163,7 +181,8 @@ class SpinValve:
             (self.gamma_S, self.gamma_D),
             self.p_S * xp.asarray(n_S, dtype=float),
             self.p_D * xp.asarray(n_D, dtype=float),
-            order, xp,
+            order,
+            xp,
         )
         if coefficients.ndim == 4:
             flat = coefficients.transpose(1, 0, 2, 3).reshape(coefficients.shape[1], -1)
@@ -201,21 +220,22 @@ class SpinValve:
                 valid = slot < counts[s0:s1, None]
                 rows = members[np.minimum(bounds[s0:s1, None] + slot, members.size - 1)]
                 theta_padded = np.where(valid, t_flat[rows], 0.5 * np.pi)
-                xs, rs, ds = self._solve_points(coefficients[s0 - start : s1 - start], theta_padded,
-                                                valid & collinear[rows])
+                xs, rs, ds = self._solve_points(
+                    coefficients[s0 - start : s1 - start], theta_padded, valid & collinear[rows]
+                )
                 x[rows[valid]], rates[rows[valid]] = xs[valid], rs[valid]
                 if ds is not None:
                     d_rates[rows[valid & collinear[rows]]] = ds
         result = assemble_result_angular(x, rates, t_flat, shape)
         if np.any(collinear):
-            limits = collinear_limits(-rates[collinear, :, 3:6], -d_rates[collinear, :, 3:6],
-                                      np.cos(t_flat[collinear]))
+            limits = collinear_limits(-rates[collinear, :, 3:6], -d_rates[collinear, :, 3:6], np.cos(t_flat[collinear]))
             for name, value in limits.items():
                 getattr(result, name).reshape(-1)[collinear] = value
         return result
 
-    def _solve_points(self, coefficients: Any, theta: np.ndarray, collinear: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def _solve_points(
+        self, coefficients: Any, theta: np.ndarray, collinear: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """x (p, c, 6), lead rates W_r x (p, c, 2, 6) and, at the ``collinear`` members, d(W_r x)/dθ (k, 2, 6),
         for the directions θ (p, c) of the p points whose angular coefficients (p, 6, 2, 6, 6) are given.
 
@@ -272,8 +292,13 @@ class SpinValve:
             owner_all = np.repeat(np.arange(stop - start), np.diff(bounds[start : stop + 1]))
             for m0 in range(0, block.size, MEMBER_CHUNK // 8):
                 rows, owner = block[m0 : m0 + MEMBER_CHUNK // 8], owner_all[m0 : m0 + MEMBER_CHUNK // 8]
-                c = coefficient_vector((self.gamma_S, self.gamma_D), self.p_S * xp.asarray(ns_flat[rows]),
-                                       self.p_D * xp.asarray(nd_flat[rows]), order, xp)
+                c = coefficient_vector(
+                    (self.gamma_S, self.gamma_D),
+                    self.p_S * xp.asarray(ns_flat[rows]),
+                    self.p_D * xp.asarray(nd_flat[rows]),
+                    order,
+                    xp,
+                )
                 w = xp.einsum("mk,mrkij->mrij", c, coefficients[xp.asarray(owner)])
                 xs = stationary_state(w.sum(axis=1), xp)
                 x[rows] = to_numpy(xs)
@@ -288,11 +313,11 @@ class SpinValve:
         eps = np.asarray(eps_tilde, dtype=float) - 0.5 * self.U
         mu = (0.5 if lead == "S" else -0.5) * np.asarray(V, dtype=float)
         scale = 2.0 * np.pi * self.T
-        return (np.real(psi(0.5 + 1j * (eps + self.U - mu) / scale))
-                - np.real(psi(0.5 + 1j * (eps - mu) / scale)))
+        return np.real(psi(0.5 + 1j * (eps + self.U - mu) / scale)) - np.real(psi(0.5 + 1j * (eps - mu) / scale))
 
-    def exchange_fields(self, eps_tilde: Any, V: Any, n_S: Any = (0.0, 0.0, 1.0),
-                        n_D: Any = (0.0, 0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+    def exchange_fields(
+        self, eps_tilde: Any, V: Any, n_S: Any = (0.0, 0.0, 1.0), n_D: Any = (0.0, 0.0, 1.0)
+    ) -> tuple[np.ndarray, np.ndarray]:
         """First-order exchange fields B_r = (p_r Γ_r/π) Φ_r n_r (energy; dS/dt ∋ S × B), shape (..., 3)."""
         phi_s = self.exchange_phase(eps_tilde, V, "S")[..., None]
         phi_d = self.exchange_phase(eps_tilde, V, "D")[..., None]
@@ -305,11 +330,13 @@ class SpinValve:
         if kind not in ("resonance", "partner"):
             raise ValueError(f"kind must be 'resonance' or 'partner', got {kind!r}")
         sign = -1.0 if kind == "resonance" else 1.0
-        return (self.p_D * self.gamma_D * self.exchange_phase(eps_tilde, V, "D")
-                + sign * self.p_S * self.gamma_S * self.exchange_phase(eps_tilde, V, "S"))
+        return self.p_D * self.gamma_D * self.exchange_phase(
+            eps_tilde, V, "D"
+        ) + sign * self.p_S * self.gamma_S * self.exchange_phase(eps_tilde, V, "S")
 
-    def resonance_lines(self, eps_tilde: Any, V_min: float, V_max: float, kind: str = "resonance",
-                        n_scan: int = 4001) -> np.ndarray:
+    def resonance_lines(
+        self, eps_tilde: Any, V_min: float, V_max: float, kind: str = "resonance", n_scan: int = 4001
+    ) -> np.ndarray:
         """Bias values V(ε̃) on the resonance or partner line within [V_min, V_max].
 
         Returns an (n_eps, K) array, NaN-padded, roots sorted; found by a sign-change scan on
@@ -324,8 +351,14 @@ class SpinValve:
             values = self.resonance_condition(eps, grid, kind)
             found = []
             for k in np.flatnonzero(np.sign(values[:-1]) * np.sign(values[1:]) < 0):
-                found.append(brentq(lambda v, e=eps: float(self.resonance_condition(e, v, kind)),
-                                    grid[k], grid[k + 1], xtol=1e-10 * (V_max - V_min)))
+                found.append(
+                    brentq(
+                        lambda v, e=eps: float(self.resonance_condition(e, v, kind)),
+                        grid[k],
+                        grid[k + 1],
+                        xtol=1e-10 * (V_max - V_min),
+                    )
+                )
             found += [float(grid[k]) for k in np.flatnonzero(values == 0.0)]
             roots.append(sorted(found))
         width = max([len(r) for r in roots] + [1])

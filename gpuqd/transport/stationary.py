@@ -82,8 +82,9 @@ def stationary_derivative(generator: Any, derivative: Any, x: Any, xp: ModuleTyp
     return _solve(a, rhs, xp)
 
 
-def torque_coefficients(spin_current: np.ndarray, n_own: np.ndarray, n_other: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray]:
+def torque_coefficients(
+    spin_current: np.ndarray, n_own: np.ndarray, n_other: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Coefficients (FL, DL) of e_FL = n_own × n_other and e_DL = n_own × (n_own × n_other) in the
     transverse part of ``spin_current`` (into the lead of direction n_own), docs/physics.md §1;
     NaN where the directions are collinear. Shapes (..., 3) → (...)."""
@@ -116,8 +117,9 @@ def collinear_limits(spin: np.ndarray, d_spin: np.ndarray, cos_theta: np.ndarray
     }
 
 
-def assemble_result(x: np.ndarray, lead_rates: np.ndarray, n_S: np.ndarray, n_D: np.ndarray,
-                    shape: tuple[int, ...]) -> TransportResult:
+def assemble_result(
+    x: np.ndarray, lead_rates: np.ndarray, n_S: np.ndarray, n_D: np.ndarray, shape: tuple[int, ...]
+) -> TransportResult:
     """Currents into each lead are minus the lead-resolved rates of change of N and S (§3.5)."""
     particle = -(lead_rates[..., 1] + 2.0 * lead_rates[..., 2])  # (n, 2): into S, into D
     spin = -lead_rates[..., 3:6]  # (n, 2, 3)
@@ -137,8 +139,9 @@ def assemble_result(x: np.ndarray, lead_rates: np.ndarray, n_S: np.ndarray, n_D:
     )
 
 
-def assemble_result_angular(x: np.ndarray, lead_rates: np.ndarray, theta: np.ndarray,
-                            shape: tuple[int, ...]) -> TransportResult:
+def assemble_result_angular(
+    x: np.ndarray, lead_rates: np.ndarray, theta: np.ndarray, shape: tuple[int, ...]
+) -> TransportResult:
     """:func:`assemble_result` for n_S = e_z, n_D = (sin θ, 0, cos θ), with the torque coefficients in closed
     form: I⊥·e_FL = −s I_y, I⊥·e_DL = s (c I_x − s I_z) for the drain, s I_y and −s I_x for the source, each
     divided by s² (s = sin θ, c = cos θ; docs/physics.md §1, §12.2). NaN where s = 0."""

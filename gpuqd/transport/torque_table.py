@@ -34,9 +34,13 @@ QUANTITIES = ("field_like", "damping_like", "charge_current")
 #: transverse spin current into the source (docs/physics.md §12.2), tabulated against the same θ nodes.
 SOURCE_QUANTITIES = ("source_field_like", "source_damping_like")
 #: TransportResult attribute of each tabulated quantity.
-RESULT_NAMES = {"field_like": "torque_field_like", "damping_like": "torque_damping_like",
-                "charge_current": "charge_current", "source_field_like": "source_field_like",
-                "source_damping_like": "source_damping_like"}
+RESULT_NAMES = {
+    "field_like": "torque_field_like",
+    "damping_like": "torque_damping_like",
+    "charge_current": "charge_current",
+    "source_field_like": "source_field_like",
+    "source_damping_like": "source_damping_like",
+}
 #: Grid points per block of :meth:`TorqueTable.build` (progress and block cache granularity).
 DEFAULT_BLOCK_POINTS = 256
 #: Default number of θ nodes (see INTERPOLATION_ERROR_STATEMENT and tests/test_torque_table.py).
@@ -62,8 +66,10 @@ def s_of_theta(theta: Any, xp: Any = np) -> Any:
     Node density ∝ 1/θ_mid + 1/(θ_min + θ) + 1/(θ_min + π − θ): logarithmic near the collinear
     ends, uniform in the middle.
     """
-    return 0.5 + ((theta - 0.5 * np.pi) / THETA_MID
-                  + xp.log((THETA_MIN + theta) / (THETA_MIN + np.pi - theta))) / MAP_SCALE
+    return (
+        0.5
+        + ((theta - 0.5 * np.pi) / THETA_MID + xp.log((THETA_MIN + theta) / (THETA_MIN + np.pi - theta))) / MAP_SCALE
+    )
 
 
 def s_of_cos_theta(cos_theta: Any, xp: Any = np) -> Any:
@@ -245,13 +251,20 @@ class TorqueTable:
         names = QUANTITIES + SOURCE_QUANTITIES
         data = {name: np.empty((eps_points.size, theta.size)) for name in names}
         cache = None if cache_dir is None else Path(cache_dir)
-        bounds = [(start, min(start + int(block_points), eps_points.size))
-                  for start in range(0, eps_points.size, int(block_points))]
-        stamps = [{"eps_tilde": eps_points[a:b], "V": v_points[a:b], "theta": theta, "order": np.array(order)}
-                  for a, b in bounds]
+        bounds = [
+            (start, min(start + int(block_points), eps_points.size))
+            for start in range(0, eps_points.size, int(block_points))
+        ]
+        stamps = [
+            {"eps_tilde": eps_points[a:b], "V": v_points[a:b], "theta": theta, "order": np.array(order)}
+            for a, b in bounds
+        ]
         stored = [_read_block(cache, i, stamps[i], names) for i in range(len(bounds))]
-        items = ((spin_valve, eps_points[a:b], v_points[a:b], theta, order)
-                 for (a, b), block in zip(bounds, stored, strict=True) if block is None)
+        items = (
+            (spin_valve, eps_points[a:b], v_points[a:b], theta, order)
+            for (a, b), block in zip(bounds, stored, strict=True)
+            if block is None
+        )
         computed = (map if map_blocks is None else map_blocks)(solve_table_block, items)
         n_saved = 0
         for i, (start, stop) in enumerate(bounds):
@@ -260,8 +273,9 @@ class TorqueTable:
                 block = next(computed)
                 if cache is not None:
                     cache.mkdir(parents=True, exist_ok=True)
-                    atomic_savez(cache / f"block_{i:05d}.npz", **block,
-                                 **{f"stamp_{k}": v for k, v in stamps[i].items()})
+                    atomic_savez(
+                        cache / f"block_{i:05d}.npz", **block, **{f"stamp_{k}": v for k, v in stamps[i].items()}
+                    )
                     n_saved += 1
                     if on_block_saved is not None:
                         on_block_saved(n_saved)
@@ -271,8 +285,13 @@ class TorqueTable:
                 progress(stop, eps_points.size)
         table = {name: np.ascontiguousarray(data[name][:, :n_theta]) for name in names}
         extras = {"theta": extra, **{name: np.ascontiguousarray(data[name][:, n_theta:]) for name in names}}
-        return cls(**table, eps_tilde=eps_axis, V=v_axis, extra=extras if extra.size else {},
-                   metadata=table_metadata(spin_valve, order, n_theta, extra, cache_key))
+        return cls(
+            **table,
+            eps_tilde=eps_axis,
+            V=v_axis,
+            extra=extras if extra.size else {},
+            metadata=table_metadata(spin_valve, order, n_theta, extra, cache_key),
+        )
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
@@ -306,7 +325,7 @@ class TorqueTable:
                 V=data["V"],
                 metadata=json.loads(str(data["metadata"])),
                 **{q: data[q] for q in SOURCE_QUANTITIES if q in data.files},
-                extra={k[len("extra_"):]: data[k] for k in data.files if k.startswith("extra_")},
+                extra={k[len("extra_") :]: data[k] for k in data.files if k.startswith("extra_")},
             )
 
     @classmethod
@@ -318,16 +337,26 @@ class TorqueTable:
         return cls(field_like=data[:, 0], damping_like=data[:, 1], charge_current=data[:, 2], **kwargs)
 
 
-def table_metadata(spin_valve: Any, order: int, n_theta: int, extra_theta: Any = (),
-                   cache_key: str | None = None) -> dict:
+def table_metadata(
+    spin_valve: Any, order: int, n_theta: int, extra_theta: Any = (), cache_key: str | None = None
+) -> dict:
     """The metadata of a built table (the same keys for tests, benchmarks and runs)."""
     return {
-        "transport": spin_valve.parameters, "order": order, "n_theta": n_theta, "units": "Gamma",
-        "layout": "point j = (eps[j // n_V], V[j % n_V])", "gpuqd": __version__, "cache_key": cache_key,
-        "built_by": "gpuqd.transport.TorqueTable.build", "backend": getattr(spin_valve, "backend", "numpy"),
-        "theta_min": THETA_MIN, "theta_mid": THETA_MID, "interpolation": "cubic Lagrange in s = s_of_theta(theta)",
+        "transport": spin_valve.parameters,
+        "order": order,
+        "n_theta": n_theta,
+        "units": "Gamma",
+        "layout": "point j = (eps[j // n_V], V[j % n_V])",
+        "gpuqd": __version__,
+        "cache_key": cache_key,
+        "built_by": "gpuqd.transport.TorqueTable.build",
+        "backend": getattr(spin_valve, "backend", "numpy"),
+        "theta_min": THETA_MIN,
+        "theta_mid": THETA_MID,
+        "interpolation": "cubic Lagrange in s = s_of_theta(theta)",
         "interpolation_error_statement": INTERPOLATION_ERROR_STATEMENT,
-        "extra_theta": [float(t) for t in np.atleast_1d(extra_theta)], "source_torque": True,
+        "extra_theta": [float(t) for t in np.atleast_1d(extra_theta)],
+        "source_torque": True,
     }
 
 

@@ -15,10 +15,7 @@ def synthetic_table(n_theta: int, with_source: bool = True) -> TorqueTable:
     """Two grid points of smooth I_FL, I_DL, I_C(θ) (Γ); with source coefficients different from the
     drain's (used with free="both")."""
     table = TorqueTable.from_functions(
-        [
-            lambda th, a=a: (0.05 * np.cos(th) + a, 0.03 * np.sin(th) ** 2 - 0.01, 1.0 + a * th)
-            for a in (0.02, -0.04)
-        ],
+        [lambda th, a=a: (0.05 * np.cos(th) + a, 0.03 * np.sin(th) ** 2 - 0.01, 1.0 + a * th) for a in (0.02, -0.04)],
         n_theta=n_theta,
     )
     if with_source:

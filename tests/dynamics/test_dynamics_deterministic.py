@@ -45,9 +45,7 @@ def test_heun_converges_at_order_two_against_solve_ivp() -> None:
     steps = np.array([0.16, 0.08, 0.04, 0.02])
     errors = []
     for dt in steps:
-        res = run_ensemble(
-            magnet, torque, n_traj=1, dt=dt, t_end=t_end, seed=0, backend="numpy", initial_theta=theta0
-        )
+        res = run_ensemble(magnet, torque, n_traj=1, dt=dt, t_end=t_end, seed=0, backend="numpy", initial_theta=theta0)
         n = res.final_direction[0]
         assert abs(np.linalg.norm(n) - 1.0) < 1e-14
         errors.append(np.linalg.norm(n - exact))

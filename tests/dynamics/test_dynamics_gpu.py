@@ -23,9 +23,7 @@ def test_device_philox_words_equal_numpy() -> None:
     for step, offset in [(0, 0), (2**32 + 17, 2**32 - 100), (123456, 7)]:
         device = philox_words_device(step, offset, 1000, key)
         ids = np.arange(offset, offset + 1000, dtype=np.uint64)
-        host = philox4x32(
-            (step & 0xFFFFFFFF, step >> 32, ids & np.uint64(0xFFFFFFFF), ids >> np.uint64(32)), key
-        )
+        host = philox4x32((step & 0xFFFFFFFF, step >> 32, ids & np.uint64(0xFFFFFFFF), ids >> np.uint64(32)), key)
         np.testing.assert_array_equal(device, np.stack(host, axis=1).astype(np.uint32))
 
 
@@ -63,8 +61,9 @@ def _table() -> TorqueTable:
 @pytest.mark.parametrize("use_table", [False, True])
 def test_cupy_trajectories_match_numpy_after_1000_steps(use_table: bool, free: str) -> None:
     magnet = Macrospin(S=1.0, KV=0.1, alpha=0.2, sigma2=0.01, free=free, K_cubic=0.02, ac_field=(0.01, 0.3))
-    torque = _table() if use_table else ConstantTorque(0.02, 0.015, 0.4, source_field_like=-0.01,
-                                                       source_damping_like=-0.02)
+    torque = (
+        _table() if use_table else ConstantTorque(0.02, 0.015, 0.4, source_field_like=-0.01, source_damping_like=-0.02)
+    )
     n_traj = 2000
     args = dict(
         n_traj=n_traj,

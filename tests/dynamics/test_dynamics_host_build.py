@@ -48,8 +48,9 @@ def test_concurrent_first_builds_are_atomic(tmp_path) -> None:
     and only the final library is left (temporary files are renamed or removed)."""
     env = {**os.environ, "GPUQD_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
     procs = [
-        subprocess.Popen([sys.executable, "-c", CHILD], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         for _ in range(3)
     ]
     outputs = []

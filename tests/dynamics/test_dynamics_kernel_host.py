@@ -73,12 +73,8 @@ CASES = {
         ),
         torque=ConstantTorque(0.02, 0.015, 0.3),
     ),
-    "both_free_table": dict(
-        magnet=Macrospin(S=1.0, KV=0.1, alpha=0.2, sigma2=0.01, free="both"), torque="table"
-    ),
-    "deterministic": dict(
-        magnet=Macrospin(S=1.0, KV=0.3, alpha=0.05, sigma2=0.0), torque=ConstantTorque(0.1, 0.02)
-    ),
+    "both_free_table": dict(magnet=Macrospin(S=1.0, KV=0.1, alpha=0.2, sigma2=0.01, free="both"), torque="table"),
+    "deterministic": dict(magnet=Macrospin(S=1.0, KV=0.3, alpha=0.05, sigma2=0.0), torque=ConstantTorque(0.1, 0.02)),
 }
 
 
@@ -143,9 +139,7 @@ def test_host_build_philox_words() -> None:
     n, step, offset, key = 37, 2**33 + 5, 2**32 - 3, (0xA4093822, 0x299F31D0)
     out = philox_words_host(step, offset, n, key)
     ids = np.arange(offset, offset + n, dtype=np.uint64)
-    expected = philox4x32(
-        (step & 0xFFFFFFFF, step >> 32, ids & np.uint64(0xFFFFFFFF), ids >> np.uint64(32)), key
-    )
+    expected = philox4x32((step & 0xFFFFFFFF, step >> 32, ids & np.uint64(0xFFFFFFFF), ids >> np.uint64(32)), key)
     np.testing.assert_array_equal(out, np.stack(expected, axis=1).astype(np.uint32))
 
 
@@ -172,8 +166,20 @@ def test_host_build_with_explicit_trajectory_ids_matches_numpy() -> None:
     magnet, torque = Macrospin(S=1.0, KV=0.1, alpha=0.2, sigma2=0.01), _table()
     ids = np.array([7, 2**33 + 1, 123456, 5, 2**40 + 17, 99], dtype=np.int64)
     cfg = build_config(
-        magnet, torque, ids.size, 0.02, 20.0, 99, np.linspace(0.0, 3.0, ids.size), 0.0, 5.0,
-        np.arange(ids.size) % 2, 0, None, None, trajectory_ids=ids,
+        magnet,
+        torque,
+        ids.size,
+        0.02,
+        20.0,
+        99,
+        np.linspace(0.0, 3.0, ids.size),
+        0.0,
+        5.0,
+        np.arange(ids.size) % 2,
+        0,
+        None,
+        None,
+        trajectory_ids=ids,
     )
     host = _host_engine(cfg)
     reference = NumpyEngine(cfg)

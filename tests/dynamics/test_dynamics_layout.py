@@ -58,11 +58,15 @@ def test_every_declared_field_is_used_by_the_kernel() -> None:
 def test_parameter_block_members_sit_where_python_puts_them(tmp_path) -> None:
     """Compiled with the host compiler: the C struct has the size of the NumPy record and every member
     the offset NumPy gives the field of the same name (the block is copied byte for byte into launches)."""
-    header = bundled_source(host=True).split("extern \"C\"")[0]  # target glue + generated layout + headers
+    header = bundled_source(host=True).split('extern "C"')[0]  # target glue + generated layout + headers
     prints = "\n".join(f'    printf("{p.name} %zu\\n", offsetof(LlgParams, {p.name}));' for p in layout.PARAMS)
     source = tmp_path / "check.cpp"
-    source.write_text(header + "#include <stdio.h>\n#include <stddef.h>\nint main() {\n" + prints
-                      + '\n    printf("size %zu\\n", sizeof(LlgParams));\n    return 0;\n}\n')
+    source.write_text(
+        header
+        + "#include <stdio.h>\n#include <stddef.h>\nint main() {\n"
+        + prints
+        + '\n    printf("size %zu\\n", sizeof(LlgParams));\n    return 0;\n}\n'
+    )
     exe = tmp_path / "check"
     flags = [f for f in BASE_FLAGS if f not in ("-shared", "-fPIC")]
     proc = subprocess.run([compiler_name(), *flags, str(source), "-o", str(exe)], capture_output=True, text=True)
@@ -104,8 +108,9 @@ def test_parameter_block_values_by_name() -> None:
 
 def test_engine_states_have_exactly_the_declared_fields() -> None:
     magnet = Macrospin(S=1.0, KV=0.1, alpha=0.2, sigma2=0.01)
-    cfg = build_config(magnet, ConstantTorque(0.01, 0.01), 4, 0.05, 1.0, 0, [0.0, 1.0, 2.0, 3.0], 0.5, None,
-                       None, 0, 5, [1])
+    cfg = build_config(
+        magnet, ConstantTorque(0.01, 0.01), 4, 0.05, 1.0, 0, [0.0, 1.0, 2.0, 3.0], 0.5, None, None, 0, 5, [1]
+    )
     reference = initial_state(cfg)
     assert tuple(reference) == layout.STATE_KEYS
     for f in layout.STATE:

@@ -157,8 +157,16 @@ def test_thread_count_does_not_change_results() -> None:
     for torque, point_index in ((TORQUE, None), (table, np.arange(257) % 2)):
         states = []
         for threads, chunk in ((1, 800), (2, 37), (2, 800)):
-            runner = EnsembleRunner(MAGNET, torque, n_traj=257, **{**RUN, "backend": "cpu"}, threads=threads,
-                                    point_index=point_index, sample_every=40, sample_trajectories=[0, 256])
+            runner = EnsembleRunner(
+                MAGNET,
+                torque,
+                n_traj=257,
+                **{**RUN, "backend": "cpu"},
+                threads=threads,
+                point_index=point_index,
+                sample_every=40,
+                sample_trajectories=[0, 256],
+            )
             while not runner.done:
                 runner.advance(chunk)
             states.append(runner.get_state())

@@ -32,8 +32,7 @@ def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
 def _applied(backend: str, torque, n_S: np.ndarray, n_D: np.ndarray, point_index=None) -> tuple:
     """(τ on the source, τ on the drain) applied by one step of the engine, S = 1 (ħΓ)."""
     magnet = Macrospin(S=1.0, KV=0.0, alpha=0.0, sigma2=0.0, free="both")
-    runner = EnsembleRunner(magnet, torque, n_S.shape[0], DT, DT, seed=0, backend=backend,
-                            point_index=point_index)
+    runner = EnsembleRunner(magnet, torque, n_S.shape[0], DT, DT, seed=0, backend=backend, point_index=point_index)
     state = runner.get_state()
     state["n"], state["m"] = n_D.copy(), n_S.copy()
     runner.set_state(state)
@@ -53,8 +52,10 @@ def table() -> TorqueTable:
     V = np.array([p[1] for p in POINTS])
     built = [TorqueTable.build(sv, [e], [v]) for e, v in zip(eps, V, strict=True)]
     return TorqueTable(
-        **{q: np.concatenate([getattr(t, q) for t in built]) for q in
-           ("field_like", "damping_like", "charge_current", "source_field_like", "source_damping_like")}
+        **{
+            q: np.concatenate([getattr(t, q) for t in built])
+            for q in ("field_like", "damping_like", "charge_current", "source_field_like", "source_damping_like")
+        }
     )
 
 
@@ -77,14 +78,24 @@ def test_source_torque_is_the_transverse_spin_current_into_the_source(backend: s
         rows = point_index == p
         scale_s = max(np.abs(table.source_field_like[p]).max(), np.abs(table.source_damping_like[p]).max())
         scale_d = max(np.abs(table.field_like[p]).max(), np.abs(table.damping_like[p]).max())
-        np.testing.assert_allclose(tau_source[rows], expected_source[rows], rtol=0,
-                                   atol=INTERPOLATION_BOUND * scale_s, err_msg=f"source, point {POINTS[p]}")
-        np.testing.assert_allclose(tau_drain[rows], expected_drain[rows], rtol=0,
-                                   atol=INTERPOLATION_BOUND * scale_d, err_msg=f"drain, point {POINTS[p]}")
+        np.testing.assert_allclose(
+            tau_source[rows],
+            expected_source[rows],
+            rtol=0,
+            atol=INTERPOLATION_BOUND * scale_s,
+            err_msg=f"source, point {POINTS[p]}",
+        )
+        np.testing.assert_allclose(
+            tau_drain[rows],
+            expected_drain[rows],
+            rtol=0,
+            atol=INTERPOLATION_BOUND * scale_d,
+            err_msg=f"drain, point {POINTS[p]}",
+        )
     # the source torque is not the old mirror image of the drain's (same coefficients, roles swapped)
-    mirror = (table.evaluate(point_index, np.sum(n_S * n_D, axis=1))[0][:, None] * np.cross(n_S, n_D)
-              + table.evaluate(point_index, np.sum(n_S * n_D, axis=1))[1][:, None]
-              * np.cross(n_S, np.cross(n_S, n_D)))
+    mirror = table.evaluate(point_index, np.sum(n_S * n_D, axis=1))[0][:, None] * np.cross(n_S, n_D) + table.evaluate(
+        point_index, np.sum(n_S * n_D, axis=1)
+    )[1][:, None] * np.cross(n_S, np.cross(n_S, n_D))
     assert np.max(np.abs(mirror - expected_source)) > 100 * INTERPOLATION_BOUND * scale_s
 
 

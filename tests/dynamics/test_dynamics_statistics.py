@@ -27,12 +27,8 @@ def test_boltzmann_distribution_of_nz(field_like: float, engine: str) -> None:
     assert result.pvalue > 1e-3, result
 
 
-
-
 @pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize(
-    ("case", "dt"), [("antidamping", 0.1), pytest.param("fieldlike", 0.2, marks=pytest.mark.slow)]
-)
+@pytest.mark.parametrize(("case", "dt"), [("antidamping", 0.1), pytest.param("fieldlike", 0.2, marks=pytest.mark.slow)])
 def test_mean_first_passage_time_matches_exact_formula(case: str, dt: float, engine: str) -> None:
     tau, mean, sem = first_passage_mean(MFPT_CASES[case], dt=dt, n_traj=3000, seed=5, backend=engine)
     assert abs(mean - tau) < 3.0 * sem + MFPT_DT_BIAS * tau, (tau, mean, sem)
@@ -68,8 +64,15 @@ def test_ap_to_p_mean_first_passage_time_matches_exact_formula(case: str, dt: fl
     magnet = Macrospin(S=p["S"], KV=p["KV"], alpha=p["alpha"], sigma2=p["sigma2"])
     n_traj = 10_000
     ensemble = FirstPassageEnsemble(
-        magnet, ConstantTorque(p["fl"], p["dl"]), dt, dt * round(40.0 * tau / dt), seed=13,
-        trajectory_ids=np.arange(n_traj), initial_theta=np.pi, switch_threshold=0.5, backend=engine,
+        magnet,
+        ConstantTorque(p["fl"], p["dl"]),
+        dt,
+        dt * round(40.0 * tau / dt),
+        seed=13,
+        trajectory_ids=np.arange(n_traj),
+        initial_theta=np.pi,
+        switch_threshold=0.5,
+        backend=engine,
     )
     fpt = ensemble.run(round(0.25 * tau / dt))
     assert np.all(np.isfinite(fpt))
@@ -89,12 +92,17 @@ def test_thermally_activated_survival_is_exponential(engine: str) -> None:
     """
     S, alpha, KV, T_m = 1.0, 1.0, 1.0, 0.1
     sigma2 = 2 * alpha * T_m
-    tau = mean_first_passage_time(S=S, alpha=alpha, KV=KV, sigma2=sigma2, fl=0.0, dl=0.0, u_start=1.0,
-                                  u_target=-0.5)
+    tau = mean_first_passage_time(S=S, alpha=alpha, KV=KV, sigma2=sigma2, fl=0.0, dl=0.0, u_start=1.0, u_target=-0.5)
     n_traj, dt = 2000, 0.05
-    ensemble = FirstPassageEnsemble(Macrospin(S=S, KV=KV, alpha=alpha, T_m=T_m), ConstantTorque(0.0, 0.0), dt,
-                                    dt * round(20 * tau / dt), seed=17, trajectory_ids=np.arange(n_traj),
-                                    backend=engine)
+    ensemble = FirstPassageEnsemble(
+        Macrospin(S=S, KV=KV, alpha=alpha, T_m=T_m),
+        ConstantTorque(0.0, 0.0),
+        dt,
+        dt * round(20 * tau / dt),
+        seed=17,
+        trajectory_ids=np.arange(n_traj),
+        backend=engine,
+    )
     fpt = ensemble.run(round(0.5 * tau / dt))
     assert np.all(np.isfinite(fpt))
     result = stats.kstest(fpt, stats.expon(scale=tau).cdf)

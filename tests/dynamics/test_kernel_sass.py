@@ -89,14 +89,18 @@ def test_kernel_sass_runs_on_the_real_kernel(tmp_path) -> None:
     rows = ks.run(["table", "constant-both"], out=out)
     assert out.exists()
     for row in rows:
-        for key in ("variant", "registers", "spill_bytes", "instructions_per_step", "blocks_per_sm",
-                    "ceiling_traj_steps_per_s"):
+        for key in (
+            "variant",
+            "registers",
+            "spill_bytes",
+            "instructions_per_step",
+            "blocks_per_sm",
+            "ceiling_traj_steps_per_s",
+        ):
             assert key in row
         assert 16 <= row["registers"] <= 255
         assert row["spill_bytes"] == 0, row  # launch bounds chosen so that no variant spills
         assert row["blocks_per_sm"] == ks.blocks_per_sm(row["registers"], row["threads_per_block"])
         if ks.disassembler() is not None:
             assert 100 < row["instructions_per_step"] < 10_000
-            assert row["ceiling_traj_steps_per_s"] == pytest.approx(
-                132 * 128 * 1.98e9 / row["instructions_per_step"]
-            )
+            assert row["ceiling_traj_steps_per_s"] == pytest.approx(132 * 128 * 1.98e9 / row["instructions_per_step"])

@@ -52,8 +52,7 @@ def test_fma_f32_is_exactly_rounded() -> None:
         exact = Fraction(float(a[i])) * Fraction(float(b[i])) + Fraction(float(c[i]))
         lo = np.float32(float(exact))  # within one ulp of the answer
         candidates = [np.nextafter(lo, np.float32(-np.inf)), lo, np.nextafter(lo, np.float32(np.inf))]
-        best = min(candidates, key=lambda x: (abs(Fraction(float(x)) - exact),
-                                                int(np.array(x).view(np.uint32)) & 1))
+        best = min(candidates, key=lambda x: (abs(Fraction(float(x)) - exact), int(np.array(x).view(np.uint32)) & 1))
         assert got[i] == best, i
     # double-rounding trap: a·b + c = 2⁸ + 2⁻¹⁶ + 2⁻⁴⁶ rounds in float64 to the float32 tie 2⁸ + 2⁻¹⁶, which
     # then rounds to even (2⁸); exactly rounded it is 2⁸ + 2⁻¹⁵

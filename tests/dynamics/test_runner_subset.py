@@ -20,8 +20,13 @@ def _table() -> TorqueTable:
 
 
 def _runner(backend: str, n: int = 40, **kwargs) -> EnsembleRunner:
-    args = dict(initial_theta=np.linspace(0.0, 3.0, n), point_index=np.arange(n) % 2, switch_threshold=0.2,
-                average_from=2.0, trajectory_offset=100)
+    args = dict(
+        initial_theta=np.linspace(0.0, 3.0, n),
+        point_index=np.arange(n) % 2,
+        switch_threshold=0.2,
+        average_from=2.0,
+        trajectory_offset=100,
+    )
     args.update(kwargs)
     return EnsembleRunner(MAGNET, _table(), n, 0.02, 10.0, seed=7, backend=backend, **args)
 
@@ -33,8 +38,11 @@ def test_subset_continues_the_kept_trajectories_exactly(backend: str) -> None:
     part.advance(150)
     keep = np.arange(40) % 3 != 1
     sub = part.subset(keep)
-    assert sub._engine.table is part._engine.table if backend != "numpy" else sub._engine.table_rows is \
-        part._engine.table_rows
+    assert (
+        sub._engine.table is part._engine.table
+        if backend != "numpy"
+        else sub._engine.table_rows is part._engine.table_rows
+    )
     full.advance(10_000)
     sub.advance(10_000)
     a, b = full.get_state(), sub.get_state()
@@ -48,9 +56,20 @@ def test_subset_fingerprint_matches_a_runner_built_with_the_same_rows() -> None:
     runner.advance(20)
     keep = np.flatnonzero(np.arange(40) % 4 == 0)
     sub = runner.subset(keep)
-    rebuilt = EnsembleRunner(MAGNET, _table(), keep.size, 0.02, 10.0, seed=7, backend="numpy",
-                             initial_theta=np.linspace(0.0, 3.0, 40)[keep], point_index=(np.arange(40) % 2)[keep],
-                             switch_threshold=0.2, average_from=2.0, trajectory_ids=(np.arange(40) * 5 + 3)[keep])
+    rebuilt = EnsembleRunner(
+        MAGNET,
+        _table(),
+        keep.size,
+        0.02,
+        10.0,
+        seed=7,
+        backend="numpy",
+        initial_theta=np.linspace(0.0, 3.0, 40)[keep],
+        point_index=(np.arange(40) % 2)[keep],
+        switch_threshold=0.2,
+        average_from=2.0,
+        trajectory_ids=(np.arange(40) * 5 + 3)[keep],
+    )
     assert sub.fingerprint == rebuilt.fingerprint
     rebuilt.set_state(sub.get_state())  # a compacted checkpoint restores into a fresh runner
     assert rebuilt.steps_done == 20

@@ -34,8 +34,18 @@ def test_measured_relaxation_rate_of_the_fastest_mode_matches_the_heun_formula(r
     steps = int(round(2.0 / dt))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        runner = EnsembleRunner(magnet, ConstantTorque(0.0, 0.0), n_traj=1, dt=dt, t_end=steps * dt, seed=1,
-                                backend="numpy", initial_theta=1e-3, sample_every=1, sample_trajectories=[0])
+        runner = EnsembleRunner(
+            magnet,
+            ConstantTorque(0.0, 0.0),
+            n_traj=1,
+            dt=dt,
+            t_end=steps * dt,
+            seed=1,
+            backend="numpy",
+            initial_theta=1e-3,
+            sample_every=1,
+            sample_trajectories=[0],
+        )
     runner.advance(runner.steps_total)
     result = runner.result()
     measured = -np.polyfit(result.sample_times, np.log(result.samples[0]), 1)[0]
@@ -75,8 +85,11 @@ def test_table_bound_is_rigorous_and_tight():
 
     def wiggly(k):
         coeffs = rng.normal(size=4)
-        return lambda th: (coeffs[0] * np.sin(3 * th + k) / (1.01 + np.cos(th)) + coeffs[1] * np.cos(7 * th),
-                           coeffs[2] * np.cos(th) ** 9 + coeffs[3] / (1.001 - np.cos(th)) * 1e-3, 0 * th)
+        return lambda th: (
+            coeffs[0] * np.sin(3 * th + k) / (1.01 + np.cos(th)) + coeffs[1] * np.cos(7 * th),
+            coeffs[2] * np.cos(th) ** 9 + coeffs[3] / (1.001 - np.cos(th)) * 1e-3,
+            0 * th,
+        )
 
     table = TorqueTable.from_functions([wiggly(k) for k in range(5)], n_theta=64)
     bound = table_torque_bound(table.field_like, table.damping_like)

@@ -68,8 +68,12 @@ def test_compacted_run_reproduces_uncompacted_first_passage_bit_for_bit(use_tabl
     common = dict(dt=0.1, t_end=400.0, seed=5, trajectory_ids=ids, initial_theta=theta, point_index=point_index)
     compacted = FirstPassageEnsemble(MAGNET, torque, compaction=True, **common)
     fpt = compacted.run(250)
-    full = _run(EnsembleRunner(MAGNET, torque, n, 0.1, 400.0, 5, initial_theta=theta, point_index=point_index,
-                               trajectory_ids=ids), chunk=4000)
+    full = _run(
+        EnsembleRunner(
+            MAGNET, torque, n, 0.1, 400.0, 5, initial_theta=theta, point_index=point_index, trajectory_ids=ids
+        ),
+        chunk=4000,
+    )
     np.testing.assert_array_equal(fpt, full.first_passage_time)
     uncompacted = FirstPassageEnsemble(MAGNET, torque, compaction=False, **common)
     np.testing.assert_array_equal(uncompacted.run(250), fpt)
@@ -111,12 +115,25 @@ def test_adaptive_rounds_run_in_blocks_of_ids_are_identical():
         steps = np.full(ids.size, -2, dtype=np.int64)
         work = 0
         for part in reversed(cuts):
-            first, n = run_first_passage_block(magnet, torque, 0.1, 300.0, 21, ids[part], theta[part], None,
-                                               switch_threshold=0.5, backend="numpy", compaction=True,
-                                               chunk_steps=400)
+            first, n = run_first_passage_block(
+                magnet,
+                torque,
+                0.1,
+                300.0,
+                21,
+                ids[part],
+                theta[part],
+                None,
+                switch_threshold=0.5,
+                backend="numpy",
+                compaction=True,
+                chunk_steps=400,
+            )
             steps[part], work = first, work + n
         blocks.complete_round(steps, work)
     assert whole.round >= 2  # adaptive rounds happened
     np.testing.assert_array_equal(whole.first_passage_matrix(), blocks.first_passage_matrix())
     assert (whole.trajectory_steps, whole.trajectory_steps_uncompacted) == (
-        blocks.trajectory_steps, blocks.trajectory_steps_uncompacted)
+        blocks.trajectory_steps,
+        blocks.trajectory_steps_uncompacted,
+    )

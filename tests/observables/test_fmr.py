@@ -178,9 +178,7 @@ def test_approximate_form_is_the_spec_expression() -> None:
         * (2 * S**2 * omega_r**2 * alpha_eff - alpha_s * a)
         / (a**2 + (2 * S**2 * alpha_eff * omega * omega_r) ** 2)
     )
-    approx = fmr.approximate_susceptibility(
-        omega, S=S, alpha=alpha, field=h0, field_like=fl, damping_like=dl
-    ).imag
+    approx = fmr.approximate_susceptibility(omega, S=S, alpha=alpha, field=h0, field_like=fl, damping_like=dl).imag
     np.testing.assert_allclose(approx, spec, rtol=1e-12)
 
 
@@ -228,9 +226,7 @@ def test_unstable_points_are_reported_not_resonances() -> None:
         assert np.isfinite(maps[key][maps["stable"]]).all(), key
     assert maps["peak_chi_imag"][0, 0] > 0 and maps["peak_chi_imag"][1, 1] < 0
     assert np.isnan(fmr.linewidth(S=1.0, alpha=0.1, field=0.5, field_like=0.2, damping_like=0.1))
-    stable_min = fmr.is_stable(
-        S=1.0, alpha=0.1, field=0.5, field_like=fl, damping_like=dl, require_energy_minimum=True
-    )
+    stable_min = fmr.is_stable(S=1.0, alpha=0.1, field=0.5, field_like=fl, damping_like=dl, require_energy_minimum=True)
     np.testing.assert_array_equal(stable_min, [[True, False], [False, False]])
 
 
@@ -244,9 +240,7 @@ def test_unstable_points_are_reported_not_resonances() -> None:
         ("antiparallel", 0.2, -0.02, True),
     ],
 )
-def test_stability_criterion_against_llg(
-    state: str, field_like: float, damping_like: float, stable: bool
-) -> None:
+def test_stability_criterion_against_llg(state: str, field_like: float, damping_like: float, stable: bool) -> None:
     """Free nonlinear LLG from a 1e-4 tilt: the tilt shrinks iff is_stable says so."""
     assert (
         bool(
@@ -307,13 +301,9 @@ def test_fmr_maps_vectorised_shapes_and_consistency() -> None:
         for value in maps.values():
             assert value.shape == (6, 7)
         i, j = np.argwhere(maps["stable"])[0]
-        single = fmr.linewidth(
-            S=1.0, alpha=0.1, field=0.5, field_like=fl[i, j], damping_like=dl[i, j], state=state
-        )
+        single = fmr.linewidth(S=1.0, alpha=0.1, field=0.5, field_like=fl[i, j], damping_like=dl[i, j], state=state)
         assert maps["linewidth"][i, j] == pytest.approx(float(single), rel=1e-10)
-        expected_stable = fmr.is_stable(
-            S=1.0, alpha=0.1, field=0.5, field_like=fl, damping_like=dl, state=state
-        )
+        expected_stable = fmr.is_stable(S=1.0, alpha=0.1, field=0.5, field_like=fl, damping_like=dl, state=state)
         np.testing.assert_array_equal(maps["stable"], expected_stable)
 
 

@@ -19,8 +19,15 @@ from gpuqd.observables.fmr_simulation import linearised_torques, simulate_fmr
 from gpuqd.transport import TorqueTable
 
 S_SPIN, ALPHA, H0 = 1.0, 0.1, 0.5
-COMMON = {"S": S_SPIN, "alpha": ALPHA, "KV": H0, "periods": 6, "settle_decays": 11.0, "steps_per_period": 480,
-          "samples_per_period": 32}
+COMMON = {
+    "S": S_SPIN,
+    "alpha": ALPHA,
+    "KV": H0,
+    "periods": 6,
+    "settle_decays": 11.0,
+    "steps_per_period": 480,
+    "samples_per_period": 32,
+}
 TOL = 1e-3
 
 
@@ -35,8 +42,15 @@ TOL = 1e-3
 )
 def test_constant_torque_matches_formula(state, field_like, damping_like, omegas):
     sim = simulate_fmr(ConstantTorque(field_like, damping_like), omegas, state=state, **COMMON)
-    formula = fmr.susceptibility(np.asarray(omegas), S=S_SPIN, alpha=ALPHA, field=H0, field_like=field_like,
-                                 damping_like=damping_like, state=state)
+    formula = fmr.susceptibility(
+        np.asarray(omegas),
+        S=S_SPIN,
+        alpha=ALPHA,
+        field=H0,
+        field_like=field_like,
+        damping_like=damping_like,
+        state=state,
+    )
     np.testing.assert_allclose(sim.chi_formula[0], formula, rtol=1e-14)
     err = sim.relative_error[0]
     assert np.all(err < TOL), (err, sim.chi, formula)
@@ -57,8 +71,9 @@ def test_spec_reference_values_and_lineshape_sweep():
 def test_synthetic_table_batches_points():
     """Three points with θ-dependent synthetic torques in one engine run per frequency."""
     coefficients = [(0.1, 0.05, 0.004, 0.002), (-0.15, 0.03, -0.01, 0.005), (0.05, -0.02, 0.012, -0.004)]
-    funcs = [lambda th, a=a, b=b, c=c, d=d: (a + b * np.cos(th), c + d * np.cos(th), 0.0 * th)
-             for a, b, c, d in coefficients]
+    funcs = [
+        lambda th, a=a, b=b, c=c, d=d: (a + b * np.cos(th), c + d * np.cos(th), 0.0 * th) for a, b, c, d in coefficients
+    ]
     table = TorqueTable.from_functions(funcs, n_theta=64)
     omegas = [0.55, 0.65]
     sim = simulate_fmr(table, omegas, **COMMON)
@@ -107,7 +122,8 @@ def test_unstable_point_is_refused():
 
 
 def test_noisy_average_runs_and_reports_stderr():
-    sim = simulate_fmr(ConstantTorque(0.2, 0.01), [0.7], trajectories=4, sigma2=1e-12, drive_angle=1e-3, seed=5,
-                       **COMMON)
+    sim = simulate_fmr(
+        ConstantTorque(0.2, 0.01), [0.7], trajectories=4, sigma2=1e-12, drive_angle=1e-3, seed=5, **COMMON
+    )
     assert np.all(np.isfinite(sim.chi_stderr))
     assert sim.relative_error[0, 0] < 0.05

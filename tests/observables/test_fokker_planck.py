@@ -33,11 +33,13 @@ PATHS = [(1.0, -0.5), (0.9, 0.0), (-1.0, 0.5), (-0.3, 0.7)]
 @pytest.mark.parametrize("case", CASES)
 def test_mfpt_matches_exact_constant_torque_formula(case):
     kv, sigma2, fl, dl = case
-    fp = AxialFokkerPlanck(magnet=Macrospin(S=1.0, KV=kv, alpha=0.1, sigma2=sigma2),
-                           torque=ConstantTorque(field_like=fl, damping_like=dl))
+    fp = AxialFokkerPlanck(
+        magnet=Macrospin(S=1.0, KV=kv, alpha=0.1, sigma2=sigma2), torque=ConstantTorque(field_like=fl, damping_like=dl)
+    )
     for u0, ua in PATHS:
         exact = (mean_first_passage_time if u0 > ua else mean_first_passage_time_upward)(
-            1.0, 0.1, kv, sigma2, fl, dl, u0, ua)
+            1.0, 0.1, kv, sigma2, fl, dl, u0, ua
+        )
         assert fp.mean_first_passage_time(u0, ua) == pytest.approx(exact, rel=1e-6)
 
 
@@ -45,8 +47,10 @@ def test_mfpt_matches_exact_constant_torque_formula(case):
 def test_stationary_density_is_boltzmann_without_damping_like_torque(fl):
     kv, sigma2, alpha = 0.01, 1e-4, 0.1
     t_m = sigma2 / (2 * alpha)
-    fp = AxialFokkerPlanck(magnet=Macrospin(S=1.0, KV=kv, alpha=alpha, sigma2=sigma2),
-                           torque=ConstantTorque(field_like=fl, damping_like=0.0))
+    fp = AxialFokkerPlanck(
+        magnet=Macrospin(S=1.0, KV=kv, alpha=alpha, sigma2=sigma2),
+        torque=ConstantTorque(field_like=fl, damping_like=0.0),
+    )
     grid = np.linspace(-1.0, 1.0, 400001)
     log_w = (0.5 * kv * grid**2 + fl * grid) / t_m
     shift = log_w.max()
@@ -59,8 +63,10 @@ def test_stationary_density_is_boltzmann_without_damping_like_torque(fl):
 
 
 def test_stationary_density_normalised_with_torques():
-    fp = AxialFokkerPlanck(magnet=Macrospin(S=1.0, KV=0.01, alpha=0.1, sigma2=1e-3),
-                           torque=ConstantTorque(field_like=-0.004, damping_like=0.002))
+    fp = AxialFokkerPlanck(
+        magnet=Macrospin(S=1.0, KV=0.01, alpha=0.1, sigma2=1e-3),
+        torque=ConstantTorque(field_like=-0.004, damping_like=0.002),
+    )
     u = np.linspace(-1.0, 1.0, 200001)
     assert integrate.simpson(fp.stationary_density(u), x=u) == pytest.approx(1.0, rel=1e-6)
 
@@ -74,16 +80,27 @@ POINTS = [(-350.0, -250.0), (350.0, -400.0)]
 def paper_table():
     sv = SpinValve(U=1000.0, T=10.0, gamma_S=2 / 3, gamma_D=4 / 3, p_S=0.99, p_D=0.99)
     tables = [TorqueTable.build(sv, [e], [v]) for e, v in POINTS]
-    return TorqueTable(field_like=np.concatenate([t.field_like for t in tables]),
-                       damping_like=np.concatenate([t.damping_like for t in tables]),
-                       charge_current=np.concatenate([t.charge_current for t in tables]))
+    return TorqueTable(
+        field_like=np.concatenate([t.field_like for t in tables]),
+        damping_like=np.concatenate([t.damping_like for t in tables]),
+        charge_current=np.concatenate([t.charge_current for t in tables]),
+    )
 
 
 def test_mean_theta_matches_simulated_ensemble_at_table_torques(paper_table):
     magnet = Macrospin(S=1.0, KV=0.01, alpha=0.1, sigma2=1e-4)
     n_traj, t0, t1 = 600, 100.0, 300.0
-    runner = EnsembleRunner(magnet, paper_table, n_traj=2 * n_traj, dt=0.025, t_end=t1, seed=20261128,
-                            backend="numpy", average_from=t0, point_index=np.repeat([0, 1], n_traj))
+    runner = EnsembleRunner(
+        magnet,
+        paper_table,
+        n_traj=2 * n_traj,
+        dt=0.025,
+        t_end=t1,
+        seed=20261128,
+        backend="numpy",
+        average_from=t0,
+        point_index=np.repeat([0, 1], n_traj),
+    )
     runner.advance(runner.steps_total)
     simulated = runner.result().mean_theta.reshape(2, n_traj)
     for j in range(2):
@@ -113,8 +130,13 @@ def test_axial_maps_agree_with_single_point_api(paper_table):
 
 @pytest.mark.parametrize(
     ("changes", "word"),
-    [({"free": "both"}, "free"), ({"K_cubic": -0.2}, "K_cubic"), ({"field": (0.01, 0.0, 0.0)}, "field"),
-     ({"ac_field": (1e-3, 0.01)}, "ac_field"), ({"sigma2": 0.0}, "sigma2")],
+    [
+        ({"free": "both"}, "free"),
+        ({"K_cubic": -0.2}, "K_cubic"),
+        ({"field": (0.01, 0.0, 0.0)}, "field"),
+        ({"ac_field": (1e-3, 0.01)}, "ac_field"),
+        ({"sigma2": 0.0}, "sigma2"),
+    ],
 )
 def test_non_axial_input_is_refused(changes, word):
     params = {"S": 1.0, "KV": 0.01, "alpha": 0.1, "sigma2": 1e-4} | changes
@@ -128,7 +150,8 @@ def test_field_along_z_acts_like_field_like_torque():
     fp_field = AxialFokkerPlanck(base, ConstantTorque(0.0, 0.001))
     fp_torque = AxialFokkerPlanck(Macrospin(S=1.0, KV=0.01, alpha=0.1, sigma2=1e-4), ConstantTorque(0.003, 0.001))
     assert fp_field.mean_first_passage_time(1.0, -0.5) == pytest.approx(
-        fp_torque.mean_first_passage_time(1.0, -0.5), rel=1e-12)
+        fp_torque.mean_first_passage_time(1.0, -0.5), rel=1e-12
+    )
 
 
 def test_simulated_switching_map_agrees_with_theory_where_certain():
@@ -150,8 +173,17 @@ def test_simulated_switching_map_agrees_with_theory_where_certain():
     theory = axial_maps(magnet, table, np.arange(table.n_points), 0.5, 0.0, t0, t1)["p_ap_window"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # rate·dt warning at a few resonance points
-        runner = EnsembleRunner(magnet, table, n_traj=table.n_points, dt=0.01, t_end=t1, seed=11,
-                                backend="numpy", average_from=t0, point_index=np.arange(table.n_points))
+        runner = EnsembleRunner(
+            magnet,
+            table,
+            n_traj=table.n_points,
+            dt=0.01,
+            t_end=t1,
+            seed=11,
+            backend="numpy",
+            average_from=t0,
+            point_index=np.arange(table.n_points),
+        )
     runner.advance(runner.steps_total)
     simulated_ap = runner.result().mean_theta > math.pi / 2
     certain = (theory < 0.1) | (theory > 0.9)

@@ -31,9 +31,7 @@ def test_greenwood_hand_worked() -> None:
     """
     km = ss.kaplan_meier(HAND_TIMES, HAND_T_END)
     at = km.evaluate([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0])
-    np.testing.assert_allclose(
-        at["survival"][0, :7], [1, 5 / 6, 5 / 6, 1 / 2, 1 / 2, 1 / 3, 1 / 3], rtol=1e-14
-    )
+    np.testing.assert_allclose(at["survival"][0, :7], [1, 5 / 6, 5 / 6, 1 / 2, 1 / 2, 1 / 3, 1 / 3], rtol=1e-14)
     np.testing.assert_allclose(
         at["variance"][0, :7], [0, 5 / 216, 5 / 216, 1 / 24, 1 / 24, 1 / 27, 1 / 27], rtol=1e-14, atol=1e-16
     )

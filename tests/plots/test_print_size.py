@@ -20,22 +20,44 @@ MIN_PT = 8.0
 
 FMR = {
     "name": "p_fmr",
-    "grid": {"unit": "U", "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 5},
-             "V": {"start": -0.4, "stop": 0.4, "num": 5}},
+    "grid": {
+        "unit": "U",
+        "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 5},
+        "V": {"start": -0.4, "stop": 0.4, "num": 5},
+    },
     "magnet": {"S": 1.0, "KV": 0.05, "alpha": 0.1, "sigma2": 1.0e-4, "field": [0.0, 0.0, 0.01]},
-    "fmr": {"spectra_eps_tilde": [0.25, -0.3], "spectra_V": [-0.15, 0.2], "n_omega": 51, "simulate": True,
-            "simulate_omegas": 3, "periods": 4, "steps_per_period": 256, "settle_decays": 8},
-    "outputs": ["fmr"], "dynamics": None, "figures": None,
+    "fmr": {
+        "spectra_eps_tilde": [0.25, -0.3],
+        "spectra_V": [-0.15, 0.2],
+        "n_omega": 51,
+        "simulate": True,
+        "simulate_omegas": 3,
+        "periods": 4,
+        "steps_per_period": 256,
+        "settle_decays": 8,
+    },
+    "outputs": ["fmr"],
+    "dynamics": None,
+    "figures": None,
 }
 STATS = {
     "name": "p_stats",
-    "grid": {"unit": "U", "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 3},
-             "V": {"start": -0.4, "stop": 0.4, "num": 2}},
+    "grid": {
+        "unit": "U",
+        "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 3},
+        "V": {"start": -0.4, "stop": 0.4, "num": 2},
+    },
     "magnet": {"S": 1.0, "KV": 0.01, "alpha": 0.1, "sigma2": 1.0e-3},
     "dynamics": {"dt": 0.05, "t_end": 150.0, "average_from": 20.0},
-    "statistics": {"protocol": "both", "trajectories_per_point": 8, "chunk_steps": 300,
-                   "survival_eps_tilde": 0.0, "survival_V": [0.4, -0.4]},
-    "outputs": ["switching_times"], "figures": None,
+    "statistics": {
+        "protocol": "both",
+        "trajectories_per_point": 8,
+        "chunk_steps": 300,
+        "survival_eps_tilde": 0.0,
+        "survival_V": [0.4, -0.4],
+    },
+    "outputs": ["switching_times"],
+    "figures": None,
 }
 
 
@@ -64,7 +86,7 @@ def _check_figure(fig, name: str) -> list[str]:  # noqa: ANN001
     explained = set()
     for ax in fig.axes:
         leg = ax.get_legend()
-        for h in (leg.legend_handles if leg is not None else []):
+        for h in leg.legend_handles if leg is not None else []:
             if isinstance(h, Line2D):
                 explained.add(_style(h))
     for leg in fig.legends:
@@ -75,8 +97,9 @@ def _check_figure(fig, name: str) -> list[str]:  # noqa: ANN001
             if not line.get_visible() or not np.isfinite(x * y).any():
                 continue
             if _style(line) not in explained:
-                problems.append(f"{name}: line {line.get_label()!r} {_style(line)} in {ax.get_title()[:40]!r} "
-                                f"has no legend entry")
+                problems.append(
+                    f"{name}: line {line.get_label()!r} {_style(line)} in {ax.get_title()[:40]!r} has no legend entry"
+                )
     return problems
 
 

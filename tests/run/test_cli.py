@@ -157,13 +157,11 @@ def test_resume_after_kill_in_transport_stage(tmp_path, capsys, monkeypatch, run
 def test_real_sigkill_mid_run(tmp_path, capsys, run_helpers, tiny_config):
     """kill -9 at an arbitrary moment during the dynamics; --resume reproduces the full run."""
     data = json.loads(json.dumps(tiny_config))
-    data["dynamics"].update({"t_end": 200.0, "average_from": 100.0, "trajectories_per_point": 100,
-                             "chunk_steps": 250})
+    data["dynamics"].update({"t_end": 200.0, "average_from": 100.0, "trajectories_per_point": 100, "chunk_steps": 250})
     cfg = run_helpers.write(tmp_path, data)
     ref_runs, runs = tmp_path / "ref", tmp_path / "runs"
     assert run_helpers.main(["run", str(cfg), "--runs-dir", str(ref_runs), "--quiet", "--no-figures"], capsys)[0] == 0
-    args = [sys.executable, "-m", "gpuqd.cli", "run", str(cfg), "--runs-dir", str(runs), "--quiet",
-            "--no-figures"]
+    args = [sys.executable, "-m", "gpuqd.cli", "run", str(cfg), "--runs-dir", str(runs), "--quiet", "--no-figures"]
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = runs / "tiny" / "checkpoint" / "dynamics_state.npz"
@@ -175,8 +173,9 @@ def test_real_sigkill_mid_run(tmp_path, capsys, run_helpers, tiny_config):
     if killed:
         proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
-    rc, _, err = run_helpers.main(["run", str(cfg), "--runs-dir", str(runs), "--quiet", "--no-figures", "--resume"],
-                                  capsys)
+    rc, _, err = run_helpers.main(
+        ["run", str(cfg), "--runs-dir", str(runs), "--quiet", "--no-figures", "--resume"], capsys
+    )
     assert rc == 0, err
     run_helpers.assert_identical(run_helpers.arrays(ref_runs / "tiny"), run_helpers.arrays(runs / "tiny"))
     if not killed:
@@ -215,9 +214,10 @@ def test_transport_cache_is_reused_across_runs(tmp_path, capsys, monkeypatch, ru
         raise AssertionError("transport recomputed although cached")
 
     monkeypatch.setattr(transport_stage, "make_spin_valve", boom)
-    rc, _, err = run_helpers.main(["run", str(cfg), "--runs-dir", runs, "--quiet", "--no-figures",
-                                   "--set", "name=again",
-                        "--set", "seed=5"], capsys)
+    rc, _, err = run_helpers.main(
+        ["run", str(cfg), "--runs-dir", runs, "--quiet", "--no-figures", "--set", "name=again", "--set", "seed=5"],
+        capsys,
+    )
     assert rc == 0, err
     a, b = run_helpers.arrays(tmp_path / "runs" / "tiny"), run_helpers.arrays(tmp_path / "runs" / "again")
     np.testing.assert_array_equal(a["torque_field_like_parallel"], b["torque_field_like_parallel"])
@@ -228,8 +228,9 @@ def test_constant_torque_model(tmp_path, capsys, run_helpers, tiny_config):
     data = dict(tiny_config, name="const", torque={"model": "constant", "field_like": -0.05, "damping_like": 0.0})
     data["outputs"] = ["switching_diagram"]
     cfg = run_helpers.write(tmp_path, data)
-    rc, _, err = run_helpers.main(["run", str(cfg), "--runs-dir", str(tmp_path / "runs"), "--quiet", "--no-figures"],
-                                  capsys)
+    rc, _, err = run_helpers.main(
+        ["run", str(cfg), "--runs-dir", str(tmp_path / "runs"), "--quiet", "--no-figures"], capsys
+    )
     assert rc == 0, err
     r = load_run(tmp_path / "runs" / "const")
     assert r.mean_theta.shape == (3, 3)

@@ -35,35 +35,65 @@ from gpuqd.run.validate import load_config  # noqa: E402
 REPO = Path(__file__).resolve().parents[2]
 
 # 3×3 grid × 48 trajectories = 432 trajectories → 2 blocks; 5000 steps in 5 chunks → 10 units
-DIAGRAM = tiny_with(name="diagram", seed=5, magnet={"S": 1.0, "KV": 0.01, "alpha": 0.1, "sigma2": 1.0e-3},
-                    dynamics={"dt": 0.02, "t_end": 100.0, "average_from": 50.0, "trajectories_per_point": 48,
-                              "chunk_steps": 1000})
+DIAGRAM = tiny_with(
+    name="diagram",
+    seed=5,
+    magnet={"S": 1.0, "KV": 0.01, "alpha": 0.1, "sigma2": 1.0e-3},
+    dynamics={"dt": 0.02, "t_end": 100.0, "average_from": 50.0, "trajectories_per_point": 48, "chunk_steps": 1000},
+)
 N_UNITS = 2 * 5
 
 # 3×2 grid × 2 protocols × 16 = 192 trajectories in round 0 (2 blocks), adaptive rounds after it
 STATS = {
-    "name": "stats", "seed": 3, "backend": "numpy",
+    "name": "stats",
+    "seed": 3,
+    "backend": "numpy",
     "transport": DIAGRAM["transport"],
-    "grid": {"unit": "U", "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 3},
-             "V": {"start": -0.4, "stop": 0.4, "num": 2}},
+    "grid": {
+        "unit": "U",
+        "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 3},
+        "V": {"start": -0.4, "stop": 0.4, "num": 2},
+    },
     "magnet": {"S": 1.0, "KV": 0.01, "alpha": 0.1, "sigma2": 1.0e-3},
     "dynamics": {"dt": 0.05, "t_end": 150.0, "average_from": 20.0},
-    "statistics": {"protocol": "both", "trajectories_per_point": 16, "chunk_steps": 300, "adaptive": True,
-                   "target_relative_ci_width": 0.1, "max_trajectories_per_point": 48, "max_rounds": 3,
-                   "survival_eps_tilde": 0.0, "survival_V": [0.4, -0.4]},
+    "statistics": {
+        "protocol": "both",
+        "trajectories_per_point": 16,
+        "chunk_steps": 300,
+        "adaptive": True,
+        "target_relative_ci_width": 0.1,
+        "max_trajectories_per_point": 48,
+        "max_rounds": 3,
+        "survival_eps_tilde": 0.0,
+        "survival_V": [0.4, -0.4],
+    },
     "outputs": ["switching_times"],
 }
 
 # FMR with simulated spectra: one work unit per (point, state) spectrum
 FMR = {
-    "name": "fmr", "seed": 3, "backend": "numpy",
+    "name": "fmr",
+    "seed": 3,
+    "backend": "numpy",
     "transport": DIAGRAM["transport"],
-    "grid": {"unit": "U", "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 3},
-             "V": {"start": -0.4, "stop": 0.4, "num": 3}},
+    "grid": {
+        "unit": "U",
+        "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 3},
+        "V": {"start": -0.4, "stop": 0.4, "num": 3},
+    },
     "magnet": {"S": 1.0, "KV": 0.05, "alpha": 0.1, "sigma2": 1.0e-4, "field": [0.0, 0.0, 0.01]},
-    "fmr": {"spectra_eps_tilde": [0.25, -0.3], "spectra_V": [-0.15, 0.2], "n_omega": 51, "simulate": True,
-            "simulate_omegas": 3, "periods": 4, "steps_per_period": 256, "settle_decays": 8, "noise": True,
-            "trajectories": 4},
+    "fmr": {
+        "spectra_eps_tilde": [0.25, -0.3],
+        "spectra_V": [-0.15, 0.2],
+        "n_omega": 51,
+        "simulate": True,
+        "simulate_omegas": 3,
+        "periods": 4,
+        "steps_per_period": 256,
+        "settle_decays": 8,
+        "noise": True,
+        "trajectories": 4,
+    },
     "outputs": ["fmr"],
 }
 
@@ -101,8 +131,9 @@ def _assert_identical(a: dict, b: dict) -> None:
 
 
 def _run(tmp_path: Path, data: dict, runs: str, *extra: str) -> Path:
-    rc = cli.main(["run", str(_write(tmp_path, data)), "--runs-dir", str(tmp_path / runs), "--quiet",
-                   "--no-figures", *extra])
+    rc = cli.main(
+        ["run", str(_write(tmp_path, data)), "--runs-dir", str(tmp_path / runs), "--quiet", "--no-figures", *extra]
+    )
     assert rc == 0
     return tmp_path / runs / data["name"]
 
@@ -198,8 +229,9 @@ def _cli_subprocess(args: list[str], cwd: Path, env_extra: dict) -> subprocess.C
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     env.pop(KILL_HOOK_ENV, None)
     env.update(env_extra)
-    return subprocess.run([sys.executable, "-m", "gpuqd.cli", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "gpuqd.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_client_killed_and_resumed_computes_only_missing_units(tmp_path, cluster, local_diagram):
@@ -240,19 +272,28 @@ def test_missing_dask_extra_fails_before_any_work(tmp_path):
     cfg = _write(tmp_path, DIAGRAM | {"execution": {"engine": "dask"}})
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    p = subprocess.run([sys.executable, "-c", _HIDE_DASK, "run", str(cfg), "--runs-dir", str(tmp_path / "runs")],
-                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-c", _HIDE_DASK, "run", str(cfg), "--runs-dir", str(tmp_path / "runs")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 2, p.stderr
     assert "gpuqd[dask]" in p.stderr and "execution.engine" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "runs").exists()  # nothing written, nothing computed
 
 
-@pytest.mark.parametrize(("extra", "key"), [
-    (["--workers", "0"], "execution.workers"),
-    (["--workers", "two"], "execution.workers"),
-    (["--scheduler", "not an address"], "execution.scheduler"),
-])
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        (["--workers", "0"], "execution.workers"),
+        (["--workers", "two"], "execution.workers"),
+        (["--scheduler", "not an address"], "execution.scheduler"),
+    ],
+)
 def test_bad_execution_input_is_one_line_exit_2(tmp_path, capsys, extra, key):
     rc = cli.main(["run", str(_write(tmp_path, DIAGRAM)), "--runs-dir", str(tmp_path / "runs"), *extra])
     err = capsys.readouterr().err

@@ -60,9 +60,22 @@ class _Work:
             samples = np.flatnonzero(np.isin(ids, samples))
             block = {"trajectory_ids": ids}
             n = ids.size
-        return EnsembleRunner(Macrospin(S=1.0, KV=0.05, alpha=0.1, sigma2=0.02), self.torque, n, self.dt, 30.0, 11,
-                              "numpy", initial_theta=theta, switch_threshold=0.5, average_from=10.0,
-                              point_index=points, sample_every=20, sample_trajectories=samples, **block)
+        return EnsembleRunner(
+            Macrospin(S=1.0, KV=0.05, alpha=0.1, sigma2=0.02),
+            self.torque,
+            n,
+            self.dt,
+            30.0,
+            11,
+            "numpy",
+            initial_theta=theta,
+            switch_threshold=0.5,
+            average_from=10.0,
+            point_index=points,
+            sample_every=20,
+            sample_trajectories=samples,
+            **block,
+        )
 
     def collect(self, run):
         return run.result()
@@ -99,8 +112,17 @@ def test_any_partition_and_chunking_gives_the_whole_ensemble_state(blocks):
     other = work.start(None)
     other.set_state(merged)
     r0, r1 = full.result(), other.result()
-    for name in ("first_passage_time", "n_switches", "time_in_parallel", "time_in_antiparallel", "mean_theta",
-                 "mean_charge_current", "final_state", "samples", "sample_directions"):
+    for name in (
+        "first_passage_time",
+        "n_switches",
+        "time_in_parallel",
+        "time_in_antiparallel",
+        "mean_theta",
+        "mean_charge_current",
+        "final_state",
+        "samples",
+        "sample_directions",
+    ):
         np.testing.assert_array_equal(getattr(r0, name), getattr(r1, name), err_msg=name)
     assert np.isfinite(r0.mean_theta).all() and (r0.n_switches > 0).any()  # the test exercises switching
 

@@ -32,7 +32,8 @@ def _results() -> dict:
         pytest.skip(f"{path} not present (run python benchmarks/estimates.py --backend cpu --fresh-calibration)")
     data = json.loads(path.read_text(encoding="utf-8"))
     assert all("stages_measured_median" in r for r in data["rows"]), (
-        f"{path} was written by an older benchmarks/estimates.py: run it again and update the README table")
+        f"{path} was written by an older benchmarks/estimates.py: run it again and update the README table"
+    )
     return data
 
 
@@ -51,11 +52,12 @@ def test_readme_cost_table_matches_the_benchmark_json():
                 errors.append(f"README {name} {key}: {written} but {r[key]} in the benchmark file")
     dyn = re.search(r"^\| quickstart \|[^|]*\|[^|]*\(dynamics ([\d.]+) s", README, re.M)
     if dyn and not _same(dyn.group(1), rows["quickstart"]["stages_measured_median"]["dynamics"]):
-        errors.append(f"README quickstart dynamics: {dyn.group(1)} s but "
-                      f"{rows['quickstart']['stages_measured_median']['dynamics']} s in the benchmark file")
+        errors.append(
+            f"README quickstart dynamics: {dyn.group(1)} s but "
+            f"{rows['quickstart']['stages_measured_median']['dynamics']} s in the benchmark file"
+        )
     loads = [x for r in rows.values() for pair in r["load_avg_1min_before_after"] for x in pair]
     m = re.search(r"load average ([\d.]+)–([\d.]+)\)", README)
     if not (m and _same(m.group(1), min(loads)) and _same(m.group(2), max(loads))):
         errors.append(f"README load average range: {m and m.groups()} but {min(loads)}–{max(loads)} measured")
     assert not errors, "\n".join(errors)
-

@@ -18,10 +18,16 @@ from gpuqd.run import calibration, switching_estimate
 from gpuqd.run.estimate import EstimateError, check_memory, estimate_run
 from gpuqd.run.validate import validate_config
 
-BASE = tiny_with(name="e", seed=1, figures=None,
-                 grid={"unit": "U", "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 3},
-                       "V": {"start": -0.4, "stop": 0.4, "num": 4}})
-
+BASE = tiny_with(
+    name="e",
+    seed=1,
+    figures=None,
+    grid={
+        "unit": "U",
+        "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 3},
+        "V": {"start": -0.4, "stop": 0.4, "num": 4},
+    },
+)
 
 
 def _data(**grid):
@@ -63,7 +69,8 @@ def test_calibration_is_cached_and_corrupt_cache_remeasured(tmp_path, monkeypatc
 
     path = tmp_path / "calibration.json"
     assert calibration._cached("numpy", "k", lambda: fake(None, "k", None)) == calibration._cached(
-        "numpy", "k", lambda: fake(None, "k", None))
+        "numpy", "k", lambda: fake(None, "k", None)
+    )
     assert len(calls) == 1 and path.exists()
     path.write_text("{not json")
     calibration._cached("numpy", "k", lambda: fake(None, "k", None))
@@ -89,6 +96,7 @@ def test_maps_only_transport_counts_the_stage_directions():
 
 # ---- survival model of the compacting first-passage run (gpuqd.run.switching_estimate)
 
+
 def test_compacting_cost_is_the_geometric_sum_of_exponential_survival():
     """Exponential survival exp(−t/τ) sampled at chunk starts k·C·dt: work = C·n·(1 − q^K)/(1 − q),
     q = exp(−C·dt/τ) (closed form of the geometric series), while ≥ ½ trajectory is expected to run."""
@@ -112,8 +120,9 @@ def test_compacting_cost_stops_when_no_trajectory_is_expected_to_run():
 
 def test_compacting_cost_without_switching_is_the_bound():
     """τ = inf (never switches) and τ = 0 (switched at once): all steps of all trajectories / one chunk."""
-    _, work = switching_estimate.compacting_cost(np.array([np.inf, np.inf]), np.array([3.0, 4.0]), 0.1, 1000, 64,
-                                                 0.0, 1.0)
+    _, work = switching_estimate.compacting_cost(
+        np.array([np.inf, np.inf]), np.array([3.0, 4.0]), 0.1, 1000, 64, 0.0, 1.0
+    )
     assert work == 7 * 1000
     _, work = switching_estimate.compacting_cost(np.array([0.0]), np.array([5.0]), 0.1, 1000, 64, 0.0, 1.0)
     assert work == 5 * 64
@@ -151,6 +160,7 @@ def test_switching_estimate_uses_fokker_planck_for_the_axial_model_and_the_bound
 
 
 # ---- start-up and figures (fresh interpreters; measured once, then cached)
+
 
 @pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="figures need matplotlib")
 def test_start_up_and_figure_terms_are_measured_once_and_cached(tmp_path, monkeypatch):

@@ -56,8 +56,9 @@ def test_blocks_of_trajectory_ids_give_the_local_results(tmp_path, tiny_config, 
     tiny_config["figures"]["inset_V"] = [0.4, 0.1, 0.4]  # repeated inset point: duplicate θ(t) rows
     local = run_pipeline(validate_config(tiny_config, runs_dir=str(tmp_path / "a")), make_figures=False)
     executor = BlockExecutor()
-    blocks = run_pipeline(validate_config(tiny_config, runs_dir=str(tmp_path / "b")), make_figures=False,
-                          executor=executor)
+    blocks = run_pipeline(
+        validate_config(tiny_config, runs_dir=str(tmp_path / "b")), make_figures=False, executor=executor
+    )
     assert executor.ensembles == 1
     run_helpers.assert_identical(_results(local), _results(blocks))
 

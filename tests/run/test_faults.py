@@ -22,7 +22,6 @@ REPO = Path(__file__).resolve().parents[2]
 KILL_HOOK_ENV = "GPUQD_TEST_KILL_AFTER"
 
 
-
 def _env(**extra: str) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
@@ -32,8 +31,14 @@ def _env(**extra: str) -> dict:
 
 
 def gpuqd(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gpuqd.cli", *args], cwd=cwd, env=_env(**env),
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "gpuqd.cli", *args],
+        cwd=cwd,
+        env=_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def write_config(path: Path, data: dict | str) -> Path:
@@ -46,12 +51,16 @@ def snapshot(root: Path) -> dict[str, str]:
     append its record to ``sessions`` and its wall time to ``stages``, nothing else)."""
     if not root.exists():
         return {}
-    out = {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-           for p in sorted(root.rglob("*")) if p.is_file() and p.name != "meta.json"}
+    out = {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != "meta.json"
+    }
     if (root / "meta.json").exists():
         meta = json.loads((root / "meta.json").read_text(encoding="utf-8"))
-        out["meta.json"] = json.dumps({k: v for k, v in meta.items() if k not in ("sessions", "stages")},
-                                      sort_keys=True)
+        out["meta.json"] = json.dumps(
+            {k: v for k, v in meta.items() if k not in ("sessions", "stages")}, sort_keys=True
+        )
     return out
 
 
@@ -85,8 +94,12 @@ def workdir(finished, tmp_path) -> Path:
 def test_duplicate_keys(tmp_path, tiny_config):
     text = yaml.safe_dump(tiny_config, sort_keys=False).replace("seed: 3\n", "seed: 3\nseed: 4\n")
     cfg = write_config(tmp_path / "dup.yaml", text)
-    line = assert_one_line_exit_2(gpuqd("run", str(cfg), "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path),
-                                  "duplicate key 'seed'", "line 3", "line 2")
+    line = assert_one_line_exit_2(
+        gpuqd("run", str(cfg), "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path),
+        "duplicate key 'seed'",
+        "line 3",
+        "line 2",
+    )
     assert str(cfg) in line
     assert not (tmp_path / "runs" / "tiny").exists()
 
@@ -113,8 +126,10 @@ def test_locked_run_names_pid_and_host(workdir):
     import socket
 
     run = workdir / "runs" / "tiny"
-    hold = ("import sys, time; sys.path.insert(0, sys.argv[2]); from gpuqd.run.lock import RunLock; "
-            "l = RunLock(sys.argv[1]).acquire(); print('locked', flush=True); time.sleep(120)")
+    hold = (
+        "import sys, time; sys.path.insert(0, sys.argv[2]); from gpuqd.run.lock import RunLock; "
+        "l = RunLock(sys.argv[1]).acquire(); print('locked', flush=True); time.sleep(120)"
+    )
     holder = subprocess.Popen([sys.executable, "-c", hold, str(run), str(REPO)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
@@ -130,8 +145,16 @@ def test_locked_run_names_pid_and_host(workdir):
 def test_resume_finished_run_with_changed_config_is_refused(workdir):
     run = workdir / "runs" / "tiny"
     before = snapshot(run)
-    proc = gpuqd("run", str(workdir / "tiny.yaml"), "--runs-dir", str(workdir / "runs"), "--resume",
-                 "--set", "magnet.alpha=0.2", cwd=workdir)
+    proc = gpuqd(
+        "run",
+        str(workdir / "tiny.yaml"),
+        "--runs-dir",
+        str(workdir / "runs"),
+        "--resume",
+        "--set",
+        "magnet.alpha=0.2",
+        cwd=workdir,
+    )
     assert_one_line_exit_2(proc, "magnet.alpha", "--force")
     assert snapshot(run) == before
 
@@ -151,8 +174,9 @@ def test_corrupt_results_under_plot(workdir, kind):
 def test_corrupt_checkpoint_under_resume(tmp_path, tiny_config):
     cfg = write_config(tmp_path / "tiny.yaml", tiny_config)
     runs = tmp_path / "runs"
-    proc = gpuqd("run", str(cfg), "--runs-dir", str(runs), "--no-figures", "-q", cwd=tmp_path,
-                 **{KILL_HOOK_ENV: "dynamics:1"})
+    proc = gpuqd(
+        "run", str(cfg), "--runs-dir", str(runs), "--no-figures", "-q", cwd=tmp_path, **{KILL_HOOK_ENV: "dynamics:1"}
+    )
     assert proc.returncode != 0
     states = list((runs / "tiny" / "checkpoint").glob("*.npz"))
     assert states
@@ -166,8 +190,9 @@ def test_corrupt_checkpoint_under_resume(tmp_path, tiny_config):
 def test_resume_with_another_gpuqd_version_is_refused(tmp_path, tiny_config):
     cfg = write_config(tmp_path / "tiny.yaml", tiny_config)
     runs = tmp_path / "runs"
-    proc = gpuqd("run", str(cfg), "--runs-dir", str(runs), "--no-figures", "-q", cwd=tmp_path,
-                 **{KILL_HOOK_ENV: "dynamics:1"})
+    proc = gpuqd(
+        "run", str(cfg), "--runs-dir", str(runs), "--no-figures", "-q", cwd=tmp_path, **{KILL_HOOK_ENV: "dynamics:1"}
+    )
     assert proc.returncode != 0
     meta_path = runs / "tiny" / "meta.json"
     meta = json.loads(meta_path.read_text())
@@ -221,8 +246,9 @@ def test_over_memory_grid_is_refused(tmp_path, command, tiny_config):
     data = tiny_config
     data["grid"]["eps_tilde"]["num"] = data["grid"]["V"]["num"] = 2000
     cfg = write_config(tmp_path / "big.yaml", data)
-    proc = gpuqd(command, str(cfg), "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path,
-                 GPUQD_AVAILABLE_MEMORY=str(2 * 2**30))
+    proc = gpuqd(
+        command, str(cfg), "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path, GPUQD_AVAILABLE_MEMORY=str(2 * 2**30)
+    )
     assert_one_line_exit_2(proc, "--allow-large", "memory")
     assert not (tmp_path / "runs" / "tiny").exists()
 

@@ -21,11 +21,22 @@ HAVE_MPL = importlib.util.find_spec("matplotlib") is not None
 #: the tiny configuration's transport on a 5×5 grid, stiffer magnet with a field along e_z, output fmr
 FMR_SECTIONS = {
     "name": "tiny_fmr",
-    "grid": {"unit": "U", "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 5},
-             "V": {"start": -0.4, "stop": 0.4, "num": 5}},
+    "grid": {
+        "unit": "U",
+        "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 5},
+        "V": {"start": -0.4, "stop": 0.4, "num": 5},
+    },
     "magnet": {"S": 1.0, "KV": 0.05, "alpha": 0.1, "sigma2": 1.0e-4, "field": [0.0, 0.0, 0.01]},
-    "fmr": {"spectra_eps_tilde": [0.25, -0.3], "spectra_V": [-0.15, 0.2], "n_omega": 51, "simulate": True,
-            "simulate_omegas": 3, "periods": 4, "steps_per_period": 256, "settle_decays": 8},
+    "fmr": {
+        "spectra_eps_tilde": [0.25, -0.3],
+        "spectra_V": [-0.15, 0.2],
+        "n_omega": 51,
+        "simulate": True,
+        "simulate_omegas": 3,
+        "periods": 4,
+        "steps_per_period": 256,
+        "settle_decays": 8,
+    },
     "outputs": ["fmr"],
     "dynamics": None,
     "figures": None,
@@ -51,8 +62,9 @@ def fmr_run(tmp_path_factory, tiny_fmr):
 
     dynamics_stage.DynamicsWork.start = no_dynamics
     try:
-        rc = cli.main(["run", str(cfg_path), "--quiet", "--runs-dir", str(tmp / "runs")]
-                      + ([] if HAVE_MPL else ["--no-figures"]))
+        rc = cli.main(
+            ["run", str(cfg_path), "--quiet", "--runs-dir", str(tmp / "runs")] + ([] if HAVE_MPL else ["--no-figures"])
+        )
     finally:
         dynamics_stage.DynamicsWork.start = original
     assert rc == 0
@@ -79,17 +91,29 @@ def test_fmr_arrays_round_trip_and_masks(fmr_run, tiny_fmr):
     mg = tiny_fmr["magnet"]
     n_unstable = 0
     for state in fmr.STATES:
-        for q in ("stable", "resonance_frequency", "effective_damping", "linewidth", "peak_chi_imag",
-                  "field_like", "damping_like"):
+        for q in (
+            "stable",
+            "resonance_frequency",
+            "effective_damping",
+            "linewidth",
+            "peak_chi_imag",
+            "field_like",
+            "damping_like",
+        ):
             name = f"fmr_{q}_{state}"
             assert r[name].shape == (n_eps, n_V)
             np.testing.assert_array_equal(r[name], d[name])  # load_run round trip
             assert attrs["variables"][name]["dims"] == ["eps_tilde", "V"] and r.describe(name)
         stable = r[f"fmr_stable_{state}"].astype(bool)
         n_unstable += int((~stable).sum())
-        expected = fmr.is_stable(S=mg["S"], alpha=mg["alpha"], field=mg["KV"],
-                                 field_like=r[f"fmr_field_like_{state}"] + b_z,
-                                 damping_like=r[f"fmr_damping_like_{state}"], state=state)
+        expected = fmr.is_stable(
+            S=mg["S"],
+            alpha=mg["alpha"],
+            field=mg["KV"],
+            field_like=r[f"fmr_field_like_{state}"] + b_z,
+            damping_like=r[f"fmr_damping_like_{state}"],
+            state=state,
+        )
         np.testing.assert_array_equal(stable, expected)
         for q in ("resonance_frequency", "effective_damping", "linewidth", "peak_chi_imag"):
             assert np.all(np.isnan(r[f"fmr_{q}_{state}"][~stable])), q
@@ -135,7 +159,14 @@ def test_shipped_fmr_config_validates():
     assert f["simulate"] is True and len(f["spectra_eps_tilde"]) == len(f["spectra_V"])
     tr, mg = cfg.data["transport"], cfg.data["magnet"]
     assert (tr["U"], tr["T"], tr["p_S"], tr["p_D"], mg["S"], mg["KV"], mg["alpha"]) == (
-        1000.0, 10.0, 0.99, 0.99, 1.0, 0.01, 0.1)
+        1000.0,
+        10.0,
+        0.99,
+        0.99,
+        1.0,
+        0.01,
+        0.1,
+    )
 
 
 def test_estimate_counts_the_simulated_fmr_steps_exactly(fmr_run, tiny_fmr):

@@ -25,7 +25,10 @@ def _sample_arrays() -> tuple[dict, dict]:
     eps = np.linspace(-500.0, 500.0, n_eps)
     V = np.linspace(-400.0, 400.0, n_V)
     arrays = {
-        "eps_tilde": eps, "V": V, "eps_tilde_over_U": eps / 1000.0, "V_over_U": V / 1000.0,
+        "eps_tilde": eps,
+        "V": V,
+        "eps_tilde_over_U": eps / 1000.0,
+        "V_over_U": V / 1000.0,
         "mean_theta": rng.random((n_eps, n_V)),
         "first_passage_time": np.where(rng.random((n_eps, n_V, 2)) < 0.3, np.inf, rng.random((n_eps, n_V, 2))),
         "readout_conductance_dynamic": np.array([[np.nan, 1.0, -0.0]] * n_eps),
@@ -49,14 +52,26 @@ def _sample_arrays() -> tuple[dict, dict]:
 
 
 def _attrs() -> dict:
-    return {"gpuqd_version": "0.1.0", "name": "t", "config": {"seed": 12, "name": "t", "runs_dir": "ε̃"},
-            "notes": ["Γ_S + Γ_D = 2"]}
+    return {
+        "gpuqd_version": "0.1.0",
+        "name": "t",
+        "config": {"seed": 12, "name": "t", "runs_dir": "ε̃"},
+        "notes": ["Γ_S + Γ_D = 2"],
+    }
 
 
 def test_round_trip_exact(tmp_path):
     arrays, variables = _sample_arrays()
-    path = write_results_nc(tmp_path / "results.nc", arrays, variables, _attrs(), "read me: Γ",
-                            config_yaml="name: t\nseed: 12\n", backend="numpy", timings={"dynamics": 1.5})
+    path = write_results_nc(
+        tmp_path / "results.nc",
+        arrays,
+        variables,
+        _attrs(),
+        "read me: Γ",
+        config_yaml="name: t\nseed: 12\n",
+        backend="numpy",
+        timings={"dynamics": 1.5},
+    )
     back, attrs, readme = read_results_nc(path)
     assert sorted(back) == sorted(arrays)
     for k, a in arrays.items():
@@ -69,14 +84,23 @@ def test_round_trip_exact(tmp_path):
     assert readme == "read me: Γ"
     assert attrs["config"] == _attrs()["config"] and attrs["notes"] == _attrs()["notes"]
     for k in arrays:
-        assert {x: attrs["variables"][k][x] for x in ("dims", "units", "description")} == \
-               {x: variables[k][x] for x in ("dims", "units", "description")}
+        assert {x: attrs["variables"][k][x] for x in ("dims", "units", "description")} == {
+            x: variables[k][x] for x in ("dims", "units", "description")
+        }
 
 
 def test_cf_attributes_with_scipy(tmp_path):
     arrays, variables = _sample_arrays()
-    path = write_results_nc(tmp_path / "results.nc", arrays, variables, _attrs(), "",
-                            config_yaml="name: t\nseed: 12\n", backend="numpy", timings={"dynamics": 1.5})
+    path = write_results_nc(
+        tmp_path / "results.nc",
+        arrays,
+        variables,
+        _attrs(),
+        "",
+        config_yaml="name: t\nseed: 12\n",
+        backend="numpy",
+        timings={"dynamics": 1.5},
+    )
     with netcdf_file(path, "r", mmap=False) as nc:
         assert nc.Conventions == b"CF-1.8"
         assert nc.seed == 12 and nc.backend == b"numpy" and nc.config.decode() == "name: t\nseed: 12\n"
@@ -93,8 +117,9 @@ def test_cf_attributes_with_scipy(tmp_path):
 def test_opens_with_xarray(tmp_path):
     pytest.importorskip("xarray")
     arrays, variables = _sample_arrays()
-    path = write_results_nc(tmp_path / "results.nc", arrays, variables, _attrs(), "",
-                            config_yaml="name: t\n", backend="numpy")
+    path = write_results_nc(
+        tmp_path / "results.nc", arrays, variables, _attrs(), "", config_yaml="name: t\n", backend="numpy"
+    )
     ds = to_xarray(path)
     assert set(ds.coords) >= {"eps_tilde", "V", "eps_tilde_over_U", "V_over_U"}
     np.testing.assert_array_equal(ds["mean_theta"].values, arrays["mean_theta"])
@@ -127,8 +152,7 @@ def test_run_writes_results_nc_equal_to_npz(tmp_path, tiny_config, run_helpers, 
     from gpuqd import load_run
 
     cfg = run_helpers.write(tmp_path, tiny_config)
-    rc, _, err = run_helpers.main(["run", str(cfg), "--runs-dir", str(tmp_path / "runs"), "--no-figures", "-q"],
-                                  capsys)
+    rc, _, err = run_helpers.main(["run", str(cfg), "--runs-dir", str(tmp_path / "runs"), "--no-figures", "-q"], capsys)
     assert rc == 0, err
     run = tmp_path / "runs" / tiny_config["name"]
     npz = run_helpers.arrays(run)

@@ -20,8 +20,10 @@ from gpuqd.run.file_errors import REMEDY_FORCE, RunFileError, load_npz, make_dir
 from gpuqd.run.lock import RunLock, RunLockedError, lock_path
 
 REPO = Path(__file__).resolve().parents[2]
-HOLD = ("import sys, time; sys.path.insert(0, sys.argv[2]); from gpuqd.run.lock import RunLock; "
-        "l = RunLock(sys.argv[1]).acquire(); print('locked', flush=True); time.sleep(60)")
+HOLD = (
+    "import sys, time; sys.path.insert(0, sys.argv[2]); from gpuqd.run.lock import RunLock; "
+    "l = RunLock(sys.argv[1]).acquire(); print('locked', flush=True); time.sleep(60)"
+)
 
 
 def _holder(run_dir: Path) -> subprocess.Popen:

@@ -23,13 +23,24 @@ HAVE_MPL = importlib.util.find_spec("matplotlib") is not None
 #: the tiny configuration's transport with a 3×2 grid, warmer magnet, both protocols, adaptive rounds
 STATS_SECTIONS = {
     "name": "tiny_stats",
-    "grid": {"unit": "U", "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 3},
-             "V": {"start": -0.4, "stop": 0.4, "num": 2}},
+    "grid": {
+        "unit": "U",
+        "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 3},
+        "V": {"start": -0.4, "stop": 0.4, "num": 2},
+    },
     "magnet": {"S": 1.0, "KV": 0.01, "alpha": 0.1, "sigma2": 1.0e-3},
     "dynamics": {"dt": 0.05, "t_end": 150.0, "average_from": 20.0},
-    "statistics": {"protocol": "both", "trajectories_per_point": 8, "chunk_steps": 300, "adaptive": True,
-                   "target_relative_ci_width": 0.1, "max_trajectories_per_point": 24, "max_rounds": 3,
-                   "survival_eps_tilde": 0.0, "survival_V": [0.4, -0.4]},
+    "statistics": {
+        "protocol": "both",
+        "trajectories_per_point": 8,
+        "chunk_steps": 300,
+        "adaptive": True,
+        "target_relative_ci_width": 0.1,
+        "max_trajectories_per_point": 24,
+        "max_rounds": 3,
+        "survival_eps_tilde": 0.0,
+        "survival_V": [0.4, -0.4],
+    },
     "outputs": ["switching_times"],
     "figures": None,
 }
@@ -49,8 +60,9 @@ def test_switching_times_outputs_and_load_run(tmp_path, capsys, run_helpers, tin
     _main, _arrays, _assert_identical = run_helpers.main, run_helpers.arrays, run_helpers.assert_identical
     cfg = run_helpers.write(tmp_path, tiny_stats, "tiny_stats.yaml")
     runs = tmp_path / "runs"
-    rc, out, err = _main(["run", str(cfg), "--runs-dir", str(runs), "--quiet"]
-                         + ([] if HAVE_MPL else ["--no-figures"]), capsys)
+    rc, out, err = _main(
+        ["run", str(cfg), "--runs-dir", str(runs), "--quiet"] + ([] if HAVE_MPL else ["--no-figures"]), capsys
+    )
     assert rc == 0, err
     run = runs / "tiny_stats"
     assert not (run / "checkpoint").exists()
@@ -83,7 +95,8 @@ def test_switching_times_outputs_and_load_run(tmp_path, capsys, run_helpers, tin
     assert np.all(r["switching_survival"][..., 0] == 1.0)
     assert np.all(np.diff(r["switching_survival"], axis=-1) <= 0)
     assert r["switching_histogram_counts"].sum() + r["switching_histogram_censored"].sum() == (
-        n[:, [1], [1]].sum() + n[:, [1], [0]].sum())
+        n[:, [1], [1]].sum() + n[:, [1], [0]].sum()
+    )
     assert int(r["switching_trajectory_steps"]) < int(r["switching_trajectory_steps_uncompacted"])
 
 
@@ -102,8 +115,9 @@ def test_switching_times_resume_after_kill_is_bit_identical(tmp_path, capsys, ru
     cfg2 = run_helpers.write(tmp_path, data, "killed.yaml")
     args = ["run", str(cfg2), "--runs-dir", str(runs), "--quiet", "--no-figures"]
     for kill_after in (2, 3):  # each session writes a few checkpoints, then dies
-        p = _subprocess(args + (["--resume"] if kill_after > 2 else []), tmp_path,
-                        {KILL_HOOK_ENV: f"switching_times:{kill_after}"})
+        p = _subprocess(
+            args + (["--resume"] if kill_after > 2 else []), tmp_path, {KILL_HOOK_ENV: f"switching_times:{kill_after}"}
+        )
         assert p.returncode == -signal.SIGKILL, p.stderr
         assert (runs / "killed" / "checkpoint" / "switching_state.npz").exists()
     rc, _, err = _main(args + ["--resume"], capsys)
@@ -115,8 +129,10 @@ def test_switching_times_resume_after_kill_is_bit_identical(tmp_path, capsys, ru
 
 def test_trajectory_ids_do_not_collide() -> None:
     n_points = 7
-    ids = [trajectory_ids_for(q, np.arange(n_points)[:, None], np.arange(0, 100_000, 7)[None, :], n_points).ravel()
-           for q in (0, 1)]
+    ids = [
+        trajectory_ids_for(q, np.arange(n_points)[:, None], np.arange(0, 100_000, 7)[None, :], n_points).ravel()
+        for q in (0, 1)
+    ]
     all_ids = np.concatenate(ids)
     assert np.unique(all_ids).size == all_ids.size and all_ids.min() >= 2**40 and all_ids.max() < 2**63
 
@@ -127,8 +143,20 @@ def test_adaptive_rounds_save_trajectories_for_the_same_ci_width() -> None:
     magnet = Macrospin(S=1.0, alpha=0.2, KV=0.1, sigma2=0.008)
     table_free = ConstantTorque(0.03, 0.025)  # all points share one torque here; the CV ≈ 0.7 sets N
     target = 0.15
-    adaptive = AdaptiveSwitchingRun(magnet, table_free, 4, ["P_to_AP"], 0.1, 2000.0, 21, 20, adaptive=True,
-                                    target_width=target, max_per_point=2000, max_rounds=10)
+    adaptive = AdaptiveSwitchingRun(
+        magnet,
+        table_free,
+        4,
+        ["P_to_AP"],
+        0.1,
+        2000.0,
+        21,
+        20,
+        adaptive=True,
+        target_width=target,
+        max_per_point=2000,
+        max_rounds=10,
+    )
     while not adaptive.done:
         adaptive.advance(2000)
     width = adaptive.relative_width(adaptive.summary())

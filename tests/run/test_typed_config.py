@@ -66,8 +66,14 @@ def test_step_count_tolerance():
 def test_registry_declares_outputs_sections_and_variables():
     stages = all_stages()
     assert [s.name for s in stages] == ["transport", "dynamics", "fokker_planck", "fmr", "switching_times"]
-    assert set(output_names()) == {"switching_diagram", "readout", "torque_maps", "fokker_planck", "fmr",
-                                   "switching_times"}
+    assert set(output_names()) == {
+        "switching_diagram",
+        "readout",
+        "torque_maps",
+        "fokker_planck",
+        "fmr",
+        "switching_times",
+    }
     assert {"statistics", "fmr"} <= set(schema().fields)
     assert [s.name for s in stages_for(["fmr"])] == ["transport", "fmr"]
     names = [v for s in stages for v in s.variables]

@@ -13,8 +13,17 @@ from gpuqd.run.yaml_input import (
     suggest_key_path,
 )
 
-PATHS = ["name", "seed", "transport.U", "transport.T", "dynamics.dt", "dynamics.t_end", "magnet.alpha",
-         "grid.eps_tilde.num", "grid.V.num"]
+PATHS = [
+    "name",
+    "seed",
+    "transport.U",
+    "transport.T",
+    "dynamics.dt",
+    "dynamics.t_end",
+    "magnet.alpha",
+    "grid.eps_tilde.num",
+    "grid.V.num",
+]
 
 
 def test_duplicate_keys_name_both_lines():
@@ -56,6 +65,8 @@ def test_describe_type_and_quote_hint():
 
 def test_command_line_keeps_set_flags():
     argv = ["run", "configs/quickstart.yaml", "--set", "dynamics.dt=0.01", "--set", "name=a b"]
-    assert command_line(argv, add=["--resume"]) == \
-        "gpuqd run configs/quickstart.yaml --set dynamics.dt=0.01 --set 'name=a b' --resume"
+    assert (
+        command_line(argv, add=["--resume"])
+        == "gpuqd run configs/quickstart.yaml --set dynamics.dt=0.01 --set 'name=a b' --resume"
+    )
     assert command_line(argv + ["--force"], add=["--resume"], drop=["--force"]).endswith("--resume")

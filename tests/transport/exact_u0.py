@@ -17,8 +17,9 @@ def fermi(omega: float, mu: float, T: float) -> float:
     return 0.5 * (1.0 - np.tanh(0.5 * x))
 
 
-def exact_currents(eps: float, V: float, T: float, gamma_S: float, gamma_D: float,
-                   p_S: float, p_D: float, n_S, n_D) -> dict[str, np.ndarray]:
+def exact_currents(
+    eps: float, V: float, T: float, gamma_S: float, gamma_D: float, p_S: float, p_D: float, n_S, n_D
+) -> dict[str, np.ndarray]:
     """Particle and spin currents into each lead (I^N_S, I^N_D, I^S_S, I^S_D) at U = 0."""
     mu = {"S": 0.5 * V, "D": -0.5 * V}
     coupling = {
@@ -31,8 +32,9 @@ def exact_currents(eps: float, V: float, T: float, gamma_S: float, gamma_D: floa
     def integrand(omega: float, lead: str, k: int) -> float:
         g_ret = np.linalg.inv((omega - eps) * np.eye(2) + 0.5j * total)
         g_adv = g_ret.conj().T
-        lesser = 1j * g_ret @ (fermi(omega, mu["S"], T) * coupling["S"]
-                               + fermi(omega, mu["D"], T) * coupling["D"]) @ g_adv
+        lesser = (
+            1j * g_ret @ (fermi(omega, mu["S"], T) * coupling["S"] + fermi(omega, mu["D"], T) * coupling["D"]) @ g_adv
+        )
         m = observables[k]
         value = m @ (fermi(omega, mu[lead], T) * g_ret @ coupling[lead] + 0.5 * lesser @ coupling[lead])
         return float(np.imag(np.trace(value))) / np.pi

@@ -45,8 +45,15 @@ def _gauss_legendre_unit(n: int) -> tuple[np.ndarray, np.ndarray]:
     return 0.5 * (x + 1.0), 0.5 * w  # on (0, 1)
 
 
-def integration_nodes(eps: float, U: float, mu_max: float, T: float, step_over_t: float = TRAPEZOID_STEP_OVER_T,
-                      tail_points: int = TAIL_POINTS, tail_power: int = 2) -> tuple[np.ndarray, np.ndarray]:
+def integration_nodes(
+    eps: float,
+    U: float,
+    mu_max: float,
+    T: float,
+    step_over_t: float = TRAPEZOID_STEP_OVER_T,
+    tail_points: int = TAIL_POINTS,
+    tail_power: int = 2,
+) -> tuple[np.ndarray, np.ndarray]:
     """Complex nodes u_n = x_n − iπT/2 and real weights of the shifted-contour rule (today's defaults:
     step 0.4 T, tails x = X/σ² with 80 Gauss–Legendre points)."""
     half_width = 3.0 * (abs(eps) + abs(U) + abs(mu_max)) + 60.0 * T
@@ -128,8 +135,9 @@ def second_order_basis(eps: float, U: float, V: float, T: float, log_cutoff: flo
     return np.stack([integral_x, integral_d])
 
 
-def reference_kernel(eps_tilde: np.ndarray, V: np.ndarray, U: float, T: float, log_cutoff: float = 8.0,
-                     **rule: float) -> np.ndarray:
+def reference_kernel(
+    eps_tilde: np.ndarray, V: np.ndarray, U: float, T: float, log_cutoff: float = 8.0, **rule: float
+) -> np.ndarray:
     """Real K (n, 2, 72, 6, 6) from this quadrature (the same basis → K map as the runtime path)."""
     from gpuqd.transport.kernel import kernel_from_basis
 

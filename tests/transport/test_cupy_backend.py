@@ -12,8 +12,17 @@ from gpuqd.transport import SpinValve, TorqueTable, drain_direction
 pytestmark = pytest.mark.gpu
 
 PAPER = dict(U=1000.0, T=10.0, gamma_S=2 / 3, gamma_D=4 / 3, p_S=0.99, p_D=0.99)
-NAMES = ("charge_current", "torque_field_like", "torque_damping_like", "source_field_like", "source_damping_like",
-         "occupations", "dot_spin", "spin_current_drain", "spin_current_source")
+NAMES = (
+    "charge_current",
+    "torque_field_like",
+    "torque_damping_like",
+    "source_field_like",
+    "source_damping_like",
+    "occupations",
+    "dot_spin",
+    "spin_current_drain",
+    "spin_current_source",
+)
 
 
 def _close(a: np.ndarray, b: np.ndarray, rtol: float = 1e-10) -> None:

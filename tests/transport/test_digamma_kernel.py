@@ -68,7 +68,7 @@ def test_nvcc_compiles_the_kernel_source(tmp_path: Path) -> None:
     source = tmp_path / "digamma_kernel.cu"
     source.write_text(
         f'#include "{DIGAMMA_SOURCE.resolve()}"\n'
-        "extern \"C\" __global__ void digamma_kernel(const double* x, const double* y, double* re, double* im,"
+        'extern "C" __global__ void digamma_kernel(const double* x, const double* y, double* re, double* im,'
         " long n) {\n"
         "    long k = blockIdx.x * (long)blockDim.x + threadIdx.x;\n"
         "    if (k < n) gpuqd_digamma(x[k], y[k], &re[k], &im[k]);\n"
@@ -87,7 +87,8 @@ def test_integrals_with_the_kernel_digamma_equal_scipy_ones(host_digamma, monkey
 
     eps, bias = np.array([-300.0, 200.0, 450.0, 0.0]), np.array([50.0, 100.0, -20.0, 0.0])
     reference = integral_vector(eps, bias, 1000.0, 10.0)
-    monkeypatch.setattr(fi, "digamma", lambda z, xp: host_digamma(np.asarray(z, dtype=complex).ravel()).reshape(
-        np.shape(z)))
+    monkeypatch.setattr(
+        fi, "digamma", lambda z, xp: host_digamma(np.asarray(z, dtype=complex).ravel()).reshape(np.shape(z))
+    )
     ours = integral_vector(eps, bias, 1000.0, 10.0)
     assert np.abs(ours - reference).max() <= 1e-13 * np.abs(reference).max()

@@ -27,17 +27,33 @@ U = 1000.0
 # (T/U, ε̃/U, V/U): V = 0, ε̃ = ±U/2 (ε = 0 or ε + U = 0: degenerate poles λ = ±ε or ±(ε+U)), |ε̃| ≫ U,
 # resonance-line and blockade points, T/U from 1e-3 to 1.
 GRID = [
-    (1e-3, 0.5, 0.0), (1e-3, -0.5, 0.2), (1e-3, 0.2, 0.1), (1e-3, 5.0, 0.3),
-    (1e-2, 0.5, 0.0), (1e-2, -0.5, 0.2), (1e-2, 0.25, -0.15), (1e-2, -4.0, -0.2), (1e-2, 0.0, 0.0),
-    (0.1, 0.2, 0.1), (0.1, 5.0, 0.3), (1.0, 0.25, -0.15), (1.0, -0.5, 0.0),
+    (1e-3, 0.5, 0.0),
+    (1e-3, -0.5, 0.2),
+    (1e-3, 0.2, 0.1),
+    (1e-3, 5.0, 0.3),
+    (1e-2, 0.5, 0.0),
+    (1e-2, -0.5, 0.2),
+    (1e-2, 0.25, -0.15),
+    (1e-2, -4.0, -0.2),
+    (1e-2, 0.0, 0.0),
+    (0.1, 0.2, 0.1),
+    (0.1, 5.0, 0.3),
+    (1.0, 0.25, -0.15),
+    (1.0, -0.5, 0.0),
 ]
 
 
 def _sv(T_over_U: float, **kw) -> SpinValve:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return SpinValve(U=kw.get("U", U), T=T_over_U * U, gamma_S=kw.get("gamma_S", 2 / 3),
-                         gamma_D=kw.get("gamma_D", 4 / 3), p_S=0.99, p_D=0.9)
+        return SpinValve(
+            U=kw.get("U", U),
+            T=T_over_U * U,
+            gamma_S=kw.get("gamma_S", 2 / 3),
+            gamma_D=kw.get("gamma_D", 4 / 3),
+            p_S=0.99,
+            p_D=0.9,
+        )
 
 
 @pytest.mark.parametrize("T_over_U, eps_over_U, V_over_U", GRID)
@@ -88,16 +104,23 @@ def test_physical_outputs_match_reference(reference_quadrature, T_over_U, eps_ov
     for order in (1, 2) if T_over_U >= 0.1 else (2,):
         ref = reference_quadrature.reference_solve(sv, eps, V, theta, order, kernel=kernel)
         fast = sv.solve(eps, V, theta, order=order)
-        for name in ("charge_current", "torque_field_like", "torque_damping_like", "source_field_like",
-                     "source_damping_like", "occupations", "dot_spin"):
+        for name in (
+            "charge_current",
+            "torque_field_like",
+            "torque_damping_like",
+            "source_field_like",
+            "source_damping_like",
+            "occupations",
+            "dot_spin",
+        ):
             a, b = getattr(fast, name), getattr(ref, name)
             assert np.abs(a - b).max() <= 1e-9 * np.abs(b).max() + 1e-14, (order, name)
 
 
-@pytest.mark.parametrize("T_over_U, eps_over_U, V_over_U", [(1e-2, 0.25, -0.15), (1e-2, 0.2, 0.1),
-                                                            (0.1, -0.3, 0.05), (1.0, 0.25, -0.15)])
-def test_collinear_limits_match_richardson_of_reference(reference_quadrature, T_over_U, eps_over_U,
-                                                        V_over_U) -> None:
+@pytest.mark.parametrize(
+    "T_over_U, eps_over_U, V_over_U", [(1e-2, 0.25, -0.15), (1e-2, 0.2, 0.1), (0.1, -0.3, 0.05), (1.0, 0.25, -0.15)]
+)
+def test_collinear_limits_match_richardson_of_reference(reference_quadrature, T_over_U, eps_over_U, V_over_U) -> None:
     """θ = 0, π: the analytic limit equals the former Richardson extrapolation (solves at θ0 ± h, ± 2h,
     h = 1e-5, error O(h⁴)) on the reference path to 1e-8 of the coefficient scale."""
     sv = _sv(T_over_U)
@@ -105,8 +128,10 @@ def test_collinear_limits_match_richardson_of_reference(reference_quadrature, T_
     kernel = reference_quadrature.reference_kernel(eps, V, sv.U, sv.T, **REFINED)[0]
     h = 1e-5
     ends = sv.solve(eps, V, np.array([0.0, np.pi]))
-    near = [reference_quadrature.reference_solve(sv, eps, V, np.array([step, np.pi - step]), kernel=kernel)
-            for step in (h, 2 * h)]
+    near = [
+        reference_quadrature.reference_solve(sv, eps, V, np.array([step, np.pi - step]), kernel=kernel)
+        for step in (h, 2 * h)
+    ]
     for name in ("torque_field_like", "torque_damping_like", "source_field_like", "source_damping_like"):
         richardson = (4 * getattr(near[0], name) - getattr(near[1], name)) / 3
         scale = np.abs(richardson).max()

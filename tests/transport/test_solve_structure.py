@@ -52,8 +52,15 @@ def test_angular_form_equals_general_kernel(order: int) -> None:
     eps, bias = (250.0, -150.0) if order == 2 else (400.0, 400.0)
     a = sv.solve(eps, bias, theta, order=order)
     b = sv.solve_vectors(eps, bias, (0, 0, 1), drain_direction(theta), order=order)
-    for name in ("charge_current", "torque_field_like", "torque_damping_like", "source_field_like",
-                 "source_damping_like", "dot_spin", "occupations"):
+    for name in (
+        "charge_current",
+        "torque_field_like",
+        "torque_damping_like",
+        "source_field_like",
+        "source_damping_like",
+        "dot_spin",
+        "occupations",
+    ):
         x, y = getattr(a, name), getattr(b, name)
         np.testing.assert_allclose(x, y, rtol=0, atol=1e-11 * np.abs(y).max(), err_msg=name)
 
@@ -63,8 +70,7 @@ def test_solve_independent_of_batch_composition() -> None:
     sv = SpinValve(**PAPER)
     theta = np.array([0.0, 0.3, 2.0, np.pi])
     alone = sv.solve(200.0, 100.0, theta)
-    batch = sv.solve(np.array([-300.0, 200.0, 450.0])[:, None], np.array([50.0, 100.0, -20.0])[:, None],
-                     theta[None, :])
+    batch = sv.solve(np.array([-300.0, 200.0, 450.0])[:, None], np.array([50.0, 100.0, -20.0])[:, None], theta[None, :])
     np.testing.assert_array_equal(batch.torque_field_like[1], alone.torque_field_like)
     np.testing.assert_array_equal(batch.charge_current[1], alone.charge_current)
 

@@ -21,9 +21,15 @@ def table_and_truth():
     sv = SpinValve(**PAPER)
     tables = [TorqueTable.build(sv, [e], [v]) for e, v in zip(EPS, V, strict=True)]
     rng = np.random.default_rng(11)
-    theta = np.concatenate([rng.uniform(0, np.pi, 300), rng.uniform(0.9 * np.pi, np.pi, 300),
-                            rng.uniform(0, 0.02 * np.pi, 200), np.pi - np.logspace(-6, -1, 50),
-                            np.logspace(-6, -1, 50)])
+    theta = np.concatenate(
+        [
+            rng.uniform(0, np.pi, 300),
+            rng.uniform(0.9 * np.pi, np.pi, 300),
+            rng.uniform(0, 0.02 * np.pi, 200),
+            np.pi - np.logspace(-6, -1, 50),
+            np.logspace(-6, -1, 50),
+        ]
+    )
     truth = sv.solve(EPS[:, None], V[:, None], theta[None, :])
     return tables, theta, truth
 
@@ -81,8 +87,7 @@ def test_synthetic_table_reproduces_smooth_functions() -> None:
 
 def test_bad_table_rejected() -> None:
     with pytest.raises(ValueError, match="non-finite"):
-        TorqueTable(field_like=np.full((1, 8), np.nan), damping_like=np.zeros((1, 8)),
-                    charge_current=np.zeros((1, 8)))
+        TorqueTable(field_like=np.full((1, 8), np.nan), damping_like=np.zeros((1, 8)), charge_current=np.zeros((1, 8)))
     with pytest.raises(ValueError, match="shape"):
         TorqueTable(field_like=np.zeros((1, 8)), damping_like=np.zeros((2, 8)), charge_current=np.zeros((1, 8)))
 
@@ -105,8 +110,9 @@ def test_build_is_independent_of_block_size_and_reports_progress() -> None:
     sv = _small_sv()
     calls: list[tuple[int, int]] = []
     reference = TorqueTable.build(sv, SMALL_EPS, SMALL_V, n_theta=48, block_points=9)
-    blocked = TorqueTable.build(sv, SMALL_EPS, SMALL_V, n_theta=48, block_points=2,
-                                progress=lambda done, total: calls.append((done, total)))
+    blocked = TorqueTable.build(
+        sv, SMALL_EPS, SMALL_V, n_theta=48, block_points=2, progress=lambda done, total: calls.append((done, total))
+    )
     for name in ("field_like", "damping_like", "charge_current", "source_field_like", "source_damping_like"):
         np.testing.assert_array_equal(getattr(blocked, name), getattr(reference, name))
     assert calls == [(2, 9), (4, 9), (6, 9), (8, 9), (9, 9)]
@@ -136,8 +142,20 @@ def test_build_extra_angles_and_metadata(tmp_path) -> None:
     np.testing.assert_array_equal(table.extra["theta"], extra)
     np.testing.assert_allclose(table.extra["field_like"], direct.torque_field_like, rtol=1e-12, atol=0)
     np.testing.assert_allclose(table.extra["source_damping_like"], direct.source_damping_like, rtol=1e-12, atol=0)
-    assert {"transport", "order", "n_theta", "units", "layout", "gpuqd", "cache_key", "built_by", "theta_min",
-            "theta_mid", "interpolation_error_statement", "backend"} <= set(table.metadata)
+    assert {
+        "transport",
+        "order",
+        "n_theta",
+        "units",
+        "layout",
+        "gpuqd",
+        "cache_key",
+        "built_by",
+        "theta_min",
+        "theta_mid",
+        "interpolation_error_statement",
+        "backend",
+    } <= set(table.metadata)
     assert table.metadata["cache_key"] == "abc"
     loaded = TorqueTable.load(table.save(tmp_path / "t.npz"))
     np.testing.assert_array_equal(loaded.extra["charge_current"], table.extra["charge_current"])

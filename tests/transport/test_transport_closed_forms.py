@@ -18,8 +18,9 @@ def phi(eps: float, U: float, mu: float, T: float) -> float:
     return float(np.real(psi(0.5 + 1j * (eps + U - mu) / s)) - np.real(psi(0.5 + 1j * (eps - mu) / s)))
 
 
-def explicit_first_order(x: np.ndarray, eps: float, U: float, T: float, mu: float, gamma: float,
-                         p: float, n: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+def explicit_first_order(
+    x: np.ndarray, eps: float, U: float, T: float, mu: float, gamma: float, p: float, n: np.ndarray
+) -> tuple[np.ndarray, float, np.ndarray]:
     """Braun–König–Martinek equations of docs/physics.md §3.4 for one lead: (dx/dt, I^N_r, I^S_r)."""
     p0, p1, p2, spin = x[0], x[1], x[2], x[3:6]
     f, fu = fermi(eps - mu, T), fermi(eps + U - mu, T)
@@ -71,11 +72,15 @@ def test_linear_conductance_konig_martinek(eps_tilde: float) -> None:
     a = (f * (1 - f) * (p0 + p1 / 2) + fu * (1 - fu) * (p2 + p1 / 2)) / T
     relaxation, phase = 1 - f + fu, phi(eps, U, 0.0, T)
     theta = np.linspace(0.05, np.pi - 0.05, 7)
-    expected = gamma0 * a * (1 - p**2 * np.sin(theta / 2) ** 2
-                             / (1 + (p * phase / (np.pi * relaxation)) ** 2 * np.cos(theta / 2) ** 2))
+    expected = (
+        gamma0
+        * a
+        * (1 - p**2 * np.sin(theta / 2) ** 2 / (1 + (p * phase / (np.pi * relaxation)) ** 2 * np.cos(theta / 2) ** 2))
+    )
     dv = 1e-5  # O(dv²) error ~1e-14 relative; smaller steps lose digits to cancellation
-    conductance = (sv.solve(eps_tilde, dv, theta, order=1).charge_current
-                   - sv.solve(eps_tilde, -dv, theta, order=1).charge_current) / (2 * dv)
+    conductance = (
+        sv.solve(eps_tilde, dv, theta, order=1).charge_current - sv.solve(eps_tilde, -dv, theta, order=1).charge_current
+    ) / (2 * dv)
     np.testing.assert_allclose(conductance, expected, rtol=1e-8)
 
 
@@ -84,7 +89,7 @@ def test_u0_first_order_spin_valve_ratio() -> None:
     sv = SpinValve(U=0.0, T=0.1, gamma_S=0.001, gamma_D=0.001, p_S=0.7, p_D=0.7)
     theta = np.linspace(0.0, np.pi, 9)
     dv = 1e-6
-    g = (sv.solve(0.05, dv, theta, order=1).charge_current - sv.solve(0.05, -dv, theta, order=1).charge_current)
+    g = sv.solve(0.05, dv, theta, order=1).charge_current - sv.solve(0.05, -dv, theta, order=1).charge_current
     np.testing.assert_allclose(g / g[0], 1 - 0.49 * np.sin(theta / 2) ** 2, rtol=1e-9)
     assert np.all(sv.exchange_phase(0.05, np.linspace(-1, 1, 5), "S") == 0.0)
 
@@ -97,7 +102,6 @@ def test_u0_collinear_independent_channels(theta: float, V: float) -> None:
     sv = SpinValve(U=0.0, T=T, gamma_S=gs, gamma_D=gd, p_S=ps, p_D=pd)
     sign = 1.0 if theta == 0.0 else -1.0
     expected = sum(
-        gs * (1 + s * ps) * gd * (1 + sign * s * pd) / (gs * (1 + s * ps) + gd * (1 + sign * s * pd))
-        for s in (1, -1)
+        gs * (1 + s * ps) * gd * (1 + sign * s * pd) / (gs * (1 + s * ps) + gd * (1 + sign * s * pd)) for s in (1, -1)
     ) * (fermi(eps - V / 2, T) - fermi(eps + V / 2, T))
     assert float(sv.solve(eps, V, theta, order=1).charge_current) == pytest.approx(expected, rel=1e-13)

@@ -12,8 +12,14 @@ from gpuqd.transport.kernel import kernel_coefficients_complex
 PAPER = dict(U=1000.0, T=10.0, gamma_S=2 / 3, gamma_D=4 / 3, p_S=0.99, p_D=0.99)
 U = PAPER["U"]
 # (ε̃, V) points inside and outside Coulomb blockade, both bias signs, near and off resonance.
-POINTS = [(0.2 * U, 0.1 * U), (0.25 * U, -0.15 * U), (-0.3 * U, 0.05 * U), (0.1 * U, 0.7 * U),
-          (-0.45 * U, -0.2 * U), (0.02 * U, 0.003 * U)]
+POINTS = [
+    (0.2 * U, 0.1 * U),
+    (0.25 * U, -0.15 * U),
+    (-0.3 * U, 0.05 * U),
+    (0.1 * U, 0.7 * U),
+    (-0.45 * U, -0.2 * U),
+    (0.02 * U, 0.003 * U),
+]
 THETAS = np.array([0.01, 0.3, 0.5, 0.77, 0.99]) * np.pi
 
 
@@ -32,8 +38,7 @@ def test_charge_and_spin_conservation(solved) -> None:
     scale = np.abs(solved.charge_current).max()
     np.testing.assert_allclose(solved.particle_current_source + solved.charge_current, 0.0, atol=1e-12 * scale)
     spin_scale = np.abs(solved.spin_current_drain).max()
-    np.testing.assert_allclose(solved.spin_current_source + solved.spin_current_drain, 0.0,
-                               atol=1e-12 * spin_scale)
+    np.testing.assert_allclose(solved.spin_current_source + solved.spin_current_drain, 0.0, atol=1e-12 * spin_scale)
 
 
 def test_trace_and_hermiticity_preservation(paper: SpinValve) -> None:
@@ -90,10 +95,12 @@ def test_rotational_covariance(paper: SpinValve) -> None:
         for rotation in Rotation.random(3, random_state=rng):
             r = paper.solve_vectors(eps, v, rotation.apply(n_s), rotation.apply(n_d))
             scale = np.abs(base.spin_current_drain).max()
-            np.testing.assert_allclose(r.spin_current_drain, rotation.apply(base.spin_current_drain),
-                                       atol=1e-11 * scale)
-            np.testing.assert_allclose(r.spin_current_source, rotation.apply(base.spin_current_source),
-                                       atol=1e-11 * scale)
+            np.testing.assert_allclose(
+                r.spin_current_drain, rotation.apply(base.spin_current_drain), atol=1e-11 * scale
+            )
+            np.testing.assert_allclose(
+                r.spin_current_source, rotation.apply(base.spin_current_source), atol=1e-11 * scale
+            )
             assert float(r.charge_current) == pytest.approx(float(base.charge_current), rel=1e-10)
             assert float(r.torque_field_like) == pytest.approx(float(base.torque_field_like), rel=1e-9)
             assert float(r.torque_damping_like) == pytest.approx(float(base.torque_damping_like), rel=1e-9)
@@ -127,10 +134,17 @@ def test_first_order_alone_fails_in_blockade(paper: SpinValve) -> None:
 
 # docs/physics.md §5.6 table: ε̃/U → resonance V/U roots and partner V/U roots (|V| ≤ 1.2U).
 RESONANCE_TABLE = {
-    0.01: ([-0.0067], [-0.060]), 0.02: ([-0.0134], [-0.121]), 0.05: ([-0.0332], [-0.321]),
-    0.10: ([-0.066], [-0.883, 1.148]), 0.15: ([-0.0945], [-0.868]), 0.20: ([-0.120], [-0.882]),
-    0.25: ([-0.139], [-0.914]), 0.30: ([-0.149], [-0.962]), 0.35: ([-0.145], [-1.020]),
-    0.40: ([-0.122], [-1.087]), 0.45: ([-0.150, -0.085, -0.463], [-1.159]),
+    0.01: ([-0.0067], [-0.060]),
+    0.02: ([-0.0134], [-0.121]),
+    0.05: ([-0.0332], [-0.321]),
+    0.10: ([-0.066], [-0.883, 1.148]),
+    0.15: ([-0.0945], [-0.868]),
+    0.20: ([-0.120], [-0.882]),
+    0.25: ([-0.139], [-0.914]),
+    0.30: ([-0.149], [-0.962]),
+    0.35: ([-0.145], [-1.020]),
+    0.40: ([-0.122], [-1.087]),
+    0.45: ([-0.150, -0.085, -0.463], [-1.159]),
 }
 
 
@@ -149,7 +163,8 @@ def test_resonance_lines_reproduce_spec_table(paper: SpinValve) -> None:
     small = np.array([1e-4 * U])
     assert paper.resonance_lines(small, -0.01 * U, 0.01 * U)[0, 0] == pytest.approx(-2 / 3 * small[0], rel=1e-3)
     assert paper.resonance_lines(small, -0.01 * U, 0.01 * U, kind="partner")[0, 0] == pytest.approx(
-        -6 * small[0], rel=1e-2)
+        -6 * small[0], rel=1e-2
+    )
     # Point symmetry about the origin (docs/physics.md §5.6): V_res(−ε̃) = −V_res(ε̃).
     plus = paper.resonance_lines(np.array([0.2 * U]), -1.2 * U, 1.2 * U)
     minus = paper.resonance_lines(np.array([-0.2 * U]), -1.2 * U, 1.2 * U)
@@ -159,9 +174,15 @@ def test_resonance_lines_reproduce_spec_table(paper: SpinValve) -> None:
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        (dict(p_S=1.0), "p_S"), (dict(p_D=-0.1), "p_D"), (dict(T=0.0), "T"), (dict(T=-1.0), "T"),
-        (dict(gamma_S=0.0), "gamma_S"), (dict(gamma_D=-1.0), "gamma_D"), (dict(U=float("nan")), "U"),
-        (dict(U=-1.0), "U"), (dict(p_D=float("inf")), "p_D"),
+        (dict(p_S=1.0), "p_S"),
+        (dict(p_D=-0.1), "p_D"),
+        (dict(T=0.0), "T"),
+        (dict(T=-1.0), "T"),
+        (dict(gamma_S=0.0), "gamma_S"),
+        (dict(gamma_D=-1.0), "gamma_D"),
+        (dict(U=float("nan")), "U"),
+        (dict(U=-1.0), "U"),
+        (dict(p_D=float("inf")), "p_D"),
     ],
 )
 def test_bad_parameters_raise(kwargs: dict, match: str) -> None:

@@ -29,43 +29,90 @@ __all__ = ["STAGE", "VARIABLES", "DynamicsWork", "STATE_FILE"]
 
 STATE_FILE = "dynamics_state.npz"
 #: fields of EnsembleResult with one entry per trajectory (axis 0)
-PER_TRAJECTORY_FIELDS = ("first_passage_time", "n_switches", "time_in_parallel", "time_in_antiparallel", "mean_theta",
-                         "mean_charge_current", "final_direction", "final_source_direction", "final_state",
-                         "trajectory_ids")
+PER_TRAJECTORY_FIELDS = (
+    "first_passage_time",
+    "n_switches",
+    "time_in_parallel",
+    "time_in_antiparallel",
+    "mean_theta",
+    "mean_charge_current",
+    "final_direction",
+    "final_source_direction",
+    "final_state",
+    "trajectory_ids",
+)
 _G = ["eps_tilde", "V"]
-VARIABLES = MappingProxyType({
-    "mean_theta": {"dims": _G, "units": "rad",
-                   "description": "⟨θ⟩: time average of θ over [average_from, t_end), averaged over the "
-                                  "trajectories of each point"},
-    "mean_theta_per_trajectory": {"dims": _G + ["trajectory"], "units": "rad",
-                                  "description": "time-averaged θ of each trajectory"},
-    "readout_current_dynamic": {"dims": _G, "units": "Gamma",
-                                "description": "time average of I_C(θ(t)) along the trajectories over the "
-                                               "averaging window (mean over trajectories)"},
-    "readout_conductance_dynamic": {"dims": _G, "units": "e^2/hbar",
-                                    "description": "readout_current_dynamic / V (NaN at V = 0)"},
-    "first_passage_time": {"dims": _G + ["trajectory"], "units": "1/Gamma",
-                           "description": "time of the first switch away from the initial state "
-                                          "(inf: no switch before t_end, right-censored)"},
-    "n_switches": {"dims": _G + ["trajectory"], "units": "1",
-                   "description": "number of hysteretic P↔AP switches (threshold ±switch_threshold on n_z)"},
-    "switch_count": {"dims": _G, "units": "1", "description": "total switches over the trajectories of a point"},
-    "switched_fraction": {"dims": _G, "units": "1",
-                          "description": "fraction of trajectories that switched at least once"},
-    "time_in_parallel": {"dims": _G + ["trajectory"], "units": "1/Gamma",
-                         "description": "time spent in the P state (n_z > u_s, hysteretic) over [0, t_end]"},
-    "time_in_antiparallel": {"dims": _G + ["trajectory"], "units": "1/Gamma",
-                             "description": "time spent in the AP state over [0, t_end]"},
-    "final_state": {"dims": _G + ["trajectory"], "units": "1", "description": "+1 P, −1 AP at t_end"},
-    "inset_time": {"dims": ["sample"], "units": "1/Gamma", "description": "times of the inset θ(t) samples"},
-    "inset_theta": {"dims": ["inset", "sample"], "units": "rad",
-                    "description": "θ(t) of the first trajectory at the inset grid points"},
-    "inset_point_over_U": {"dims": ["inset", "xy"], "units": "U",
-                           "description": "(ε̃, V) of the grid points used for the insets (nearest to the "
-                                          "requested figures.inset_* values)"},
-    "inset_requested_over_U": {"dims": ["inset", "xy"], "units": "U",
-                               "description": "requested inset points (figures.inset_eps_tilde, inset_V)"},
-})
+VARIABLES = MappingProxyType(
+    {
+        "mean_theta": {
+            "dims": _G,
+            "units": "rad",
+            "description": "⟨θ⟩: time average of θ over [average_from, t_end), averaged over the "
+            "trajectories of each point",
+        },
+        "mean_theta_per_trajectory": {
+            "dims": _G + ["trajectory"],
+            "units": "rad",
+            "description": "time-averaged θ of each trajectory",
+        },
+        "readout_current_dynamic": {
+            "dims": _G,
+            "units": "Gamma",
+            "description": "time average of I_C(θ(t)) along the trajectories over the "
+            "averaging window (mean over trajectories)",
+        },
+        "readout_conductance_dynamic": {
+            "dims": _G,
+            "units": "e^2/hbar",
+            "description": "readout_current_dynamic / V (NaN at V = 0)",
+        },
+        "first_passage_time": {
+            "dims": _G + ["trajectory"],
+            "units": "1/Gamma",
+            "description": "time of the first switch away from the initial state "
+            "(inf: no switch before t_end, right-censored)",
+        },
+        "n_switches": {
+            "dims": _G + ["trajectory"],
+            "units": "1",
+            "description": "number of hysteretic P↔AP switches (threshold ±switch_threshold on n_z)",
+        },
+        "switch_count": {"dims": _G, "units": "1", "description": "total switches over the trajectories of a point"},
+        "switched_fraction": {
+            "dims": _G,
+            "units": "1",
+            "description": "fraction of trajectories that switched at least once",
+        },
+        "time_in_parallel": {
+            "dims": _G + ["trajectory"],
+            "units": "1/Gamma",
+            "description": "time spent in the P state (n_z > u_s, hysteretic) over [0, t_end]",
+        },
+        "time_in_antiparallel": {
+            "dims": _G + ["trajectory"],
+            "units": "1/Gamma",
+            "description": "time spent in the AP state over [0, t_end]",
+        },
+        "final_state": {"dims": _G + ["trajectory"], "units": "1", "description": "+1 P, −1 AP at t_end"},
+        "inset_time": {"dims": ["sample"], "units": "1/Gamma", "description": "times of the inset θ(t) samples"},
+        "inset_theta": {
+            "dims": ["inset", "sample"],
+            "units": "rad",
+            "description": "θ(t) of the first trajectory at the inset grid points",
+        },
+        "inset_point_over_U": {
+            "dims": ["inset", "xy"],
+            "units": "U",
+            "description": "(ε̃, V) of the grid points used for the insets (nearest to the "
+            "requested figures.inset_* values)",
+        },
+        "inset_requested_over_U": {
+            "dims": ["inset", "xy"],
+            "units": "U",
+            "description": "requested inset points (figures.inset_eps_tilde, inset_V)",
+        },
+    }
+)
 NOTES = (
     "Inset trajectories θ(t) are the first trajectory at the grid points nearest to the requested inset "
     "points (inset_point_over_U vs inset_requested_over_U).",
@@ -119,14 +166,26 @@ class DynamicsWork:
             point_index = None
         try:
             return EnsembleRunner(
-                make_magnet(cfg.magnet), torque, n_traj, dyn.dt, dyn.t_end, cfg.seed, self.backend,
-                initial_theta=dyn.initial_theta, switch_threshold=dyn.switch_threshold,
-                average_from=dyn.average_from, point_index=point_index, sample_every=sample_every,
-                sample_trajectories=sample_traj, **block,
+                make_magnet(cfg.magnet),
+                torque,
+                n_traj,
+                dyn.dt,
+                dyn.t_end,
+                cfg.seed,
+                self.backend,
+                initial_theta=dyn.initial_theta,
+                switch_threshold=dyn.switch_threshold,
+                average_from=dyn.average_from,
+                point_index=point_index,
+                sample_every=sample_every,
+                sample_trajectories=sample_traj,
+                **block,
             )
         except ValueError as exc:
-            raise SetupError(f"dynamics: {exc} (the torque coefficients of the table enter this bound; lower "
-                             f"dynamics.dt — the transport results are cached, so the rerun is quick)") from None
+            raise SetupError(
+                f"dynamics: {exc} (the torque coefficients of the table enter this bound; lower "
+                f"dynamics.dt — the transport results are cached, so the rerun is quick)"
+            ) from None
 
     def collect(self, run: EnsembleRunner) -> EnsembleResult:
         """The runner's :class:`gpuqd.dynamics.runner.EnsembleResult` (per-trajectory observables)."""
@@ -150,21 +209,24 @@ class DynamicsWork:
         picks = [rows[int(t)] for t in self.sample_ids()]
         first = parts[0]
         timed = next((p for p in parts if np.size(p.sample_times)), first)  # blocks without θ(t) have no times
-        fields = {name: np.concatenate([getattr(p, name) for p in parts])[order]
-                  for name in PER_TRAJECTORY_FIELDS}
+        fields = {name: np.concatenate([getattr(p, name) for p in parts])[order] for name in PER_TRAJECTORY_FIELDS}
         return EnsembleResult(
             **fields,
             samples=np.stack([p.samples[r] for p, r in picks]) if picks else first.samples[:0],
-            sample_directions=(np.stack([p.sample_directions[r] for p, r in picks]) if picks
-                               else first.sample_directions[:0]),
-            sample_times=timed.sample_times, dt=first.dt, t_end=first.t_end,
+            sample_directions=(
+                np.stack([p.sample_directions[r] for p, r in picks]) if picks else first.sample_directions[:0]
+            ),
+            sample_times=timed.sample_times,
+            dt=first.dt,
+            t_end=first.t_end,
         )
 
     def progress_start(self, run: EnsembleRunner, reporter: Reporter, resumed: bool) -> None:
         if resumed:
             reporter.message(f"dynamics: resuming at step {run.steps_done} of {run.steps_total}")
-        reporter.start("dynamics", run.steps_total, "steps", work_per_unit=float(run.config.n_traj),
-                       done=run.steps_done)
+        reporter.start(
+            "dynamics", run.steps_total, "steps", work_per_unit=float(run.config.n_traj), done=run.steps_done
+        )
 
     def progress_update(self, run: EnsembleRunner, reporter: Reporter) -> None:
         reporter.update(run.steps_done)
@@ -216,8 +278,9 @@ def run(ctx: StageContext) -> StageResult:
     steps_total = ctx.cfg.dynamics.steps
     if steps_total > steps0:
         elapsed = time.perf_counter() - t0
-        result.throughput["trajectory_steps_per_s"] = round((steps_total - steps0) * work.n_items
-                                                            / max(elapsed, 1e-9), 1)
+        result.throughput["trajectory_steps_per_s"] = round(
+            (steps_total - steps0) * work.n_items / max(elapsed, 1e-9), 1
+        )
     return result
 
 
@@ -233,6 +296,11 @@ def _steps_in(checkpoint: Any) -> int:
 
 
 STAGE = Stage(
-    name="dynamics", order=10, run=run, outputs=("switching_diagram", "readout"), variables=VARIABLES,
-    figures=("fig2_switching", "fig3_readout"), needs=_needs,
+    name="dynamics",
+    order=10,
+    run=run,
+    outputs=("switching_diagram", "readout"),
+    variables=VARIABLES,
+    figures=("fig2_switching", "fig3_readout"),
+    needs=_needs,
 )

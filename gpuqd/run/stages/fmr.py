@@ -44,38 +44,79 @@ ROWS_PER_BLOCK = 8
 
 SECTION = Section(
     {
-        "spectra_eps_tilde": Vec3(default=[0.25, -0.3], unit="U", length=None,
-                                  doc="ε̃ of the χ(Ω) spectra points (exact points, paired with spectra_V)"),
-        "spectra_V": Vec3(default=[-0.15, 0.1], unit="U", length=None,
-                          doc="V of the spectra points (same length as spectra_eps_tilde)"),
-        "span": Num(default=8.0, lo=0, hi=1e6, lo_open=True,
-                    doc="spectrum window |Ω_R| ± span·Γ_relax (Γ_relax ≈ linewidth), clipped at 0"),
-        "omega_min": Num(default=None, lo=0, hi=1e6, nullable=True, unit="Γ",
-                         doc="fixed lower end of every spectrum window (null: automatic)"),
-        "omega_max": Num(default=None, lo=0, hi=1e6, lo_open=True, nullable=True, unit="Γ",
-                         doc="fixed upper end of every spectrum window (null: automatic)"),
+        "spectra_eps_tilde": Vec3(
+            default=[0.25, -0.3],
+            unit="U",
+            length=None,
+            doc="ε̃ of the χ(Ω) spectra points (exact points, paired with spectra_V)",
+        ),
+        "spectra_V": Vec3(
+            default=[-0.15, 0.1],
+            unit="U",
+            length=None,
+            doc="V of the spectra points (same length as spectra_eps_tilde)",
+        ),
+        "span": Num(
+            default=8.0,
+            lo=0,
+            hi=1e6,
+            lo_open=True,
+            doc="spectrum window |Ω_R| ± span·Γ_relax (Γ_relax ≈ linewidth), clipped at 0",
+        ),
+        "omega_min": Num(
+            default=None,
+            lo=0,
+            hi=1e6,
+            nullable=True,
+            unit="Γ",
+            doc="fixed lower end of every spectrum window (null: automatic)",
+        ),
+        "omega_max": Num(
+            default=None,
+            lo=0,
+            hi=1e6,
+            lo_open=True,
+            nullable=True,
+            unit="Γ",
+            doc="fixed upper end of every spectrum window (null: automatic)",
+        ),
         "n_omega": Num("int", default=401, lo=2, hi=100000, doc="formula points per spectrum"),
-        "simulate": Flag(default=False, doc="also simulate FMR with the ensemble engine at the spectra "
-                                            "points (markers over the formula)"),
-        "simulate_omegas": Num("int", default=7, lo=1, hi=200,
-                               doc="simulated frequencies per spectrum (one engine run each)"),
-        "drive_angle": Num(default=1e-6, lo=0, hi=0.01, lo_open=True, unit="rad",
-                           doc="drive amplitude, as the cone angle it causes at resonance: "
-                               "h_x = drive_angle / max|χ|"),
+        "simulate": Flag(
+            default=False,
+            doc="also simulate FMR with the ensemble engine at the spectra points (markers over the formula)",
+        ),
+        "simulate_omegas": Num(
+            "int", default=7, lo=1, hi=200, doc="simulated frequencies per spectrum (one engine run each)"
+        ),
+        "drive_angle": Num(
+            default=1e-6,
+            lo=0,
+            hi=0.01,
+            lo_open=True,
+            unit="rad",
+            doc="drive amplitude, as the cone angle it causes at resonance: h_x = drive_angle / max|χ|",
+        ),
         "periods": Num("int", default=20, lo=1, hi=100000, doc="lock-in periods (whole periods)"),
-        "settle_decays": Num(default=12.0, lo=0, hi=1000,
-                             doc="wait before the lock-in, in relaxation times 1/Γ_relax "
-                                 "(transient suppressed by e^-settle_decays)"),
-        "steps_per_period": Num("int", default=800, lo=64, hi=10**6,
-                                doc="time steps per drive period (dt = 2π/(Ω·steps_per_period))"),
-        "noise": Flag(default=False, doc="simulate at the magnet temperature (magnet.sigma2 / T_m), "
-                                         "averaging over fmr.trajectories; false: σ² = 0"),
-        "trajectories": Num("int", default=1, lo=1, hi=100000,
-                            doc="trajectories per simulated point (for noise: true)"),
+        "settle_decays": Num(
+            default=12.0,
+            lo=0,
+            hi=1000,
+            doc="wait before the lock-in, in relaxation times 1/Γ_relax (transient suppressed by e^-settle_decays)",
+        ),
+        "steps_per_period": Num(
+            "int", default=800, lo=64, hi=10**6, doc="time steps per drive period (dt = 2π/(Ω·steps_per_period))"
+        ),
+        "noise": Flag(
+            default=False,
+            doc="simulate at the magnet temperature (magnet.sigma2 / T_m), "
+            "averaging over fmr.trajectories; false: σ² = 0",
+        ),
+        "trajectories": Num(
+            "int", default=1, lo=1, hi=100000, doc="trajectories per simulated point (for noise: true)"
+        ),
     },
     optional=True,
 )
-
 
 
 @dataclass(frozen=True)
@@ -102,8 +143,11 @@ def check(data: dict, fail: Fail) -> None:
     """Cross-key checks of the ``fmr:`` section; ``fail(key_path, message)`` raises ConfigError."""
     f, mg = data["fmr"], data["magnet"]
     if len(f["spectra_eps_tilde"]) != len(f["spectra_V"]):
-        fail("fmr.spectra_V", f"has {len(f['spectra_V'])} values but fmr.spectra_eps_tilde has "
-                              f"{len(f['spectra_eps_tilde'])}; allowed: lists of equal length (one (ε̃, V) per point)")
+        fail(
+            "fmr.spectra_V",
+            f"has {len(f['spectra_V'])} values but fmr.spectra_eps_tilde has "
+            f"{len(f['spectra_eps_tilde'])}; allowed: lists of equal length (one (ε̃, V) per point)",
+        )
     if f["omega_min"] is not None and f["omega_max"] is not None and f["omega_min"] >= f["omega_max"]:
         fail("fmr.omega_max", f"omega_max = {f['omega_max']:g} must be > omega_min = {f['omega_min']:g}")
     if "fmr" not in data["outputs"]:
@@ -113,8 +157,11 @@ def check(data: dict, fail: Fail) -> None:
     if mg["free"] != "drain":
         fail("magnet.free", "output fmr describes the drain macrospin with the source fixed; allowed: drain")
     if mg["field"][0] != 0.0 or mg["field"][1] != 0.0:
-        fail("magnet.field", f"output fmr needs a static field along e_z only (±e_z must stay equilibria); "
-                             f"got {mg['field']}, allowed: [0, 0, B_z]")
+        fail(
+            "magnet.field",
+            f"output fmr needs a static field along e_z only (±e_z must stay equilibria); "
+            f"got {mg['field']}, allowed: [0, 0, B_z]",
+        )
 
 
 def _variables() -> dict[str, dict]:
@@ -122,68 +169,122 @@ def _variables() -> dict[str, dict]:
     _G = ["eps_tilde", "V"]
     _SP = ["spectrum_point", "state"]
     FMR_VARIABLES: dict[str, dict] = {
-        "fmr_states": {"dims": ["state"], "units": "",
-                       "description": "state index of the fmr_* spectra arrays: 0 = parallel (n = +e_z), "
-                                      "1 = antiparallel (n = −e_z); stored as +1 / −1"},
+        "fmr_states": {
+            "dims": ["state"],
+            "units": "",
+            "description": "state index of the fmr_* spectra arrays: 0 = parallel (n = +e_z), "
+            "1 = antiparallel (n = −e_z); stored as +1 / −1",
+        },
         "fmr_stiffness": {"dims": [], "units": "Gamma", "description": "H_0 = KV used in ω_0 = H_0 ± (I_FL + B_z)"},
-        "fmr_external_field_z": {"dims": [], "units": "Gamma",
-                                 "description": "static field B_z (magnet.field[2]), folded into I_FL"},
+        "fmr_external_field_z": {
+            "dims": [],
+            "units": "Gamma",
+            "description": "static field B_z (magnet.field[2]), folded into I_FL",
+        },
     }
     for _s, _sign in (("parallel", "+"), ("antiparallel", "−")):
         FMR_VARIABLES |= {
-            f"fmr_field_like_{_s}": {"dims": _G, "units": "Gamma",
-                                     "description": f"collinear limit of I_FL at θ = {'0' if _sign == '+' else 'π'} "
-                                                    "(SpinValve.solve at θ exactly collinear)"},
-            f"fmr_damping_like_{_s}": {"dims": _G, "units": "Gamma",
-                                       "description": f"collinear limit of I_DL at θ = {'0' if _sign == '+' else 'π'}"},
-            f"fmr_stable_{_s}": {"dims": _G, "units": "bool",
-                                 "description": f"{_s} state linearly stable (α_eff ω_0 > 0, "
-                                                "gpuqd.observables.fmr.is_stable)"},
-            f"fmr_resonance_frequency_{_s}": {"dims": _G, "units": "Gamma",
-                                              "description": f"Ω_R = (KV {_sign} (I_FL + B_z))/S; NaN where unstable"},
-            f"fmr_effective_damping_{_s}": {"dims": _G, "units": "1",
-                                            "description": f"α_eff = α/S {'−' if _sign == '+' else '+'} "
-                                                           f"I_DL/(S Ω_R); NaN where unstable"},
-            f"fmr_relaxation_rate_{_s}": {"dims": _G, "units": "Gamma",
-                                          "description": "Γ_relax = (α ω_0 − S I_DL,eff)/(S² + α²), everywhere "
-                                                         "(<= 0 where unstable)"},
-            f"fmr_peak_frequency_{_s}": {"dims": _G, "units": "Gamma",
-                                         "description": "Ω of the numerical extremum of the exact χ''; NaN where "
-                                                        "unstable"},
-            f"fmr_peak_chi_imag_{_s}": {"dims": _G, "units": "1/Gamma",
-                                        "description": "χ'' at its extremum (signed), per unit drive energy; NaN "
-                                                       "where unstable"},
-            f"fmr_linewidth_{_s}": {"dims": _G, "units": "Gamma",
-                                    "description": "numerical HWHM of |χ''(Ω)|; NaN where unstable"},
+            f"fmr_field_like_{_s}": {
+                "dims": _G,
+                "units": "Gamma",
+                "description": f"collinear limit of I_FL at θ = {'0' if _sign == '+' else 'π'} "
+                "(SpinValve.solve at θ exactly collinear)",
+            },
+            f"fmr_damping_like_{_s}": {
+                "dims": _G,
+                "units": "Gamma",
+                "description": f"collinear limit of I_DL at θ = {'0' if _sign == '+' else 'π'}",
+            },
+            f"fmr_stable_{_s}": {
+                "dims": _G,
+                "units": "bool",
+                "description": f"{_s} state linearly stable (α_eff ω_0 > 0, gpuqd.observables.fmr.is_stable)",
+            },
+            f"fmr_resonance_frequency_{_s}": {
+                "dims": _G,
+                "units": "Gamma",
+                "description": f"Ω_R = (KV {_sign} (I_FL + B_z))/S; NaN where unstable",
+            },
+            f"fmr_effective_damping_{_s}": {
+                "dims": _G,
+                "units": "1",
+                "description": f"α_eff = α/S {'−' if _sign == '+' else '+'} I_DL/(S Ω_R); NaN where unstable",
+            },
+            f"fmr_relaxation_rate_{_s}": {
+                "dims": _G,
+                "units": "Gamma",
+                "description": "Γ_relax = (α ω_0 − S I_DL,eff)/(S² + α²), everywhere (<= 0 where unstable)",
+            },
+            f"fmr_peak_frequency_{_s}": {
+                "dims": _G,
+                "units": "Gamma",
+                "description": "Ω of the numerical extremum of the exact χ''; NaN where unstable",
+            },
+            f"fmr_peak_chi_imag_{_s}": {
+                "dims": _G,
+                "units": "1/Gamma",
+                "description": "χ'' at its extremum (signed), per unit drive energy; NaN where unstable",
+            },
+            f"fmr_linewidth_{_s}": {
+                "dims": _G,
+                "units": "Gamma",
+                "description": "numerical HWHM of |χ''(Ω)|; NaN where unstable",
+            },
         }
     FMR_VARIABLES |= {
-        "fmr_spectra_point_over_U": {"dims": ["spectrum_point", "xy"], "units": "U",
-                                     "description": "(ε̃, V) of the spectra (exact points, not grid points)"},
-        "fmr_spectra_field_like": {"dims": _SP, "units": "Gamma",
-                                   "description": "collinear I_FL at the spectra points (θ = 0 for P, π for AP)"},
+        "fmr_spectra_point_over_U": {
+            "dims": ["spectrum_point", "xy"],
+            "units": "U",
+            "description": "(ε̃, V) of the spectra (exact points, not grid points)",
+        },
+        "fmr_spectra_field_like": {
+            "dims": _SP,
+            "units": "Gamma",
+            "description": "collinear I_FL at the spectra points (θ = 0 for P, π for AP)",
+        },
         "fmr_spectra_damping_like": {"dims": _SP, "units": "Gamma", "description": "collinear I_DL there"},
         "fmr_spectra_stable": {"dims": _SP, "units": "bool", "description": "linear stability there"},
         "fmr_spectra_resonance_frequency": {"dims": _SP, "units": "Gamma", "description": "Ω_R there (NaN: unstable)"},
         "fmr_spectra_effective_damping": {"dims": _SP, "units": "1", "description": "α_eff there (NaN: unstable)"},
-        "fmr_spectra_omega": {"dims": _SP + ["omega"], "units": "Gamma",
-                              "description": "frequency axis of each spectrum (own window per point and state)"},
-        "fmr_spectra_chi_real": {"dims": _SP + ["omega"], "units": "1/Gamma",
-                                 "description": "χ' of the exact linear response (NaN where unstable)"},
+        "fmr_spectra_omega": {
+            "dims": _SP + ["omega"],
+            "units": "Gamma",
+            "description": "frequency axis of each spectrum (own window per point and state)",
+        },
+        "fmr_spectra_chi_real": {
+            "dims": _SP + ["omega"],
+            "units": "1/Gamma",
+            "description": "χ' of the exact linear response (NaN where unstable)",
+        },
         "fmr_spectra_chi_imag": {"dims": _SP + ["omega"], "units": "1/Gamma", "description": "χ'' (exact)"},
-        "fmr_spectra_chi_imag_approx": {"dims": _SP + ["omega"], "units": "1/Gamma",
-                                        "description": "χ'' of [G]'s approximate form (docs/physics.md §6.5)"},
+        "fmr_spectra_chi_imag_approx": {
+            "dims": _SP + ["omega"],
+            "units": "1/Gamma",
+            "description": "χ'' of [G]'s approximate form (docs/physics.md §6.5)",
+        },
     }
     FMR_SIM_VARIABLES: dict[str, dict] = {
-        "fmr_sim_omega": {"dims": _SP + ["sim_omega"], "units": "Gamma",
-                          "description": "drive frequencies of the simulated FMR (NaN-padded)"},
-        "fmr_sim_chi_real": {"dims": _SP + ["sim_omega"], "units": "1/Gamma",
-                             "description": "simulated χ' (lock-in of n_x over whole periods, trajectory mean)"},
+        "fmr_sim_omega": {
+            "dims": _SP + ["sim_omega"],
+            "units": "Gamma",
+            "description": "drive frequencies of the simulated FMR (NaN-padded)",
+        },
+        "fmr_sim_chi_real": {
+            "dims": _SP + ["sim_omega"],
+            "units": "1/Gamma",
+            "description": "simulated χ' (lock-in of n_x over whole periods, trajectory mean)",
+        },
         "fmr_sim_chi_imag": {"dims": _SP + ["sim_omega"], "units": "1/Gamma", "description": "simulated χ''"},
-        "fmr_sim_chi_imag_stderr": {"dims": _SP + ["sim_omega"], "units": "1/Gamma",
-                                    "description": "standard error of the simulated χ'' over trajectories (NaN: "
-                                                   "one trajectory)"},
-        "fmr_sim_relative_error": {"dims": _SP + ["sim_omega"], "units": "1",
-                                   "description": "|χ_sim − χ_formula| / |χ_formula|"},
+        "fmr_sim_chi_imag_stderr": {
+            "dims": _SP + ["sim_omega"],
+            "units": "1/Gamma",
+            "description": "standard error of the simulated χ'' over trajectories (NaN: one trajectory)",
+        },
+        "fmr_sim_relative_error": {
+            "dims": _SP + ["sim_omega"],
+            "units": "1",
+            "description": "|χ_sim − χ_formula| / |χ_formula|",
+        },
         "fmr_sim_drive": {"dims": _SP, "units": "Gamma", "description": "drive amplitude h_x used"},
         "fmr_sim_steps": {"dims": _SP + ["sim_omega"], "units": "1", "description": "engine steps per frequency"},
     }
@@ -222,7 +323,8 @@ def _grid_maps(cfg: RunConfig, coll: dict[str, np.ndarray]) -> dict[str, np.ndar
     b_z = mg.field[2]
     arrays: dict[str, np.ndarray] = {
         "fmr_states": np.array([1, -1], dtype=np.int8),
-        "fmr_stiffness": np.array(mg.KV), "fmr_external_field_z": np.array(b_z),
+        "fmr_stiffness": np.array(mg.KV),
+        "fmr_external_field_z": np.array(b_z),
     }
     for state in fmr.STATES:
         i_fl, i_dl = coll[f"field_like_{state}"], coll[f"damping_like_{state}"]
@@ -257,8 +359,14 @@ def _spectra(cfg: RunConfig) -> tuple[dict[str, np.ndarray], dict]:
     for j, state in enumerate(fmr.STATES):
         fl[:, j], dl[:, j] = at[f"field_like_{state}"], at[f"damping_like_{state}"]
         for p in range(n_pts):
-            params = {"S": S, "alpha": alpha, "field": KV, "field_like": fl[p, j] + b_z,
-                      "damping_like": dl[p, j], "state": state}
+            params = {
+                "S": S,
+                "alpha": alpha,
+                "field": KV,
+                "field_like": fl[p, j] + b_z,
+                "damping_like": dl[p, j],
+                "state": state,
+            }
             stable[p, j] = bool(fmr.is_stable(**params))
             w_r = float(fmr.resonance_frequency(S=S, field=KV, field_like=fl[p, j] + b_z, state=state))
             rate = float(fmr.relaxation_rate(**params))
@@ -274,9 +382,14 @@ def _spectra(cfg: RunConfig) -> tuple[dict[str, np.ndarray], dict]:
             windows[p, j] = (lo, hi, abs(w_r))
     arrays = {
         "fmr_spectra_point_over_U": grid.points_over_U(pts),
-        "fmr_spectra_field_like": fl, "fmr_spectra_damping_like": dl, "fmr_spectra_stable": stable,
-        "fmr_spectra_resonance_frequency": omega_r, "fmr_spectra_effective_damping": alpha_eff,
-        "fmr_spectra_omega": omega_ax, "fmr_spectra_chi_real": chi_re, "fmr_spectra_chi_imag": chi_im,
+        "fmr_spectra_field_like": fl,
+        "fmr_spectra_damping_like": dl,
+        "fmr_spectra_stable": stable,
+        "fmr_spectra_resonance_frequency": omega_r,
+        "fmr_spectra_effective_damping": alpha_eff,
+        "fmr_spectra_omega": omega_ax,
+        "fmr_spectra_chi_real": chi_re,
+        "fmr_spectra_chi_imag": chi_im,
         "fmr_spectra_chi_imag_approx": chi_ap,
     }
     return arrays, windows
@@ -292,10 +405,21 @@ def simulate_spectrum(item: tuple) -> Any:
     sigma2 = thermal_field_variance(mg) if f.noise else 0.0
     # fl_total already contains B_z: pass it as the torque and field_z = 0
     return simulate_fmr(
-        ConstantTorque(float(fl_total), float(dl)), omegas, S=mg.S, alpha=mg.alpha, KV=mg.KV,
-        state=fmr.STATES[j], drive_angle=f.drive_angle, periods=f.periods, settle_decays=f.settle_decays,
-        steps_per_period=f.steps_per_period, samples_per_period=samples_per_period(f.steps_per_period),
-        trajectories=f.trajectories, sigma2=sigma2, seed=cfg.seed + n, backend=backend,
+        ConstantTorque(float(fl_total), float(dl)),
+        omegas,
+        S=mg.S,
+        alpha=mg.alpha,
+        KV=mg.KV,
+        state=fmr.STATES[j],
+        drive_angle=f.drive_angle,
+        periods=f.periods,
+        settle_decays=f.settle_decays,
+        steps_per_period=f.steps_per_period,
+        samples_per_period=samples_per_period(f.steps_per_period),
+        trajectories=f.trajectories,
+        sigma2=sigma2,
+        seed=cfg.seed + n,
+        backend=backend,
     )
 
 
@@ -307,21 +431,38 @@ def simulation_steps(cfg: RunConfig) -> int:
     spectra, windows = _spectra(cfg)
     total = 0
     for (p, j), (lo, hi, centre) in windows.items():
-        params = {"S": mg.S, "alpha": mg.alpha, "field": mg.KV,
-                  "field_like": spectra["fmr_spectra_field_like"][p, j] + mg.field[2],
-                  "damping_like": spectra["fmr_spectra_damping_like"][p, j], "state": fmr.STATES[j]}
+        params = {
+            "S": mg.S,
+            "alpha": mg.alpha,
+            "field": mg.KV,
+            "field_like": spectra["fmr_spectra_field_like"][p, j] + mg.field[2],
+            "damping_like": spectra["fmr_spectra_damping_like"][p, j],
+            "state": fmr.STATES[j],
+        }
         omegas = simulation_omegas(lo, hi, centre, f.simulate_omegas)
-        total += int(frequency_steps(omegas, float(fmr.relaxation_rate(**params)), f.settle_decays, f.periods,
-                                     f.steps_per_period).sum())
+        total += int(
+            frequency_steps(
+                omegas, float(fmr.relaxation_rate(**params)), f.settle_decays, f.periods, f.steps_per_period
+            ).sum()
+        )
     return total
 
 
-def _simulate_spectra(ctx: StageContext, fl_total: np.ndarray, dl: np.ndarray, stable: np.ndarray,
-                      windows: dict) -> dict[str, np.ndarray]:
+def _simulate_spectra(
+    ctx: StageContext, fl_total: np.ndarray, dl: np.ndarray, stable: np.ndarray, windows: dict
+) -> dict[str, np.ndarray]:
     n_sim = ctx.cfg.fmr.simulate_omegas
     shape = stable.shape + (n_sim,)
-    out = {k: np.full(shape, np.nan) for k in ("fmr_sim_omega", "fmr_sim_chi_real", "fmr_sim_chi_imag",
-                                                "fmr_sim_chi_imag_stderr", "fmr_sim_relative_error")}
+    out = {
+        k: np.full(shape, np.nan)
+        for k in (
+            "fmr_sim_omega",
+            "fmr_sim_chi_real",
+            "fmr_sim_chi_imag",
+            "fmr_sim_chi_imag_stderr",
+            "fmr_sim_relative_error",
+        )
+    }
     out["fmr_sim_steps"] = np.zeros(shape, dtype=np.int64)
     out["fmr_sim_drive"] = np.full(stable.shape, np.nan)
     jobs = sorted(windows)
@@ -350,9 +491,15 @@ def _simulate_spectra(ctx: StageContext, fl_total: np.ndarray, dl: np.ndarray, s
 
 def _spectrum_arrays(sim: Any) -> dict[str, np.ndarray]:
     """The arrays of one simulated spectrum that the results keep (also its unit file)."""
-    return {"omega": sim.omega, "chi_real": sim.chi[0].real, "chi_imag": sim.chi[0].imag,
-            "chi_imag_stderr": sim.chi_stderr[0].imag, "relative_error": sim.relative_error[0],
-            "steps": np.asarray(sim.steps), "drive": np.array(sim.drive)}
+    return {
+        "omega": sim.omega,
+        "chi_real": sim.chi[0].real,
+        "chi_imag": sim.chi[0].imag,
+        "chi_imag_stderr": sim.chi_stderr[0].imag,
+        "relative_error": sim.relative_error[0],
+        "steps": np.asarray(sim.steps),
+        "drive": np.array(sim.drive),
+    }
 
 
 def run(ctx: StageContext) -> StageResult:
@@ -369,16 +516,26 @@ def run(ctx: StageContext) -> StageResult:
     if f.simulate:
         t0 = time.perf_counter()
         fl_total = spectra["fmr_spectra_field_like"] + cfg.magnet.field[2]
-        arrays |= _simulate_spectra(ctx, fl_total, spectra["fmr_spectra_damping_like"],
-                                    spectra["fmr_spectra_stable"], windows)
-        notes.append(f"fmr_sim_*: simulated FMR through the ensemble engine with the linearised (constant) "
-                     f"torques, one engine run per frequency (frequencies looped), lock-in over "
-                     f"{f.periods} whole periods after >= {f.settle_decays:g} relaxation times; "
-                     f"{time.perf_counter() - t0:.1f} s.")
+        arrays |= _simulate_spectra(
+            ctx, fl_total, spectra["fmr_spectra_damping_like"], spectra["fmr_spectra_stable"], windows
+        )
+        notes.append(
+            f"fmr_sim_*: simulated FMR through the ensemble engine with the linearised (constant) "
+            f"torques, one engine run per frequency (frequencies looped), lock-in over "
+            f"{f.periods} whole periods after >= {f.settle_decays:g} relaxation times; "
+            f"{time.perf_counter() - t0:.1f} s."
+        )
     return StageResult(arrays=arrays, notes=notes)
 
 
 STAGE = Stage(
-    name="fmr", order=20, run=run, outputs=("fmr",), section=("fmr", SECTION), section_class=FmrConfig,
-    check=check, variables=VARIABLES, figures=("fmr_maps", "fmr_spectra"),
+    name="fmr",
+    order=20,
+    run=run,
+    outputs=("fmr",),
+    section=("fmr", SECTION),
+    section_class=FmrConfig,
+    check=check,
+    variables=VARIABLES,
+    figures=("fmr_maps", "fmr_spectra"),
 )

@@ -27,12 +27,30 @@ __all__ = ["STAGE", "SECTION", "FokkerPlanckConfig", "VARIABLES", "check"]
 
 SECTION = Section(
     {
-        "window_start": Num(default=None, lo=0, hi=1e12, nullable=True, unit="1/Γ",
-                            doc="start of the ⟨θ⟩ window (null: dynamics.average_from)"),
-        "window_end": Num(default=None, lo=0, hi=1e12, lo_open=True, nullable=True, unit="1/Γ",
-                          doc="end of the ⟨θ⟩ window (null: dynamics.t_end)"),
-        "n_cells": Num("int", default=128, lo=8, hi=4096,
-                       doc="finite-volume cells in θ of the ⟨θ⟩(t) propagator (even; error ≈ 0.01 rad at 128)"),
+        "window_start": Num(
+            default=None,
+            lo=0,
+            hi=1e12,
+            nullable=True,
+            unit="1/Γ",
+            doc="start of the ⟨θ⟩ window (null: dynamics.average_from)",
+        ),
+        "window_end": Num(
+            default=None,
+            lo=0,
+            hi=1e12,
+            lo_open=True,
+            nullable=True,
+            unit="1/Γ",
+            doc="end of the ⟨θ⟩ window (null: dynamics.t_end)",
+        ),
+        "n_cells": Num(
+            "int",
+            default=128,
+            lo=8,
+            hi=4096,
+            doc="finite-volume cells in θ of the ⟨θ⟩(t) propagator (even; error ≈ 0.01 rad at 128)",
+        ),
     },
     optional=True,
 )
@@ -66,25 +84,41 @@ def check(data: dict, fail: Fail) -> None:
     if mg["anisotropy"] != "uniaxial" and mg["K_cubic"] != 0.0:
         fail("magnet.anisotropy", "output fokker_planck needs axial symmetry; allowed: uniaxial (K_cubic = 0)")
     if mg["field"][0] != 0.0 or mg["field"][1] != 0.0:
-        fail("magnet.field", f"output fokker_planck needs a field along e_z only; got {mg['field']}, "
-                             f"allowed: [0, 0, B_z]")
+        fail(
+            "magnet.field",
+            f"output fokker_planck needs a field along e_z only; got {mg['field']}, allowed: [0, 0, B_z]",
+        )
 
 
 _G = ["eps_tilde", "V"]
-VARIABLES = MappingProxyType({
-    "fp_mean_theta_window": {"dims": _G, "units": "rad",
-                             "description": "Fokker–Planck ⟨θ⟩ averaged over the window, from θ = "
-                                            "dynamics.initial_theta at t = 0 (compare mean_theta)"},
-    "fp_p_ap_window": {"dims": _G, "units": "1",
-                       "description": "window average of P(n_z < 0) (theory certain where < 0.1 or > 0.9)"},
-    "fp_mean_theta_stationary": {"dims": _G, "units": "rad", "description": "stationary ⟨θ⟩ (t → ∞)"},
-    "fp_p_ap_stationary": {"dims": _G, "units": "1", "description": "stationary P(n_z < 0)"},
-    "fp_mfpt_p_to_ap": {"dims": _G, "units": "1/Gamma",
-                        "description": "mean first-passage time n_z: 1 → −switch_threshold (inf: beyond a double)"},
-    "fp_mfpt_ap_to_p": {"dims": _G, "units": "1/Gamma",
-                        "description": "mean first-passage time n_z: −1 → +switch_threshold"},
-    "fp_window": {"dims": ["bound"], "units": "1/Gamma", "description": "the ⟨θ⟩ window [start, end]"},
-})
+VARIABLES = MappingProxyType(
+    {
+        "fp_mean_theta_window": {
+            "dims": _G,
+            "units": "rad",
+            "description": "Fokker–Planck ⟨θ⟩ averaged over the window, from θ = "
+            "dynamics.initial_theta at t = 0 (compare mean_theta)",
+        },
+        "fp_p_ap_window": {
+            "dims": _G,
+            "units": "1",
+            "description": "window average of P(n_z < 0) (theory certain where < 0.1 or > 0.9)",
+        },
+        "fp_mean_theta_stationary": {"dims": _G, "units": "rad", "description": "stationary ⟨θ⟩ (t → ∞)"},
+        "fp_p_ap_stationary": {"dims": _G, "units": "1", "description": "stationary P(n_z < 0)"},
+        "fp_mfpt_p_to_ap": {
+            "dims": _G,
+            "units": "1/Gamma",
+            "description": "mean first-passage time n_z: 1 → −switch_threshold (inf: beyond a double)",
+        },
+        "fp_mfpt_ap_to_p": {
+            "dims": _G,
+            "units": "1/Gamma",
+            "description": "mean first-passage time n_z: −1 → +switch_threshold",
+        },
+        "fp_window": {"dims": ["bound"], "units": "1/Gamma", "description": "the ⟨θ⟩ window [start, end]"},
+    }
+)
 
 
 def run(ctx: StageContext) -> StageResult:
@@ -95,19 +129,39 @@ def run(ctx: StageContext) -> StageResult:
     table = ctx.products["torque_table"]
     t0 = time.perf_counter()
     ctx.reporter.message(f"fokker_planck: {cfg.grid.n_points} points")
-    maps = axial_maps(make_magnet(cfg.magnet), table, np.arange(cfg.grid.n_points), dyn.switch_threshold,
-                      dyn.initial_theta, start, end, n_cells=fp.n_cells)
+    maps = axial_maps(
+        make_magnet(cfg.magnet),
+        table,
+        np.arange(cfg.grid.n_points),
+        dyn.switch_threshold,
+        dyn.initial_theta,
+        start,
+        end,
+        n_cells=fp.n_cells,
+    )
     elapsed = time.perf_counter() - t0
     arrays = {f"fp_{k}": v.reshape(cfg.grid.shape) for k, v in maps.items()}
     arrays["fp_window"] = np.array([start, end], dtype=float)
-    notes = [f"fp_*: exact axial Fokker–Planck theory (docs/physics.md §14) from the torque table; "
-             f"{fp.n_cells} cells for ⟨θ⟩(t); {elapsed:.1f} s for {cfg.grid.n_points} points."]
-    return StageResult(arrays=arrays, notes=notes,
-                       throughput={"fokker_planck_ms_per_point": round(1e3 * elapsed / cfg.grid.n_points, 3)})
+    notes = [
+        f"fp_*: exact axial Fokker–Planck theory (docs/physics.md §14) from the torque table; "
+        f"{fp.n_cells} cells for ⟨θ⟩(t); {elapsed:.1f} s for {cfg.grid.n_points} points."
+    ]
+    return StageResult(
+        arrays=arrays,
+        notes=notes,
+        throughput={"fokker_planck_ms_per_point": round(1e3 * elapsed / cfg.grid.n_points, 3)},
+    )
 
 
 STAGE = Stage(
-    name="fokker_planck", order=15, run=run, outputs=("fokker_planck",), section=("fokker_planck", SECTION),
-    section_class=FokkerPlanckConfig, check=check, variables=VARIABLES, figures=("fig2_fokker_planck",),
+    name="fokker_planck",
+    order=15,
+    run=run,
+    outputs=("fokker_planck",),
+    section=("fokker_planck", SECTION),
+    section_class=FokkerPlanckConfig,
+    check=check,
+    variables=VARIABLES,
+    figures=("fig2_fokker_planck",),
     needs=lambda cfg: frozenset({"torque_table"}),
 )

@@ -42,44 +42,83 @@ TRANSPORT_BLOCK_POINTS = 2048
 LINE_POINTS = 161
 
 _G = ["eps_tilde", "V"]
-VARIABLES = MappingProxyType({
-    "theta_parallel": {"dims": [], "units": "rad", "description": "θ of the 'parallel' direct solves (0.01π)"},
-    "theta_antiparallel": {"dims": [], "units": "rad",
-                           "description": "θ of the 'antiparallel' direct solves (0.99π)"},
-    "readout_current_parallel": {"dims": _G, "units": "Gamma (e Γ/ħ)",
-                                 "description": "charge (particle) current I_C into the drain at θ = 0.01π"},
-    "readout_current_antiparallel": {"dims": _G, "units": "Gamma (e Γ/ħ)",
-                                     "description": "I_C at θ = 0.99π"},
-    "readout_conductance_parallel": {"dims": _G, "units": "e^2/hbar",
-                                     "description": "I_C/V at θ = 0.01π; V = 0 column: linear conductance "
-                                                    "dI_C/dV from V = ±1e-3 U"},
-    "readout_conductance_antiparallel": {"dims": _G, "units": "e^2/hbar",
-                                         "description": "I_C/V at θ = 0.99π (V = 0: linear conductance)"},
-    "torque_field_like_parallel": {"dims": _G, "units": "Gamma (ħΓ/ħ)",
-                                   "description": "I_FL coefficient of e_FL = n_D × e_z at θ = 0.01π "
-                                                  "(direct solve, not the table)"},
-    "torque_field_like_antiparallel": {"dims": _G, "units": "Gamma", "description": "I_FL at θ = 0.99π"},
-    "torque_damping_like_parallel": {"dims": _G, "units": "Gamma",
-                                     "description": "I_DL coefficient of e_DL = n_D × (n_D × e_z) at θ = 0.01π"},
-    "torque_damping_like_antiparallel": {"dims": _G, "units": "Gamma", "description": "I_DL at θ = 0.99π"},
-    "resonance_V": {"dims": ["eps_tilde", "root"], "units": "Gamma",
-                    "description": "roots V of the resonance Γ_D p_D Φ_D = Γ_S p_S Φ_S within the V range "
-                                   "at each grid ε̃ (NaN-padded)"},
-    "partner_V": {"dims": ["eps_tilde", "root"], "units": "Gamma",
-                  "description": "roots V of the partner line Γ_D p_D Φ_D = −Γ_S p_S Φ_S (NaN-padded)"},
-    "lines_eps_tilde_over_U": {"dims": ["line_eps"], "units": "U",
-                               "description": "fine ε̃ axis of lines_resonance_V_over_U / lines_partner_V_over_U"},
-    "lines_resonance_V_over_U": {"dims": ["line_eps", "root"], "units": "U",
-                                 "description": "resonance line V(ε̃) on the fine axis (NaN-padded)"},
-    "lines_partner_V_over_U": {"dims": ["line_eps", "root"], "units": "U",
-                               "description": "partner line V(ε̃) on the fine axis (NaN-padded)"},
-    "torque_inset_theta": {"dims": ["theta"], "units": "rad",
-                           "description": "θ of the Fig. 4 inset (exact point torque_inset_point_over_U)"},
-    "torque_inset_point_over_U": {"dims": ["xy"], "units": "U", "description": "(ε̃, V) of the Fig. 4 inset"},
-    "torque_inset_field_like": {"dims": ["theta"], "units": "Gamma", "description": "I_FL(θ) at the inset point"},
-    "torque_inset_damping_like": {"dims": ["theta"], "units": "Gamma", "description": "I_DL(θ) at the inset point"},
-    "torque_inset_charge_current": {"dims": ["theta"], "units": "Gamma", "description": "I_C(θ) at the inset point"},
-})
+VARIABLES = MappingProxyType(
+    {
+        "theta_parallel": {"dims": [], "units": "rad", "description": "θ of the 'parallel' direct solves (0.01π)"},
+        "theta_antiparallel": {
+            "dims": [],
+            "units": "rad",
+            "description": "θ of the 'antiparallel' direct solves (0.99π)",
+        },
+        "readout_current_parallel": {
+            "dims": _G,
+            "units": "Gamma (e Γ/ħ)",
+            "description": "charge (particle) current I_C into the drain at θ = 0.01π",
+        },
+        "readout_current_antiparallel": {"dims": _G, "units": "Gamma (e Γ/ħ)", "description": "I_C at θ = 0.99π"},
+        "readout_conductance_parallel": {
+            "dims": _G,
+            "units": "e^2/hbar",
+            "description": "I_C/V at θ = 0.01π; V = 0 column: linear conductance dI_C/dV from V = ±1e-3 U",
+        },
+        "readout_conductance_antiparallel": {
+            "dims": _G,
+            "units": "e^2/hbar",
+            "description": "I_C/V at θ = 0.99π (V = 0: linear conductance)",
+        },
+        "torque_field_like_parallel": {
+            "dims": _G,
+            "units": "Gamma (ħΓ/ħ)",
+            "description": "I_FL coefficient of e_FL = n_D × e_z at θ = 0.01π (direct solve, not the table)",
+        },
+        "torque_field_like_antiparallel": {"dims": _G, "units": "Gamma", "description": "I_FL at θ = 0.99π"},
+        "torque_damping_like_parallel": {
+            "dims": _G,
+            "units": "Gamma",
+            "description": "I_DL coefficient of e_DL = n_D × (n_D × e_z) at θ = 0.01π",
+        },
+        "torque_damping_like_antiparallel": {"dims": _G, "units": "Gamma", "description": "I_DL at θ = 0.99π"},
+        "resonance_V": {
+            "dims": ["eps_tilde", "root"],
+            "units": "Gamma",
+            "description": "roots V of the resonance Γ_D p_D Φ_D = Γ_S p_S Φ_S within the V range "
+            "at each grid ε̃ (NaN-padded)",
+        },
+        "partner_V": {
+            "dims": ["eps_tilde", "root"],
+            "units": "Gamma",
+            "description": "roots V of the partner line Γ_D p_D Φ_D = −Γ_S p_S Φ_S (NaN-padded)",
+        },
+        "lines_eps_tilde_over_U": {
+            "dims": ["line_eps"],
+            "units": "U",
+            "description": "fine ε̃ axis of lines_resonance_V_over_U / lines_partner_V_over_U",
+        },
+        "lines_resonance_V_over_U": {
+            "dims": ["line_eps", "root"],
+            "units": "U",
+            "description": "resonance line V(ε̃) on the fine axis (NaN-padded)",
+        },
+        "lines_partner_V_over_U": {
+            "dims": ["line_eps", "root"],
+            "units": "U",
+            "description": "partner line V(ε̃) on the fine axis (NaN-padded)",
+        },
+        "torque_inset_theta": {
+            "dims": ["theta"],
+            "units": "rad",
+            "description": "θ of the Fig. 4 inset (exact point torque_inset_point_over_U)",
+        },
+        "torque_inset_point_over_U": {"dims": ["xy"], "units": "U", "description": "(ε̃, V) of the Fig. 4 inset"},
+        "torque_inset_field_like": {"dims": ["theta"], "units": "Gamma", "description": "I_FL(θ) at the inset point"},
+        "torque_inset_damping_like": {"dims": ["theta"], "units": "Gamma", "description": "I_DL(θ) at the inset point"},
+        "torque_inset_charge_current": {
+            "dims": ["theta"],
+            "units": "Gamma",
+            "description": "I_C(θ) at the inset point",
+        },
+    }
+)
 NOTES = (
     "Torque maps and P/AP readout are direct transport solves at θ = 0.01π and 0.99π (not the table).",
     "Torque coefficients I_FL, I_DL multiply the non-normalised e_FL, e_DL (|e| = sin θ), docs/physics.md §1.",
@@ -95,8 +134,9 @@ def _load_table(cache: TransportCache, key: str, n_points: int, n_theta: int) ->
         table = TorqueTable.load(path)
     except Exception as exc:
         cause = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise RunFileError(f"cache file {path} is corrupt or unreadable ({cause}); delete it (it is "
-                           f"recomputed)") from None
+        raise RunFileError(
+            f"cache file {path} is corrupt or unreadable ({cause}); delete it (it is recomputed)"
+        ) from None
     return table if table.n_points == n_points and table.n_theta == n_theta else None
 
 
@@ -107,9 +147,17 @@ def _build(ctx: StageContext, sv: Any, n_theta: int, table_key: str, job_key: st
     block_points = int(os.environ.get("GPUQD_TRANSPORT_BLOCK_POINTS", TRANSPORT_BLOCK_POINTS))
     ctx.reporter.start("transport", grid.n_points, "points", work_per_unit=float(n_theta + 2))
     table = TorqueTable.build(
-        sv, grid.eps_tilde, grid.V, ctx.cfg.transport.order, n_theta, extra_theta=[THETA_P, THETA_AP],
-        block_points=block_points, cache_dir=ctx.cache.blocks(job_key).root, cache_key=table_key,
-        map_blocks=ctx.executor.map, progress=lambda done, total: ctx.reporter.update(done),
+        sv,
+        grid.eps_tilde,
+        grid.V,
+        ctx.cfg.transport.order,
+        n_theta,
+        extra_theta=[THETA_P, THETA_AP],
+        block_points=block_points,
+        cache_dir=ctx.cache.blocks(job_key).root,
+        cache_key=table_key,
+        map_blocks=ctx.executor.map,
+        progress=lambda done, total: ctx.reporter.update(done),
         on_block_saved=lambda n: kill_hook("transport", n),
     )
     ctx.reporter.finish()
@@ -204,6 +252,12 @@ def run(ctx: StageContext) -> StageResult:
 
 
 STAGE = Stage(
-    name="transport", order=0, run=run, outputs=("torque_maps",), always=True, variables=VARIABLES,
-    figures=("fig4_torques",), provides=("torque_table", "transport_maps"),
+    name="transport",
+    order=0,
+    run=run,
+    outputs=("torque_maps",),
+    always=True,
+    variables=VARIABLES,
+    figures=("fig4_torques",),
+    provides=("torque_table", "transport_maps"),
 )
