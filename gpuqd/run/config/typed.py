@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from gpuqd.run.config.execution_settings import ExecutionSettings, execution_settings
 from gpuqd.run.config.schema import DEFAULT_SIGMA2, fmt_number
-from gpuqd.run.execute.execution import ExecutionSettings, execution_settings
 
 __all__ = [
     "STEP_TOLERANCE",
