@@ -15,7 +15,11 @@ from gpuqd.dynamics.philox import split_seed
 from gpuqd.dynamics.stability import check_time_step, table_torque_bound
 from gpuqd.transport.torque_table import TorqueTable
 
-# Tolerance on t_end/dt and average_from/dt being integers (relative to the step count).
+#: The one tolerance of "a time is a whole number of steps" (t_end/dt, average_from/dt; also the
+#: configuration check of :mod:`gpuqd.run.config`), relative to the step count. Round-off in
+#: t_end/dt is a few ulp (~1e-16 relative), so 1e-9 accepts every intended multiple with a margin of
+#: 10⁶ and rejects a t_end off by more than 1e-9 of a step count up to 5·10⁸ steps; a looser 1e-6
+#: would pass any t_end once t_end/dt > 5·10⁵ (|n − round(n)| ≤ ½) and silently round it.
 STEP_COUNT_RTOL = 1e-9
 
 
@@ -65,11 +69,13 @@ class EngineConfig:
         return self.steps_total // self.sample_every + 1 if self.sample_every > 0 else 0
 
 
-def _step_count(name: str, value: float, dt: float) -> int:
+def step_count(value: float, dt: float, name: str = "t_end") -> int:
+    """value/dt as a whole number of steps (value and dt in 1/Γ); ValueError unless value is a multiple
+    of dt within :data:`STEP_COUNT_RTOL`."""
     ratio = value / dt
     count = round(ratio)
     if abs(ratio - count) > STEP_COUNT_RTOL * max(1.0, abs(ratio)):
-        raise ValueError(f"{name}/dt must be an integer number of steps, got {name}/dt = {ratio!r}")
+        raise ValueError(f"{name}/dt must be an integer number of steps (a multiple of dt), got {name}/dt = {ratio!r}")
     return int(count)
 
 
@@ -107,7 +113,7 @@ def build_config(
     t_end = float(t_end)
     if not (math.isfinite(t_end) and t_end >= 0):
         raise ValueError(f"t_end must be finite and >= 0 (1/Γ), got {t_end}")
-    steps_total = _step_count("t_end", t_end, dt)
+    steps_total = step_count(t_end, dt, "t_end")
     trajectory_offset = int(trajectory_offset)
     if not 0 <= trajectory_offset <= 2**63 - n_traj:
         raise ValueError(f"trajectory_offset must be in [0, 2**63 - n_traj], got {trajectory_offset}")
@@ -138,7 +144,7 @@ def build_config(
         average_from = float(average_from)
         if not 0.0 <= average_from < t_end:
             raise ValueError(f"average_from must be in [0, t_end) = [0, {t_end}), got {average_from}")
-        average_start = _step_count("average_from", average_from, dt)
+        average_start = step_count(average_from, dt, "average_from")
 
     if isinstance(torque, TorqueTable):
         if point_index is None:

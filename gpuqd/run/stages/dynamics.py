@@ -23,7 +23,7 @@ from gpuqd.run.config.factories import make_magnet, make_torque
 from gpuqd.run.config.typed import RunConfig
 from gpuqd.run.errors import SetupError
 from gpuqd.run.execute.progress import Reporter
-from gpuqd.run.stages.base import Stage, StageContext, StageResult
+from gpuqd.run.stages.base import Stage, StageContext, StageResult, needs_torque_table
 
 __all__ = ["STAGE", "VARIABLES", "DynamicsWork", "STATE_FILE"]
 
@@ -118,10 +118,6 @@ NOTES = (
     "points (inset_point_over_U vs inset_requested_over_U).",
     "readout_current_dynamic is the time average of I_C(θ(t)) over [average_from, t_end).",
 )
-
-
-def _needs(cfg: RunConfig) -> frozenset[str]:
-    return frozenset({"torque_table"}) if cfg.torque.model == "transport" else frozenset()
 
 
 def inset_points(cfg: RunConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -272,7 +268,7 @@ def run(ctx: StageContext) -> StageResult:
     work = DynamicsWork(ctx.cfg, ctx.products.get("torque_table"), ctx.backend)
     checkpoint = ctx.checkpoint(STATE_FILE, "dynamics")
     t0 = time.perf_counter()
-    steps0 = _steps_in(checkpoint)
+    steps0 = checkpoint.counter("steps_done")
     res = ctx.executor.run_ensemble(work, checkpoint, ctx.reporter)
     result = StageResult(arrays=result_arrays(ctx.cfg, res), notes=list(NOTES))
     steps_total = ctx.cfg.dynamics.steps
@@ -284,17 +280,6 @@ def run(ctx: StageContext) -> StageResult:
     return result
 
 
-def _steps_in(checkpoint: Any) -> int:
-    """Steps already done according to an existing checkpoint (0 if none)."""
-    if not checkpoint.exists():
-        return 0
-    try:
-        with np.load(checkpoint.path, allow_pickle=False) as d:
-            return int(d["steps_done"]) if "steps_done" in d.files else 0
-    except Exception:
-        return 0
-
-
 STAGE = Stage(
     name="dynamics",
     order=10,
@@ -302,5 +287,5 @@ STAGE = Stage(
     outputs=("switching_diagram", "readout"),
     variables=VARIABLES,
     figures=("fig2_switching", "fig3_readout"),
-    needs=_needs,
+    needs=needs_torque_table,
 )
