@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd.dynamics import EnsembleResult, EnsembleRunner
+from gpuqd.dynamics import EnsembleResult, EnsembleRunner, EnsembleSpec
 from gpuqd.run.config.factories import make_magnet, make_torque
 from gpuqd.run.config.typed import RunConfig
 from gpuqd.run.errors import SetupError
@@ -160,23 +160,23 @@ class DynamicsWork:
             sample_traj = np.flatnonzero(np.isin(ids, sample_traj))
         if cfg.torque.model != "transport":
             point_index = None
+        spec = EnsembleSpec(
+            make_magnet(cfg.magnet),
+            torque,
+            n_traj,
+            dyn.dt,
+            dyn.t_end,
+            cfg.seed,
+            initial_theta=dyn.initial_theta,
+            switch_threshold=dyn.switch_threshold,
+            average_from=dyn.average_from,
+            point_index=point_index,
+            sample_every=sample_every,
+            sample_trajectories=sample_traj,
+            **block,
+        )
         try:
-            return EnsembleRunner(
-                make_magnet(cfg.magnet),
-                torque,
-                n_traj,
-                dyn.dt,
-                dyn.t_end,
-                cfg.seed,
-                self.backend,
-                initial_theta=dyn.initial_theta,
-                switch_threshold=dyn.switch_threshold,
-                average_from=dyn.average_from,
-                point_index=point_index,
-                sample_every=sample_every,
-                sample_trajectories=sample_traj,
-                **block,
-            )
+            return EnsembleRunner(spec, backend=self.backend)
         except ValueError as exc:
             raise SetupError(
                 f"dynamics: {exc} (the torque coefficients of the table enter this bound; lower "
