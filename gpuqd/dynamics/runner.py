@@ -55,14 +55,15 @@ def ensemble_spec(args: tuple, fields: dict[str, Any], backend: str) -> tuple[En
         if len(args) > 1 or fields:
             raise TypeError("give an EnsembleSpec or its fields, not both")
         return args[0], backend
-    if len(args) > 7 or (len(args) == 7 and not isinstance(args[6], str)):
+    required = list(args)
+    if len(required) == 7 and isinstance(required[6], str):
+        backend = required.pop()
+    if len(required) > 6:
         raise TypeError(
             "positional arguments: magnet, torque, n_traj, dt, t_end, seed and optionally backend; "
             "give the other fields of EnsembleSpec by name"
         )
-    if len(args) == 7:
-        args, backend = args[:6], args[6]
-    return EnsembleSpec(*args, **fields), backend
+    return EnsembleSpec(*required, **fields), backend
 
 
 def _make_engine(backend: str, cfg: EngineConfig, threads: int | None):  # noqa: ANN202
