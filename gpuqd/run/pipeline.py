@@ -30,7 +30,7 @@ from gpuqd.run.executor import Executor
 from gpuqd.run.file_errors import make_dirs
 from gpuqd.run.lock import RunLock
 from gpuqd.run.progress import Reporter
-from gpuqd.run.results import AXIS_VARIABLES, save_results
+from gpuqd.run.results import AXIS_LABELS, AXIS_VARIABLES, save_results
 from gpuqd.run.rundir import RunDir, git_commit, now, prepare_run_dir
 from gpuqd.run.stage import StageContext
 from gpuqd.run.stages import get_stage
@@ -186,7 +186,7 @@ def _run(
         config_hash=config_hash(cfg),
         needs=frozenset().union(*(s.needs(cfg) for s in stages)),
     )
-    arrays: dict[str, np.ndarray] = dict(cfg.grid.axes())
+    arrays: dict[str, np.ndarray] = dict(cfg.grid.axes()) | dict(AXIS_LABELS)
     variables: dict[str, dict] = dict(AXIS_VARIABLES)
     notes: list[str] = []
     try:

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import yaml
 
-from gpuqd import cli, load_run
+from gpuqd import cli
 from gpuqd.observables import fmr
+from gpuqd.run.results import load_run
 from gpuqd.run.stages import dynamics as dynamics_stage
 from gpuqd.run.validate import validate_config
 

@@ -94,9 +94,14 @@ VARIABLES = MappingProxyType(
             "description": "time spent in the AP state over [0, t_end]",
         },
         "final_state": {"dims": _G + ["trajectory"], "units": "1", "description": "+1 P, −1 AP at t_end"},
-        "inset_time": {"dims": ["sample"], "units": "1/Gamma", "description": "times of the inset θ(t) samples"},
+        "inset_time": {
+            "dims": ["inset_time"],
+            "units": "1/Gamma",
+            "description": "times of the inset θ(t) samples",
+            "coordinate": "dimension",
+        },
         "inset_theta": {
-            "dims": ["inset", "sample"],
+            "dims": ["inset", "inset_time"],
             "units": "rad",
             "description": "θ(t) of the first trajectory at the inset grid points",
         },
@@ -105,6 +110,7 @@ VARIABLES = MappingProxyType(
             "units": "U",
             "description": "(ε̃, V) of the grid points used for the insets (nearest to the "
             "requested figures.inset_* values)",
+            "coordinate": "auxiliary",
         },
         "inset_requested_over_U": {
             "dims": ["inset", "xy"],

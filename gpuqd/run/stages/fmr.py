@@ -174,6 +174,7 @@ def _variables() -> dict[str, dict]:
             "units": "",
             "description": "state index of the fmr_* spectra arrays: 0 = parallel (n = +e_z), "
             "1 = antiparallel (n = −e_z); stored as +1 / −1",
+            "coordinate": "dimension",
         },
         "fmr_stiffness": {"dims": [], "units": "Gamma", "description": "H_0 = KV used in ω_0 = H_0 ± (I_FL + B_z)"},
         "fmr_external_field_z": {
@@ -236,6 +237,7 @@ def _variables() -> dict[str, dict]:
             "dims": ["spectrum_point", "xy"],
             "units": "U",
             "description": "(ε̃, V) of the spectra (exact points, not grid points)",
+            "coordinate": "auxiliary",
         },
         "fmr_spectra_field_like": {
             "dims": _SP,
@@ -250,6 +252,7 @@ def _variables() -> dict[str, dict]:
             "dims": _SP + ["omega"],
             "units": "Gamma",
             "description": "frequency axis of each spectrum (own window per point and state)",
+            "coordinate": "auxiliary",
         },
         "fmr_spectra_chi_real": {
             "dims": _SP + ["omega"],
@@ -268,6 +271,7 @@ def _variables() -> dict[str, dict]:
             "dims": _SP + ["sim_omega"],
             "units": "Gamma",
             "description": "drive frequencies of the simulated FMR (NaN-padded)",
+            "coordinate": "auxiliary",
         },
         "fmr_sim_chi_real": {
             "dims": _SP + ["sim_omega"],

@@ -143,6 +143,7 @@ VARIABLES = MappingProxyType(
             "dims": ["protocol"],
             "units": "",
             "description": "protocols: P_to_AP (start θ = 0) and/or AP_to_P (start θ = π)",
+            "coordinate": "dimension",
         },
         "switching_t_end": {
             "dims": [],
@@ -197,6 +198,7 @@ VARIABLES = MappingProxyType(
             "dims": ["quantile"],
             "units": "1",
             "description": "levels p of switching_quantile (P(T ≤ t_p) = p)",
+            "coordinate": "dimension",
         },
         "switching_quantile": {
             "dims": _G3 + ["quantile"],
@@ -245,7 +247,12 @@ VARIABLES = MappingProxyType(
             "description": "regime label, index into switching_regime_names "
             "(thermal: CV ≈ memoryless; deterministic: CV < 0.3)",
         },
-        "switching_regime_names": {"dims": ["regime"], "units": "", "description": "names of the regime codes"},
+        "switching_regime_names": {
+            "dims": ["regime"],
+            "units": "",
+            "description": "names of the regime codes",
+            "coordinate": "dimension",
+        },
         "switching_probability_by_t_end": {
             "dims": _G3,
             "units": "1",
@@ -265,6 +272,7 @@ VARIABLES = MappingProxyType(
             "dims": ["time"],
             "units": "1/Gamma",
             "description": "times of switching_probability",
+            "coordinate": "dimension",
         },
         "switching_probability": {
             "dims": _G3 + ["time"],
@@ -307,6 +315,7 @@ VARIABLES = MappingProxyType(
             "dims": ["survival_time"],
             "units": "1/Gamma",
             "description": "time axis of the stored survival curves",
+            "coordinate": "dimension",
         },
         "switching_survival": {
             "dims": ["protocol", "survival_point", "survival_time"],
@@ -328,6 +337,7 @@ VARIABLES = MappingProxyType(
             "units": "U",
             "description": "(ε̃, V) grid points of the survival curves (nearest "
             "to the requested statistics.survival_* values)",
+            "coordinate": "auxiliary",
         },
         "switching_survival_requested_over_U": {
             "dims": ["survival_point", "xy"],
@@ -338,6 +348,7 @@ VARIABLES = MappingProxyType(
             "dims": ["bin_edge"],
             "units": "1/Gamma",
             "description": "bin edges of switching_histogram_counts on [0, t_end]",
+            "coordinate": "dimension",
         },
         "switching_histogram_counts": {
             "dims": ["protocol", "survival_point", "bin"],
