@@ -10,9 +10,27 @@ import importlib.util
 import os
 from typing import Any
 
-__version__ = "0.2.0"
+from gpuqd.version import __version__
 
-__all__ = ["__version__", "load_run"]
+__all__ = [
+    "PAPER_PARAMETERS",
+    "__version__",
+    "load_run",
+    "switching_times",
+    "theta_map",
+    "torque_curve",
+]
+
+#: the one-call API (:mod:`gpuqd.api`), imported on first use so that ``import gpuqd`` stays light
+_API_NAMES = ("PAPER_PARAMETERS", "switching_times", "theta_map", "torque_curve")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API_NAMES:
+        from gpuqd import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'gpuqd' has no attribute {name!r}")
 
 
 def load_run(path: str | os.PathLike, *, as_dataset: bool | None = None) -> Any:

@@ -18,8 +18,8 @@ import sys
 import time
 import warnings
 
-from gpuqd import __version__
 from gpuqd.run.schema import BACKENDS
+from gpuqd.version import __version__
 
 EXIT_BAD_INPUT = 2
 EXIT_RUNTIME = 1

@@ -169,11 +169,13 @@ def test_pipeline_module_exists():
 LAYERS = {
     "gpuqd.atomic_io": 0,
     "gpuqd.units": 0,
+    "gpuqd.version": 0,
     "gpuqd.transport": 1,
     "gpuqd.dynamics": 2,
     "gpuqd.observables": 3,
     "gpuqd.run": 4,
     "gpuqd.plots": 5,
+    "gpuqd.api": 5,
     "gpuqd.cli": 6,
 }
 #: the one upward import: a run draws its figures at the end (lazy import inside a function)

@@ -247,7 +247,7 @@ def write_results_nc(
         if nc_names[name] != name:
             extra_attrs["gpuqd_name"] = name
         plan.append((name, stored, tuple(final), extra_attrs))
-    auxiliary = [
+    auxiliary: list[tuple[str, set[str]]] = [
         (nc_names[name], set(vdims))
         for name, _, vdims, extra_attrs in plan
         if variables[name].get("coordinate") == "auxiliary" and "gpuqd_empty" not in extra_attrs

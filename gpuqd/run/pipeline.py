@@ -18,7 +18,6 @@ from types import MappingProxyType
 
 import numpy as np
 
-from gpuqd import __version__
 from gpuqd.atomic_io import atomic_write_text
 from gpuqd.run.backend import device_info, resolve_backend
 from gpuqd.run.cache import TransportCache
@@ -35,6 +34,7 @@ from gpuqd.run.rundir import RunDir, git_commit, now, prepare_run_dir
 from gpuqd.run.stage import StageContext
 from gpuqd.run.stages import get_stage
 from gpuqd.run.validate import check_time_step
+from gpuqd.version import __version__
 
 __all__ = ["run_pipeline", "config_hash", "UNITS"]
 
