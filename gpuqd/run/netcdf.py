@@ -197,8 +197,9 @@ def write_results_nc(
 ) -> Path:
     """Write ``results.nc`` atomically (see the module docstring for layout and type mapping).
 
-    ``arrays``: name → array; ``variables``: name → {"dims", "units", "description"} (every array
-    must be described); ``attrs``: results metadata (JSON-serialisable; must hold ``config`` with
+    ``arrays``: name → array; ``variables``: name → {"dims", "units", "description"} and optionally
+    "coordinate": "dimension" | "auxiliary" (every array must be described; ValueError if two arrays
+    would be stored under one name); ``attrs``: results metadata (JSON-serialisable; must hold ``config`` with
     ``seed`` and may hold ``gpuqd_version``); ``timings``: wall seconds per stage and throughput.
     """
     missing = [k for k in arrays if k not in variables]

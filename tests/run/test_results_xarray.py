@@ -3,8 +3,11 @@ on every dimension of every variable, CF ``units``/``long_name`` everywhere, and
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+import yaml
 
 import gpuqd
 from gpuqd.run.results import AXIS_VARIABLES
@@ -39,18 +42,33 @@ ALL_OUTPUTS_SECTIONS = {
 }
 
 
-@pytest.fixture(scope="module")
-def every_output_run(tmp_path_factory, make_tiny_config):  # noqa: ANN001, ANN201
+def _run(tmp: Path, data: dict) -> Path:
     from gpuqd import cli
 
-    data = make_tiny_config(**ALL_OUTPUTS_SECTIONS, outputs=list(output_names()))
-    tmp = tmp_path_factory.mktemp("xr")
-    import yaml
-
-    cfg = tmp / "every_output.yaml"
+    cfg = tmp / f"{data['name']}.yaml"
     cfg.write_text(yaml.safe_dump(data), encoding="utf-8")
     assert cli.main(["run", str(cfg), "--runs-dir", str(tmp / "runs"), "--quiet", "--no-figures"]) == 0
-    return tmp / "runs" / "every_output"
+    return tmp / "runs" / data["name"]
+
+
+@pytest.fixture(scope="module")
+def every_output_run(tmp_path_factory, make_tiny_config):  # noqa: ANN001, ANN201
+    data = make_tiny_config(**ALL_OUTPUTS_SECTIONS, outputs=list(output_names()))
+    return _run(tmp_path_factory.mktemp("xr"), data)
+
+
+def _check_sel_on_every_dimension(ds) -> None:  # noqa: ANN001
+    """``sel`` by label on every index coordinate and by position elsewhere equals ``isel``, for every
+    variable; CF units and long_name on every variable and coordinate."""
+    for name in list(ds.variables):
+        var = ds[name]
+        assert var.attrs.get("units") and var.attrs.get("long_name"), name
+        for dim in var.dims:
+            if dim in ds.indexes:
+                picked = var.sel({dim: ds.indexes[dim][-1]})
+            else:  # no values: xarray selects by position
+                picked = var.sel({dim: var.sizes[dim] - 1})
+            np.testing.assert_array_equal(picked.values, var.isel({dim: -1}).values, err_msg=f"{name}[{dim}]")
 
 
 def _declared_variables() -> dict[str, dict]:
@@ -75,16 +93,7 @@ def test_sel_works_on_every_dimension_of_every_output(every_output_run):
     with xr.open_dataset(every_output_run / "results.nc") as ds:
         ds = ds.load()
     assert VALUED_DIMS <= set(ds.indexes), VALUED_DIMS - set(ds.indexes)
-    for name in list(ds.variables):
-        var = ds[name]
-        assert var.attrs.get("units") and var.attrs.get("long_name"), name
-        for dim in var.dims:
-            if dim in ds.indexes:
-                label = ds.indexes[dim][-1]
-                picked = var.sel({dim: label})
-            else:  # no values: xarray selects by position
-                picked = var.sel({dim: var.sizes[dim] - 1})
-            np.testing.assert_array_equal(picked.values, var.isel({dim: -1}).values, err_msg=f"{name}[{dim}]")
+    _check_sel_on_every_dimension(ds)
     # what a physicist types
     assert list(ds.protocol.values) == ["P_to_AP", "AP_to_P"]
     p_to_ap = ds.switching_mean_time.sel(protocol="P_to_AP", eps_tilde=0.0, V=40.0)
@@ -113,3 +122,19 @@ def test_load_run_returns_the_dataset(every_output_run):
     ds_npz = gpuqd.load_run(every_output_run / "results.npz")
     assert set(ds_npz.indexes) == set(ds.indexes)
     np.testing.assert_array_equal(ds_npz.switching_rate.values, ds.switching_rate.values)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("output", output_names())
+def test_sel_works_on_every_dimension_of_each_output_alone(output, tmp_path, make_tiny_config):
+    """Each output in a run of its own (the layouts a user gets from configs/quickstart.yaml, fig2-4,
+    fmr.yaml, switching_times.yaml): every dimension with values indexed, sel on every dimension."""
+    data = make_tiny_config(**ALL_OUTPUTS_SECTIONS, outputs=[output])
+    data["name"] = f"only_{output}"
+    with xr.open_dataset(_run(tmp_path, data) / "results.nc") as ds:
+        ds = ds.load()
+    declared = _declared_variables()
+    labelled = {v["dims"][0] for k, v in declared.items() if v.get("coordinate") == "dimension"}
+    used = {d for name in ds.data_vars for d in ds[name].dims}
+    assert used & labelled <= set(ds.indexes), (used & labelled) - set(ds.indexes)
+    _check_sel_on_every_dimension(ds)
