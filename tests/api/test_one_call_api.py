@@ -54,7 +54,34 @@ def test_torque_curve_in_U_equals_the_same_point_in_Gamma():
     assert "ε̃ = 0.25 U" in text and "125 Γ" in text and "I_FL" in text
 
 
+def test_energies_in_gamma_work_without_a_charging_energy():
+    c = gpuqd.torque_curve(1.0, 0.5, unit="Gamma", theta=[0.5], order=1, U=0.0)
+    assert (c.eps_tilde, c.V) == (1.0, 0.5) and math.isnan(c.eps_tilde_over_U)
+    assert np.isfinite(c.field_like).all()
+
+
+@pytest.mark.slow
+def test_switching_times_in_U_and_in_Gamma_are_the_same_run():
+    """A non-default U (500 Γ), so that a U/Γ mix-up anywhere (grid, survival point, result axes) shows."""
+    common = {"trajectories": 20, "t_end": 300.0, "dt": 0.05, "seed": 4, "backend": "numpy", "U": 500.0, **FAST}
+    in_u = gpuqd.switching_times(0.2, 0.1, unit="U", **common)
+    in_gamma = gpuqd.switching_times(100.0, 50.0, unit="Gamma", **common)
+    np.testing.assert_array_equal(in_u.first_passage_times, in_gamma.first_passage_times)
+    np.testing.assert_array_equal(in_u.survival, in_gamma.survival)
+    assert (in_u.eps_tilde, in_u.V, in_gamma.eps_tilde_over_U, in_gamma.V_over_U) == (100.0, 50.0, 0.2, 0.1)
+    assert in_u.fokker_planck_mean_time == in_gamma.fokker_planck_mean_time
+
+
 # ------------------------------------------------------------------------------------------- physics
+@pytest.mark.parametrize("order", [1, 2])
+def test_torque_curve_without_polarisation_has_no_torque(order):
+    """Unpolarised leads (p_S = p_D = 0) carry no spin: I_FL = I_DL = 0 for every θ, while I_C ≠ 0 (the
+    level ε̃ − U/2 = −0.1U lies inside the bias window ±V/2 = ±0.25U: sequential tunnelling)."""
+    c = gpuqd.torque_curve(0.4, 0.5, unit="U", theta=np.linspace(0.0, np.pi, 5), order=order, p_S=0.0, p_D=0.0)
+    assert np.max(np.abs(c.charge_current)) > 1e-6
+    assert np.max(np.abs(c.field_like)) <= 1e-12 and np.max(np.abs(c.damping_like)) <= 1e-12
+
+
 @pytest.mark.parametrize("order", [1, 2])
 def test_torque_curve_equilibrium_has_no_damping_like_torque_and_no_current(order):
     """docs/physics.md §5.5: at V = 0, I_C = 0 and I_DL = 0 exactly; I_FL (exchange coupling) is not."""

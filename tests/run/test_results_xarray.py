@@ -3,6 +3,7 @@ on every dimension of every variable, CF ``units``/``long_name`` everywhere, and
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 import yaml
 
 import gpuqd
-from gpuqd.run.results import AXIS_VARIABLES
+from gpuqd.run.results import AXIS_VARIABLES, RunResults
 from gpuqd.run.stages import all_stages, output_names
 
 xr = pytest.importorskip("xarray")
@@ -111,7 +112,11 @@ def test_sel_works_on_every_dimension_of_every_output(every_output_run):
 
 
 @pytest.mark.slow
-def test_load_run_returns_the_dataset(every_output_run):
+def test_load_run_returns_the_dataset(every_output_run, monkeypatch):
+    real_find_spec = importlib.util.find_spec
+    with monkeypatch.context() as m:  # without xarray: the NumPy mapping
+        m.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "xarray" else real_find_spec(name, *a))
+        assert isinstance(gpuqd.load_run(every_output_run), RunResults)
     ds = gpuqd.load_run(every_output_run)
     assert isinstance(ds, xr.Dataset) and "protocol" in ds.indexes
     r = gpuqd.load_run(every_output_run, as_dataset=False)
