@@ -42,13 +42,13 @@ def load_run(path: str | os.PathLike, *, as_dataset: bool | None = None) -> Any:
         A run directory (``runs/<name>``) or its ``results.nc`` / ``results.npz``.
     as_dataset:
         ``None`` (default): an ``xarray.Dataset`` if xarray is installed (``pip install
-        'gpuqd[xarray]'``), else a :class:`gpuqd.run.results.RunResults`; ``True``: the Dataset (an
+        'gpuqd[xarray]'``), else a :class:`gpuqd.run.store.results.RunResults`; ``True``: the Dataset (an
         ImportError naming the extra if xarray is missing); ``False``: the RunResults.
 
     Returns
     -------
     xarray.Dataset
-        results.nc as written (:mod:`gpuqd.run.netcdf`). Every variable has CF ``units`` and
+        results.nc as written (:mod:`gpuqd.run.store.netcdf`). Every variable has CF ``units`` and
         ``long_name``. Coordinates: ``eps_tilde`` and ``V`` in Γ (index coordinates of all maps) with
         ``eps_tilde_over_U`` / ``V_over_U`` in U beside them; the arrays that label a dimension are that
         dimension's coordinate under the dimension's name (``protocol`` ← ``switching_protocols``,
@@ -68,12 +68,12 @@ def load_run(path: str | os.PathLike, *, as_dataset: bool | None = None) -> Any:
     ------
     FileNotFoundError
         No results there (an unfinished run says so and names ``gpuqd run CONFIG --resume``).
-    gpuqd.run.file_errors.RunFileError
+    gpuqd.run.store.file_errors.RunFileError
         A corrupt or unreadable results file (one line naming the file and the remedy).
     ImportError
         ``as_dataset=True`` without xarray.
     """
-    from gpuqd.run.results import load_run as load
+    from gpuqd.run.store.results import load_run as load
 
     results = load(path)
     if as_dataset is False or (as_dataset is None and importlib.util.find_spec("xarray") is None):

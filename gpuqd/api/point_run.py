@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from gpuqd.api.parameters import check_unit, config_sections, energy_in_gamma
+from gpuqd.run.config.validate import validate_config
 from gpuqd.run.pipeline import run_pipeline
-from gpuqd.run.results import RunResults, load_run
-from gpuqd.run.validate import validate_config
+from gpuqd.run.store.results import RunResults, load_run
 
 __all__ = ["axial", "base_configuration", "grid_section", "point_grid", "run_configuration", "survival_point"]
 

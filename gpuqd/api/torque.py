@@ -14,8 +14,8 @@ import numpy as np
 
 from gpuqd.api.parameters import check_unit, config_sections, energy_in_gamma
 from gpuqd.api.point_run import point_grid
-from gpuqd.run.factories import make_spin_valve, solve
-from gpuqd.run.validate import validate_config
+from gpuqd.run.config.factories import make_spin_valve, solve
+from gpuqd.run.config.validate import validate_config
 
 __all__ = ["TorqueCurve", "torque_curve"]
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from scipy.io import netcdf_file
 
-from gpuqd.run.netcdf import cf_units, read_results_nc, to_xarray, write_results_nc
-from gpuqd.run.results import AXIS_VARIABLES
 from gpuqd.run.stages import all_stages
+from gpuqd.run.store.netcdf import cf_units, read_results_nc, to_xarray, write_results_nc
+from gpuqd.run.store.results import AXIS_VARIABLES
 
 ALL_VARIABLES = dict(AXIS_VARIABLES)
 for _stage in all_stages():
@@ -149,7 +149,7 @@ def test_respects_umask(tmp_path):
 
 
 def test_run_writes_results_nc_equal_to_npz(tmp_path, tiny_config, run_helpers, capsys):
-    from gpuqd.run.results import load_run
+    from gpuqd.run.store.results import load_run
 
     cfg = run_helpers.write(tmp_path, tiny_config)
     rc, _, err = run_helpers.main(["run", str(cfg), "--runs-dir", str(tmp_path / "runs"), "--no-figures", "-q"], capsys)

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 import gpuqd
-from gpuqd.run.results import AXIS_VARIABLES, RunResults
 from gpuqd.run.stages import all_stages, output_names
+from gpuqd.run.store.results import AXIS_VARIABLES, RunResults
 
 xr = pytest.importorskip("xarray")
 
