@@ -187,7 +187,7 @@ class _KeepOpen:
 def write_results_nc(
     path: str | os.PathLike,
     arrays: Mapping[str, np.ndarray],
-    variables: Mapping[str, dict],
+    variables: Mapping[str, Mapping[str, Any]],
     attrs: Mapping[str, Any],
     readme: str = "",
     *,
@@ -210,7 +210,7 @@ def write_results_nc(
         if v.dtype == object:
             raise ValueError(f"result array {k!r} has dtype object")
     dims: dict[str, int] = {}
-    plan = []
+    plan: list[tuple[str, np.ndarray, tuple[str, ...], dict[str, Any]]] = []
     nc_names = {name: stored_name(name, variables[name]) if payload[name].size else name for name in payload}
     clash = sorted(n for n in set(nc_names.values()) if list(nc_names.values()).count(n) > 1)
     if clash:

@@ -96,7 +96,7 @@ AXIS_LABELS = MappingProxyType({"xy": np.array(["eps_tilde", "V"])})
 def write_results(
     path: str | os.PathLike,
     arrays: Mapping[str, np.ndarray],
-    variables: Mapping[str, dict],
+    variables: Mapping[str, Mapping[str, Any]],
     attrs: Mapping[str, Any],
     readme: str,
 ) -> Path:
