@@ -13,7 +13,7 @@ TUTORIAL = REPO / "docs" / "tutorial.md"
 README = REPO / "README.md"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 #: README blocks that run on their own (found by a phrase they contain); the others show fragments
-README_SELF_CONTAINED = ("AxialFokkerPlanck",)
+README_SELF_CONTAINED = ("AxialFokkerPlanck", "units.time_unit_ps(8.0)")
 
 
 def python_blocks(path: Path) -> list[str]:
