@@ -76,16 +76,23 @@ class SwitchingTimes:
             return f"{x:.4g}"
 
         lo, hi = self.mean_time_ci
-        kind = "restricted mean" if self.mean_time_is_restricted else "mean"
         level = f"{100 * self.confidence:g}%"
+        mean = f"  mean time      {t(self.mean_time)}/Γ  ({level} CI {t(lo)} … {t(hi)})"
+        if self.mean_time_is_restricted:
+            mean += ", restricted mean ∫_0^t_end S dt: a lower bound"
+        fp = (
+            f"mean time {t(self.fokker_planck_mean_time)}/Γ (exact, axial theory)"
+            if np.isfinite(self.fokker_planck_mean_time)
+            else "not available (the magnet is not axial)"
+        )
         lines = [
             f"SwitchingTimes({self.protocol} at ε̃ = {self.eps_tilde_over_U:g} U, V = {self.V_over_U:g} U"
             f" (ε̃ = {t(self.eps_tilde)} Γ, V = {t(self.V)} Γ))",
             f"  trajectories   {self.n_trajectories}, switched by t_end = {t(self.t_end)}/Γ: {self.n_switched}",
-            f"  {kind + ' time':<14} {t(self.mean_time)}/Γ  ({level} CI {t(lo)} … {t(hi)})",
+            mean,
             f"  rate           {t(self.rate)} Γ  ({level} CI {t(self.rate_ci[0])} … {t(self.rate_ci[1])})",
             f"  median         {t(self.median)}/Γ  ({level} CI {t(self.median_ci[0])} … {t(self.median_ci[1])})",
-            f"  Fokker–Planck  mean time {t(self.fokker_planck_mean_time)}/Γ (exact, axial theory)",
+            f"  Fokker–Planck  {fp}",
         ]
         return "\n".join(lines)
 

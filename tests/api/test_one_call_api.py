@@ -152,3 +152,21 @@ def test_theta_map_in_U_and_in_Gamma_are_the_same_run(tmp_path):
     pytest.importorskip("xarray")
     ds = in_u.to_xarray()
     assert ds.mean_theta.sel(eps_tilde=0.0, V=400.0).attrs["units"] == "rad"
+
+
+@pytest.mark.slow
+def test_switching_times_of_a_non_axial_magnet_say_there_is_no_fokker_planck_value():
+    r = gpuqd.switching_times(
+        0.2,
+        0.1,
+        unit="U",
+        trajectories=10,
+        t_end=100.0,
+        dt=0.05,
+        backend="numpy",
+        anisotropy="cubic",
+        K_cubic=0.001,
+        **FAST,
+    )
+    assert math.isnan(r.fokker_planck_mean_time) and "not available (the magnet is not axial)" in repr(r)
+    assert r.n_trajectories == 10 and r.config["magnet"]["anisotropy"] == "cubic"
