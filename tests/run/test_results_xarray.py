@@ -106,7 +106,11 @@ def test_sel_works_on_every_dimension_of_every_output(every_output_run):
     assert ds.torque_inset_field_like.sel(theta=np.pi / 2, method="nearest").shape == ()
     assert float(ds.inset_point_over_U.sel(xy="V")[0]) == 0.0  # the grid V nearest to 0.1 on (−0.4, 0, 0.4)
     assert ds.fmr_spectra_chi_imag.sel(state=-1).dims == ("spectrum_point", "omega")
-    assert "fmr_spectra_omega" in ds.coords and "inset_point_over_U" in ds.coords
+    assert "fmr_spectra_omega" in ds.coords
+    # points: their ε̃ and V travel with every variable on the point dimension
+    assert ds.inset_theta.coords["inset_V_over_U"].values.tolist() == [0.0, 0.0]  # nearest grid V to 0.1, 0.175
+    assert ds.switching_survival.coords["switching_survival_V_over_U"].values.tolist() == [0.4]
+    assert ds.fmr_spectra_chi_imag.coords["fmr_spectra_eps_tilde_over_U"].values.tolist() == [0.25]
     assert float(ds.fp_window.sel(bound="end")) == 20.0
     assert ds.protocol.attrs["gpuqd_name"] == "switching_protocols"
 

@@ -24,6 +24,7 @@ from gpuqd.run.config.typed import RunConfig
 from gpuqd.run.errors import SetupError
 from gpuqd.run.execute.progress import Reporter
 from gpuqd.run.stages.base import Stage, StageContext, StageResult
+from gpuqd.run.store.results import point_coordinate_variables, point_coordinates
 
 __all__ = ["STAGE", "VARIABLES", "DynamicsWork", "STATE_FILE"]
 
@@ -110,8 +111,8 @@ VARIABLES = MappingProxyType(
             "units": "U",
             "description": "(ε̃, V) of the grid points used for the insets (nearest to the "
             "requested figures.inset_* values)",
-            "coordinate": "auxiliary",
         },
+        **point_coordinate_variables("inset", "inset", "inset points (inset_point_over_U)"),
         "inset_requested_over_U": {
             "dims": ["inset", "xy"],
             "units": "U",
@@ -270,6 +271,7 @@ def result_arrays(cfg: RunConfig, res: Any) -> dict[str, np.ndarray]:
     out["inset_time"] = np.asarray(res.sample_times, dtype=float)
     out["inset_theta"] = np.asarray(res.samples, dtype=float).reshape(len(req), -1)
     out["inset_point_over_U"] = used
+    out |= point_coordinates("inset", used)
     out["inset_requested_over_U"] = req
     return out
 

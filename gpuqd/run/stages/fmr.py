@@ -36,6 +36,7 @@ from gpuqd.run.config.typed import RunConfig, thermal_field_variance
 from gpuqd.run.execute.checkpoint import kill_hook
 from gpuqd.run.execute.execution import UnitStore
 from gpuqd.run.stages.base import Fail, Stage, StageContext, StageResult
+from gpuqd.run.store.results import point_coordinate_variables, point_coordinates
 
 __all__ = ["STAGE", "FmrConfig", "SECTION", "VARIABLES", "check", "simulate_spectrum", "simulation_steps"]
 
@@ -237,8 +238,8 @@ def _variables() -> dict[str, dict]:
             "dims": ["spectrum_point", "xy"],
             "units": "U",
             "description": "(ε̃, V) of the spectra (exact points, not grid points)",
-            "coordinate": "auxiliary",
         },
+        **point_coordinate_variables("fmr_spectra", "spectrum_point", "spectra points"),
         "fmr_spectra_field_like": {
             "dims": _SP,
             "units": "Gamma",
@@ -386,6 +387,7 @@ def _spectra(cfg: RunConfig) -> tuple[dict[str, np.ndarray], dict]:
             windows[p, j] = (lo, hi, abs(w_r))
     arrays = {
         "fmr_spectra_point_over_U": grid.points_over_U(pts),
+        **point_coordinates("fmr_spectra", grid.points_over_U(pts)),
         "fmr_spectra_field_like": fl,
         "fmr_spectra_damping_like": dl,
         "fmr_spectra_stable": stable,

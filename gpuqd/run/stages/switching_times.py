@@ -32,6 +32,7 @@ from gpuqd.run.config.typed import RunConfig, check_step_count
 from gpuqd.run.errors import RunError
 from gpuqd.run.execute.progress import Reporter
 from gpuqd.run.stages.base import Fail, Stage, StageContext, StageResult
+from gpuqd.run.store.results import point_coordinate_variables, point_coordinates
 
 __all__ = [
     "STAGE",
@@ -337,8 +338,8 @@ VARIABLES = MappingProxyType(
             "units": "U",
             "description": "(ε̃, V) grid points of the survival curves (nearest "
             "to the requested statistics.survival_* values)",
-            "coordinate": "auxiliary",
         },
+        **point_coordinate_variables("switching_survival", "survival_point", "survival points"),
         "switching_survival_requested_over_U": {
             "dims": ["survival_point", "xy"],
             "units": "U",
@@ -579,6 +580,7 @@ def result_arrays(run: AdaptiveSwitchingRun, cfg: RunConfig) -> dict[str, np.nda
             "switching_survival_ci_low": curve["low"][groups],
             "switching_survival_ci_high": curve["high"][groups],
             "switching_survival_point_over_U": used,
+            **point_coordinates("switching_survival", used),
             "switching_survival_requested_over_U": req,
             "switching_histogram_edges": edges,
             "switching_histogram_counts": counts,

@@ -13,7 +13,7 @@ The layout is declared once, by the result variables of the stages (``dims``, ``
   i.e. under the dimension's name (``protocol``, ``survival_time``, ``theta``, ...), with the attribute
   ``gpuqd_name`` holding the array name when the two differ (:func:`read_results_nc` restores it).
   ``xarray`` makes these index coordinates: ``ds.sel(protocol="P_to_AP")``.
-* ``"coordinate": "auxiliary"`` (e.g. ``eps_tilde_over_U``, ``inset_point_over_U``): named in the
+* ``"coordinate": "auxiliary"`` (e.g. ``eps_tilde_over_U``, ``inset_V_over_U``): named in the
   ``coordinates`` attribute of every variable whose dimensions include all of its dimensions, and in
   the global ``coordinates`` attribute (so xarray makes all of them coordinates).
 * Dimensions without values (``trajectory``, ``root``, ``round``, ...) have no coordinate variable;

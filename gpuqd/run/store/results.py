@@ -43,6 +43,8 @@ from gpuqd.run.store.rundir import RESULTS_FILE, RESULTS_NC_FILE, RunDir, dumps_
 __all__ = [
     "AXIS_LABELS",
     "AXIS_VARIABLES",
+    "point_coordinate_variables",
+    "point_coordinates",
     "RESULTS_FORMAT",
     "RunResults",
     "load_run",
@@ -90,6 +92,27 @@ AXIS_VARIABLES = MappingProxyType(
 
 #: label axes every run writes besides the grid axes (declared in AXIS_VARIABLES)
 AXIS_LABELS = MappingProxyType({"xy": np.array(["eps_tilde", "V"])})
+
+
+def point_coordinate_variables(prefix: str, dim: str, what: str) -> dict[str, dict[str, Any]]:
+    """Declarations of ``<prefix>_eps_tilde_over_U`` and ``<prefix>_V_over_U``: the (ε̃, V) of the
+    points along dimension ``dim`` (the components of a (``dim``, xy) point array of ``what``) as
+    auxiliary coordinates, so that every variable on ``dim`` carries its points in results.nc."""
+    return {
+        f"{prefix}_{axis}_over_U": {
+            "dims": [dim],
+            "units": "U",
+            "description": f"{label} of the {what}",
+            "coordinate": "auxiliary",
+        }
+        for axis, label in (("eps_tilde", "ε̃"), ("V", "V"))
+    }
+
+
+def point_coordinates(prefix: str, points_over_U: Any) -> dict[str, np.ndarray]:
+    """The arrays declared by :func:`point_coordinate_variables` from (n, 2) points (ε̃, V) over U."""
+    points = np.asarray(points_over_U, dtype=float).reshape(-1, 2)
+    return {f"{prefix}_eps_tilde_over_U": points[:, 0].copy(), f"{prefix}_V_over_U": points[:, 1].copy()}
 
 
 # --------------------------------------------------------------------------------------- results
