@@ -19,8 +19,8 @@ import time
 import warnings
 from pathlib import Path
 
-from gpuqd import __version__
 from gpuqd.run.config.schema import BACKENDS
+from gpuqd.version import __version__
 
 EXIT_BAD_INPUT = 2
 EXIT_RUNTIME = 1

@@ -171,7 +171,7 @@ def test_pipeline_module_exists():
 #: sits above them). Every module must have a layer (:func:`test_every_module_has_a_layer`).
 LAYERS: tuple[tuple[str, ...], ...] = (
     # the package root (__version__; gpuqd.load_run is a lazy re-export, see UPWARD_ALLOWED), base helpers
-    ("=gpuqd", "gpuqd.units", "gpuqd.atomic_io"),
+    ("=gpuqd", "gpuqd.units", "gpuqd.atomic_io", "gpuqd.version"),
     ("gpuqd.transport",),
     # dynamics, in rooms: model, noise, layout, kernel source and host build, EnsembleSpec/EngineConfig
     ("gpuqd.dynamics",),
@@ -189,11 +189,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("gpuqd.run.costs", "gpuqd.run.estimate", "gpuqd.run.calibration", "gpuqd.run.switching_estimate"),
     ("gpuqd.run.pipeline", "gpuqd.run.load"),  # the loop; the front door for reading runs
     ("gpuqd.plots",),
+    ("gpuqd.api",),  # the one-call Python API: builds a config and runs the pipeline
     ("gpuqd.cli",),
 )
 #: The documented upward imports (importer, imported module or package), each with its reason.
 UPWARD_ALLOWED: dict[tuple[str, str], str] = {
     ("gpuqd", "gpuqd.run.load"): "gpuqd.load_run, the top-level convenience re-export (lazy, inside the function)",
+    ("gpuqd", "gpuqd.api"): "gpuqd.switching_times / theta_map / torque_curve: lazy re-exports (module __getattr__)",
     ("gpuqd.run.config.validate", "gpuqd.run.stages"): "the schema is the core sections plus the sections the "
     "stages declare (the stage registry), so that adding an output is adding one stage module",
 }

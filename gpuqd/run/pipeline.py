@@ -19,7 +19,6 @@ from types import MappingProxyType
 
 import numpy as np
 
-from gpuqd import __version__
 from gpuqd.atomic_io import atomic_write_text
 from gpuqd.run.config.typed import RunConfig
 from gpuqd.run.config.validate import check_time_step
@@ -34,8 +33,9 @@ from gpuqd.run.stages import get_stage
 from gpuqd.run.stages.base import StageContext
 from gpuqd.run.store.cache import TransportCache
 from gpuqd.run.store.file_errors import make_dirs
-from gpuqd.run.store.results import AXIS_VARIABLES, save_results
+from gpuqd.run.store.results import AXIS_LABELS, AXIS_VARIABLES, save_results
 from gpuqd.run.store.rundir import RunDir, git_commit, now, prepare_run_dir
+from gpuqd.version import __version__
 
 __all__ = ["run_pipeline", "config_hash", "UNITS"]
 
@@ -188,7 +188,7 @@ def _run(
         config_hash=config_hash(cfg),
         needs=frozenset().union(*(s.needs(cfg) for s in stages)),
     )
-    arrays: dict[str, np.ndarray] = dict(cfg.grid.axes())
+    arrays: dict[str, np.ndarray] = dict(cfg.grid.axes()) | dict(AXIS_LABELS)
     variables: dict[str, dict] = dict(AXIS_VARIABLES)
     notes: list[str] = []
     try:

@@ -24,6 +24,7 @@ from gpuqd.run.config.typed import RunConfig
 from gpuqd.run.errors import SetupError
 from gpuqd.run.execute.progress import Reporter
 from gpuqd.run.stages.base import Stage, StageContext, StageResult, needs_torque_table
+from gpuqd.run.store.results import point_coordinate_variables, point_coordinates
 
 __all__ = ["STAGE", "VARIABLES", "DynamicsWork", "STATE_FILE"]
 
@@ -94,9 +95,14 @@ VARIABLES = MappingProxyType(
             "description": "time spent in the AP state over [0, t_end]",
         },
         "final_state": {"dims": _G + ["trajectory"], "units": "1", "description": "+1 P, −1 AP at t_end"},
-        "inset_time": {"dims": ["sample"], "units": "1/Gamma", "description": "times of the inset θ(t) samples"},
+        "inset_time": {
+            "dims": ["inset_time"],
+            "units": "1/Gamma",
+            "description": "times of the inset θ(t) samples",
+            "coordinate": "dimension",
+        },
         "inset_theta": {
-            "dims": ["inset", "sample"],
+            "dims": ["inset", "inset_time"],
             "units": "rad",
             "description": "θ(t) of the first trajectory at the inset grid points",
         },
@@ -106,6 +112,7 @@ VARIABLES = MappingProxyType(
             "description": "(ε̃, V) of the grid points used for the insets (nearest to the "
             "requested figures.inset_* values)",
         },
+        **point_coordinate_variables("inset", "inset", "inset points (inset_point_over_U)"),
         "inset_requested_over_U": {
             "dims": ["inset", "xy"],
             "units": "U",
@@ -260,6 +267,7 @@ def result_arrays(cfg: RunConfig, res: Any) -> dict[str, np.ndarray]:
     out["inset_time"] = np.asarray(res.sample_times, dtype=float)
     out["inset_theta"] = np.asarray(res.samples, dtype=float).reshape(len(req), -1)
     out["inset_point_over_U"] = used
+    out |= point_coordinates("inset", used)
     out["inset_requested_over_U"] = req
     return out
 

@@ -36,6 +36,7 @@ from gpuqd.run.execute.checkpoint import kill_hook
 from gpuqd.run.execute.execution import UnitStore
 from gpuqd.run.stages.base import Fail, Stage, StageContext, StageResult
 from gpuqd.run.stages.fmr_variables import VARIABLES
+from gpuqd.run.store.results import point_coordinates
 
 __all__ = ["STAGE", "FmrConfig", "SECTION", "check", "simulate_spectrum", "simulation_steps"]
 
@@ -251,6 +252,7 @@ def _spectra(cfg: RunConfig) -> tuple[dict[str, np.ndarray], dict]:
             windows[p, j] = (lo, hi, abs(w_r))
     arrays = {
         "fmr_spectra_point_over_U": grid.points_over_U(pts),
+        **point_coordinates("fmr_spectra", grid.points_over_U(pts)),
         "fmr_spectra_field_like": fl,
         "fmr_spectra_damping_like": dl,
         "fmr_spectra_stable": stable,

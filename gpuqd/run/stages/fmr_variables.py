@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from gpuqd.run.store.results import point_coordinate_variables
+
 __all__ = ["VARIABLES"]
 
 
@@ -21,6 +23,7 @@ def _variables() -> dict[str, dict]:
             "units": "",
             "description": "state index of the fmr_* spectra arrays: 0 = parallel (n = +e_z), "
             "1 = antiparallel (n = −e_z); stored as +1 / −1",
+            "coordinate": "dimension",
         },
         "fmr_stiffness": {"dims": [], "units": "Gamma", "description": "H_0 = KV used in ω_0 = H_0 ± (I_FL + B_z)"},
         "fmr_external_field_z": {
@@ -84,6 +87,7 @@ def _variables() -> dict[str, dict]:
             "units": "U",
             "description": "(ε̃, V) of the spectra (exact points, not grid points)",
         },
+        **point_coordinate_variables("fmr_spectra", "spectrum_point", "spectra points"),
         "fmr_spectra_field_like": {
             "dims": _SP,
             "units": "Gamma",
@@ -97,6 +101,7 @@ def _variables() -> dict[str, dict]:
             "dims": _SP + ["omega"],
             "units": "Gamma",
             "description": "frequency axis of each spectrum (own window per point and state)",
+            "coordinate": "auxiliary",
         },
         "fmr_spectra_chi_real": {
             "dims": _SP + ["omega"],
@@ -115,6 +120,7 @@ def _variables() -> dict[str, dict]:
             "dims": _SP + ["sim_omega"],
             "units": "Gamma",
             "description": "drive frequencies of the simulated FMR (NaN-padded)",
+            "coordinate": "auxiliary",
         },
         "fmr_sim_chi_real": {
             "dims": _SP + ["sim_omega"],

@@ -13,6 +13,7 @@ import numpy as np
 from gpuqd.observables import switching_stats as ss
 from gpuqd.observables.adaptive_switching import AdaptiveSwitchingRun
 from gpuqd.run.config.typed import RunConfig
+from gpuqd.run.store.results import point_coordinate_variables, point_coordinates
 
 __all__ = ["HISTOGRAM_BINS", "QUANTILE_LEVELS", "SURVIVAL_TIME_POINTS", "VARIABLES", "result_arrays", "survival_points"]
 
@@ -30,6 +31,7 @@ VARIABLES = MappingProxyType(
             "dims": ["protocol"],
             "units": "",
             "description": "protocols: P_to_AP (start θ = 0) and/or AP_to_P (start θ = π)",
+            "coordinate": "dimension",
         },
         "switching_t_end": {
             "dims": [],
@@ -84,6 +86,7 @@ VARIABLES = MappingProxyType(
             "dims": ["quantile"],
             "units": "1",
             "description": "levels p of switching_quantile (P(T ≤ t_p) = p)",
+            "coordinate": "dimension",
         },
         "switching_quantile": {
             "dims": _G3 + ["quantile"],
@@ -132,7 +135,12 @@ VARIABLES = MappingProxyType(
             "description": "regime label, index into switching_regime_names "
             "(thermal: CV ≈ memoryless; deterministic: CV < 0.3)",
         },
-        "switching_regime_names": {"dims": ["regime"], "units": "", "description": "names of the regime codes"},
+        "switching_regime_names": {
+            "dims": ["regime"],
+            "units": "",
+            "description": "names of the regime codes",
+            "coordinate": "dimension",
+        },
         "switching_probability_by_t_end": {
             "dims": _G3,
             "units": "1",
@@ -152,6 +160,7 @@ VARIABLES = MappingProxyType(
             "dims": ["time"],
             "units": "1/Gamma",
             "description": "times of switching_probability",
+            "coordinate": "dimension",
         },
         "switching_probability": {
             "dims": _G3 + ["time"],
@@ -194,6 +203,7 @@ VARIABLES = MappingProxyType(
             "dims": ["survival_time"],
             "units": "1/Gamma",
             "description": "time axis of the stored survival curves",
+            "coordinate": "dimension",
         },
         "switching_survival": {
             "dims": ["protocol", "survival_point", "survival_time"],
@@ -216,6 +226,7 @@ VARIABLES = MappingProxyType(
             "description": "(ε̃, V) grid points of the survival curves (nearest "
             "to the requested statistics.survival_* values)",
         },
+        **point_coordinate_variables("switching_survival", "survival_point", "survival points"),
         "switching_survival_requested_over_U": {
             "dims": ["survival_point", "xy"],
             "units": "U",
@@ -225,6 +236,7 @@ VARIABLES = MappingProxyType(
             "dims": ["bin_edge"],
             "units": "1/Gamma",
             "description": "bin edges of switching_histogram_counts on [0, t_end]",
+            "coordinate": "dimension",
         },
         "switching_histogram_counts": {
             "dims": ["protocol", "survival_point", "bin"],
@@ -319,6 +331,7 @@ def result_arrays(run: AdaptiveSwitchingRun, cfg: RunConfig) -> dict[str, np.nda
             "switching_survival_ci_low": curve["low"][groups],
             "switching_survival_ci_high": curve["high"][groups],
             "switching_survival_point_over_U": used,
+            **point_coordinates("switching_survival", used),
             "switching_survival_requested_over_U": req,
             "switching_histogram_edges": edges,
             "switching_histogram_counts": counts,
