@@ -23,16 +23,17 @@ from gpuqd.atomic_io import atomic_write_text
 from gpuqd.run.backend import device_info, resolve_backend
 from gpuqd.run.cache import TransportCache
 from gpuqd.run.config import RunConfig
+from gpuqd.run.costs.estimate import estimate_run, memory_estimate
+from gpuqd.run.costs.model import check_memory
 from gpuqd.run.dask_engine import make_executor
 from gpuqd.run.errors import RunError
-from gpuqd.run.estimate import check_memory, estimate_run
 from gpuqd.run.executor import Executor
 from gpuqd.run.file_errors import make_dirs
 from gpuqd.run.lock import RunLock
 from gpuqd.run.progress import Reporter
 from gpuqd.run.results import AXIS_VARIABLES, save_results
 from gpuqd.run.rundir import RunDir, git_commit, now, prepare_run_dir
-from gpuqd.run.stage import StageContext
+from gpuqd.run.stage import StageContext, needed_products
 from gpuqd.run.stages import get_stage
 from gpuqd.run.validate import check_time_step
 
@@ -148,9 +149,9 @@ def _run(
     meta = rd.read_meta() if mode == "resume" else {}
     backend = _backend_for(cfg, rd, mode, meta)
     stages = [get_stage(name) for name in cfg.stages]
-    check_memory(estimate_run(cfg.data, backend, calibrate=False), allow_large)
+    check_memory(memory_estimate(cfg, backend), allow_large)
     check_time_step(cfg)  # needs the grid's transport solves at the table ends: after the memory check
-    for line in estimate_run(cfg.data, backend, figures=make_figures).lines() if estimate else []:
+    for line in estimate_run(cfg, backend, figures=make_figures, report=reporter.message).lines() if estimate else []:
         reporter.message(line)
     if mode == "replace":  # --force: the old run goes only now that the new one may start
         rd.remove()
@@ -184,7 +185,7 @@ def _run(
         cache=TransportCache(cfg.runs_dir / ".cache"),
         checkpoint_dir=rd.checkpoint_dir,
         config_hash=config_hash(cfg),
-        needs=frozenset().union(*(s.needs(cfg) for s in stages)),
+        needs=needed_products(cfg, stages),
     )
     arrays: dict[str, np.ndarray] = dict(cfg.grid.axes())
     variables: dict[str, dict] = dict(AXIS_VARIABLES)

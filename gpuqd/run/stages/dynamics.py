@@ -20,6 +20,8 @@ import numpy as np
 
 from gpuqd.dynamics import EnsembleResult, EnsembleRunner
 from gpuqd.run.config import RunConfig
+from gpuqd.run.costs.coefficients import Costs
+from gpuqd.run.costs.model import MAPS_PER_POINT, RESULTS_PER_TRAJ, StageEstimate, table_bytes
 from gpuqd.run.errors import SetupError
 from gpuqd.run.factories import make_magnet, make_torque
 from gpuqd.run.progress import Reporter
@@ -122,6 +124,21 @@ NOTES = (
 
 def _needs(cfg: RunConfig) -> frozenset[str]:
     return frozenset({"torque_table"}) if cfg.torque.model == "transport" else frozenset()
+
+
+def estimate(cfg: RunConfig, costs: Costs, needs: frozenset[str]) -> StageEstimate:
+    """All grid points × ``dynamics.trajectories_per_point`` trajectories for ``dynamics.t_end/dt`` steps
+    (no compaction); memory: the table, the engine state and the results per trajectory, the maps."""
+    n_pts = cfg.grid.n_points
+    steps = cfg.dynamics.steps
+    n_traj = n_pts * cfg.dynamics.trajectories_per_point
+    table = cfg.torque.model == "transport"
+    ec = costs.engine(table)
+    per_traj = ec.bytes_per_traj if ec else 0.0
+    memory = table_bytes(n_pts, cfg.transport.n_theta) if table else 0
+    memory += int(n_traj * (per_traj + RESULTS_PER_TRAJ * 8) + MAPS_PER_POINT * n_pts * 8)
+    work = f"{n_traj} trajectories × {steps} steps = {n_traj * steps:.3g} trajectory-steps"
+    return StageEstimate("dynamics", work, steps * ec.step(n_traj) if ec else None, memory)
 
 
 def inset_points(cfg: RunConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -303,4 +320,5 @@ STAGE = Stage(
     variables=VARIABLES,
     figures=("fig2_switching", "fig3_readout"),
     needs=_needs,
+    estimate=estimate,
 )

@@ -32,6 +32,8 @@ from gpuqd.observables.fmr_simulation import (
 )
 from gpuqd.run.checkpoint import kill_hook
 from gpuqd.run.config import RunConfig, thermal_field_variance
+from gpuqd.run.costs.coefficients import Costs
+from gpuqd.run.costs.model import MAPS_PER_POINT, StageEstimate
 from gpuqd.run.execution import UnitStore
 from gpuqd.run.factories import make_spin_valve
 from gpuqd.run.schema import Flag, Num, Section, Vec3
@@ -528,6 +530,23 @@ def run(ctx: StageContext) -> StageResult:
     return StageResult(arrays=arrays, notes=notes)
 
 
+def estimate(cfg: RunConfig, costs: Costs, needs: frozenset[str]) -> StageEstimate:
+    """Collinear solves at every grid point; with ``fmr.simulate`` the engine steps of the simulated
+    spectra (counted exactly by :func:`simulation_steps`, a few transport solves)."""
+    f, n_pts = cfg.fmr, cfg.grid.n_points
+    work = f"{n_pts} points × 2 collinear solves"
+    seconds: float | None = n_pts * costs.transport(cfg.transport.order).point(2)
+    if f.simulate:
+        steps, n = simulation_steps(cfg), int(f.trajectories)
+        work += f"; simulated FMR {steps:.3g} steps × {n} trajectories"
+        per, engine = costs.fmr_step(), costs.engine(table=False) if n > 1 else None
+        if per is None or (n > 1 and engine is None):
+            seconds = None
+        else:
+            seconds = (seconds or 0.0) + steps * (per + (n - 1) * (engine.d if engine else 0.0))
+    return StageEstimate("fmr", work, seconds, int(MAPS_PER_POINT * 2 * n_pts * 8))
+
+
 STAGE = Stage(
     name="fmr",
     order=20,
@@ -538,4 +557,5 @@ STAGE = Stage(
     check=check,
     variables=VARIABLES,
     figures=("fmr_maps", "fmr_spectra"),
+    estimate=estimate,
 )

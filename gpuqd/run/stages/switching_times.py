@@ -27,6 +27,7 @@ import numpy as np
 from gpuqd.observables import switching_stats as ss
 from gpuqd.observables.adaptive_switching import AdaptiveSwitchingRun, protocol_list
 from gpuqd.run.config import RunConfig, check_step_count
+from gpuqd.run.costs import switching as switching_costs
 from gpuqd.run.errors import RunError
 from gpuqd.run.factories import make_magnet, make_torque
 from gpuqd.run.progress import Reporter
@@ -618,4 +619,5 @@ STAGE = Stage(
     variables=VARIABLES,
     figures=("switching_times_maps", "switching_times_survival"),
     needs=_needs,
+    estimate=switching_costs.estimate,
 )
