@@ -1,13 +1,12 @@
-"""Short measurements of this machine's speed, each bounded in time by construction.
-
-Every function here takes a ``deadline`` (a :func:`time.perf_counter` value) and returns a
-:class:`Measurement`: the fitted coefficients plus the process CPU time and the wall time the timed
-parts took (the caller refuses to cache a measurement whose CPU time is well below its wall time: the
-machine was busy). Each timed piece of work is small (≈ 0.02–0.3 s on a 2-core x86-64 VM) and repeats
-stop at the deadline, so one measurement runs past its deadline by at most one piece of work; the
-caller only starts a measurement whose predicted duration fits the budget that is left
-(:mod:`gpuqd.run.costs.coefficients`). The fastest of the repeats is kept: other processes only ever slow
-a measurement down.
+"""Short measurements of this machine's speed, each bounded in time by construction. Every function here
+takes a ``deadline`` (a :func:`time.perf_counter` value) and returns a :class:`Measurement`: the fitted
+coefficients plus the process CPU time and the wall time the timed parts took (the caller refuses to
+cache a measurement whose CPU time is well below its wall time: the machine was busy). Each piece of
+work is small (≈ 0.02–0.3 s on a quiet 2-core x86-64 VM) and starts only before the deadline (else
+:class:`OutOfTime`: the measurement is abandoned), so a measurement ends at most one piece after its
+deadline; the caller only starts a measurement whose predicted duration fits the budget that is left
+(:mod:`gpuqd.run.costs.coefficients`). The fastest of the repeats is kept: other processes only ever
+slow a measurement down.
 
 Cost models (seconds):
 
@@ -40,6 +39,7 @@ import numpy as np
 
 __all__ = [
     "Measurement",
+    "OutOfTime",
     "ENGINE_TRAJECTORIES",
     "TABLE_NODES",
     "engine",
@@ -76,10 +76,16 @@ class Measurement:
     notes: list[str] = field(default_factory=list)
 
 
-class _Clock:
-    """Accumulates the CPU and wall time of timed calls (children's CPU time included)."""
+class OutOfTime(Exception):
+    """A measurement reached its deadline before it was complete (the caller uses the static model)."""
 
-    def __init__(self) -> None:
+
+class _Clock:
+    """Accumulates the CPU and wall time of timed calls (children's CPU time included); every piece of
+    work starts through :meth:`step`, which raises :class:`OutOfTime` once ``deadline`` has passed."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
         self.cpu_s = 0.0
         self.wall_s = 0.0
 
@@ -88,7 +94,12 @@ class _Clock:
         child = resource.getrusage(resource.RUSAGE_CHILDREN)
         return time.process_time() + child.ru_utime + child.ru_stime
 
+    def step(self) -> None:
+        if time.perf_counter() >= self.deadline:
+            raise OutOfTime
+
     def time(self, fn: Callable[[], Any]) -> float:
+        self.step()
         c0, t0 = self._cpu(), time.perf_counter()
         fn()
         wall = time.perf_counter() - t0
@@ -97,12 +108,12 @@ class _Clock:
         return wall
 
 
-def timed_repeats(fn: Callable[[], Any], clock: _Clock, deadline: float, repeats: int = 3) -> float:
-    """Fastest wall time of up to ``repeats`` calls of ``fn``; at least one call, no new call after
-    ``deadline`` (so the total is at most ``deadline`` plus one call)."""
+def timed_repeats(fn: Callable[[], Any], clock: _Clock, repeats: int = 3) -> float:
+    """Fastest wall time of up to ``repeats`` calls of ``fn``: one call at least (:class:`OutOfTime` if
+    the deadline has passed before it), no further call after the deadline."""
     best = clock.time(fn)
     for _ in range(repeats - 1):
-        if time.perf_counter() >= deadline:
+        if time.perf_counter() >= clock.deadline:
             break
         best = min(best, clock.time(fn))
     return best
@@ -112,7 +123,7 @@ def transport(order: int, deadline: float) -> Measurement:
     """Transport coefficients at ``order`` (see the module docstring)."""
     from gpuqd.transport import SpinValve, TorqueTable
 
-    clock = _Clock()
+    clock = _Clock(deadline)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sv = SpinValve(**_TRANSPORT_PARAMS)
@@ -125,14 +136,16 @@ def transport(order: int, deadline: float) -> Measurement:
         def build(n: int, e: np.ndarray = eps) -> None:
             TorqueTable.build(sv, e, V, order, n - len(extra), extra_theta=extra, block_points=n_pts)
 
+        clock.step()
         build(_THETAS[0], eps[:1])  # one-off set-up (frequency grids, caches): not a per-point cost
-        t_lo = timed_repeats(lambda: build(_THETAS[0]), clock, deadline, 2) / n_pts
-        t_hi = timed_repeats(lambda: build(_THETAS[1]), clock, deadline, 2) / n_pts
+        t_lo = timed_repeats(lambda: build(_THETAS[0]), clock, 2) / n_pts
+        t_hi = timed_repeats(lambda: build(_THETAS[1]), clock, 2) / n_pts
         p1 = max(t_hi - t_lo, 0.0) / (_THETAS[1] - _THETAS[0])
         slopes, fixed = [], 0.0  # working memory: fixed + points·(a + b·n_θ), from blocks of 8 and 32 points
         for n_th in _THETAS:
             peaks = []
             for n in (8, 32):
+                clock.step()
                 tracemalloc.start()
                 TorqueTable.build(sv, eps[:1], V[:n], order, n_th - len(extra), extra_theta=extra, block_points=n)
                 peaks.append(tracemalloc.get_traced_memory()[1])
@@ -142,6 +155,7 @@ def transport(order: int, deadline: float) -> Measurement:
         per_solve = max(slopes[1] - slopes[0], 0.0) / (_THETAS[1] - _THETAS[0])
         per_point = max(slopes[0] - _THETAS[0] * per_solve, 0.0)
         e_line = eps[:2]
+        clock.step()
         sv.resonance_lines(e_line[:1], -0.5 * scale, 0.5 * scale, kind="resonance", n_scan=801)  # set-up
         line_s = (
             timed_repeats(
@@ -177,7 +191,7 @@ def engine(backend: str, table: bool, deadline: float, threads: int = 1) -> Meas
     from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin
     from gpuqd.transport import TorqueTable
 
-    clock = _Clock()
+    clock = _Clock(deadline)
     rng = np.random.default_rng(0)
     n_pts = 16
     torque: Any = (
@@ -199,14 +213,17 @@ def engine(backend: str, table: bool, deadline: float, threads: int = 1) -> Meas
     sizes = ENGINE_TRAJECTORIES.get(backend, ENGINE_TRAJECTORIES["numpy"])
     times, mems = [], []
     for n in sizes:
+        clock.step()
         probe = runner(n, 25)
         probe.advance(5)  # warm-up (kernel load, caches)
         t1 = clock.time(lambda r=probe: _synced(r, backend, 10)) / 10
         steps = int(min(max(_PIECE_S / max(t1, 1e-9), 10), 20000))
+        clock.step()
         r = runner(n, 4 * steps + 10)
         r.advance(2)
-        times.append(timed_repeats(lambda r=r, s=steps: _synced(r, backend, s), clock, deadline, 3) / steps)
+        times.append(timed_repeats(lambda r=r, s=steps: _synced(r, backend, s), clock, 3) / steps)
         if backend in ("numpy", "cpu"):
+            clock.step()
             tracemalloc.start()
             runner(n, 4).advance(2)
             mems.append(tracemalloc.get_traced_memory()[1])
@@ -224,7 +241,7 @@ def fmr(backend: str, deadline: float) -> Measurement:
     from gpuqd.dynamics import ConstantTorque
     from gpuqd.observables.fmr_simulation import simulate_fmr
 
-    clock = _Clock()
+    clock = _Clock(deadline)
     steps: list[float] = []
 
     def once() -> None:
@@ -241,7 +258,7 @@ def fmr(backend: str, deadline: float) -> Measurement:
         )
         steps.append(float(np.sum(sim.steps)))
 
-    best = timed_repeats(once, clock, deadline, 2)
+    best = timed_repeats(once, clock, 2)
     return Measurement({"s_per_step": best / steps[-1]}, clock.cpu_s, clock.wall_s)
 
 
@@ -254,7 +271,7 @@ def fokker_planck(n_cells: int, deadline: float) -> Measurement:
     from gpuqd.observables.fokker_planck import axial_maps
     from gpuqd.transport import SpinValve, TorqueTable
 
-    clock = _Clock()
+    clock = _Clock(deadline)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sv = SpinValve(U=1000.0, T=10.0, gamma_S=2 / 3, gamma_D=4 / 3, p_S=0.99, p_D=0.99)
@@ -266,7 +283,7 @@ def fokker_planck(n_cells: int, deadline: float) -> Measurement:
         def once() -> None:
             axial_maps(magnet, table, points, 0.5, 0.0, 1e4, 2e4, n_cells=n_cells)
 
-        best = timed_repeats(once, clock, deadline, 2)
+        best = timed_repeats(once, clock, 2)
     return Measurement({"s_per_point": best / points.size}, clock.cpu_s, clock.wall_s)
 
 
@@ -276,12 +293,12 @@ def startup_imports(deadline: float) -> Measurement:
     root = str(Path(__file__).resolve().parents[3])
     path = os.environ.get("PYTHONPATH")
     env = dict(os.environ, PYTHONPATH=root + (os.pathsep + path if path else ""))
-    clock = _Clock()
+    clock = _Clock(deadline)
     cmd = [sys.executable, "-c", _STARTUP_CODE]
 
     def once() -> None:  # TimeoutExpired past the deadline (+ 2 s): the caller falls back to the static model
         timeout = max(deadline - time.perf_counter(), 0.0) + 2.0
         subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=timeout)
 
-    best = timed_repeats(once, clock, deadline, 1)
+    best = timed_repeats(once, clock, 1)
     return Measurement({"s": best}, clock.cpu_s, clock.wall_s)
