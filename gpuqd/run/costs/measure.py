@@ -23,6 +23,7 @@ Cost models (seconds):
 
 from __future__ import annotations
 
+import functools
 import os
 import resource
 import subprocess
@@ -57,7 +58,6 @@ TABLE_NODES = 32
 _BLOCK = (4, 128)  # (ε̃, V) points of the timed transport block
 _THETAS = (6, 22)  # directions of the two transport timings
 _PIECE_S = 0.1  # wall seconds of one timed piece of engine work
-_TRANSPORT_PARAMS = {"U": 100.0, "T": 10.0, "gamma_S": 2 / 3, "gamma_D": 4 / 3, "p_S": 0.9, "p_D": 0.9}
 _STARTUP_CODE = (
     "import gpuqd.cli, gpuqd.run.pipeline, gpuqd.run.stages, gpuqd.run.costs.estimate; gpuqd.run.stages.all_stages()"
 )
@@ -126,8 +126,8 @@ def transport(order: int, deadline: float) -> Measurement:
     clock = _Clock(deadline)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sv = SpinValve(**_TRANSPORT_PARAMS)
-        scale = _TRANSPORT_PARAMS["U"]
+        sv = SpinValve(U=100.0, T=10.0, gamma_S=2 / 3, gamma_D=4 / 3, p_S=0.9, p_D=0.9)
+        scale = sv.U
         eps = np.linspace(-0.5 * scale, 0.5 * scale, _BLOCK[0])
         V = np.linspace(-0.5 * scale, 0.5 * scale, _BLOCK[1])
         n_pts = eps.size * V.size
@@ -161,7 +161,6 @@ def transport(order: int, deadline: float) -> Measurement:
             timed_repeats(
                 lambda: sv.resonance_lines(e_line, -0.5 * scale, 0.5 * scale, kind="resonance", n_scan=801),
                 clock,
-                deadline,
                 1,
             )
             / e_line.size
@@ -216,12 +215,12 @@ def engine(backend: str, table: bool, deadline: float, threads: int = 1) -> Meas
         clock.step()
         probe = runner(n, 25)
         probe.advance(5)  # warm-up (kernel load, caches)
-        t1 = clock.time(lambda r=probe: _synced(r, backend, 10)) / 10
+        t1 = clock.time(functools.partial(_synced, probe, backend, 10)) / 10
         steps = int(min(max(_PIECE_S / max(t1, 1e-9), 10), 20000))
         clock.step()
         r = runner(n, 4 * steps + 10)
         r.advance(2)
-        times.append(timed_repeats(lambda r=r, s=steps: _synced(r, backend, s), clock, 3) / steps)
+        times.append(timed_repeats(functools.partial(_synced, r, backend, steps), clock, 3) / steps)
         if backend in ("numpy", "cpu"):
             clock.step()
             tracemalloc.start()
