@@ -168,7 +168,7 @@ class _KeepOpen:
 def write_results_nc(
     path: str | os.PathLike,
     arrays: Mapping[str, np.ndarray],
-    variables: Mapping[str, dict],
+    variables: Mapping[str, Mapping[str, Any]],
     attrs: Mapping[str, Any],
     readme: str = "",
     *,
@@ -190,7 +190,7 @@ def write_results_nc(
         if v.dtype == object:
             raise ValueError(f"result array {k!r} has dtype object")
     dims: dict[str, int] = {}
-    plan = []
+    plan: list[tuple[str, np.ndarray, tuple[str, ...], dict[str, Any]]] = []
     for name, a in payload.items():
         meta = variables[name]
         if a.size == 0:

@@ -57,7 +57,7 @@ AXIS_VARIABLES = MappingProxyType(
 def write_results(
     path: str | os.PathLike,
     arrays: Mapping[str, np.ndarray],
-    variables: Mapping[str, dict],
+    variables: Mapping[str, Mapping[str, Any]],
     attrs: Mapping[str, Any],
     readme: str,
 ) -> Path:
