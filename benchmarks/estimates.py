@@ -32,10 +32,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from gpuqd.run.config.validate import load_config  # noqa: E402
 from gpuqd.run.costs.coefficients import Costs  # noqa: E402
 from gpuqd.run.costs.estimate import estimate_run  # noqa: E402
 from gpuqd.run.costs.store import calibration_file, machine_description  # noqa: E402
-from gpuqd.run.validate import load_config  # noqa: E402
 
 
 def timed_run(path: Path, name: str, backend: str, sets: list[str]) -> tuple[float, dict, int]:

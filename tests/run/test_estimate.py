@@ -15,13 +15,13 @@ import pytest
 from tiny_config import tiny_with
 
 from gpuqd.run import stages as registry
+from gpuqd.run.config.validate import validate_config
 from gpuqd.run.costs import coefficients, measure, static, store
 from gpuqd.run.costs import switching as switching_costs
 from gpuqd.run.costs.coefficients import Costs
 from gpuqd.run.costs.estimate import estimate_run, memory_estimate
 from gpuqd.run.costs.model import EstimateError, check_memory
-from gpuqd.run.stage import not_estimated
-from gpuqd.run.validate import validate_config
+from gpuqd.run.stages.base import not_estimated
 
 BASE = tiny_with(
     name="e",

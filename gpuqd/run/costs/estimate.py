@@ -16,12 +16,12 @@ import importlib.util
 from collections.abc import Callable
 
 from gpuqd.run import stages as registry
-from gpuqd.run.config import RunConfig
+from gpuqd.run.config.factories import SCAN_NODES_PER_END
+from gpuqd.run.config.typed import RunConfig
+from gpuqd.run.config.validate import DT_STAGES
 from gpuqd.run.costs.coefficients import Costs
 from gpuqd.run.costs.model import RunEstimate, StageEstimate, available_memory
-from gpuqd.run.factories import SCAN_NODES_PER_END
-from gpuqd.run.stage import needed_products
-from gpuqd.run.validate import DT_STAGES
+from gpuqd.run.stages.base import needed_products
 
 __all__ = ["estimate_run", "memory_estimate"]
 

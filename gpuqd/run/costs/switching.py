@@ -1,7 +1,7 @@
 """Expected work of the compacting first-passage run (stage ``switching_times``) before it starts.
 
 The run advances all trajectories chunk by chunk (``statistics.chunk_steps`` steps) and drops the
-switched ones between chunks (:mod:`gpuqd.run.first_passage_units`), so chunk k costs
+switched ones between chunks (:mod:`gpuqd.run.execute.first_passage_units`), so chunk k costs
 ``chunk·(c + d·A_k)`` seconds on the engine cost model of :mod:`gpuqd.run.costs.measure`, with A_k the
 trajectories still running at its start. A_k comes from a survival model per grid point and protocol:
 
@@ -31,7 +31,7 @@ import warnings
 
 import numpy as np
 
-from gpuqd.run.config import RunConfig
+from gpuqd.run.config.typed import RunConfig
 from gpuqd.run.costs.coefficients import Costs
 from gpuqd.run.costs.model import RESULTS_PER_TRAJ, StageEstimate, format_seconds, table_bytes
 
@@ -82,7 +82,7 @@ def mean_first_passage_times(cfg: RunConfig) -> tuple[np.ndarray, np.ndarray] | 
     ``cfg``; None where the axial Fokker–Planck model does not apply."""
     from gpuqd.dynamics import ConstantTorque
     from gpuqd.observables.fokker_planck import AxialFokkerPlanck, axial_maps
-    from gpuqd.run.factories import make_magnet, make_spin_valve, make_torque
+    from gpuqd.run.config.factories import make_magnet, make_spin_valve, make_torque
     from gpuqd.transport import TorqueTable
 
     try:
