@@ -6,6 +6,7 @@ import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -98,7 +99,7 @@ class EnsembleResult:
 class PendingState:
     """A state copy in flight (:meth:`EnsembleRunner.snapshot`); ``result()`` waits for it."""
 
-    def __init__(self, pending: object, fingerprint: int) -> None:
+    def __init__(self, pending: Any, fingerprint: int) -> None:
         self._pending, self._fingerprint = pending, fingerprint
 
     def result(self) -> dict[str, np.ndarray]:
