@@ -61,7 +61,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 State = Literal["parallel", "antiparallel"]
-STATES: tuple[str, ...] = ("parallel", "antiparallel")
+STATES: tuple[State, ...] = ("parallel", "antiparallel")
 
 # Numerical resonance search (see _peak_and_halfwidth).
 _CENTRE_GRID = np.linspace(-8.0, 8.0, 129)  # offsets from |Ω_R| in units of the relaxation rate

@@ -13,8 +13,10 @@ import hashlib
 import json
 import platform
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
@@ -175,7 +177,7 @@ def _run(
         rd.write_meta(meta)
 
     own_executor = executor is None
-    if own_executor:
+    if executor is None:
         executor = make_executor(cfg.execution, backend, reporter.message)
     ctx = StageContext(
         cfg=cfg,
@@ -188,7 +190,7 @@ def _run(
         needs=needed_products(cfg, stages),
     )
     arrays: dict[str, np.ndarray] = dict(cfg.grid.axes())
-    variables: dict[str, dict] = dict(AXIS_VARIABLES)
+    variables: dict[str, Mapping[str, Any]] = dict(AXIS_VARIABLES)
     notes: list[str] = []
     try:
         for stage in stages:
@@ -200,8 +202,9 @@ def _run(
             arrays.update(result.arrays)
             notes.extend(result.notes)
     finally:
-        if own_executor and hasattr(executor, "close"):
-            executor.close()
+        close = getattr(executor, "close", None)
+        if own_executor and close is not None:
+            close()
 
     t0 = time.perf_counter()
     attrs = {

@@ -117,8 +117,9 @@ class Job:
 class UnitExecutor(Protocol):
     """Runs chained jobs, possibly on other processes or machines; results come back in completion order."""
 
-    #: number of worker processes (1 for in-process execution)
-    n_workers: int
+    @property
+    def n_workers(self) -> int:
+        """Number of worker processes (1 for in-process execution)."""
 
     def map_dynamic(
         self, task: Callable[..., Any], shared: Any, jobs: Iterable[Job], on_result: Callable[[Job, Any], Iterable[Job]]

@@ -171,6 +171,8 @@ class DynamicsWork:
         torque = make_torque(cfg, self.torque_table)
         sample_every = dyn.sample_every or max(1, dyn.steps // 2000)
         sample_traj = self.sample_ids()
+        block: dict[str, Any]
+        point_index: np.ndarray | None
         if ids is None:
             n_traj, block = self.n_items, {"trajectory_offset": 0}
             point_index = np.repeat(np.arange(cfg.grid.n_points, dtype=np.int64), tpp)
@@ -219,7 +221,7 @@ class DynamicsWork:
         order = np.argsort(ids, kind="stable")
         if not np.array_equal(ids[order], np.arange(self.n_items)):
             raise ValueError("the blocks do not partition the trajectory ids 0 .. n_items - 1")
-        rows = {}
+        rows: dict[int, tuple[EnsembleResult, int]] = {}
         for p in parts:
             sampled = p.trajectory_ids[np.flatnonzero(np.isin(p.trajectory_ids, self.sample_ids()))]
             rows |= {int(t): (p, r) for r, t in enumerate(sampled)}
