@@ -293,3 +293,12 @@ def test_switching_estimate_uses_fokker_planck_for_the_axial_model_and_the_bound
     assert switching_costs.mean_first_passage_times(cfg) is None
     stage = estimate_run(cfg, "numpy", _static(), figures=False).stages[-1]
     assert stage.bound and stage.seconds > 0
+
+
+def test_switching_estimate_models_compaction_with_transport_torques():
+    """The transport-torque case builds a small table for the Fokker–Planck times (not the bound)."""
+    stats = {"trajectories_per_point": 4, "t_end": 40.0, "chunk_steps": 200}
+    cfg = _cfg(["switching_times"], statistics=stats)
+    assert switching_costs.mean_first_passage_times(cfg) is not None
+    stage = estimate_run(cfg, "numpy", _static(), figures=False).stages[-1]
+    assert not stage.bound and "Fokker–Planck" in stage.note

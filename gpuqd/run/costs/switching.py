@@ -98,8 +98,9 @@ def mean_first_passage_times(cfg: RunConfig) -> tuple[np.ndarray, np.ndarray] | 
         weights = np.outer(we, wv).ravel()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torque = make_torque(cfg, None)
-            if isinstance(torque, ConstantTorque):
+            if cfg.torque.model != "transport":
+                torque = make_torque(cfg, None)
+                assert isinstance(torque, ConstantTorque)
                 fp = AxialFokkerPlanck(magnet, torque)
                 pair = {
                     "mfpt_p_to_ap": fp.mean_first_passage_time(1.0, -u_s),
