@@ -109,6 +109,7 @@ def test_finished_run_not_overwritten_without_force(tmp_path, capsys, run_helper
 
 
 # --------------------------------------------------------------------------------------- resume
+@pytest.mark.slow
 def test_resume_after_sigkill_hook_is_bit_identical(tmp_path, capsys, run_helpers, tiny_config):
     cfg = run_helpers.write(tmp_path, tiny_config)
     ref_runs, runs = tmp_path / "ref", tmp_path / "runs"
@@ -186,6 +187,7 @@ def test_real_sigkill_mid_run(tmp_path, capsys, run_helpers, tiny_config):
 
 
 # --------------------------------------------------------------------------------------- variants
+@pytest.mark.slow
 def test_torque_maps_only_skips_dynamics_and_table(tmp_path, capsys, monkeypatch, run_helpers, tiny_config):
     data = dict(tiny_config, outputs=["torque_maps"], name="maps")
     cfg = run_helpers.write(tmp_path, data)

@@ -101,6 +101,7 @@ def test_switching_times_outputs_and_load_run(tmp_path, capsys, run_helpers, tin
     assert int(r["switching_trajectory_steps"]) < int(r["switching_trajectory_steps_uncompacted"])
 
 
+@pytest.mark.slow
 def test_switching_times_resume_after_kill_is_bit_identical(tmp_path, capsys, run_helpers, tiny_stats):
     """SIGKILL inside adaptive round 0 and again later: --resume reproduces the uninterrupted run."""
     _main, _arrays, _subprocess = run_helpers.main, run_helpers.arrays, run_helpers.subprocess
