@@ -4,9 +4,10 @@
 :mod:`gpuqd.run.costs.measure`. Each coefficient set comes from, in this order:
 
 1. the calibration cache (:mod:`gpuqd.run.costs.store`): measured once per machine and backend;
-2. a measurement now, if it fits the budget: all measurements of one estimate together take at most
-   :data:`CALIBRATION_BUDGET_S` seconds (a measurement starts only if its predicted duration fits what is
-   left, and stops repeating at the deadline); a progress line says what is measured; only one gpuqd
+2. a measurement now, if it fits the budget: all measurements of one estimate together end within
+   :data:`CALIBRATION_BUDGET_S` seconds plus one piece of work (a measurement starts only if its
+   predicted duration fits what is left; none of its pieces starts after the deadline, else it is
+   abandoned for the static model); a progress line says what is measured; only one gpuqd
    process measures at a time (:class:`~gpuqd.run.costs.store.CalibrationLock`; the others use the
    static model); a measurement whose process CPU time is below :data:`MIN_CPU_FRACTION` of its wall
    time (× the threads it may use) was slowed by other processes: it is used for this estimate but not
@@ -31,9 +32,10 @@ from gpuqd.run.costs.store import CalibrationLock, machine_description, read_ent
 
 __all__ = ["CALIBRATION_BUDGET_S", "MIN_CPU_FRACTION", "Costs", "EngineCosts", "TransportCosts"]
 
-#: wall seconds one estimate may spend measuring this machine: no piece of measuring work starts later
-#: (so the measuring ends within this plus one piece, ≤ 0.3 s on a quiet 2-core VM: ≤ 5 s in all)
-CALIBRATION_BUDGET_S = 4.5
+#: wall seconds one estimate may spend measuring this machine: no piece of measuring work starts later,
+#: so the measuring ends within this plus one piece (≤ 0.3 s on a quiet 2-core VM, ≈ 1 s at load 9):
+#: ≤ 5 s in all
+CALIBRATION_BUDGET_S = 4.0
 #: a measurement with process CPU time below this fraction of wall time × threads is not cached
 MIN_CPU_FRACTION = 0.7
 

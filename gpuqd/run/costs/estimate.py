@@ -52,7 +52,11 @@ def estimate_run(
     est.calibration_s = costs.calibration_s
     est.notices = list(costs.notices)
     if costs.calibration_s >= 0.5:
-        est.notices.append(f"measuring this machine took {costs.calibration_s:.1f} s, once: cached")
+        cached = "measured" in costs.sources.values()
+        est.notices.append(
+            f"measuring this machine took {costs.calibration_s:.1f} s"
+            + (", once: cached" if cached else "; nothing cached, measured again next time")
+        )
     return est
 
 

@@ -295,8 +295,8 @@ def startup_imports(deadline: float) -> Measurement:
     clock = _Clock(deadline)
     cmd = [sys.executable, "-c", _STARTUP_CODE]
 
-    def once() -> None:  # TimeoutExpired past the deadline (+ 2 s): the caller falls back to the static model
-        timeout = max(deadline - time.perf_counter(), 0.0) + 2.0
+    def once() -> None:  # TimeoutExpired at the deadline: the caller falls back to the static model
+        timeout = max(deadline - time.perf_counter(), 0.1)
         subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=timeout)
 
     best = timed_repeats(once, clock, 1)
