@@ -38,7 +38,7 @@ from gpuqd.run.execute.executor import Executor
 from gpuqd.run.execute.progress import Reporter
 from gpuqd.run.store.cache import TransportCache
 
-__all__ = ["Stage", "StageContext", "StageResult", "Fail", "needed_products", "not_estimated"]
+__all__ = ["Stage", "StageContext", "StageResult", "Fail", "needed_products", "needs_torque_table", "not_estimated"]
 
 Fail = Callable[[str, str], None]
 
@@ -56,6 +56,11 @@ def not_estimated(cfg: RunConfig, costs: Costs, needs: frozenset[str]) -> StageE
 def needed_products(cfg: RunConfig, stages: Iterable[Stage]) -> frozenset[str]:
     """The union of the products the ``stages`` of the run ``cfg`` need (``StageContext.needs``)."""
     return frozenset().union(*(s.needs(cfg) for s in stages))
+
+
+def needs_torque_table(cfg: RunConfig) -> frozenset[str]:
+    """``needs`` of an ensemble stage: the torque table, when the torque comes from the transport."""
+    return frozenset({"torque_table"}) if cfg.torque.model == "transport" else frozenset()
 
 
 @dataclass(frozen=True)
