@@ -302,3 +302,26 @@ def test_switching_estimate_models_compaction_with_transport_torques():
     assert switching_costs.mean_first_passage_times(cfg) is not None
     stage = estimate_run(cfg, "numpy", _static(), figures=False).stages[-1]
     assert not stage.bound and "Fokker–Planck" in stage.note
+
+
+def test_a_slow_machine_predicts_longer_measurements(calibration_file, monkeypatch):
+    """Transport solves 4× slower than on the development VM: the engine measurement (predicted 4× its
+    static duration) does not fit what is left of the budget and is not started."""
+    clock = _FakeClock()
+    monkeypatch.setattr(coefficients.time, "perf_counter", clock)
+
+    def slow_transport(order, deadline):
+        clock.now += 1.0
+        values = dict(static.TRANSPORT[order]) | {"p0": 4 * static.TRANSPORT[order]["p0"]}
+        return measure.Measurement(values, cpu_s=1.0, wall_s=1.0)
+
+    def engine(*args):
+        raise AssertionError("engine measured beyond the budget")
+
+    monkeypatch.setattr(measure, "transport", slow_transport)
+    monkeypatch.setattr(measure, "engine", engine)
+    costs = Costs("numpy", report=lambda line: None)
+    costs.transport(2)
+    assert costs.speed() == 4.0
+    assert costs.engine(table=True) == coefficients.EngineCosts(**static.ENGINE["numpy"]["table"])
+    assert costs.sources["engine:table"] == "static"

@@ -229,7 +229,7 @@ class Costs:
         if ready is not None:
             self.notices.append(f"{name}: not measured, {ready}; static model")
             return None
-        predicted = static.PREDICTED_MEASURE_S.get(name.split(":")[0], 1.0) * (1.0 / max(self.speed(), 0.25))
+        predicted = static.PREDICTED_MEASURE_S.get(name.split(":")[0], 1.0) * self.speed()
         left = self.budget_s - self.calibration_s
         if predicted > left:
             self.notices.append(f"{name}: not measured within the {self.budget_s:g} s calibration budget; static model")
