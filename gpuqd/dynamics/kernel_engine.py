@@ -117,7 +117,6 @@ class KernelEngine:
         self.samples_shape = samples.shape
         self.steps_done = int(state["steps_done"])
         self.last_norm_sq = xp.ones(self.cfg.n_traj, dtype=np.float64)
-        self._pending_health = None
 
     def _to_host(self, array: Any) -> np.ndarray:
         return np.asarray(self.xp.asnumpy(array) if hasattr(self.xp, "asnumpy") else array)
@@ -200,10 +199,8 @@ class KernelEngine:
     def advance(self, n_steps: int) -> int:
         """Run up to ``n_steps`` more steps (never past steps_total); returns the steps taken.
 
-        On a device the health check of this call is queued behind its launches and read at the next
-        call, after that call's launches are queued (or at the next state read), so the device never
-        waits for the host between chunks; a failure is reported at most one call late, naming the
-        step at which it was detected.
+        The health check (NaN or |n| drift) follows the launches: on the host at once; a device engine
+        may queue it and report a failure at most one call late (:meth:`_check_health`).
         """
         start = self.steps_done
         end = min(start + max(int(n_steps), 0), self.cfg.steps_total)
@@ -213,12 +210,7 @@ class KernelEngine:
             self._launch(self._arguments(k, launch_steps))
             k += launch_steps
         self.steps_done = end
-        previous, self._pending_health = getattr(self, "_pending_health", None), None
-        if self.xp is np:
-            self._raise_if_bad(self._bad_trajectories(), end)
-            return end - start
-        self._pending_health = self._queue_health_check(end)
-        self._resolve_health(previous)
+        self._check_health(end)
         return end - start
 
     # ------------------------------------------------------------------ health check
@@ -237,54 +229,19 @@ class KernelEngine:
                 f"for trajectory ids {ids[:20].tolist()}{' ...' if ids.size > 20 else ''}; reduce dt"
             )
 
-    def _queue_health_check(self, step: int) -> tuple:
-        """Queue the check on the device: (event, pinned host flag, device mask, step)."""
-        import cupy
-        import cupyx
-
-        bad = self._bad_trajectories()
-        flag = cupyx.empty_pinned((1,), dtype=np.bool_)
-        bad.any().reshape(1).get(out=flag, blocking=False)
-        event = cupy.cuda.Event()
-        event.record()
-        return event, flag, bad, step
-
-    def _resolve_health(self, pending: tuple | None) -> None:
-        if pending is None:
-            return
-        event, flag, bad, step = pending
-        event.synchronize()
-        if flag[0]:
-            self._raise_if_bad(bad, step)
+    def _check_health(self, step: int) -> None:
+        """Raise if a trajectory failed by ``step`` (host engines: now)."""
+        self._raise_if_bad(self._bad_trajectories(), step)
 
     def _settle(self) -> None:
-        """Resolve a queued health check before the state is read."""
-        pending, self._pending_health = getattr(self, "_pending_health", None), None
-        self._resolve_health(pending)
+        """Resolve deferred work before the state is read (nothing on the host)."""
 
     # ------------------------------------------------------------------ asynchronous snapshot
     def snapshot(self) -> Any:
-        """Start copying the state to the host and return at once; ``.result()`` of the returned object
-        waits and gives :meth:`get_state`'s dictionary. On a device the state is first copied on the
-        device (ordered after the queued launches), then to pinned host memory on a side stream, so
-        further :meth:`advance` calls can be queued meanwhile (the device does not idle for a checkpoint)."""
-        if self.xp is np:
-            return ReadyState(self.get_state())
-        import cupy
-        import cupyx
-
-        self._settle()
-        copies = {name: a.copy() for name, a in self.arrays.items()}
-        samples = self.samples.copy()
-        ready = cupy.cuda.Event()
-        ready.record()
-        stream = cupy.cuda.Stream(non_blocking=True)
-        stream.wait_event(ready)
-        host = {}
-        for name, a in [*copies.items(), ("samples", samples)]:
-            host[name] = cupyx.empty_pinned(a.shape, dtype=a.dtype)
-            a.get(stream=stream, out=host[name], blocking=False)
-        return _DeviceSnapshot(stream, host, (copies, samples), self.samples_shape, self.steps_done)
+        """Start copying the state to the host and return; ``.result()`` of the returned object gives
+        :meth:`get_state`'s dictionary. On the host the copy is made at once; a device engine copies in
+        the background (gpuqd.dynamics.cupy_backend)."""
+        return ReadyState(self.get_state())
 
 
 class ReadyState:
@@ -295,21 +252,3 @@ class ReadyState:
 
     def result(self) -> dict[str, np.ndarray]:
         return self._state
-
-
-class _DeviceSnapshot:
-    """State copies in flight to pinned host memory; result() waits for them."""
-
-    def __init__(self, stream: Any, host: dict, keep_alive: tuple, samples_shape: tuple, steps_done: int) -> None:
-        self._stream, self._host, self._keep_alive = stream, host, keep_alive
-        self._samples_shape, self._steps_done = samples_shape, steps_done
-
-    def result(self) -> dict[str, np.ndarray]:
-        self._stream.synchronize()
-        self._keep_alive = None
-        state = {f.name: layout.state_from_device_layout(f, np.asarray(self._host[f.name])) for f in layout.STATE}
-        n_total = int(np.prod(self._samples_shape))
-        samples = np.array(self._host["samples"]) if n_total else np.zeros(self._samples_shape)
-        state["samples"] = samples.reshape(self._samples_shape)
-        state["steps_done"] = np.array(self._steps_done, dtype=np.int64)
-        return state

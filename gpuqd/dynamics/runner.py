@@ -19,42 +19,24 @@ from gpuqd.dynamics.config import (
     subset_config,
     torque_digest,
 )
+from gpuqd.dynamics.engines import EngineOptions, make_engine
 from gpuqd.dynamics.host_build import HostBuildError
 from gpuqd.dynamics.model import ConstantTorque, Macrospin
-from gpuqd.dynamics.numpy_backend import NumpyEngine
 from gpuqd.transport.torque_table import TorqueTable
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = (*backends.CHOICES,)
 # Default number of steps per advance() call in run_ensemble (progress / checkpoint granularity).
 DEFAULT_CHUNK_STEPS = 10_000
-
-
-def cupy_usable() -> bool:
-    """True if the ``cupy`` backend is usable (:func:`gpuqd.backends.availability`; kept for old callers)."""
-    return backends.availability("cupy").usable
 
 
 def resolve_backend(backend: str) -> str:
     """ "auto" | "numpy" | "cpu" | "cupy" → the backend to use (:func:`gpuqd.backends.resolve_backend`).
 
-    A fallback of "auto" is announced with a RuntimeWarning; an explicit backend that is not usable
-    raises :class:`gpuqd.backends.BackendUnavailable` (a RuntimeError).
+    A fallback of "auto" is announced with a :class:`gpuqd.backends.BackendNotice` warning; an explicit
+    backend that is not usable raises :class:`gpuqd.backends.BackendUnavailable` (a RuntimeError).
     """
     return backends.resolve_backend(backend)
-
-
-def _make_engine(backend: str, cfg: EngineConfig, threads: int | None):  # noqa: ANN202
-    if backend == "cupy":
-        from gpuqd.dynamics.cupy_backend import CupyEngine
-
-        return CupyEngine(cfg)
-    if backend == "cpu":
-        from gpuqd.dynamics.cpu_backend import CpuEngine
-
-        return CpuEngine(cfg, threads=threads)
-    return NumpyEngine(cfg)
 
 
 @dataclass
@@ -156,17 +138,18 @@ class EnsembleRunner:
         self._fingerprint: int | None = None
         self._torque_digest: bytes | None = None
         self.backend = resolve_backend(backend)
+        options = EngineOptions(threads=threads)
         try:
-            self._engine = _make_engine(self.backend, self.config, threads)
+            self._engine = make_engine(self.backend, self.config, options)
         except HostBuildError as exc:
             if backend != "auto":
                 raise
             # the probe built the default variant; this configuration's variant did not compile
             warnings.warn(
-                f"backend auto → numpy (cpu skipped: {str(exc).splitlines()[0]})", RuntimeWarning, stacklevel=2
+                f"backend auto → numpy (cpu skipped: {str(exc).splitlines()[0]})", backends.BackendNotice, stacklevel=2
             )
             self.backend = "numpy"
-            self._engine = NumpyEngine(self.config)
+            self._engine = make_engine("numpy", self.config, options)
         logger.debug(
             "EnsembleRunner: %d trajectories, %d steps, backend %s",
             self.config.n_traj,
