@@ -15,7 +15,7 @@ import numpy as np
 
 from gpuqd.dynamics import layout
 from gpuqd.dynamics.config import EngineConfig
-from gpuqd.dynamics.kernel_engine import KernelEngine, kernel_defines
+from gpuqd.dynamics.kernel_engine import KernelEngine, fill_duplicate_rows, kernel_defines
 from gpuqd.dynamics.kernel_source import bundled_source, variant_flags
 
 KERNEL_NAME = "llg_heun_advance"
@@ -106,15 +106,19 @@ class CupyEngine(KernelEngine):
         for name, a in [*copies.items(), ("samples", samples)]:
             host[name] = cupyx.empty_pinned(a.shape, dtype=a.dtype)
             a.get(stream=stream, out=host[name], blocking=False)
-        return _DeviceSnapshot(stream, host, (copies, samples), self.samples_shape, self.steps_done)
+        return _DeviceSnapshot(
+            stream, host, (copies, samples), self.samples_shape, self.steps_done, self.duplicate_rows
+        )
 
 
 class _DeviceSnapshot:
     """State copies in flight to pinned host memory; result() waits for them."""
 
-    def __init__(self, stream: Any, host: dict, keep_alive: tuple, samples_shape: tuple, steps_done: int) -> None:
+    def __init__(
+        self, stream: Any, host: dict, keep_alive: tuple, samples_shape: tuple, steps_done: int, duplicates: tuple
+    ) -> None:
         self._stream, self._host, self._keep_alive = stream, host, keep_alive
-        self._samples_shape, self._steps_done = samples_shape, steps_done
+        self._samples_shape, self._steps_done, self._duplicates = samples_shape, steps_done, duplicates
 
     def result(self) -> dict[str, np.ndarray]:
         self._stream.synchronize()
@@ -122,7 +126,7 @@ class _DeviceSnapshot:
         state = {f.name: layout.state_from_device_layout(f, np.asarray(self._host[f.name])) for f in layout.STATE}
         n_total = int(np.prod(self._samples_shape))
         samples = np.array(self._host["samples"]) if n_total else np.zeros(self._samples_shape)
-        state["samples"] = samples.reshape(self._samples_shape)
+        state["samples"] = fill_duplicate_rows(samples.reshape(self._samples_shape), self._duplicates)
         state["steps_done"] = np.array(self._steps_done, dtype=np.int64)
         return state
 

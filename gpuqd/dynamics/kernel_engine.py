@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd.dynamics import layout
+from gpuqd.dynamics import layout, table_cache
 from gpuqd.dynamics.config import EngineConfig, initial_state
 
 MAX_STEPS_PER_LAUNCH = 20_000
@@ -92,7 +92,7 @@ class KernelEngine:
         self.cfg = cfg
         self.params = parameter_block(cfg)  # host structured array, passed by value at every launch
         if cfg.is_table:
-            self.table = xp.asarray(layout.pack_table(cfg.torque, cfg.both_free))
+            self.table = table_cache.device_table(cfg.torque, cfg.both_free, xp)  # packed/uploaded once
             self.n_theta = cfg.torque.n_theta
         else:
             self.table = xp.zeros(1, dtype=np.float64)
@@ -103,8 +103,13 @@ class KernelEngine:
         self.traj_ids = xp.asarray(
             cfg.trajectory_ids.astype(np.int64) if self.has_traj_ids else np.zeros(1, dtype=np.int64)
         )
+        # one sample row per sampled trajectory; a trajectory listed twice (two inset points on one grid
+        # pixel) is recorded in its first row and copied to the others on the host (duplicate_rows)
+        sampled = cfg.sample_trajectories
+        rows = np.arange(sampled.size, dtype=np.int32)
         slots = np.full(cfg.n_traj, -1, dtype=np.int32)
-        slots[cfg.sample_trajectories] = np.arange(cfg.sample_trajectories.size, dtype=np.int32)
+        slots[sampled[::-1]] = rows[::-1]  # the last write wins: the first row of each trajectory
+        self.duplicate_rows = (rows[slots[sampled] != rows], slots[sampled][slots[sampled] != rows])
         self.sample_slot = xp.asarray(slots)
         self.set_state(initial_state(cfg))
 
@@ -126,7 +131,7 @@ class KernelEngine:
         state = {f.name: layout.state_from_device_layout(f, self._to_host(self.arrays[f.name])) for f in layout.STATE}
         n_samples_total = int(np.prod(self.samples_shape))
         samples = self._to_host(self.samples).copy() if n_samples_total else np.zeros(self.samples_shape)
-        state["samples"] = samples.reshape(self.samples_shape)
+        state["samples"] = fill_duplicate_rows(samples.reshape(self.samples_shape), self.duplicate_rows)
         state["steps_done"] = np.array(self.steps_done, dtype=np.int64)
         return state
 
@@ -242,6 +247,14 @@ class KernelEngine:
         :meth:`get_state`'s dictionary. On the host the copy is made at once; a device engine copies in
         the background (gpuqd.dynamics.cupy_backend)."""
         return ReadyState(self.get_state())
+
+
+def fill_duplicate_rows(samples: np.ndarray, duplicate_rows: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """``samples`` with the rows of repeated sampled trajectories copied from their first rows (in place)."""
+    target, source = duplicate_rows
+    if target.size:
+        samples[target] = samples[source]
+    return samples
 
 
 class ReadyState:

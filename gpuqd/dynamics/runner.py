@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gpuqd import backends
+from gpuqd.dynamics import table_cache
 from gpuqd.dynamics.config import (
     STATE_KEYS,
     EngineConfig,
@@ -178,7 +179,12 @@ class EnsembleRunner:
         """64-bit digest of the configuration (saved with the state, checked by set_state)."""
         if self._fingerprint is None:
             if self._torque_digest is None:
-                self._torque_digest = torque_digest(self.config)
+                cfg = self.config
+                self._torque_digest = (
+                    table_cache.table_digest(cfg.torque, cfg.both_free, lambda: torque_digest(cfg))
+                    if cfg.is_table
+                    else torque_digest(cfg)
+                )
             self._fingerprint = config_fingerprint(self.config, self._torque_digest)
         return self._fingerprint
 
