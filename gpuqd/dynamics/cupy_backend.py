@@ -114,6 +114,8 @@ class CupyEngine(KernelEngine):
 class _DeviceSnapshot:
     """State copies in flight to pinned host memory; result() waits for them."""
 
+    in_flight = True
+
     def __init__(
         self, stream: Any, host: dict, keep_alive: tuple, samples_shape: tuple, steps_done: int, duplicates: tuple
     ) -> None:

@@ -82,6 +82,11 @@ class PendingState:
     def __init__(self, pending: object, fingerprint: int) -> None:
         self._pending, self._fingerprint = pending, fingerprint
 
+    @property
+    def in_flight(self) -> bool:
+        """True while the copy may still be under way (a device engine); False when it is on the host."""
+        return bool(getattr(self._pending, "in_flight", False))
+
     def result(self) -> dict[str, np.ndarray]:
         """The state dictionary of :meth:`EnsembleRunner.get_state` at the time of the snapshot."""
         state = self._pending if isinstance(self._pending, dict) else self._pending.result()
