@@ -29,6 +29,7 @@ __all__ = [
     "estimate_run",
     "available_memory",
     "check_memory",
+    "engine_table_bytes",
     "format_bytes",
     "format_seconds",
 ]
@@ -123,7 +124,7 @@ def format_seconds(s: float) -> str:
 
 
 def available_memory(backend: str = "numpy") -> int | None:
-    """Bytes available to a new allocation: MemAvailable (CPU) or the free device memory (cupy);
+    """Bytes available to a new allocation: MemAvailable (numpy, cpu) or the free device memory (cupy);
     ``$GPUQD_AVAILABLE_MEMORY`` (bytes) overrides both (batch systems, tests).
     """
     env = os.environ.get("GPUQD_AVAILABLE_MEMORY")
@@ -149,6 +150,14 @@ def available_memory(backend: str = "numpy") -> int | None:
         return None
 
 
+def engine_table_bytes(n_points: int, n_theta: int, both_free: bool) -> int:
+    """Bytes of the torque table as the engines hold it (on the device for cupy): the columns of
+    :data:`gpuqd.dynamics.layout.TABLE_COLUMNS` (4, or 6 with a free source) in float64."""
+    from gpuqd.dynamics.layout import TABLE_COLUMNS
+
+    return n_points * n_theta * len(TABLE_COLUMNS[bool(both_free)]) * 8
+
+
 def _needs(data: Mapping[str, Any]) -> tuple[bool, bool, bool, bool]:
     outputs = set(data["outputs"])
     dyn = bool({"switching_diagram", "readout"} & outputs)
@@ -172,7 +181,8 @@ def estimate_run(data: Mapping[str, Any], backend: str, calibrate: bool = True, 
     need_dyn, need_stats, need_table, need_fmr = _needs(data)
     n_tab = int(tr["n_theta"]) if need_table else 0
     n_th = (n_tab if need_table else MAPS_TABLE_NODES) + 2  # the stage's table nodes plus θ = 0.01π, 0.99π
-    est = RunEstimate(backend=backend, machine=cal.machine_description(), available_bytes=available_memory("numpy"))
+    # the stages of a cupy run hold their arrays on the device: compare with the device's free memory
+    est = RunEstimate(backend=backend, machine=cal.machine_description(), available_bytes=available_memory(backend))
     fixed = calibrate and cal.fixed_costs_enabled()
 
     # ---- start-up: interpreter, imports, validation; the time-step guard solves the table's end nodes
@@ -208,7 +218,7 @@ def estimate_run(data: Mapping[str, Any], backend: str, calibrate: bool = True, 
             note="none if cached",
         )
     )
-    table_bytes = 3 * n_pts * n_tab * 8
+    table_bytes = engine_table_bytes(n_pts, n_tab, data["magnet"].get("free") == "both")
 
     mg = data["magnet"]
     if need_dyn:
@@ -314,6 +324,7 @@ def check_memory(est: RunEstimate, allow_large: bool = False) -> None:
     if worst.bytes > est.available_bytes:
         raise EstimateError(
             f"the {worst.name} stage needs ≈ {format_bytes(worst.bytes)} of memory "
-            f"({worst.work}) but only {format_bytes(est.available_bytes)} is available; "
+            f"({worst.work}) but only {format_bytes(est.available_bytes)} "
+            f"{'of device memory is free' if est.backend == 'cupy' else 'is available'}; "
             f"reduce the grid or the trajectories, or use --allow-large to run anyway"
         )
