@@ -203,7 +203,7 @@ def resolve(requested: str) -> tuple[str, str | None]:
             hint = f"; {info.hint}" if info.hint else ""
             raise BackendUnavailable(f"backend {requested!r} is not usable here: {info.detail}{hint}")
         return requested, None
-    skipped = []
+    skipped: list[str] = []
     for name in AUTO_ORDER:
         info = availability(name)
         if info.usable:

@@ -119,7 +119,8 @@ class _DeviceSnapshot:
     def __init__(
         self, stream: Any, host: dict, keep_alive: tuple, samples_shape: tuple, steps_done: int, duplicates: tuple
     ) -> None:
-        self._stream, self._host, self._keep_alive = stream, host, keep_alive
+        self._stream, self._host = stream, host
+        self._keep_alive: tuple | None = keep_alive
         self._samples_shape, self._steps_done, self._duplicates = samples_shape, steps_done, duplicates
 
     def result(self) -> dict[str, np.ndarray]:
