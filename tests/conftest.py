@@ -48,6 +48,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_gpu)
 
 
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if os.environ.get(STANDIN_ENV) != "1":
+        return None
+    return (
+        "CuPy stand-in (tests/cupy_standin): kernels compiled by NVRTC, launches checked and run on the host "
+        "build; tests marked device_numerics check the launch, not the device's arithmetic"
+    )
+
+
 class RunHelpers:
     """Helpers of the end-to-end tests (static methods)."""
 

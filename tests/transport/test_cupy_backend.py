@@ -29,6 +29,7 @@ def _close(a: np.ndarray, b: np.ndarray, rtol: float = 1e-10) -> None:
     np.testing.assert_allclose(a, b, rtol=0, atol=rtol * max(np.abs(b).max(), 1e-300))
 
 
+@pytest.mark.device_numerics
 def test_cupy_digamma_matches_scipy() -> None:
     import cupy
 
