@@ -212,6 +212,16 @@ def _check(spec: Any, value: Any, path: str, ctx: _Ctx, present: bool) -> Any:
 
 
 # --------------------------------------------------------------------------------------- physics
+def _scan_backend(backend: str) -> str:
+    """Array backend of the time-step guard's transport scan: the GPU when the run will use it (the scan
+    solves every grid point at the table's end nodes: seconds on a CPU at Fig. 2 size)."""
+    from gpuqd import backends
+
+    if backend == "cupy" or (backend == "auto" and backends.availability("cupy").usable):
+        return "cupy"
+    return "numpy"
+
+
 def dt_limit(data: dict) -> tuple[float, str]:
     """Largest allowed dt (1/Γ) and a human-readable explanation of the bound.
 
@@ -227,6 +237,7 @@ def dt_limit(data: dict) -> tuple[float, str]:
         section_from_mapping(TransportConfig, data["transport"]),
         section_from_mapping(TorqueConfig, data["torque"]),
         Grid.from_data(data),
+        _scan_backend(str(data.get("backend", "auto"))),
     )
     rate, lim_det, _, lim_noise = time_step_limits(magnet, i_max)
     if lim_det <= lim_noise:
