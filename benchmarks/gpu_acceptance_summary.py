@@ -81,7 +81,7 @@ def probe(out_dir: Path) -> int:
         "nvrtc": list(cupy.cuda.nvrtc.getVersion()),
         "cupy": cupy.__version__,
     }
-    from gpuqd import backends  # its probe compiles with NVRTC and launches a tiny kernel
+    from gpuqd.dynamics.engines import registry as backends  # its probe compiles with NVRTC and launches a tiny kernel
 
     availability = backends.availability("cupy")
     device["gpuqd_probe"] = availability.detail

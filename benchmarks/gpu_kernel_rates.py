@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gpuqd import backends
 from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin
+from gpuqd.dynamics.engines import registry as backends
 from gpuqd.transport import TorqueTable
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gpu_kernel_rates.json"

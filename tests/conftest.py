@@ -1,6 +1,6 @@
 """Shared pytest configuration and fixtures.
 
-* the ``gpu`` marker skips unless the ``cupy`` backend is usable (gpuqd.backends);
+* the ``gpu`` marker skips unless the ``cupy`` backend is usable (gpuqd.dynamics.engines.registry);
 * ``GPUQD_CUPY_STANDIN=1`` puts the CuPy stand-in of tests/cupy_standin/ first on the path (this process
   and its subprocesses), so the ``gpu`` tests run without a GPU; it is an error if it is not usable then;
 * ``tiny_config``: the tiny run configuration of the application-layer tests (3×3 grid, U = 100,
@@ -27,7 +27,7 @@ STANDIN_DIR = Path(__file__).resolve().parent / "cupy_standin"
 if os.environ.get(STANDIN_ENV) == "1":
     sys.path.insert(0, str(STANDIN_DIR))
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(STANDIN_DIR), os.environ.get("PYTHONPATH")) if p)
-#: environment variable of the kill test hook (gpuqd.run.checkpoint.KILL_HOOK_ENV)
+#: environment variable of the kill test hook (gpuqd.run.execute.checkpoint.KILL_HOOK_ENV)
 KILL_HOOK_ENV = "GPUQD_TEST_KILL_AFTER"
 
 
@@ -35,7 +35,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # markers, not keywords: a keyword is also any parent folder's name (a checkout in a folder named gpu)
     if not any(item.get_closest_marker("gpu") for item in items):
         return
-    from gpuqd import backends
+    from gpuqd.dynamics.engines import registry as backends
 
     cupy = backends.availability("cupy")
     if os.environ.get(STANDIN_ENV) == "1" and not cupy.detail.startswith("CuPy stand-in"):

@@ -82,7 +82,8 @@ def test_host_device_rules(standin) -> None:
 def test_llg_kernel_launch_equals_the_cpu_engine(standin, monkeypatch) -> None:
     """The cupy engine's real launch path through the stand-in: bit-identical to the cpu engine; a grid
     one block short is an error (its trajectories would not move on a GPU)."""
-    from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin, cupy_backend
+    from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin
+    from gpuqd.dynamics.engines import cupy_engine as cupy_backend
 
     magnet, torque = Macrospin(S=1.0, KV=0.05, alpha=0.2, sigma2=0.01), ConstantTorque(-0.02, 0.03, 0.7)
     run = dict(n_traj=300, dt=0.05, t_end=5.0, seed=3, average_from=1.0)

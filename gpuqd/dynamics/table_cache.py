@@ -8,7 +8,7 @@ keyed by the object's identity and dropped when the table is garbage-collected:
 
 * :func:`packed_table` — the host array in :data:`gpuqd.dynamics.layout.TABLE_COLUMNS` layout;
 * :func:`device_table` — that array on the array module ``xp`` (one copy per CUDA device);
-* :func:`table_digest` — :func:`gpuqd.dynamics.config.torque_digest` of a table configuration.
+* :func:`table_digest` — :func:`gpuqd.dynamics.engine_config.torque_digest` of a table configuration.
 
 A table is treated as immutable once an engine has used it: its coefficient arrays are made read-only
 here, so an in-place change raises instead of leaving stale packed copies or digests behind.

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin
-from gpuqd.run.checkpoint import Checkpoint, run_chunks
-from gpuqd.run.checkpoint_clock import CheckpointClock
+from gpuqd.run.execute.checkpoint import Checkpoint, run_chunks
+from gpuqd.run.execute.checkpoint_clock import CheckpointClock
 
 
 class _Snapshot:

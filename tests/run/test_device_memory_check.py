@@ -14,8 +14,8 @@ from tiny_config import tiny_with
 
 from gpuqd.dynamics import table_cache
 from gpuqd.dynamics.layout import TABLE_COLUMNS
+from gpuqd.run.config.validate import validate_config
 from gpuqd.run.estimate import EstimateError, check_memory, engine_table_bytes, estimate_run
-from gpuqd.run.validate import validate_config
 from gpuqd.transport.torque_table import TorqueTable
 
 

@@ -8,10 +8,10 @@ import json
 import pytest
 from tiny_config import tiny_with
 
-from gpuqd import backends
-from gpuqd.run.config import Grid, TorqueConfig, TransportConfig, section_from_mapping
-from gpuqd.run.factories import torque_bound
-from gpuqd.run.validate import _scan_backend, validate_config
+from gpuqd.dynamics.engines import registry as backends
+from gpuqd.run.config.factories import torque_bound
+from gpuqd.run.config.typed import Grid, TorqueConfig, TransportConfig, section_from_mapping
+from gpuqd.run.config.validate import _scan_backend, validate_config
 
 
 def test_scan_backend_follows_the_run(monkeypatch) -> None:

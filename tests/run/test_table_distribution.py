@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from gpuqd.dynamics import EnsembleRunner, Macrospin, table_cache
-from gpuqd.run.ensemble_units import advance_block
+from gpuqd.run.execute.ensemble_units import advance_block
 from gpuqd.transport.torque_table import TorqueTable
 
 N_POINTS, TPP = 5, 4
@@ -21,14 +21,17 @@ N_POINTS, TPP = 5, 4
 
 def _table() -> TorqueTable:
     return TorqueTable.from_functions(
-        [lambda th, a=0.003 * j: (a * np.cos(th), 0.002 * np.sin(th) ** 2 - a, 0.1 + 0.0 * th) for j in range(N_POINTS)],
+        [
+            lambda th, a=0.003 * j: (a * np.cos(th), 0.002 * np.sin(th) ** 2 - a, 0.1 + 0.0 * th)
+            for j in range(N_POINTS)
+        ],
         n_theta=32,
     )
 
 
 @dataclass(frozen=True)
 class _Work:
-    """Minimal ensemble work (gpuqd.run.executor.EnsembleWork) over one table; ids 0 … n − 1."""
+    """Minimal ensemble work (gpuqd.run.execute.executor.EnsembleWork) over one table; ids 0 … n − 1."""
 
     torque: TorqueTable
     backend: str = "numpy"
@@ -83,8 +86,8 @@ def test_dask_workers_keep_the_table_for_every_unit() -> None:
     pytest.importorskip("distributed")
     import cloudpickle
 
-    from gpuqd.run.dask_engine import DaskExecutor
-    from gpuqd.run.execution import ExecutionSettings, Job
+    from gpuqd.run.execute.dask_executor import DaskExecutor
+    from gpuqd.run.execute.execution import ExecutionSettings, Job
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this test module
     executor = DaskExecutor(settings=ExecutionSettings(engine="dask", workers=2))

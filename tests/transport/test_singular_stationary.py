@@ -90,7 +90,7 @@ def _host_digamma():  # noqa: ANN202
 
     import pytest
 
-    from gpuqd.transport.backend import DIGAMMA_SOURCE
+    from gpuqd.transport.arrays import DIGAMMA_SOURCE
 
     compiler = shutil.which("g++")
     if compiler is None:

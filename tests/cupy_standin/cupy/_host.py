@@ -55,7 +55,7 @@ def _require_cover(name: str, grid: tuple, block: tuple, n: int) -> None:
 
 def launch(name: str, options: tuple, grid: tuple, block: tuple, args: tuple) -> None:
     """Run one checked launch on the host."""
-    if name == "gpuqd_probe":  # out[threadIdx.x] = 42 + threadIdx.x (gpuqd.backends)
+    if name == "gpuqd_probe":  # out[threadIdx.x] = 42 + threadIdx.x (gpuqd.dynamics.engines.registry)
         out = args[0]._host
         out[: block[0]] = 42 + np.arange(block[0], dtype=out.dtype)
         return

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from gpuqd.dynamics import layout, table_cache
-from gpuqd.dynamics.config import EngineConfig, initial_state
+from gpuqd.dynamics.engine_config import EngineConfig, initial_state
 
 MAX_STEPS_PER_LAUNCH = 20_000
 
@@ -245,7 +245,7 @@ class KernelEngine:
     def snapshot(self) -> Any:
         """Start copying the state to the host and return; ``.result()`` of the returned object gives
         :meth:`get_state`'s dictionary. On the host the copy is made at once; a device engine copies in
-        the background (gpuqd.dynamics.cupy_backend)."""
+        the background (gpuqd.dynamics.engines.cupy_engine)."""
         return ReadyState(self.get_state())
 
 

@@ -1,8 +1,8 @@
 """The engine front door: backend name → engine class, with the options each engine takes.
 
 :data:`ENGINES` is the one table of the LLG engines (``numpy``, ``cpu``, ``cupy``; availability and
-``auto`` resolution live in :mod:`gpuqd.backends`). :func:`make_engine` builds the engine of a resolved
-backend name for an :class:`~gpuqd.dynamics.config.EngineConfig` with explicit :class:`EngineOptions`
+``auto`` resolution live in :mod:`gpuqd.dynamics.engines.registry`). :func:`make_engine` builds the engine of a resolved
+backend name for an :class:`~gpuqd.dynamics.engine_config.EngineConfig` with explicit :class:`EngineOptions`
 (``threads`` of the cpu engine: an argument, not an environment variable). Each entry also says which
 array backend the transport stage of a run on that engine uses (the GPU when the run is on it).
 Engine modules are imported on first use, so a run on NumPy never imports the host build or CuPy.
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gpuqd.dynamics.config import EngineConfig
+from gpuqd.dynamics.engine_config import EngineConfig
 
 
 @dataclass(frozen=True)
@@ -39,19 +39,19 @@ class EngineEntry:
 
 
 def _numpy(cfg: EngineConfig, options: EngineOptions) -> Any:
-    from gpuqd.dynamics.numpy_backend import NumpyEngine
+    from gpuqd.dynamics.engines.numpy_engine import NumpyEngine
 
     return NumpyEngine(cfg)
 
 
 def _cpu(cfg: EngineConfig, options: EngineOptions) -> Any:
-    from gpuqd.dynamics.cpu_backend import CpuEngine
+    from gpuqd.dynamics.engines.cpu_engine import CpuEngine
 
     return CpuEngine(cfg, threads=options.threads)
 
 
 def _cupy(cfg: EngineConfig, options: EngineOptions) -> Any:
-    from gpuqd.dynamics.cupy_backend import CupyEngine
+    from gpuqd.dynamics.engines.cupy_engine import CupyEngine
 
     return CupyEngine(cfg)
 
