@@ -9,19 +9,19 @@ import pytest
 from tiny_config import tiny_with
 
 from gpuqd.dynamics.engines import registry as backends
-from gpuqd.run.config.factories import torque_bound
+from gpuqd.run.config.factories import scan_backend, torque_bound
 from gpuqd.run.config.typed import Grid, TorqueConfig, TransportConfig, section_from_mapping
-from gpuqd.run.config.validate import _scan_backend, validate_config
+from gpuqd.run.config.validate import validate_config
 
 
 def test_scan_backend_follows_the_run(monkeypatch) -> None:
-    assert _scan_backend("numpy") == "numpy" and _scan_backend("cpu") == "numpy" and _scan_backend("cupy") == "cupy"
+    assert scan_backend("numpy") == "numpy" and scan_backend("cpu") == "numpy" and scan_backend("cupy") == "cupy"
     backends.clear_cache()
     monkeypatch.setitem(backends.PROBES, "cupy", lambda: backends.Availability("cupy", False, "no device"))
-    assert _scan_backend("auto") == "numpy"
+    assert scan_backend("auto") == "numpy"
     backends.clear_cache()
     monkeypatch.setitem(backends.PROBES, "cupy", lambda: backends.Availability("cupy", True, "fake"))
-    assert _scan_backend("auto") == "cupy"
+    assert scan_backend("auto") == "cupy"
     backends.clear_cache()
 
 

@@ -90,6 +90,17 @@ def make_torque(cfg: RunConfig, table: TorqueTable | None) -> ConstantTorque | T
     )
 
 
+def scan_backend(backend: str) -> str:
+    """Array backend of the time-step guard's transport scan for a run on ``backend``: the GPU when the
+    run will use it (the scan solves every grid point at the table's end nodes: seconds on a CPU at
+    Fig. 2 size), else NumPy."""
+    from gpuqd.dynamics.engines import registry
+
+    if backend == "cupy" or (backend == "auto" and registry.availability("cupy").usable):
+        return "cupy"
+    return "numpy"
+
+
 def torque_bound(transport: TransportConfig, torque: TorqueConfig, grid: Grid, backend: str = "numpy") -> float:
     """Bound on max |I_FL| + |I_DL| (Γ) over the grid before any table exists (for the time-step guard).
 

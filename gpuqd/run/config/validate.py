@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from gpuqd.run import stages as registry
-from gpuqd.run.config.factories import make_magnet, torque_bound
+from gpuqd.run.config.factories import make_magnet, scan_backend, torque_bound
 from gpuqd.run.config.schema import REQUIRED, Choice, Flag, Num, OutputList, Section, Str, Vec3, fmt_number
 from gpuqd.run.config.typed import (
     Grid,
@@ -212,16 +212,6 @@ def _check(spec: Any, value: Any, path: str, ctx: _Ctx, present: bool) -> Any:
 
 
 # --------------------------------------------------------------------------------------- physics
-def _scan_backend(backend: str) -> str:
-    """Array backend of the time-step guard's transport scan: the GPU when the run will use it (the scan
-    solves every grid point at the table's end nodes: seconds on a CPU at Fig. 2 size)."""
-    from gpuqd.dynamics.engines import registry as backends
-
-    if backend == "cupy" or (backend == "auto" and backends.availability("cupy").usable):
-        return "cupy"
-    return "numpy"
-
-
 def dt_limit(data: dict) -> tuple[float, str]:
     """Largest allowed dt (1/Γ) and a human-readable explanation of the bound.
 
@@ -237,7 +227,7 @@ def dt_limit(data: dict) -> tuple[float, str]:
         section_from_mapping(TransportConfig, data["transport"]),
         section_from_mapping(TorqueConfig, data["torque"]),
         Grid.from_data(data),
-        _scan_backend(str(data.get("backend", "auto"))),
+        scan_backend(str(data.get("backend", "auto"))),
     )
     rate, lim_det, _, lim_noise = time_step_limits(magnet, i_max)
     if lim_det <= lim_noise:
