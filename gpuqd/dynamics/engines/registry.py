@@ -72,7 +72,7 @@ def _probe_cpu() -> Availability:
 
     usable, detail = host_build.probe()
     if not usable:
-        return Availability("cpu", False, detail)
+        return Availability("cpu", False, detail, "install a C++14 compiler (g++, set CXX), or use --backend numpy")
     return Availability("cpu", True, f"{detail}, {host_build.default_threads()} threads")
 
 
