@@ -86,8 +86,9 @@ def test_dask_workers_keep_the_table_for_every_unit() -> None:
     pytest.importorskip("distributed")
     import cloudpickle
 
+    from gpuqd.run.config.execution_settings import ExecutionSettings
     from gpuqd.run.execute.dask_executor import DaskExecutor
-    from gpuqd.run.execute.execution import ExecutionSettings, Job
+    from gpuqd.run.execute.execution import Job
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this test module
     executor = DaskExecutor(settings=ExecutionSettings(engine="dask", workers=2))
