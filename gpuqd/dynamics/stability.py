@@ -31,7 +31,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy import optimize
 
 from gpuqd.dynamics.model import Macrospin
 
@@ -68,6 +67,8 @@ def max_rate_dt(damping_ratio: float, tolerance: float = MAX_RATE_ERROR) -> floa
         return float(grid[-1])
     hi = grid[bad[0]]
     lo = grid[bad[0] - 1] if bad[0] > 0 else 0.0
+    from scipy import optimize  # imported here: 0.25 s of every start-up otherwise
+
     return float(optimize.brentq(lambda x: _worst_error(x, damping_ratio) - tolerance, lo, hi, xtol=1e-12))
 
 

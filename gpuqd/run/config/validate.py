@@ -25,7 +25,7 @@ from typing import Any
 
 from gpuqd.run import stages as registry
 from gpuqd.run.config.execution_settings import check_execution_config
-from gpuqd.run.config.factories import make_magnet, torque_bound
+from gpuqd.run.config.factories import make_magnet, scan_backend, torque_bound
 from gpuqd.run.config.schema import REQUIRED, Choice, Flag, Num, OutputList, Section, Str, Vec3, fmt_number
 from gpuqd.run.config.typed import (
     Grid,
@@ -227,6 +227,7 @@ def dt_limit(data: dict) -> tuple[float, str]:
         section_from_mapping(TransportConfig, data["transport"]),
         section_from_mapping(TorqueConfig, data["torque"]),
         Grid.from_data(data),
+        scan_backend(str(data.get("backend", "auto"))),
     )
     rate, lim_det, _, lim_noise = time_step_limits(magnet, i_max)
     if lim_det <= lim_noise:
