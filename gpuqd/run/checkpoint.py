@@ -18,7 +18,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from gpuqd.atomic_io import atomic_savez
+from gpuqd.atomic_io import atomic_savez, checksum_path
+from gpuqd.interrupts import deferred, pending, raise_pending
 from gpuqd.run.checkpoint_clock import CheckpointClock
 from gpuqd.run.errors import RunError
 from gpuqd.run.file_errors import REMEDY_FORCE, load_npz
@@ -79,13 +80,24 @@ class Checkpoint:
         return True
 
     def save(self, state: dict[str, np.ndarray]) -> None:
-        """Write ``state`` atomically (then the kill test hook may fire)."""
-        atomic_savez(self.path, _config_hash=np.array(self.config_hash), **state)
+        """Write ``state`` atomically, with its checksum beside it (then the kill test hook may fire)."""
+        atomic_savez(self.path, checksum=True, _config_hash=np.array(self.config_hash), **state)
         self.saved += 1
         kill_hook(self.hook, self.saved)
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
+        checksum_path(self.path).unlink(missing_ok=True)
+
+
+def _advance(work: Resumable, n_steps: int, checkpoint: Checkpoint) -> None:
+    """``work.advance(n_steps)`` with SIGINT/SIGTERM held; if one arrived, checkpoint the state reached
+    and raise it (:mod:`gpuqd.interrupts`): an interrupt loses no finished step."""
+    with deferred(raise_after=False):
+        work.advance(n_steps)
+    if pending():
+        checkpoint.save(work.get_state())
+        raise_pending()
 
 
 def run_chunks(
@@ -106,7 +118,7 @@ def run_chunks(
     """
     if not split:
         while not work.done:
-            work.advance(chunk_steps)
+            _advance(work, chunk_steps, checkpoint)
             checkpoint.save(work.get_state())
             if after_chunk is not None:
                 after_chunk()
@@ -115,7 +127,7 @@ def run_chunks(
     while not work.done:
         remaining = getattr(work, "steps_total", 2**62) - getattr(work, "steps_done", 0)
         n = clock.advance_size(remaining)
-        work.advance(n)
+        _advance(work, n, checkpoint)
         clock.record(n)
         if clock.due() or work.done:
             checkpoint.save(work.get_state())

@@ -29,9 +29,10 @@ from gpuqd.run.estimate import check_memory, estimate_run
 from gpuqd.run.executor import Executor
 from gpuqd.run.file_errors import make_dirs
 from gpuqd.run.lock import RunLock
+from gpuqd.run.preflight import check_cache_dir, check_checkpoints, check_scheduler, refuse_symlinked_parts
 from gpuqd.run.progress import Reporter
 from gpuqd.run.results import AXIS_VARIABLES, save_results
-from gpuqd.run.rundir import RunDir, git_commit, now, prepare_run_dir
+from gpuqd.run.rundir import RunDir, git_commit, mark_stopped, now, prepare_run_dir
 from gpuqd.run.stage import StageContext
 from gpuqd.run.stages import get_stage
 from gpuqd.run.validate import check_time_step
@@ -125,7 +126,7 @@ def run_pipeline(
             reporter.message(f"{rd.path}: run already finished; nothing to do (use --force to recompute)")
             return rd.path
         return _run(cfg, rd, mode, reporter, make_figures, argv, executor, allow_large, created, estimate)
-    except RunError:
+    except (RunError, OSError):
         if created and not RunDir(cfg.run_dir).has_checkpoints():
             RunDir(cfg.run_dir).remove()  # a new run with nothing of value yet: no partial run directory
         raise
@@ -148,6 +149,12 @@ def _run(
     meta = rd.read_meta() if mode == "resume" else {}
     backend = _backend_for(cfg, rd, mode, meta)
     stages = [get_stage(name) for name in cfg.stages]
+    check_cache_dir(cfg.runs_dir / ".cache")  # files and services first: one line, before the estimate
+    if mode == "resume":
+        refuse_symlinked_parts(rd)
+        check_checkpoints(rd)
+    if executor is None and cfg.execution.engine == "dask" and cfg.execution.scheduler:
+        check_scheduler(cfg.execution.scheduler)
     check_memory(estimate_run(cfg.data, backend, calibrate=False), allow_large)
     check_time_step(cfg)  # needs the grid's transport solves at the table ends: after the memory check
     for line in estimate_run(cfg.data, backend, figures=make_figures).lines() if estimate else []:
@@ -160,6 +167,27 @@ def _run(
     make_dirs(rd.path, "run directory")
     if mode == "new":
         created.append(rd.path)
+    rd.remove_temporary_files()  # leftovers of a kill -9 mid-write
+    try:
+        return _execute(cfg, rd, mode, meta, backend, stages, reporter, make_figures, argv, executor)
+    except BaseException as exc:
+        if rd.meta_path.exists():
+            mark_stopped(rd, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
+        raise
+
+
+def _execute(
+    cfg: RunConfig,
+    rd: RunDir,
+    mode: str,
+    meta: dict,
+    backend: str,
+    stages: list,
+    reporter: Reporter,
+    make_figures: bool,
+    argv: list[str] | None,
+    executor: Executor | None,
+) -> Path:
     start = now()
     if mode == "new":
         atomic_write_text(rd.config_path, cfg.to_yaml())
