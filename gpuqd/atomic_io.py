@@ -47,6 +47,10 @@ __all__ = [
     "temporary_path",
 ]
 
+#: Test hook: "N" makes every atomic write after the first N in this process fail with ENOSPC, as
+#: on a full disk (the fault battery runs whole runs into it; real disks cannot be filled in CI).
+FULL_DISK_HOOK_ENV = "GPUQD_TEST_DISK_FULL_AFTER"
+_writes = [0]
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
@@ -109,6 +113,13 @@ def _create_exclusive(path: Path, suffix: str = ".tmp") -> tuple[int, Path]:
             continue
 
 
+def _full_disk_hook(path: Path) -> None:
+    limit = os.environ.get(FULL_DISK_HOOK_ENV, "")
+    _writes[0] += 1
+    if limit.isdigit() and _writes[0] > int(limit):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -135,6 +146,7 @@ def atomic_open(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[IO[by
     with deferred():
         fd, tmp = _create_exclusive(path, suffix)
         try:
+            _full_disk_hook(path)
             with os.fdopen(fd, "wb") as f:
                 yield f
                 f.flush()

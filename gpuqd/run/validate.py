@@ -255,7 +255,8 @@ FEASIBLE_STEPS = 1e9
 
 def _blame_magnet(data: dict, limit: float, fail: Any) -> None:
     """When no reasonable dt could integrate the magnet (t_end/limit > FEASIBLE_STEPS, or S or α/S
-    below 10⁻³, far outside a macrospin's range), the cause is a magnet parameter, not dt: a tiny α/S (Heun cannot resolve the weak damping) or a tiny S (the rates
+    below 10⁻³, far outside a macrospin's range), the cause is a magnet parameter, not dt: a tiny α/S
+    (Heun cannot resolve the weak damping) or a tiny S (the rates
     ∝ 1/S and the kicks ∝ 1/√(S²+α²) explode); name that key."""
     mg, t_end = data["magnet"], data["dynamics"]["t_end"]
     steps = t_end / limit
