@@ -45,7 +45,7 @@ from gpuqd.dynamics.model import Macrospin
 
 MAX_RATE_ERROR = 0.10
 WARN_RATE_DT = 0.2
-#: the engines' health check: largest change of |n|² in one step (gpuqd/dynamics/numpy_backend.py)
+#: the engines' health check: largest change of |n|² in one step (gpuqd/dynamics/engines/numpy_engine.py)
 NORM_DRIFT_LIMIT = 0.05
 #: trajectory-steps the noise bound covers (4·10⁶ grid points × 2.5·10⁶ steps) ...
 GUARD_TRAJECTORY_STEPS = 1e13

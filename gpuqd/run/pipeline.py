@@ -2,9 +2,9 @@
 
 The stages (:mod:`gpuqd.run.stages`: transport, dynamics, fmr, switching_times, ...) each declare
 their configuration section, result variables and figures; this loop runs the ones the outputs need
-with one :class:`~gpuqd.run.stage.StageContext` (checkpoints, cache, executor, products of earlier
+with one :class:`~gpuqd.run.stages.base.StageContext` (checkpoints, cache, executor, products of earlier
 stages), records wall times and throughput in meta.json, writes the results through
-:mod:`gpuqd.run.results` and draws the figures (:mod:`gpuqd.plots`).
+:mod:`gpuqd.run.store.results` and draws the figures (:mod:`gpuqd.plots`).
 """
 
 from __future__ import annotations
@@ -20,22 +20,22 @@ import numpy as np
 
 from gpuqd import __version__
 from gpuqd.atomic_io import atomic_write_text
-from gpuqd.run.backend import device_info, resolve_backend
-from gpuqd.run.cache import TransportCache
-from gpuqd.run.config import RunConfig
-from gpuqd.run.dask_engine import make_executor
+from gpuqd.run.config.typed import RunConfig
+from gpuqd.run.config.validate import check_time_step
 from gpuqd.run.errors import RunError
 from gpuqd.run.estimate import check_memory, estimate_run
-from gpuqd.run.executor import Executor
-from gpuqd.run.file_errors import make_dirs
-from gpuqd.run.lock import RunLock
-from gpuqd.run.preflight import check_cache_dir, check_checkpoints, check_scheduler, refuse_symlinked_parts
-from gpuqd.run.progress import Reporter
-from gpuqd.run.results import AXIS_VARIABLES, save_results
-from gpuqd.run.rundir import RunDir, git_commit, mark_stopped, now, prepare_run_dir
-from gpuqd.run.stage import StageContext
+from gpuqd.run.execute.dask_executor import make_executor
+from gpuqd.run.execute.device import device_info, resolve_backend
+from gpuqd.run.execute.executor import Executor
+from gpuqd.run.execute.lock import RunLock
+from gpuqd.run.execute.preflight import preflight
+from gpuqd.run.execute.progress import Reporter
 from gpuqd.run.stages import get_stage
-from gpuqd.run.validate import check_time_step
+from gpuqd.run.stages.base import StageContext
+from gpuqd.run.store.cache import TransportCache
+from gpuqd.run.store.file_errors import make_dirs
+from gpuqd.run.store.results import AXIS_VARIABLES, save_results
+from gpuqd.run.store.rundir import RunDir, git_commit, mark_stopped, now, prepare_run_dir
 
 __all__ = ["run_pipeline", "config_hash", "UNITS"]
 
@@ -108,7 +108,7 @@ def run_pipeline(
 ) -> Path:
     """Execute (or resume) the run described by ``cfg``; returns the run directory.
 
-    Holds the run directory's lock (:class:`gpuqd.run.lock.RunLock`) throughout. Raises
+    Holds the run directory's lock (:class:`gpuqd.run.execute.lock.RunLock`) throughout. Raises
     :class:`RunError` for run-directory conflicts, a live run in the same directory, unusable
     backends and runs that would not fit in memory (``allow_large`` overrides), before any
     computation or file is written; a new run that fails before its first checkpoint leaves no
@@ -126,9 +126,11 @@ def run_pipeline(
             reporter.message(f"{rd.path}: run already finished; nothing to do (use --force to recompute)")
             return rd.path
         return _run(cfg, rd, mode, reporter, make_figures, argv, executor, allow_large, created, estimate)
-    except (RunError, OSError):
-        if created and not RunDir(cfg.run_dir).has_checkpoints():
+    except BaseException as exc:
+        if isinstance(exc, RunError | OSError) and created and not RunDir(cfg.run_dir).has_checkpoints():
             RunDir(cfg.run_dir).remove()  # a new run with nothing of value yet: no partial run directory
+        else:  # never "running" after this session: interrupted or failed
+            mark_stopped(RunDir(cfg.run_dir), "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
         raise
     finally:
         lock.release(remove_parents=not cfg.run_dir.exists())
@@ -149,12 +151,7 @@ def _run(
     meta = rd.read_meta() if mode == "resume" else {}
     backend = _backend_for(cfg, rd, mode, meta)
     stages = [get_stage(name) for name in cfg.stages]
-    check_cache_dir(cfg.runs_dir / ".cache")  # files and services first: one line, before the estimate
-    if mode == "resume":
-        refuse_symlinked_parts(rd)
-        check_checkpoints(rd)
-    if executor is None and cfg.execution.engine == "dask" and cfg.execution.scheduler:
-        check_scheduler(cfg.execution.scheduler)
+    preflight(cfg.runs_dir / ".cache", rd, mode, None if executor else cfg.execution.scheduler)
     check_memory(estimate_run(cfg.data, backend, calibrate=False), allow_large)
     check_time_step(cfg)  # needs the grid's transport solves at the table ends: after the memory check
     for line in estimate_run(cfg.data, backend, figures=make_figures).lines() if estimate else []:
@@ -168,26 +165,6 @@ def _run(
     if mode == "new":
         created.append(rd.path)
     rd.remove_temporary_files()  # leftovers of a kill -9 mid-write
-    try:
-        return _execute(cfg, rd, mode, meta, backend, stages, reporter, make_figures, argv, executor)
-    except BaseException as exc:
-        if rd.meta_path.exists():
-            mark_stopped(rd, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
-        raise
-
-
-def _execute(
-    cfg: RunConfig,
-    rd: RunDir,
-    mode: str,
-    meta: dict,
-    backend: str,
-    stages: list,
-    reporter: Reporter,
-    make_figures: bool,
-    argv: list[str] | None,
-    executor: Executor | None,
-) -> Path:
     start = now()
     if mode == "new":
         atomic_write_text(rd.config_path, cfg.to_yaml())

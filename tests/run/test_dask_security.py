@@ -20,7 +20,7 @@ import pytest
 pytest.importorskip("distributed")
 pytest.importorskip("cryptography")
 
-from gpuqd.run.dask_engine import LOOPBACK, start_local_cluster  # noqa: E402
+from gpuqd.run.execute.dask_executor import LOOPBACK, start_local_cluster  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 

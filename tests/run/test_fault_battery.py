@@ -230,7 +230,7 @@ def test_truncated_partial_table_block_is_recomputed(tmp_path, tiny_config):
 
 
 def test_damaged_unit_file_is_recomputed(tmp_path):
-    from gpuqd.run.execution import SerialUnits, UnitStore, run_chains
+    from gpuqd.run.execute.execution import SerialUnits, UnitStore, run_chains
 
     def task(shared, chain, link, value):  # noqa: ANN001, ANN202
         return {"x": np.array([value + 1.0])}

@@ -17,8 +17,8 @@ import numpy as np
 
 from gpuqd import __version__
 from gpuqd.atomic_io import atomic_savez, checksum_ok
-from gpuqd.run.config import Grid, TransportConfig
-from gpuqd.run.file_errors import load_npz
+from gpuqd.run.config.typed import Grid, TransportConfig
+from gpuqd.run.store.file_errors import load_npz
 
 __all__ = ["CACHE_VERSION", "TransportCache", "BlockStore"]
 

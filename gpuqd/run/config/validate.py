@@ -3,12 +3,12 @@
 A configuration is validated completely *before* any computation or any file is written. Every
 problem raises :class:`~gpuqd.run.errors.ConfigError` whose one-line message names the file, the key
 path and the allowed range (unknown keys get a did-you-mean suggestion). The schema is
-:data:`gpuqd.run.schema.CORE_SCHEMA` plus the sections the stages declare (:mod:`gpuqd.run.stages`).
+:data:`gpuqd.run.config.schema.CORE_SCHEMA` plus the sections the stages declare (:mod:`gpuqd.run.stages`).
 
 Usage::
 
     cfg = load_config("configs/fig2.yaml", overrides=["transport.T=5"], runs_dir="runs")
-    cfg.transport.T, cfg.grid.V      # typed, resolved (gpuqd.run.config.RunConfig)
+    cfg.transport.T, cfg.grid.V      # typed, resolved (gpuqd.run.config.typed.RunConfig)
     cfg.warnings                     # non-fatal remarks (e.g. Γ/T not small)
 """
 
@@ -24,21 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from gpuqd.run import stages as registry
-from gpuqd.run.config import (
-    Grid,
-    MagnetConfig,
+from gpuqd.run.config.placement import check_insets, check_writable
+from gpuqd.run.config.schema import REQUIRED, Choice, Flag, Num, OutputList, Section, Str, Vec3, fmt_number
+from gpuqd.run.config.time_step import check_dt, dt_limit
+from gpuqd.run.config.typed import (
     RunConfig,
-    TorqueConfig,
-    TransportConfig,
     check_step_count,
-    section_from_mapping,
 )
+from gpuqd.run.config.yaml_input import describe_type, load_yaml, quote_hint, short_repr, suggest_key_path
 from gpuqd.run.errors import ConfigError
-from gpuqd.run.execution import check_execution_config
-from gpuqd.run.factories import make_magnet, torque_bound
-from gpuqd.run.placement import check_insets, check_writable
-from gpuqd.run.schema import REQUIRED, Choice, Flag, Num, OutputList, Section, Str, Vec3, fmt_number
-from gpuqd.run.yaml_input import describe_type, load_yaml, quote_hint, short_repr, suggest_key_path
+from gpuqd.run.execute.execution import check_execution_config
 
 __all__ = [
     "ConfigError",
@@ -56,7 +51,7 @@ __all__ = [
 # --------------------------------------------------------------------------------------- YAML
 def parse_yaml(text: str, source: str = "<string>") -> Any:
     """Parse YAML text (safe loader, ``1e-4`` is a float); syntax errors and duplicate keys (with both
-    line numbers) become ConfigError (:func:`gpuqd.run.yaml_input.load_yaml`)."""
+    line numbers) become ConfigError (:func:`gpuqd.run.config.yaml_input.load_yaml`)."""
     return load_yaml(text, source, error=ConfigError)
 
 
@@ -67,7 +62,7 @@ def full_schema() -> Section:
 
 def schema_reference() -> list[tuple[str, str, str, str, str]]:
     """Rows (key, default, unit, allowed, description) documenting every key (used for the README)."""
-    from gpuqd.run.schema import schema_reference as rows
+    from gpuqd.run.config.schema import schema_reference as rows
 
     return rows(full_schema())
 
@@ -218,73 +213,6 @@ def _check(spec: Any, value: Any, path: str, ctx: _Ctx, present: bool) -> Any:
 
 
 # --------------------------------------------------------------------------------------- physics
-def dt_limit(data: dict) -> tuple[float, str]:
-    """Largest allowed dt (1/Γ) and a human-readable explanation of the bound.
-
-    Uses :func:`gpuqd.dynamics.stability.time_step_limits` (the engine's own guard, docs/physics.md §15)
-    with a bound on the torque coefficients: the constant torques, or for transport torques the solves at
-    the table nodes nearest θ = 0, π (:func:`gpuqd.run.factories.torque_bound`). The engine repeats the
-    check with the table interpolant's maximum before the dynamics stage starts.
-    """
-    from gpuqd.dynamics.stability import MAX_RATE_ERROR, max_noise_rotation, max_rate_dt, time_step_limits
-
-    magnet = make_magnet(section_from_mapping(MagnetConfig, data["magnet"]))
-    i_max = torque_bound(
-        section_from_mapping(TransportConfig, data["transport"]),
-        section_from_mapping(TorqueConfig, data["torque"]),
-        Grid.from_data(data),
-    )
-    rate, lim_det, _, lim_noise = time_step_limits(magnet, i_max)
-    if lim_det <= lim_noise:
-        why = (
-            f"dt <= {max_rate_dt(magnet.alpha / magnet.S):.3g}/ω_max = {lim_det:.4g} (Heun's relaxation-rate "
-            f"error <= {MAX_RATE_ERROR:.0%}) with ω_max = (KV + |field| + 4|K_cubic| + I_max)/S"
-            f" = {rate:.4g}/Γ, I_max = {i_max:.4g}"
-        )
-        return lim_det, why
-    why = (
-        f"dt <= {lim_noise:.4g} (thermal kick per step sqrt(σ² dt)/sqrt(S²+α²) <= "
-        f"{max_noise_rotation(magnet.S, magnet.alpha):.3g} rad, so that the engine's 5% norm check never trips)"
-    )
-    return lim_noise, why
-
-
-#: a dt bound needing more steps than this for t_end is blamed on the magnet parameter that causes it
-FEASIBLE_STEPS = 1e9
-
-
-def _blame_magnet(data: dict, limit: float, fail: Any) -> None:
-    """When no reasonable dt could integrate the magnet (t_end/limit > FEASIBLE_STEPS, or S or α/S
-    below 10⁻³, far outside a macrospin's range), the cause is a magnet parameter, not dt: a tiny α/S
-    (Heun cannot resolve the weak damping) or a tiny S (the rates
-    ∝ 1/S and the kicks ∝ 1/√(S²+α²) explode); name that key."""
-    mg, t_end = data["magnet"], data["dynamics"]["t_end"]
-    steps = t_end / limit
-    S, alpha = mg["S"], mg["alpha"]
-    if steps <= FEASIBLE_STEPS and S >= 1e-3 and alpha / S >= 1e-3:
-        return
-    cost = f"dt would have to be <= {limit:.3g}, i.e. {steps:.2g} steps for t_end = {fmt_number(t_end)}"
-    if alpha / S < 1e-3:
-        fail(
-            "magnet.alpha",
-            f"α/S = {alpha / S:.3g} is too small for the stochastic Heun integrator ({cost}); "
-            f"allowed: α/S >= 1e-3 for runs of this length (docs/physics.md §15)",
-        )
-    fail(
-        "magnet.S",
-        f"S = {fmt_number(S)} makes the magnet's rates (∝ 1/S) or thermal kicks too large ({cost}); "
-        f"allowed: S large enough that t_end/dt stays <= {FEASIBLE_STEPS:.0e} (docs/physics.md §15)",
-    )
-
-
-def _check_dt(data: dict, fail: Any) -> None:
-    limit, why = dt_limit(data)
-    dt = data["dynamics"]["dt"]
-    if dt > limit:
-        _blame_magnet(data, limit, fail)
-        fail("dynamics.dt", f"dt = {fmt_number(dt)} is too large for stable, accurate integration; allowed: {why}")
-
-
 #: Stages that integrate the LLG with ``dynamics.dt`` (the time-step guard applies to them).
 DT_STAGES = ("dynamics", "switching_times")
 
@@ -293,12 +221,12 @@ def check_time_step(cfg: RunConfig) -> None:
     """The time-step guard of a loaded configuration whose stages integrate with ``dynamics.dt``.
 
     For transport torques it solves the table's end regions at every grid point
-    (:func:`gpuqd.run.factories.torque_bound`, about as costly as the table's kernels), so ``validate``
+    (:func:`gpuqd.run.config.factories.torque_bound`, about as costly as the table's kernels), so ``validate``
     and ``run`` call it after the memory check and before any other work; ConfigError naming
     ``dynamics.dt``. Constant torques are checked at load time already.
     """
     if cfg.torque.model == "transport" and any(name in cfg.stages for name in DT_STAGES):
-        _check_dt(cfg.data, _Ctx(cfg.source, set()).fail)
+        check_dt(cfg.data, _Ctx(cfg.source, set()).fail)
 
 
 def _key_paths(spec: Section, prefix: str = "") -> list[str]:
@@ -382,7 +310,7 @@ def _physics_checks(data: dict, ctx: _Ctx, check_output: bool) -> list[str]:
         )
     check_step_count(dyn["t_end"], dyn["dt"], ctx.fail, "dynamics.dt", "dynamics.t_end")
     if data["torque"]["model"] == "constant":  # transport torques: check_time_step, after the memory check
-        _check_dt(data, ctx.fail)
+        check_dt(data, ctx.fail)
     for stage in registry.all_stages():  # the cross-key checks each stage declares
         if stage.check is not None:
             stage.check(data, ctx.fail)
@@ -425,7 +353,7 @@ def validate_config(
     backend: str | None = None,
     check_output: bool = True,
 ) -> RunConfig:
-    """Validate a raw mapping (plus overrides) and return the resolved :class:`~gpuqd.run.config.RunConfig`."""
+    """Validate a raw mapping (plus overrides) and return the resolved :class:`~gpuqd.run.config.typed.RunConfig`."""
     if raw is None:
         raise ConfigError(f"{source}: empty configuration")
     if not isinstance(raw, Mapping):

@@ -1,6 +1,6 @@
 """Checks of the files and services a run needs, made before the estimate and before any work.
 
-Each raises :class:`~gpuqd.run.file_errors.RunFileError` or :class:`~gpuqd.run.errors.RunError` with
+Each raises :class:`~gpuqd.run.store.file_errors.RunFileError` or :class:`~gpuqd.run.errors.RunError` with
 one line naming the path or key and what to do (exit status 2 at the command line):
 
 * :func:`check_cache_dir`: ``<runs_dir>/.cache`` is a writable directory (not a file, not read-only,
@@ -21,14 +21,15 @@ from urllib.parse import urlsplit
 
 from gpuqd.atomic_io import checksum_ok, checksum_path, open_no_follow, temporary_path
 from gpuqd.run.errors import RunError
-from gpuqd.run.file_errors import REMEDY_FORCE, RunFileError, load_npz, oserror_text
-from gpuqd.run.rundir import RunDir
+from gpuqd.run.store.file_errors import REMEDY_FORCE, RunFileError, load_npz, oserror_text
+from gpuqd.run.store.rundir import RunDir
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
     "check_cache_dir",
     "check_checkpoints",
     "check_scheduler",
+    "preflight",
     "refuse_symlinked_parts",
     "scheduler_host_port",
 ]
@@ -131,6 +132,17 @@ def check_scheduler(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
             last = exc
     cause = oserror_text(last) if last is not None else "no address"
     raise RunError(f"{what} ({cause}); {remedy}")
+
+
+def preflight(cache_root: Path, rd: RunDir, mode: str, scheduler: str | None) -> None:
+    """The pipeline's checks before the estimate: cache directory; for a resume the run's own folders
+    and checkpoints; a scheduler address (None: a local cluster or in-process work, nothing to reach)."""
+    check_cache_dir(cache_root)
+    if mode == "resume":
+        refuse_symlinked_parts(rd)
+        check_checkpoints(rd)
+    if scheduler:
+        check_scheduler(scheduler)
 
 
 def refuse_symlinked_parts(rd: RunDir) -> None:

@@ -1,5 +1,5 @@
 """Where a configuration points to: the runs directory (writable, on a real file system) and the
-figures' inset points (on the grid). Cross-key checks :mod:`gpuqd.run.validate` calls; each failure is
+figures' inset points (on the grid). Cross-key checks :mod:`gpuqd.run.config.validate` calls; each failure is
 ``fail(key_path, message)`` (one line, exit status 2 at the command line).
 """
 
@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from gpuqd.run.schema import fmt_number
+from gpuqd.run.config.schema import fmt_number
 
 __all__ = ["check_insets", "check_writable"]
 
