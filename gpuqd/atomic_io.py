@@ -24,7 +24,7 @@ import hashlib
 import os
 import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -36,6 +36,7 @@ from gpuqd.interrupts import deferred
 __all__ = [
     "UnsafePathError",
     "atomic_open",
+    "atomic_save_arrays",
     "atomic_savez",
     "atomic_write_bytes",
     "atomic_write_text",
@@ -200,9 +201,16 @@ def atomic_savez(path: str | os.PathLike, compressed: bool = False, checksum: bo
 
     ``checksum``: also write ``<path>.sha256`` (before the file appears, so that a file without a
     matching checksum is always one that was damaged or left by an older version)."""
+    return atomic_save_arrays(path, arrays, compressed=compressed, checksum=checksum)
+
+
+def atomic_save_arrays(
+    path: str | os.PathLike, arrays: Mapping[str, Any], compressed: bool = False, checksum: bool = False
+) -> Path:
+    """:func:`atomic_savez` with the arrays as a mapping."""
     path = Path(path)
     with atomic_open(path) as f:
-        (np.savez_compressed if compressed else np.savez)(f, **arrays)
+        (np.savez_compressed if compressed else np.savez)(f, **dict(arrays))
         if checksum:
             f.flush()
             with os.fdopen(os.dup(f.fileno()), "rb") as r:

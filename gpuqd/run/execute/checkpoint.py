@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from gpuqd.atomic_io import atomic_savez, checksum_path
+from gpuqd.atomic_io import atomic_save_arrays, checksum_path
 from gpuqd.interrupts import deferred, pending, raise_pending
 from gpuqd.run.errors import RunError
 from gpuqd.run.execute.checkpoint_clock import CheckpointClock
@@ -81,7 +81,7 @@ class Checkpoint:
 
     def save(self, state: dict[str, np.ndarray]) -> None:
         """Write ``state`` atomically, with its checksum beside it (then the kill test hook may fire)."""
-        atomic_savez(self.path, checksum=True, _config_hash=np.array(self.config_hash), **state)
+        atomic_save_arrays(self.path, {"_config_hash": np.array(self.config_hash), **state}, checksum=True)
         self.saved += 1
         kill_hook(self.hook, self.saved)
 

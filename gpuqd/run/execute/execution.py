@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from gpuqd.atomic_io import atomic_savez, checksum_ok, checksum_path
+from gpuqd.atomic_io import atomic_save_arrays, checksum_ok, checksum_path
 from gpuqd.run.execute.checkpoint import kill_hook
 
 __all__ = [
@@ -188,8 +188,8 @@ class UnitStore:
         return sorted(p for p in self.directory.iterdir() if self._NAME.fullmatch(p.name))
 
     def save(self, chain: int, link: int, arrays: dict[str, np.ndarray]) -> Path:
-        path = atomic_savez(
-            self.path(chain, link), checksum=True, _unit_fingerprint=np.array(self.fingerprint), **arrays
+        path = atomic_save_arrays(
+            self.path(chain, link), {"_unit_fingerprint": np.array(self.fingerprint), **arrays}, checksum=True
         )
         for k in range(link):
             self.path(chain, k).unlink(missing_ok=True)
@@ -218,13 +218,12 @@ class UnitStore:
                 p.unlink(missing_ok=True)
                 checksum_path(p).unlink(missing_ok=True)
 
-    def load(self, chain: int, link: int) -> dict[str, np.ndarray] | None:
-        """Arrays of a stored unit; None (with a one-line warning) if the file does not match the
-        checksum written beside it; ValueError if it belongs to another configuration."""
+    def load(self, chain: int, link: int) -> dict[str, np.ndarray]:
+        """Arrays of a stored unit (call :meth:`intact` first: it sets damaged units aside); ValueError
+        if the file does not match its checksum or belongs to another configuration."""
         path = self.path(chain, link)
         if not checksum_ok(path):
-            warnings.warn(f"unit file {path} is damaged (checksum mismatch); recomputing it", stacklevel=2)
-            return None
+            raise ValueError(f"{path}: damaged (checksum mismatch)")
         with np.load(path, allow_pickle=False) as d:
             stored = str(d["_unit_fingerprint"]) if "_unit_fingerprint" in d.files else ""
             arrays = {k: d[k] for k in d.files if k != "_unit_fingerprint"}
@@ -288,11 +287,7 @@ def run_chains(
     for chain, link in sorted(store.intact().items()):  # damaged chains are recomputed
         if chain >= n_chains:
             continue
-        arrays = store.load(chain, link)
-        if arrays is None:  # pragma: no cover - changed since intact()
-            store.discard(chain)
-            continue
-        last[chain] = arrays
+        last[chain] = store.load(chain, link)
         stats.reused += link + 1
         done_units += link + 1
     for chain in range(n_chains):

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from gpuqd import __version__
-from gpuqd.atomic_io import atomic_savez, checksum_ok
+from gpuqd.atomic_io import atomic_save_arrays, checksum_ok
 from gpuqd.run.config.typed import Grid, TransportConfig
 from gpuqd.run.store.file_errors import load_npz
 
@@ -44,7 +44,7 @@ class BlockStore:
         return {k: block[k] for k in keys}
 
     def save(self, index: int, arrays: dict[str, np.ndarray]) -> None:
-        atomic_savez(self.path(index), checksum=True, **arrays)
+        atomic_save_arrays(self.path(index), arrays, checksum=True)
 
     def clear(self) -> None:
         """Delete the blocks and the folder (after the result is stored)."""
@@ -99,7 +99,7 @@ class TransportCache:
         return load_arrays(self.path(folder, key))
 
     def save(self, folder: str, key: str, arrays: dict[str, np.ndarray]) -> Path:
-        return atomic_savez(self.path(folder, key), checksum=True, **arrays)
+        return atomic_save_arrays(self.path(folder, key), arrays, checksum=True)
 
     def blocks(self, job_key: str) -> BlockStore:
         return BlockStore(self.root / "partial" / job_key)
