@@ -119,7 +119,7 @@ def run_pipeline(
     """
     reporter = reporter or Reporter()
     lock = RunLock(cfg.run_dir, argv).acquire()
-    created: list[Path] = []  # the run directory, once this session has created it
+    created: list[Path] = []  # the run directory, once this session has created it (then meta.json)
     try:
         rd, mode = prepare_run_dir(cfg.run_dir, cfg.data, resume, force, __version__)
         if mode == "finished":
@@ -127,10 +127,11 @@ def run_pipeline(
             return rd.path
         return _run(cfg, rd, mode, reporter, make_figures, argv, executor, allow_large, created, estimate)
     except BaseException as exc:
-        if isinstance(exc, RunError | OSError) and created and not RunDir(cfg.run_dir).has_checkpoints():
-            RunDir(cfg.run_dir).remove()  # a new run with nothing of value yet: no partial run directory
-        else:  # never "running" after this session: interrupted or failed
-            mark_stopped(RunDir(cfg.run_dir), "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
+        rd_now = RunDir(cfg.run_dir)
+        if isinstance(exc, RunError | OSError) and rd_now.path in created and not rd_now.has_checkpoints():
+            rd_now.remove()  # a new run with nothing of value yet: no partial run directory
+        elif rd_now.meta_path in created:  # this session marked it "running": now interrupted or failed
+            mark_stopped(rd_now, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
         raise
     finally:
         lock.release(remove_parents=not cfg.run_dir.exists())
@@ -171,6 +172,7 @@ def _run(
         meta = _new_meta(cfg, backend, start)
     meta["status"] = "running"
     meta.setdefault("sessions", []).append({"start": start, "resumed": mode == "resume", "argv": argv})
+    created.append(rd.meta_path)  # from here on a failure marks the run stopped
     rd.write_meta(meta)
 
     def stage_time(name: str, t0: float) -> None:
