@@ -149,6 +149,7 @@ def atomic_open(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[IO[by
         try:
             _full_disk_hook(path)
             with os.fdopen(fd, "wb") as f:
+                f.raw.name = str(tmp)  # type: ignore[attr-defined]  # (not the descriptor number) for writers and messages
                 yield f
                 f.flush()
                 os.fsync(f.fileno())
