@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gpuqd.atomic_io import atomic_open
+
 __all__ = [
     "matplotlib_available",
     "pyplot",
@@ -146,9 +148,8 @@ def save(fig, out: Path, stem: str) -> list[Path]:
     paths = []
     for ext in ("png", "pdf"):
         p = out / f"{stem}.{ext}"
-        tmp = out / f".{stem}.tmp.{ext}"
-        fig.savefig(tmp, dpi=PRINT_DPI, bbox_inches="tight")
-        tmp.replace(p)
+        with atomic_open(p, suffix=f".{ext}") as tmp:  # unpredictable temporary name, no symlinks followed
+            fig.savefig(tmp, format=ext, dpi=PRINT_DPI, bbox_inches="tight")
         paths.append(p)
     pyplot().close(fig)
     return paths

@@ -126,7 +126,7 @@ def test_figures_at_print_size_with_explained_lines(runs, monkeypatch):
     original = Figure.savefig
 
     def inspect(self, fname, *args, **kwargs):  # noqa: ANN001, ANN202
-        name = str(fname)
+        name = str(getattr(fname, "name", fname))  # a path, or the file object of an atomic write
         if name.endswith(".png"):
             seen.append(name)
             problems.extend(_check_figure(self, name.rsplit("/", 1)[-1]))

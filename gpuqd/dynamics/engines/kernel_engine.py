@@ -15,6 +15,7 @@ import numpy as np
 
 from gpuqd.dynamics import layout, table_cache
 from gpuqd.dynamics.engine_config import EngineConfig, initial_state
+from gpuqd.dynamics.stability import NORM_DRIFT_LIMIT
 
 MAX_STEPS_PER_LAUNCH = 20_000
 
@@ -222,7 +223,7 @@ class KernelEngine:
     # ------------------------------------------------------------------ health check
     def _bad_trajectories(self) -> Any:
         xp = self.xp
-        bad = ~xp.all(xp.isfinite(self.arrays["n"]), axis=0) | (xp.abs(self.last_norm_sq - 1.0) > 0.05)
+        bad = ~xp.all(xp.isfinite(self.arrays["n"]), axis=0) | (xp.abs(self.last_norm_sq - 1.0) > NORM_DRIFT_LIMIT)
         if self.cfg.both_free:
             bad |= ~xp.all(xp.isfinite(self.arrays["m"]), axis=0)
         return bad

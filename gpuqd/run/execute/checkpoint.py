@@ -18,7 +18,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from gpuqd.atomic_io import atomic_save_arrays
+from gpuqd.atomic_io import atomic_save_arrays, checksum_path
+from gpuqd.interrupts import deferred, pending, raise_pending
 from gpuqd.run.errors import RunError
 from gpuqd.run.execute.checkpoint_clock import CheckpointClock
 from gpuqd.run.store.file_errors import REMEDY_FORCE, load_npz
@@ -90,13 +91,24 @@ class Checkpoint:
         return True
 
     def save(self, state: dict[str, np.ndarray]) -> None:
-        """Write ``state`` atomically (then the kill test hook may fire)."""
-        atomic_save_arrays(self.path, {"_config_hash": np.array(self.config_hash), **state})
+        """Write ``state`` atomically, with its checksum beside it (then the kill test hook may fire)."""
+        atomic_save_arrays(self.path, {"_config_hash": np.array(self.config_hash), **state}, checksum=True)
         self.saved += 1
         kill_hook(self.hook, self.saved)
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
+        checksum_path(self.path).unlink(missing_ok=True)
+
+
+def _advance(work: Resumable, n_steps: int, checkpoint: Checkpoint) -> None:
+    """``work.advance(n_steps)`` with SIGINT/SIGTERM held; if one arrived, checkpoint the state reached
+    and raise it (:mod:`gpuqd.interrupts`): an interrupt loses no finished step."""
+    with deferred(raise_after=False):
+        work.advance(n_steps)
+    if pending():
+        checkpoint.save(work.get_state())
+        raise_pending()
 
 
 def run_chunks(
@@ -120,29 +132,33 @@ def run_chunks(
     """
     if not split:
         while not work.done:
-            work.advance(chunk_steps)
+            _advance(work, chunk_steps, checkpoint)
             checkpoint.save(work.get_state())
             if after_chunk is not None:
                 after_chunk()
         return
     clock = clock or CheckpointClock(chunk_steps)
+    saves_at_flight = -1
     in_flight: Any = None  # a state copy on its way from a device (written after the next advance is queued)
     try:
         while not work.done:
             remaining = getattr(work, "steps_total", 2**62) - getattr(work, "steps_done", 0)
             n = clock.advance_size(remaining)
-            work.advance(n)
+            _advance(work, n, checkpoint)
             if in_flight is not None:
                 state, in_flight = in_flight.result(), None
                 checkpoint.save(state)
             clock.record(n)
             if clock.due() or work.done:
                 in_flight = _start_save(work, checkpoint)
+                saves_at_flight = checkpoint.saved
                 clock.saved()
                 if after_chunk is not None:
                     after_chunk()
     finally:
-        if in_flight is not None:  # the last state copy (or one overtaken by an error) is still written
+        # the last state copy (or one overtaken by an error) is still written, unless an interrupt has
+        # already saved the newer state reached since (_advance)
+        if in_flight is not None and checkpoint.saved == saves_at_flight:
             checkpoint.save(in_flight.result())
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from gpuqd.atomic_io import checksum_ok
 from gpuqd.run.config.factories import make_spin_valve, solve, table_nodes
 from gpuqd.run.config.typed import RunConfig
 from gpuqd.run.costs.coefficients import Costs
@@ -138,6 +139,9 @@ NOTES = (
 def _load_table(cache: TransportCache, key: str, n_points: int, n_theta: int) -> TorqueTable | None:
     path = cache.path("tables", key)
     if not path.exists():
+        return None
+    if not checksum_ok(path):
+        warnings.warn(f"cache entry {path} is damaged (checksum mismatch); recomputing it", stacklevel=2)
         return None
     try:
         table = TorqueTable.load(path)
@@ -277,7 +281,7 @@ def run(ctx: StageContext) -> StageResult:
         built = _build(ctx, sv, n_build, table_key, job_key)
         if compute_table:
             table = built
-            table.save(ctx.cache.path("tables", table_key))
+            table.save(ctx.cache.path("tables", table_key), checksum=True)
         if maps is None:
             maps = _extra_maps(cfg, sv, built)
             ctx.cache.save("maps", maps_key, maps)
