@@ -57,7 +57,9 @@ def theta_panels(breaks: np.ndarray, max_width: float) -> tuple[np.ndarray, np.n
     than ``max_width`` (rad)."""
     edges = np.unique(np.concatenate([[0.0, math.pi], breaks[(breaks > 0) & (breaks < math.pi)]]))
     pieces = np.maximum(np.ceil(np.diff(edges) / max_width), 1).astype(int)
-    fine = np.unique(np.concatenate([np.linspace(a, b, k + 1) for a, b, k in zip(edges[:-1], edges[1:], pieces)]))
+    fine = np.unique(
+        np.concatenate([np.linspace(a, b, k + 1) for a, b, k in zip(edges[:-1], edges[1:], pieces, strict=True)])
+    )
     x, w = legendre.leggauss(PANEL_NODES)
     half = 0.5 * np.diff(fine)
     mid = 0.5 * (fine[1:] + fine[:-1])

@@ -9,7 +9,7 @@ pulse widths share one write run: at each width the state is copied and run thro
 separately (common random numbers across widths; each width's estimate is exact in distribution).
 
 Initial state: the stationary density of the rest point (docs/physics.md §14) restricted to the initial
-hemisphere, sampled by inverse transform (CDF exact to quadrature accuracy at the edges of 2¹⁴ equal θ panels,
+hemisphere, sampled by inverse transform (CDF exact to quadrature accuracy at the edges of 2¹² equal θ panels,
 linear inside a panel)
 from 53-bit uniforms drawn with the run's Philox key at a counter no run step uses; the azimuth is
 uniform. Units: times in 1/Γ, currents in Γ.
@@ -65,13 +65,13 @@ def sample_initial_directions(
     trajectory_ids: np.ndarray,
 ) -> np.ndarray:
     """(n, 3) unit vectors from the protocol's initial density (see the module docstring)."""
-    edges = np.linspace(0.0, math.pi, 2**14 + 1)
+    edges = np.linspace(0.0, math.pi, 2**12 + 1)
     theta, w_theta = theta_panels(edges, 1.0)  # PANEL_NODES Gauss–Legendre nodes per panel
     density = initial_density(magnet, torque, protocol, theta)
     panel_mass = (w_theta * np.sin(theta) * density).reshape(-1, PANEL_NODES).sum(1)
     cdf = np.concatenate([[0.0], np.cumsum(panel_mass)])
     cdf /= cdf[-1]
-    # inverse transform: exact CDF at the panel edges, linear inside a panel (width π/2¹⁴)
+    # inverse transform: exact CDF at the panel edges, linear inside a panel (width π/2¹²)
     target = uniforms(seed, trajectory_ids, 0)
     panel = np.clip(np.searchsorted(cdf, target, side="right") - 1, 0, edges.size - 2)
     fraction = (target - cdf[panel]) / np.maximum(cdf[panel + 1] - cdf[panel], 1e-300)
@@ -88,37 +88,62 @@ def _steps(name: str, duration: float, dt: float) -> int:
     return int(count)
 
 
-class _Segments:
-    """Builds the runner of each segment and moves the state into it."""
+def segment_steps(segments: list[tuple[int, float]], dt: float) -> list[tuple[int, int]]:
+    """(point, steps) of the segments of non-zero duration; ValueError unless whole numbers of steps."""
+    return [(p, _steps("segment duration", d, dt)) for p, d in segments if d > 0]
 
-    def __init__(self, magnet, torque, n_traj, dt, seed, backend, offset, threads) -> None:  # noqa: ANN001
-        self.args = (magnet, torque, n_traj, dt)
-        self.seed, self.backend, self.offset, self.threads = seed, backend, offset, threads
 
-    def run(self, state: dict, point: int, steps: int, end_step: int | None = None) -> tuple[dict, EnsembleRunner]:
-        """Run ``steps`` steps at grid ``point`` from ``state``; the runner ends at ``end_step`` (default:
-        after these steps) so that a write run can be continued. Returns (state, runner)."""
-        magnet, torque, n_traj, dt = self.args
-        start = int(state["steps_done"])
-        end = start + steps if end_step is None else end_step
-        point_index = np.full(n_traj, point, dtype=np.int64) if isinstance(torque, TorqueTable) else None
+class Segments:
+    """Runs a fixed set of trajectories segment by segment: one runner per grid point (ending at
+    ``end_step``, reused by every segment at that point), the state moved into it with set_state."""
+
+    def __init__(self, magnet, torque, dt, seed, backend, threads, ids, end_step) -> None:  # noqa: ANN001
+        self.magnet, self.torque, self.dt = magnet, torque, dt
+        self.seed, self.backend, self.threads = seed, backend, threads
+        self.ids, self.end_step = np.asarray(ids, dtype=np.int64), int(end_step)
+        self._runners: dict[int, EnsembleRunner] = {}
+        #: trajectory-steps integrated so far (the cost)
+        self.trajectory_steps = 0
+
+    def runner(self, point: int, backend: str | None = None) -> EnsembleRunner:
+        """The runner of grid ``point`` (built once)."""
+        if backend is None and point in self._runners:
+            return self._runners[point]
+        n = self.ids.size
+        point_index = np.full(n, point, dtype=np.int64) if isinstance(self.torque, TorqueTable) else None
         runner = EnsembleRunner(
-            magnet,
-            torque,
-            n_traj,
-            dt,
-            end * dt,
+            self.magnet,
+            self.torque,
+            n,
+            self.dt,
+            self.end_step * self.dt,
             self.seed,
-            self.backend,
+            self.backend if backend is None else backend,
             point_index=point_index,
-            trajectory_offset=self.offset,
+            trajectory_ids=self.ids,
             threads=self.threads,
         )
+        if backend is None:
+            self._runners[point] = runner
+        return runner
+
+    def run(self, state: dict, point: int, steps: int) -> dict:
+        """Run the trajectories from ``state`` for ``steps`` steps at grid ``point``; the new state."""
+        runner = self.runner(point)
         state = dict(state)
         state["config_fingerprint"] = np.array(runner.fingerprint, dtype=np.uint64)
         runner.set_state(state)
-        runner.advance(steps)
-        return runner.get_state(), runner
+        if runner.advance(steps) != steps:
+            raise ValueError(f"segment of {steps} steps runs past the planned end step {self.end_step}")
+        self.trajectory_steps += steps * self.ids.size
+        return runner.get_state()
+
+    def initial(self, point: int, directions: np.ndarray) -> dict:
+        """The engine state at step 0 with the given directions (n, 3)."""
+        state = self.runner(point, backend="numpy").get_state()
+        state["n"] = np.array(directions, dtype=float)
+        state["state"] = np.where(directions[:, 2] >= 0.0, 1, -1).astype(state["state"].dtype)
+        return state
 
 
 def run_pulse_ensemble(
@@ -143,7 +168,6 @@ def run_pulse_ensemble(
     """
     w = check_widths(widths)
     ids = trajectory_offset + np.arange(int(n_traj), dtype=np.int64)
-    segs = _Segments(magnet, torque, int(n_traj), dt, seed, backend, trajectory_offset, threads)
     directions = sample_initial_directions(magnet, torque, protocol, seed, ids)
 
     def read_current(n: np.ndarray) -> np.ndarray:
@@ -151,24 +175,25 @@ def run_pulse_ensemble(
             return np.full(n.shape[0], torque.charge_current)
         return np.asarray(torque.evaluate(np.full(n.shape[0], protocol.read_point), n[:, 2])[2], dtype=float)
 
-    before = [(p, _steps("segment duration", d, dt)) for p, d in protocol.before() if d > 0]
-    after = [(p, _steps("segment duration", d, dt)) for p, d in protocol.after() if d > 0]
+    before, after = segment_steps(protocol.before(), dt), segment_steps(protocol.after(), dt)
     width_steps = [_steps("pulse width", x, dt) for x in w]
+    total = sum(s for _, s in before) + width_steps[-1] + sum(s for _, s in after)
+    segs = Segments(magnet, torque, dt, seed, backend, threads, ids, total)
     # step 0: a zero-step runner at the rest point provides the initial state layout
-    state = _initial(magnet, torque, segs, protocol.rest, directions)
+    state = segs.initial(protocol.rest, directions)
     for point, steps in before:
-        state, _ = segs.run(state, point, steps)
+        state = segs.run(state, point, steps)
     failed = np.empty((w.size, int(n_traj)), dtype=bool)
     final_u = np.empty((w.size, int(n_traj)))
     current_after = np.empty((w.size, int(n_traj)))
     done = 0
     for i, ws in enumerate(width_steps):
         if ws > done:
-            state, _ = segs.run(state, protocol.write, ws - done)
+            state = segs.run(state, protocol.write, ws - done)
             done = ws
         branch = state
         for point, steps in after:
-            branch, _ = segs.run(branch, point, steps)
+            branch = segs.run(branch, point, steps)
         u = branch["n"][:, 2]
         final_u[i] = u
         failed[i] = u * protocol.sign > 0.0
@@ -181,24 +206,3 @@ def run_pulse_ensemble(
         "readout_current_before": read_current(directions),
         "readout_current_after": current_after,
     }
-
-
-def _initial(magnet, torque, segs: _Segments, point: int, directions: np.ndarray) -> dict:  # noqa: ANN001
-    """The engine state at step 0 with the sampled directions."""
-    _, _, n_traj, dt = segs.args
-    point_index = np.full(n_traj, point, dtype=np.int64) if isinstance(torque, TorqueTable) else None
-    runner = EnsembleRunner(
-        magnet,
-        torque,
-        n_traj,
-        dt,
-        0.0,
-        segs.seed,
-        "numpy",
-        point_index=point_index,
-        trajectory_offset=segs.offset,
-    )
-    state = runner.get_state()
-    state["n"] = directions
-    state["state"] = np.where(directions[:, 2] >= 0.0, 1, -1).astype(state["state"].dtype)
-    return state
