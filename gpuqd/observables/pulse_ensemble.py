@@ -81,7 +81,7 @@ def sample_initial_directions(
     return np.stack([s * np.cos(azimuth), s * np.sin(azimuth), np.cos(polar)], axis=1)
 
 
-def _steps(name: str, duration: float, dt: float) -> int:
+def steps_of(name: str, duration: float, dt: float) -> int:
     count = round(duration / dt)
     if abs(duration / dt - count) > 1e-9 * max(1.0, duration / dt):
         raise ValueError(f"{name} = {duration} (1/Γ) must be a whole number of time steps dt = {dt}")
@@ -90,7 +90,7 @@ def _steps(name: str, duration: float, dt: float) -> int:
 
 def segment_steps(segments: list[tuple[int, float]], dt: float) -> list[tuple[int, int]]:
     """(point, steps) of the segments of non-zero duration; ValueError unless whole numbers of steps."""
-    return [(p, _steps("segment duration", d, dt)) for p, d in segments if d > 0]
+    return [(p, steps_of("segment duration", d, dt)) for p, d in segments if d > 0]
 
 
 class Segments:
@@ -176,7 +176,7 @@ def run_pulse_ensemble(
         return np.asarray(torque.evaluate(np.full(n.shape[0], protocol.read_point), n[:, 2])[2], dtype=float)
 
     before, after = segment_steps(protocol.before(), dt), segment_steps(protocol.after(), dt)
-    width_steps = [_steps("pulse width", x, dt) for x in w]
+    width_steps = [steps_of("pulse width", x, dt) for x in w]
     total = sum(s for _, s in before) + width_steps[-1] + sum(s for _, s in after)
     segs = Segments(magnet, torque, dt, seed, backend, threads, ids, total)
     # step 0: a zero-step runner at the rest point provides the initial state layout
