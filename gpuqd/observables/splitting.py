@@ -6,20 +6,20 @@ free) write-error rates of 1e-6 … 1e-9 are out of reach by brute force (~1e8 �
 N particles run the protocol in lockstep; the write segment is cut into M stages, and at the end of each
 stage the particles are resampled with weights
 
-    G_m = exp(V(u(t_{m+1})) − V(u(t_m))),   V(u) = −λ ln(1 − s u),   G_0 = exp(V(u(t_0))),
+    G_m = exp(V(u(t_{m+1})) − V(u(t_m))),   V(u) = λ s u,   G_0 = exp(V(u(t_0))),
 
 (s = +1 for a P start, −1 for AP, λ = ``tilt``; stage 0 selects on the state at the start of the write),
-so that particles which resist the write (stay close to the initial pole) are copied and the ones that
-switch are dropped (systematic resampling). 1 − s u ≈ θ²/2 near the pole: V measures how far the
-write's instability, which grows θ exponentially, has progressed on a logarithmic scale. Each particle carries the sum L of log G along its ancestral
-line. With Z = Π_m (mean of G_m over the particles), the estimator
+so that particles which resist the write (lag behind on their way to the other pole) are copied and the
+ones that switch are dropped (systematic resampling). Each particle carries the sum L of log G along its
+ancestral line. With Z = Π_m (mean of G_m over the particles), the estimator
 
     p̂ = Z · (1/N) Σ_i 1[u_i(t_read) s > 0] e^{−L_i}
 
-is unbiased for the write-error rate for any N and any λ with E[G_0] < ∞ (λ < 1 for a thermal start,
-where 1 − s u is nearly exponentially distributed) (Feynman–Kac particle approximation: Del Moral and
+is unbiased for the write-error rate for any N and any λ ≥ 0 (Feynman–Kac particle approximation: Del Moral and
 Garnier, Ann. Appl. Probab. 15, 2496 (2005); Del Moral, *Feynman–Kac Formulae*, Springer 2004). λ only
-changes the variance. The particles keep fixed trajectory ids (slots): after a resampling the copy in
+changes the variance: the estimates are heavy-tailed (log-normal-like across replicas) when λ is far
+from the one that makes the tilted ensemble fail as often as it switches (docs/physics.md §16 gives the
+measured spread). The particles keep fixed trajectory ids (slots): after a resampling the copy in
 slot i continues with slot i's noise (seed, i, k), independent of everything before step k, so copies
 separate at once and the run is reproducible for any chunking. ``repeats`` independent replicas (their
 own slots) give the stated error: the standard error of their mean. Units: times in 1/Γ.
@@ -65,7 +65,7 @@ def splitting_write_error(
     seed: int,
     n_particles: int = 1000,
     n_stages: int = 20,
-    tilt: float = 20.0,
+    tilt: float = 40.0,
     repeats: int = 10,
     backend: str = "auto",
     trajectory_offset: int = 0,
