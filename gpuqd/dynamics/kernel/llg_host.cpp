@@ -2,7 +2,7 @@
 // trajectories, each calling llg_advance_trajectory exactly as one CUDA thread does. The noise
 // depends on (seed, trajectory id, step) only, so results do not depend on the thread count.
 // Built and loaded by gpuqd/dynamics/host_build.py (system C++ compiler, -O3, -fopenmp).
-#include "kernel/advance.cuh"
+#include "advance.cuh"
 
 extern "C" int llg_host_openmp(void) {
 #ifdef _OPENMP

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from gpuqd.dynamics import layout
-from gpuqd.dynamics.config import EngineConfig
+from gpuqd.dynamics.engine_config import EngineConfig
+from gpuqd.dynamics.engines.kernel_engine import KernelEngine, kernel_defines
 from gpuqd.dynamics.host_build import default_threads, load_library
-from gpuqd.dynamics.kernel_engine import KernelEngine, kernel_defines
 
 
 def _ctypes_value(value: Any) -> Any:
