@@ -27,9 +27,9 @@ import numpy as np
 from gpuqd.observables.pulse_ensemble import clopper_pearson, run_pulse_ensemble, steps_of
 from gpuqd.observables.splitting import splitting_write_error
 from gpuqd.observables.write_error import PulseProtocol, write_error_rate_fp
-from gpuqd.run.factories import make_magnet
-from gpuqd.run.schema import Choice, Num, Section, Vec3
-from gpuqd.run.stage import Fail, Stage, StageContext, StageResult
+from gpuqd.run.config.factories import make_magnet
+from gpuqd.run.config.schema import Choice, Num, Section, Vec3
+from gpuqd.run.stages.base import Fail, Stage, StageContext, StageResult
 
 __all__ = ["STAGE", "SECTION", "WriteErrorConfig", "VARIABLES", "check"]
 
