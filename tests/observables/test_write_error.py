@@ -102,7 +102,7 @@ def test_simulated_write_errors_agree_with_the_exact_answer(paper_pulse_table):
     magnet = Macrospin(S=1.0, KV=0.01, alpha=0.1, sigma2=1e-4)
     protocol = PulseProtocol(rest=0, write=1, settle=10.0, read=2)
     widths = np.array([30.0, 35.0, 40.0, 45.0])
-    exact = write_error_rate_fp(magnet, paper_pulse_table, protocol, widths, degree=128)
+    exact = write_error_rate_fp(magnet, paper_pulse_table, protocol, widths, degree=192)
     assert np.all(exact["error_estimate"] < 1e-12)
     assert np.all(exact["write_error_rate"] >= 1e-3)
     n = 100_000

@@ -265,6 +265,7 @@ class DynamicsConfig:
     trajectories_per_point: int
     initial_theta: float
     switch_threshold: float
+    crossing_correction: bool
     chunk_steps: int
     sample_every: int | None
 

@@ -50,7 +50,7 @@ SECTION = Section(
         "trajectories": Num("int", default=10000, lo=0, hi=10**12, doc="simulated trajectories per width"),
         "chunk_trajectories": Num("int", default=20000, lo=1, hi=10**9, doc="trajectories per checkpoint"),
         "confidence": Num(default=0.99, lo=0.5, hi=1, hi_open=True, doc="level of the binomial interval"),
-        "fp_degree": Num("int", default=128, lo=16, hi=2048, doc="Legendre polynomials of the exact answer"),
+        "fp_degree": Num("int", default=192, lo=16, hi=2048, doc="Legendre polynomials of the exact answer"),
         "map_width": Num(default=None, nullable=True, lo=0, hi=1e9, unit="1/Γ", doc="width of the WER map"),
         "splitting_particles": Num("int", default=0, lo=0, hi=10**8, doc="splitting particles (0: off)"),
         "splitting_stages": Num("int", default=20, lo=1, hi=10**5, doc="resampling stages in the write"),
