@@ -21,6 +21,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from gpuqd.dynamics.model import ConstantTorque, Macrospin
@@ -150,7 +151,7 @@ def run_pulse_ensemble(
     magnet: Macrospin,
     torque: ConstantTorque | TorqueTable,
     protocol: PulseProtocol,
-    widths: np.ndarray,
+    widths: ArrayLike,
     n_traj: int,
     dt: float,
     seed: int,

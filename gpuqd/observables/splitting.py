@@ -6,11 +6,12 @@ free) write-error rates of 1e-6 … 1e-9 are out of reach by brute force (~1e8 �
 N particles run the protocol in lockstep; the write segment is cut into M stages, and at the end of each
 stage the particles are resampled with weights
 
-    G_m = exp(V(u(t_{m+1})) − V(u(t_m))),   V(u) = λ s u,   G_0 = exp(V(u(t_0))),
+    G_m = exp(V_m(u(t_m)) − V_{m−1}(u(t_{m−1}))),   V_m(u) = λ s u (m < M),   V_M(u) = λ min(s u, 0),   V_0 = 0
 
-(s = +1 for a P start, −1 for AP, λ = ``tilt``; stage 0 selects on the state at the start of the write),
-so that particles which resist the write (lag behind on their way to the other pole) are copied and the
-ones that switch are dropped (systematic resampling). Each particle carries the sum L of log G along its
+(s = +1 for a P start, −1 for AP, λ = ``tilt``), so that particles which resist the write (lag behind on
+their way to the other pole) are copied and the ones that switch are dropped (systematic resampling);
+the last potential is flat over the initial hemisphere so that the particles read as failures carry equal
+weights. Each particle carries the sum L of log G along its
 ancestral line. With Z = Π_m (mean of G_m over the particles), the estimator
 
     p̂ = Z · (1/N) Σ_i 1[u_i(t_read) s > 0] e^{−L_i}
@@ -43,9 +44,11 @@ from gpuqd.observables.write_error import PulseProtocol
 from gpuqd.transport.torque_table import TorqueTable
 
 
-def importance(u: np.ndarray, sign: int, tilt: float) -> np.ndarray:
-    """V = λ s u: larger the less the write has moved n away from its initial pole."""
-    return tilt * sign * u
+def importance(u: np.ndarray, sign: int, tilt: float, final: bool) -> np.ndarray:
+    """V = λ s u during the write (larger the less the write has moved n from its initial pole); at the
+    end of the write V = λ min(s u, 0), flat over the initial hemisphere so that every particle that
+    will be read as a failure carries the same weight."""
+    return tilt * (np.minimum(sign * u, 0.0) if final else sign * u)
 
 
 def systematic_resample(weights: np.ndarray, uniform: float) -> np.ndarray:
@@ -97,11 +100,10 @@ def splitting_write_error(
     log_norm = np.zeros(repeats)
     v_prev = np.zeros(n_total)
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, int(trajectory_offset) & 0xFFFFFFFF, 0x53504C54])
-    stages = [0, *(int(b) for b in np.diff(bounds))]  # stage 0: select on the start of the write
-    for steps in stages:
-        if steps:
-            state = segs.run(state, protocol.write, steps)
-        v = importance(state["n"][:, 2], sign, tilt)
+    stages = [int(b) for b in np.diff(bounds)]
+    for m, steps in enumerate(stages):
+        state = segs.run(state, protocol.write, steps)
+        v = importance(state["n"][:, 2], sign, tilt, final=m == len(stages) - 1)
         log_g = v - v_prev
         index = np.empty(n_total, dtype=np.int64)
         for r in range(repeats):

@@ -20,10 +20,10 @@ error estimate. Units: times in 1/Γ, currents in Γ (e = 1).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from gpuqd.dynamics.model import ConstantTorque, Macrospin
 from gpuqd.observables.fokker_planck import AxialFokkerPlanck
@@ -91,7 +91,7 @@ class PulseProtocol:
         return sorted({self.rest, self.write, self.read_point, *(p for p, _ in self.rise)})
 
 
-def check_widths(widths: Sequence[float]) -> np.ndarray:
+def check_widths(widths: ArrayLike) -> np.ndarray:
     """Pulse widths as a float array; ValueError unless finite, ≥ 0 and strictly increasing."""
     w = np.asarray(widths, dtype=float).ravel()
     if w.size == 0 or not np.all(np.isfinite(w)) or w.min() < 0.0 or np.any(np.diff(w) <= 0.0):
@@ -143,7 +143,7 @@ def write_error_rate_fp(
     magnet: Macrospin,
     torque: ConstantTorque | TorqueTable,
     protocol: PulseProtocol,
-    widths: Sequence[float],
+    widths: ArrayLike,
     degree: int = 256,
 ) -> dict[str, np.ndarray]:
     """Exact axial Fokker–Planck write-error rate of ``protocol`` for each pulse width (1/Γ).

@@ -21,6 +21,7 @@ import math
 import time
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ from gpuqd.run.stages.base import Fail, Stage, StageContext, StageResult
 
 __all__ = ["STAGE", "SECTION", "WriteErrorConfig", "VARIABLES", "check"]
 
-_POINT = {"lo": -1e6, "hi": 1e6, "unit": "U"}
+_POINT: dict[str, Any] = {"lo": -1e6, "hi": 1e6, "unit": "U"}
 SECTION = Section(
     {
         "rest_eps_tilde": Num(default=-0.45, **_POINT, doc="ε̃ of the rest point (nearest grid point)"),
@@ -201,6 +202,12 @@ class _Counts:
             "current_sum": np.zeros(n_widths),
             "current_before_sum": np.array(0.0),
         }
+
+    #: the Checkpoint protocol's stepping API; the counts are filled chunk by chunk by the stage itself
+    done = False
+
+    def advance(self, n_steps: int) -> int:
+        return 0
 
     def set_state(self, state: dict) -> None:
         self.state = {k: np.asarray(state[k]) for k in self.state}
