@@ -20,7 +20,7 @@ error estimate. Units: times in 1/Γ, currents in Γ (e = 1).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -103,9 +103,12 @@ def initial_density(
     magnet: Macrospin, torque: ConstantTorque | TorqueTable, protocol: PulseProtocol, theta: np.ndarray
 ) -> np.ndarray:
     """The initial density in u (normalised on the initial hemisphere, zero outside) at angles θ (rad):
-    the stationary density of the rest point (docs/physics.md §14) restricted to the initial hemisphere."""
+    the stationary density of the rest point (docs/physics.md §14) restricted to the initial hemisphere.
+    A model without axial symmetry (cubic anisotropy, transverse field, AC drive, free source) starts from
+    the density of its axial part (those terms dropped); ``rest_before`` then lets it relax at rest."""
+    axial = replace(magnet, K_cubic=0.0, field=(0.0, 0.0, magnet.field[2]), ac_field=None, free="drain")
     point = protocol.rest if isinstance(torque, TorqueTable) else None
-    log_p = AxialFokkerPlanck(magnet, torque, point_index=point).log_stationary_density(np.cos(theta))
+    log_p = AxialFokkerPlanck(axial, torque, point_index=point).log_stationary_density(np.cos(theta))
     inside = np.cos(theta) * protocol.sign > 0.0
     return np.where(inside, np.exp(log_p - log_p[inside].max()), 0.0)
 
