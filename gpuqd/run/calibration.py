@@ -38,10 +38,10 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd import __version__
 from gpuqd.atomic_io import atomic_write_text
 from gpuqd.dynamics.host_build import cache_dir  # the one user cache directory of gpuqd
 from gpuqd.dynamics.kernel_source import source_hash
+from gpuqd.version import __version__
 
 __all__ = [
     "cache_dir",

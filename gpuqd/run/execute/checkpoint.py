@@ -61,6 +61,17 @@ class Checkpoint:
     def exists(self) -> bool:
         return self.path.exists()
 
+    def counter(self, key: str) -> int:
+        """An integer counter stored in the checkpoint (e.g. ``steps_done``), for throughput; 0 if there
+        is no checkpoint, it lacks ``key`` or cannot be read (:meth:`restore` reports such files)."""
+        if not self.path.exists():
+            return 0
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                return int(data[key]) if key in data.files else 0
+        except Exception:
+            return 0
+
     def restore(self, target: Resumable) -> bool:
         """Load the state into ``target`` if a checkpoint exists (RunError if it is not this run's)."""
         if not self.path.exists():

@@ -1,6 +1,8 @@
 """Registry of the stages: every module of this package that defines ``STAGE`` (a
 :class:`gpuqd.run.stages.base.Stage`) is a stage. Adding an output is adding one module here (and one
-plot module under :mod:`gpuqd.plots`); nothing else is edited.
+plot module under :mod:`gpuqd.plots`); nothing else is edited. Modules without ``STAGE`` are the
+interface (:mod:`~gpuqd.run.stages.base`) and parts of a stage (e.g. the result declarations
+:mod:`~gpuqd.run.stages.switching_results`, :mod:`~gpuqd.run.stages.fmr_variables`).
 """
 
 from __future__ import annotations

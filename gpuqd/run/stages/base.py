@@ -33,13 +33,18 @@ from gpuqd.run.execute.executor import Executor
 from gpuqd.run.execute.progress import Reporter
 from gpuqd.run.store.cache import TransportCache
 
-__all__ = ["Stage", "StageContext", "StageResult", "Fail"]
+__all__ = ["Stage", "StageContext", "StageResult", "Fail", "needs_torque_table"]
 
 Fail = Callable[[str, str], None]
 
 
 def _no_needs(cfg: RunConfig) -> frozenset[str]:
     return frozenset()
+
+
+def needs_torque_table(cfg: RunConfig) -> frozenset[str]:
+    """``needs`` of an ensemble stage: the torque table, when the torque comes from the transport."""
+    return frozenset({"torque_table"}) if cfg.torque.model == "transport" else frozenset()
 
 
 @dataclass(frozen=True)

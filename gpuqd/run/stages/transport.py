@@ -99,6 +99,7 @@ VARIABLES = MappingProxyType(
             "dims": ["line_eps"],
             "units": "U",
             "description": "fine ε̃ axis of lines_resonance_V_over_U / lines_partner_V_over_U",
+            "coordinate": "dimension",
         },
         "lines_resonance_V_over_U": {
             "dims": ["line_eps", "root"],
@@ -114,6 +115,7 @@ VARIABLES = MappingProxyType(
             "dims": ["theta"],
             "units": "rad",
             "description": "θ of the Fig. 4 inset (exact point torque_inset_point_over_U)",
+            "coordinate": "dimension",
         },
         "torque_inset_point_over_U": {"dims": ["xy"], "units": "U", "description": "(ε̃, V) of the Fig. 4 inset"},
         "torque_inset_field_like": {"dims": ["theta"], "units": "Gamma", "description": "I_FL(θ) at the inset point"},

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd import __version__
 from gpuqd.atomic_io import atomic_savez
 from gpuqd.run.config.typed import Grid, TransportConfig
 from gpuqd.run.store.file_errors import load_npz
+from gpuqd.version import __version__
 
 __all__ = ["CACHE_VERSION", "TransportCache", "BlockStore"]
 
