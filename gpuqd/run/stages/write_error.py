@@ -39,8 +39,8 @@ SECTION = Section(
     {
         "rest_eps_tilde": Num(default=-0.45, **_POINT, doc="ε̃ of the rest point (nearest grid point)"),
         "rest_V": Num(default=0.0, **_POINT, doc="V of the rest point (nearest grid point)"),
-        "write_eps_tilde": Num(default=None, nullable=True, **_POINT, doc="ε̃ of the write pulse (null: map)"),
-        "write_V": Num(default=None, nullable=True, **_POINT, doc="V of the write pulse (null: map)"),
+        "write_eps_tilde": Num(default=-0.45, nullable=True, **_POINT, doc="ε̃ of the write pulse (null: map)"),
+        "write_V": Num(default=-0.45, nullable=True, **_POINT, doc="V of the write pulse (null: map)"),
         "read_V": Num(default=None, nullable=True, **_POINT, doc="V of the readout at rest ε̃ (null: rest V)"),
         "initial_state": Choice(("P", "AP"), default="P", doc="state before the pulse"),
         "rest_before": Num(default=0.0, lo=0, hi=1e9, unit="1/Γ", doc="time at rest before the pulse"),
@@ -127,7 +127,12 @@ def check(data: dict, fail: Fail) -> None:
 _W = ["pulse_width"]
 VARIABLES = MappingProxyType(
     {
-        "pulse_width": {"dims": _W, "units": "1/Gamma", "description": "width of the write pulse"},
+        "pulse_width": {
+            "dims": _W,
+            "units": "1/Gamma",
+            "description": "width of the write pulse",
+            "coordinate": "dimension",
+        },
         "write_error_rate": {
             "dims": _W,
             "units": "1",
