@@ -48,3 +48,16 @@ def test_width_off_the_time_grid_is_refused(tmp_path, run_helpers, make_tiny_con
     rc, out, err = run_helpers.main(["validate", str(cfg)], capsys)
     assert rc == 2
     assert "write_error.widths" in err and "dt" in err
+
+
+def test_write_error_map_over_the_grid(tmp_path, run_helpers, make_tiny_config, capsys):
+    data = _data(make_tiny_config, write_eps_tilde=None, write_V=None, map_width=4.0, trajectories=0)
+    cfg = run_helpers.write(tmp_path, data)
+    rc, out, err = run_helpers.main(["run", str(cfg), "--runs-dir", str(tmp_path / "runs"), "-q"], capsys)
+    assert rc == 0, err
+    arrays = run_helpers.arrays(tmp_path / "runs" / "tiny")
+    wer_map = arrays["write_error_rate_fp_map"]
+    assert wer_map.shape == (3, 3) and np.all((wer_map >= 0) & (wer_map <= 1))
+    # the rest point as the write point is no pulse: the magnet stays where it started (up to leakage)
+    assert wer_map[0, 1] > 0.99
+    assert (tmp_path / "runs" / "tiny" / "figures" / "write_error_map.png").exists()
