@@ -51,7 +51,9 @@ def stages_for(outputs: Iterable[str]) -> tuple[Stage, ...]:
 
 def section_classes() -> dict[str, type]:
     """Configuration section key → frozen dataclass, for the sections stages declare."""
-    return {s.section[0]: s.section_class for s in all_stages() if s.section is not None}
+    return {
+        s.section[0]: s.section_class for s in all_stages() if s.section is not None and s.section_class is not None
+    }
 
 
 def schema() -> Section:
