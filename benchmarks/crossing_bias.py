@@ -40,16 +40,30 @@ def measure(kv: float, sigma2: float, dt: float, corrected: bool, n: int, backen
     threshold = monitor_threshold(magnet, 0.5, dt) if corrected else 0.5
     t_end = round(25 * exact / dt) * dt  # P(T > t_end) < e^-20 for these near-exponential tails
     ens = FirstPassageEnsemble(
-        magnet, ConstantTorque(0.0, 0.0), dt, t_end, seed=2026, trajectory_ids=np.arange(n),
-        switch_threshold=threshold, backend=backend,
+        magnet,
+        ConstantTorque(0.0, 0.0),
+        dt,
+        t_end,
+        seed=2026,
+        trajectory_ids=np.arange(n),
+        switch_threshold=threshold,
+        backend=backend,
     )
     start = time.perf_counter()
     times = ens.run(chunk_steps=max(1, round(5 * exact / dt / 10)))
     elapsed = time.perf_counter() - start
     assert np.all(np.isfinite(times))
     mean, se = times.mean(), times.std(ddof=1) / math.sqrt(n)
-    return {"dt": dt, "corrected": corrected, "threshold": threshold, "exact": exact, "mean": float(mean),
-            "relative_bias": float(mean / exact - 1), "relative_se": float(se / exact), "seconds": elapsed}
+    return {
+        "dt": dt,
+        "corrected": corrected,
+        "threshold": threshold,
+        "exact": exact,
+        "mean": float(mean),
+        "relative_bias": float(mean / exact - 1),
+        "relative_se": float(se / exact),
+        "seconds": elapsed,
+    }
 
 
 def main() -> None:
@@ -63,10 +77,18 @@ def main() -> None:
             for corrected in (False, True):
                 row = {"case": name, **measure(kv, sigma2, dt, corrected, args.n, args.backend)}
                 rows.append(row)
-                print(f"{name:22s} dt={dt:<5} corrected={corrected!s:5} bias={100 * row['relative_bias']:+.2f}% "
-                      f"± {100 * row['relative_se']:.2f}% ({row['seconds']:.0f} s)", flush=True)
-    meta = {"machine": platform.node(), "cores": os.cpu_count(), "load": os.getloadavg(), "n": args.n,
-            "backend": args.backend}
+                print(
+                    f"{name:22s} dt={dt:<5} corrected={corrected!s:5} bias={100 * row['relative_bias']:+.2f}% "
+                    f"± {100 * row['relative_se']:.2f}% ({row['seconds']:.0f} s)",
+                    flush=True,
+                )
+    meta = {
+        "machine": platform.node(),
+        "cores": os.cpu_count(),
+        "load": os.getloadavg(),
+        "n": args.n,
+        "backend": args.backend,
+    }
     out = HERE / "results" / "crossing_bias.json"
     out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     print("wrote", out)
