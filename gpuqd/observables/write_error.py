@@ -113,6 +113,36 @@ def initial_density(
     return np.where(inside, np.exp(log_p - log_p[inside].max()), 0.0)
 
 
+def legendre_sizes(degree: int) -> tuple[int, int]:
+    """The two numbers of Legendre polynomials :func:`write_error_rate_fp` solves with: L and 1.5 L."""
+    return int(degree), int(1.5 * degree)
+
+
+@dataclass(frozen=True)
+class LegendreWork:
+    """The linear algebra of :func:`write_error_rate_fp` at one size ``size`` (= n polynomials):
+    ``generators`` Galerkin matrices built (each an (n × Q)·(Q × n) product over the Q quadrature nodes),
+    one n × n matrix exponential exp(M t) per entry of ``durations`` (1/Γ), and ``products`` n × n
+    matrix products (the read-out propagator of the segments after the write)."""
+
+    size: int
+    generators: int
+    durations: tuple[float, ...]
+    products: int
+
+
+def legendre_work(protocol: PulseProtocol, widths: ArrayLike, degree: int) -> list[LegendreWork]:
+    """The work of ``write_error_rate_fp(…, protocol, widths, degree)``, counted as :func:`_densities`
+    does it (zero-length segments cost nothing; the widths share one write run), one entry per size."""
+    w = check_widths(widths)
+    before = [(p, d) for p, d in protocol.before() if d > 0.0]
+    after = [(p, d) for p, d in protocol.after() if d > 0.0]
+    write = [(protocol.write, float(d)) for d in np.diff(np.concatenate([[0.0], w])) if d > 0.0]
+    segments = before + after + write
+    points = len({p for p, _ in segments})
+    return [LegendreWork(n, points, tuple(d for _, d in segments), len(after)) for n in legendre_sizes(degree)]
+
+
 def _densities(solver: LegendreFokkerPlanck, protocol: PulseProtocol, widths: np.ndarray) -> tuple:
     """Initial and read-time Legendre coefficients ((L,), (L, n_widths))."""
     breaks = np.concatenate([solver_breaks(solver), [0.5 * math.pi]])
@@ -161,7 +191,7 @@ def write_error_rate_fp(
     if int(degree) < 16:
         raise ValueError(f"degree must be >= 16, got {degree}")
     results = []
-    for n in (int(degree), int(1.5 * degree)):
+    for n in legendre_sizes(degree):
         solver = LegendreFokkerPlanck(magnet, torque, n)
         c0, c_read = _densities(solver, protocol, w)
         stay = solver.hemisphere_mass(c_read, protocol.sign)

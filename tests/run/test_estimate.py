@@ -325,3 +325,45 @@ def test_a_slow_machine_predicts_longer_measurements(calibration_file, monkeypat
     assert costs.speed() == 4.0
     assert costs.engine(table=True) == coefficients.EngineCosts(**static.ENGINE["numpy"]["table"])
     assert costs.sources["engine:table"] == "static"
+
+
+def test_write_error_counts_the_fokker_planck_work_it_does(monkeypatch):
+    """legendre_work against an instrumented write_error_rate_fp: the exponentials (size, duration) and
+    generator builds it counts are the ones the solver performs (rise staircase, zero-length segments)."""
+    from gpuqd.dynamics import ConstantTorque, Macrospin
+    from gpuqd.observables import fp_legendre
+    from gpuqd.observables.write_error import PulseProtocol, legendre_work, write_error_rate_fp
+
+    done: list[tuple[int, float]] = []
+    built: list[int] = []
+    real_expm, real_generator = fp_legendre.expm, fp_legendre.LegendreFokkerPlanck.generator
+
+    def expm(a):
+        done.append(a.shape[0])
+        return real_expm(a)
+
+    def generator(self, point):
+        if point not in self._generators:
+            built.append(self.degree)
+        return real_generator(self, point)
+
+    monkeypatch.setattr(fp_legendre, "expm", expm)
+    monkeypatch.setattr(fp_legendre.LegendreFokkerPlanck, "generator", generator)
+    protocol = PulseProtocol(rest=0, write=1, settle=2.0, rest_before=1.0, rise=((2, 0.5),))
+    widths = [0.0, 1.0, 3.0]
+    write_error_rate_fp(Macrospin(S=1.0, KV=0.01, alpha=0.1, sigma2=1e-4), ConstantTorque(0, 0), protocol, widths, 16)
+    work = legendre_work(protocol, widths, 16)
+    assert [w.size for w in work] == [16, 24]
+    assert sorted(done) == sorted(w.size for w in work for _ in w.durations)
+    assert sorted(built) == sorted(w.size for w in work for _ in range(w.generators))
+
+
+def test_write_error_estimate_counts_trajectory_steps():
+    we = {"rest_eps_tilde": -0.3, "rest_V": 0.0, "write_eps_tilde": -0.3, "write_V": -0.4, "settle": 2.0,
+          "widths": [1.0, 4.0], "trajectories": 300, "chunk_trajectories": 200, "fp_degree": 32}  # fmt: skip
+    est = estimate_run(_cfg(["write_error"], write_error=we), "numpy", _static(), figures=False).stages[-1]
+    # dt = 0.02: 200 steps for the longest width + 2 widths × 100 settle steps per trajectory
+    assert est.name == "write_error" and "300 trajectories × 400 steps = 1.2e+05 trajectory-steps" in est.work
+    assert "2 widths: 6 exponentials of size 32 and 48" in est.work and not est.bound
+    split = estimate_run(_cfg(["write_error"], write_error=we | {"splitting_particles": 10}), "numpy", _static())
+    assert split.stages[-2].bound and "splitting 100 particles" in split.stages[-2].work

@@ -30,7 +30,7 @@ from gpuqd.run.costs import measure as m
 from gpuqd.run.costs import static
 from gpuqd.run.costs.store import CalibrationLock, machine_description, read_entries, store_entries
 
-__all__ = ["CALIBRATION_BUDGET_S", "MIN_CPU_FRACTION", "Costs", "EngineCosts", "TransportCosts"]
+__all__ = ["CALIBRATION_BUDGET_S", "MIN_CPU_FRACTION", "Costs", "EngineCosts", "LegendreCosts", "TransportCosts"]
 
 #: wall seconds one estimate may spend measuring this machine: no piece of measuring work starts later,
 #: so the measuring ends within this plus one piece (≤ 0.3 s on a quiet 2-core VM, ≈ 1 s at load 9):
@@ -70,6 +70,32 @@ class EngineCosts:
 
     def step(self, n_traj: float) -> float:
         return self.c + self.d * n_traj
+
+
+@dataclass(frozen=True)
+class LegendreCosts:
+    """Legendre–Galerkin Fokker–Planck (write-error rates) with n polynomials on Q quadrature nodes: set-up
+    ``setup_s·n·Q`` per solver, ``generator_s·n²·Q`` per generator, ``expm(n)`` per matrix exponential
+    (``expm_s_192``, ``expm_s_288`` per n³ at n = 192, 288; linear in n between, constant outside)."""
+
+    setup_s: float
+    generator_s: float
+    expm_s_192: float
+    expm_s_288: float
+
+    def expm(self, n: int) -> float:
+        f = min(max((n - 192) / 96, 0.0), 1.0)
+        return ((1 - f) * self.expm_s_192 + f * self.expm_s_288) * n**3
+
+    def solve(self, n: int, n_nodes: int, generators: int, exponentials: int) -> float:
+        """Seconds of one solve at size n: set-up (the solver's, the projection's and the read-out's
+        Legendre tables: 3 × n·Q), the generators and the exponentials (the n × n products alongside
+        are ≤ 5 % of an exponential each and counted in it)."""
+        return (
+            3 * self.setup_s * n * n_nodes
+            + self.generator_s * generators * n * n * n_nodes
+            + exponentials * self.expm(n)
+        )
 
 
 def _default_report(line: str) -> None:
@@ -128,6 +154,13 @@ class Costs:
         if values is None:  # static: the development VM's time at 128 cells, linear in the cells
             return static.FOKKER_PLANCK_S_PER_POINT_128 * n_cells / 128 * self.speed()
         return values["s_per_point"]
+
+    def legendre(self) -> LegendreCosts:
+        """The Legendre–Galerkin Fokker–Planck coefficients of the write-error rates."""
+        values = self._get("observables", "legendre", m.legendre)
+        if values is None:  # static: the development VM, scaled by this machine's speed
+            return LegendreCosts(**{k: v * self.speed() for k, v in static.LEGENDRE.items()})
+        return LegendreCosts(**values)
 
     def startup(self) -> float:
         """Seconds of a ``gpuqd run`` besides its stages and figures: the imports of a fresh interpreter
@@ -213,7 +246,7 @@ class Costs:
 
     def _static(self, name: str) -> dict[str, float] | None:
         self.sources[name] = "static"
-        if name.split(":")[0] in ("transport", "startup", "fokker_planck"):
+        if name.split(":")[0] in ("transport", "startup", "fokker_planck", "legendre"):
             return None  # the caller applies the static model (always available for these)
         table = static.ENGINE.get(self.backend, {})
         if name == "fmr":

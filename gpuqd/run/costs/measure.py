@@ -18,6 +18,10 @@ Cost models (seconds):
 * engine, per step of n trajectories: ``c + d·n`` (the stochastic LLG ensemble on the backend, 256 and
   4096 trajectories, a 32-node torque table or a constant torque) and the memory per trajectory;
 * simulated FMR: seconds per engine step of one driven trajectory (its set-up per frequency included);
+* Legendre–Galerkin Fokker–Planck of the write-error rates (:mod:`gpuqd.observables.fp_legendre`), at
+  n = 192 and 288 polynomials (the default degree's two sizes): seconds per n·Q of the set-up (Legendre
+  tables on Q quadrature nodes), per n²·Q of a generator, per n³ of one matrix exponential
+  (:func:`scipy.linalg.expm` of a generator × 40/Γ, a pulse's time scale);
 * start-up: a fresh interpreter importing what ``gpuqd run`` imports.
 """
 
@@ -46,6 +50,8 @@ __all__ = [
     "engine",
     "fmr",
     "fokker_planck",
+    "legendre",
+    "LEGENDRE_SIZES",
     "startup_imports",
     "timed_repeats",
     "transport",
@@ -55,6 +61,8 @@ __all__ = [
 ENGINE_TRAJECTORIES = {"numpy": (256, 4096), "cpu": (256, 4096), "cupy": (8192, 262144)}
 #: nodes of the torque table the engine is timed with (the interpolation cost hardly depends on them)
 TABLE_NODES = 32
+#: Legendre sizes of the write-error Fokker–Planck timing (the default fp_degree 192 and 1.5 × 192)
+LEGENDRE_SIZES = (192, 288)
 _BLOCK = (4, 128)  # (ε̃, V) points of the timed transport block
 _THETAS = (6, 22)  # directions of the two transport timings
 _PIECE_S = 0.1  # wall seconds of one timed piece of engine work
@@ -284,6 +292,33 @@ def fokker_planck(n_cells: int, deadline: float) -> Measurement:
 
         best = timed_repeats(once, clock, 2)
     return Measurement({"s_per_point": best / points.size}, clock.cpu_s, clock.wall_s)
+
+
+def legendre(deadline: float) -> Measurement:
+    """``setup_s`` (per n·Q), ``generator_s`` (per n²·Q) and ``expm_s_<n>`` (per n³, n in
+    :data:`LEGENDRE_SIZES`) of the Legendre–Galerkin Fokker–Planck solver
+    (:class:`gpuqd.observables.fp_legendre.LegendreFokkerPlanck`) for a magnet of the paper's parameters
+    (KV = 0.01, α = 0.1, σ² = 1e-4) and a constant torque; the exponential of M × 40/Γ."""
+    from scipy.linalg import expm
+
+    from gpuqd.dynamics import ConstantTorque, Macrospin
+    from gpuqd.observables.fp_legendre import LegendreFokkerPlanck
+
+    clock = _Clock(deadline)
+    magnet = Macrospin(S=1.0, KV=0.01, alpha=0.1, sigma2=1e-4)
+    torque = ConstantTorque(1e-3, 1e-3)
+    values: dict[str, float] = {}
+    for n in LEGENDRE_SIZES:
+        solver = LegendreFokkerPlanck(magnet, torque, n)  # warm-up
+        q = solver.u.size
+        setup = timed_repeats(functools.partial(LegendreFokkerPlanck, magnet, torque, n), clock, 2)
+        fresh = iter(range(1, 100))  # a constant torque has one row: any new index builds the matrix again
+        build = timed_repeats(lambda: solver.generator(next(fresh)), clock, 2)  # noqa: B023 - used at once
+        values[f"expm_s_{n}"] = timed_repeats(functools.partial(expm, solver.generator(0) * 40.0), clock, 3) / n**3
+        if n == LEGENDRE_SIZES[0]:
+            values["setup_s"] = setup / (n * q)
+            values["generator_s"] = build / (n * n * q)
+    return Measurement(values, clock.cpu_s, clock.wall_s)
 
 
 def startup_imports(deadline: float) -> Measurement:

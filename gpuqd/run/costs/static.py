@@ -21,6 +21,7 @@ __all__ = [
     "ENGINE",
     "FIGURES",
     "FOKKER_PLANCK_S_PER_POINT_128",
+    "LEGENDRE",
     "MACHINE",
     "PREDICTED_MEASURE_S",
     "STARTUP_IMPORTS",
@@ -67,6 +68,11 @@ ENGINE: dict[str, dict] = {
 
 #: seconds per grid point of the axial Fokker–Planck maps at 128 cells (the measurement's case)
 FOKKER_PLANCK_S_PER_POINT_128 = 1.5e-2
+#: Legendre–Galerkin Fokker–Planck of the write-error rates (:func:`gpuqd.run.costs.measure.legendre`):
+#: seconds per n·Q of set-up, per n²·Q of a generator, per n³ of a matrix exponential at n = 192, 288;
+#: measured 2026-12-04 with one BLAS thread (OPENBLAS_NUM_THREADS=1) at load ≈ 3 (the 2-thread default
+#: was 4–10× slower for the exponentials at that load)
+LEGENDRE = {"setup_s": 1.2e-8, "generator_s": 5.0e-11, "expm_s_192": 6.8e-10, "expm_s_288": 1.0e-9}
 #: fresh interpreter importing what ``gpuqd run`` imports (s)
 STARTUP_IMPORTS = {"s": 1.1}
 #: the rest of the start-up: validation, run directory, lock, metadata and results files (s)
@@ -76,4 +82,11 @@ FIGURES = {"fixed": 2.5, "per_output": 1.5}
 
 #: predicted wall seconds of each measurement (by the first part of its name) on the development VM:
 #: a measurement starts only if this, scaled by the machine's speed, fits the budget that is left
-PREDICTED_MEASURE_S = {"transport": 0.8, "engine": 0.9, "fmr": 0.3, "startup": 1.2, "fokker_planck": 0.6}
+PREDICTED_MEASURE_S = {
+    "transport": 0.8,
+    "engine": 0.9,
+    "fmr": 0.3,
+    "startup": 1.2,
+    "fokker_planck": 0.6,
+    "legendre": 0.5,
+}

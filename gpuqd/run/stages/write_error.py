@@ -27,10 +27,12 @@ import numpy as np
 
 from gpuqd.observables.pulse_ensemble import clopper_pearson, run_pulse_ensemble, steps_of
 from gpuqd.observables.splitting import splitting_write_error
-from gpuqd.observables.write_error import PulseProtocol, write_error_rate_fp
+from gpuqd.observables.write_error import write_error_rate_fp
 from gpuqd.run.config.factories import make_magnet
 from gpuqd.run.config.schema import Choice, Num, Section, Vec3
 from gpuqd.run.stages.base import Fail, Stage, StageContext, StageResult
+from gpuqd.run.stages.write_error_estimate import estimate
+from gpuqd.run.stages.write_error_protocol import protocol_for
 
 __all__ = ["STAGE", "SECTION", "WriteErrorConfig", "VARIABLES", "check"]
 
@@ -169,33 +171,6 @@ VARIABLES = MappingProxyType(
 )
 
 
-def protocol_for(cfg, write: int) -> PulseProtocol:  # noqa: ANN001
-    """The pulse protocol of the configuration with grid point ``write`` as the write point."""
-    we, grid = cfg.write_error, cfg.grid
-    unit = grid.point_unit
-    rest = grid.flat_index(*grid.nearest(we.rest_eps_tilde * unit, we.rest_V * unit))
-    read_v = we.rest_V if we.read_V is None else we.read_V
-    read = grid.flat_index(*grid.nearest(we.rest_eps_tilde * unit, read_v * unit))
-    rise: list[tuple[int, float]] = []
-    if we.rise_time > 0:
-        ri, rj = divmod(rest, grid.V.size)
-        wi, wj = divmod(write, grid.V.size)
-        for k in range(1, we.rise_steps + 1):
-            f = k / (we.rise_steps + 1)
-            e = grid.eps_tilde[ri] + f * (grid.eps_tilde[wi] - grid.eps_tilde[ri])
-            v = grid.V[rj] + f * (grid.V[wj] - grid.V[rj])
-            rise.append((grid.flat_index(*grid.nearest(e, v)), we.rise_time / we.rise_steps))
-    return PulseProtocol(
-        rest=rest,
-        write=write,
-        settle=we.settle,
-        rest_before=we.rest_before,
-        rise=tuple(rise),
-        initial_state=we.initial_state,
-        read=read,
-    )
-
-
 class _Counts:
     """Failures and readout sums over finished chunks (checkpointed)."""
 
@@ -247,7 +222,8 @@ def run(ctx: StageContext) -> StageResult:
     else:
         write = grid.flat_index(*grid.nearest(we.write_eps_tilde * unit, we.write_V * unit))
         protocol = protocol_for(cfg, write)
-    fp = write_error_rate_fp(magnet, table, protocol, widths, we.fp_degree) if axial else None
+    # a map has no write point of its own: no curve (its protocol only gives the rest and read points)
+    fp = write_error_rate_fp(magnet, table, protocol, widths, we.fp_degree) if axial and write is not None else None
     arrays["write_error_rate_fp"] = nan if fp is None else fp["write_error_rate"]
     arrays["write_error_rate_fp_error"] = nan if fp is None else fp["error_estimate"]
     arrays["readout_current_before"] = np.array(np.nan if fp is None else fp["readout_current_before"])
@@ -328,4 +304,5 @@ STAGE = Stage(
     variables=VARIABLES,
     figures=("write_error_vs_width", "write_error_map"),
     needs=lambda cfg: frozenset({"torque_table"}),
+    estimate=estimate,
 )
