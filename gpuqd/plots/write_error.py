@@ -2,7 +2,8 @@
 width on a log scale — the exact axial Fokker–Planck curve, the simulated rates as markers with their
 Clopper–Pearson intervals and the splitting estimates with ±2 standard errors — written as
 ``figures/write_error_vs_width.{png,pdf}``; and, when the run maps every grid point as a write point,
-log10 of the exact rate over the write (ε̃, V) at ``map_width`` (``figures/write_error_map.{png,pdf}``).
+log10 of the exact rate over the write (ε̃, V) at ``map_width`` (``figures/write_error_map.{png,pdf}``; the
+colours span the rates drawn, down to :data:`FLOOR`).
 """
 
 from __future__ import annotations
@@ -71,24 +72,31 @@ def _versus_width(r, out: Path) -> list[Path]:  # noqa: ANN001
 
 def _map(r, out: Path) -> list[Path]:  # noqa: ANN001
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 5.2))
+    fig, ax = plt.subplots(figsize=(5.0, 5.6))
     with np.errstate(divide="ignore"):
         z = np.log10(np.clip(np.asarray(r["write_error_rate_fp_map"], dtype=float), FLOOR, 1.0))
-    m = mesh(ax, r, z, cmap="viridis", vmin=np.log10(FLOOR), vmax=0.0)
-    fig.colorbar(m, ax=ax, label="log10 write-error rate")
-    diamond(ax, r)
+    low = float(np.nanmin(z)) if np.isfinite(z).any() else np.log10(FLOOR)
+    vmin = max(np.floor(low), np.log10(FLOOR)) if low < 0 else -1.0  # the colours span the rates drawn
+    m = mesh(ax, r, z, cmap="viridis", vmin=vmin, vmax=0.0)
+    fig.colorbar(m, ax=ax, label="log10 write-error rate", fraction=0.046, pad=0.04)
+    diamond(ax, r, color="0.45")
     rest = np.asarray(r["write_error_points"], dtype=float)[0]
     scaled = np.asarray(r["eps_tilde_over_U"], dtype=float)
     k = int(np.argmax(np.abs(scaled)))
     if scaled[k] != 0:
         u = float(r["eps_tilde"][k]) / float(scaled[k])  # U in Γ
-        ax.plot(rest[0] / u, rest[1] / u, "r*", ms=9, label="rest point")
-    frame(ax, r, "Exact write-error rate over the write point")
+        ax.plot(rest[0] / u, rest[1] / u, "r*", ms=9, mec="w", mew=0.5, label="rest point")
+    width = f", pulse {float(r['write_error_map_width']):g} ħ/Γ" if "write_error_map_width" in r else ""
+    frame(ax, r, f"Exact write-error rate{width}")
+    ax.set_aspect("equal")
+    legend_below(ax, ncol=1)
     return save(fig, out, "write_error_map")
 
 
 def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
-    paths = _versus_width(r, out)
+    curves = ("write_error_rate_fp", "write_error_rate", "write_error_rate_splitting")
+    drawn = any(np.isfinite(np.asarray(r[k], dtype=float)).any() for k in curves if k in r)
+    paths = _versus_width(r, out) if drawn else []  # a map has no curve
     if "write_error_rate_fp_map" in r:
         paths += _map(r, out)
     return paths

@@ -60,4 +60,8 @@ def test_write_error_map_over_the_grid(tmp_path, run_helpers, make_tiny_config, 
     assert wer_map.shape == (3, 3) and np.all((wer_map >= 0) & (wer_map <= 1))
     # the rest point as the write point is no pulse: the magnet stays where it started (up to leakage)
     assert wer_map[0, 1] > 0.99
+    assert arrays["write_error_map_width"] == 4.0
+    # a map has no write point of its own: no curve, and no curve figure
+    assert np.all(np.isnan(arrays["write_error_rate_fp"]))
     assert (tmp_path / "runs" / "tiny" / "figures" / "write_error_map.png").exists()
+    assert not (tmp_path / "runs" / "tiny" / "figures" / "write_error_vs_width.png").exists()

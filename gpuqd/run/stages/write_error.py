@@ -162,6 +162,7 @@ VARIABLES = MappingProxyType(
             "units": "Gamma",
             "description": "(ε̃, V) of the grid points used: rest, write (NaN for a map), read",
         },
+        "write_error_map_width": {"dims": [], "units": "1/Gamma", "description": "pulse width of the map"},
         "write_error_rate_fp_map": {
             "dims": ["eps_tilde", "V"],
             "units": "1",
@@ -212,12 +213,16 @@ def run(ctx: StageContext) -> StageResult:
         protocol = protocol_for(cfg, 0)
         wer_map = np.full(grid.n_points, np.nan)
         if axial:
+            ctx.reporter.start("write_error map", grid.n_points, "write points")
             for p in range(grid.n_points):
                 one = protocol_for(cfg, p)
                 wer_map[p] = write_error_rate_fp(magnet, table, one, [we.map_width], we.fp_degree)["write_error_rate"][
                     0
                 ]
+                ctx.reporter.update(p + 1)
+            ctx.reporter.finish()
         arrays["write_error_rate_fp_map"] = wer_map.reshape(grid.shape)
+        arrays["write_error_map_width"] = np.array(float(we.map_width))
         write = None
     else:
         write = grid.flat_index(*grid.nearest(we.write_eps_tilde * unit, we.write_V * unit))
