@@ -367,3 +367,15 @@ def test_write_error_estimate_counts_trajectory_steps():
     assert "2 widths: 6 exponentials of size 32 and 48" in est.work and not est.bound
     split = estimate_run(_cfg(["write_error"], write_error=we | {"splitting_particles": 10}), "numpy", _static())
     assert split.stages[-2].bound and "splitting 100 particles" in split.stages[-2].work
+
+
+@pytest.mark.slow
+def test_legendre_measurement_counts_the_blas_threads(monkeypatch):
+    """The Legendre coefficients are positive and their CPU-time check uses the BLAS threads (spinning idle
+    OpenBLAS threads: an uncontended measurement has CPU ≈ wall × threads)."""
+    import time
+
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    got = measure.legendre(time.perf_counter() + 30.0)
+    assert got.threads == 3 and set(got.values) == {"setup_s", "generator_s", "expm_s_192", "expm_s_288"}
+    assert all(v > 0 for v in got.values.values())

@@ -318,7 +318,18 @@ def legendre(deadline: float) -> Measurement:
         if n == LEGENDRE_SIZES[0]:
             values["setup_s"] = setup / (n * q)
             values["generator_s"] = build / (n * n * q)
-    return Measurement(values, clock.cpu_s, clock.wall_s)
+    return Measurement(values, clock.cpu_s, clock.wall_s, _blas_threads())
+
+
+def _blas_threads() -> int:
+    """Threads the BLAS may keep busy (OpenBLAS: ``$OPENBLAS_NUM_THREADS``, else ``$OMP_NUM_THREADS``, else
+    every core): its idle threads spin, so an uncontended BLAS-bound measurement has CPU time ≈ wall × these.
+    With fewer, the threads waited for each other on a busy machine (measured: the exponentials of size 192
+    up to 18× slower than with one thread at load 5 on 2 cores), and the measurement is not cached."""
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        if os.environ.get(name, "").strip().isdigit():
+            return max(int(os.environ[name]), 1)
+    return os.cpu_count() or 1
 
 
 def startup_imports(deadline: float) -> Measurement:
