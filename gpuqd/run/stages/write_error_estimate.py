@@ -88,7 +88,7 @@ def _rare_event(cfg: RunConfig, ec: EngineCosts | None, write: int) -> tuple[str
     fixed = sum(s for _, s in segment_steps(protocol.before() + protocol.after(), dt))
     steps = sum(fixed + steps_of("pulse width", float(w), dt) for w in we.widths)
     seconds = None if ec is None else steps * ec.step(n)
-    work = f"splitting {n} particles × ≤ {steps} steps = {n * steps:.3g} trajectory-steps"
+    work = f"splitting ≤ {n} particles × {steps} steps ({len(we.widths)} widths) = {n * steps:.3g} trajectory-steps"
     return work, seconds, int(n * 2 * (ec.bytes_per_traj if ec else 0.0))
 
 
