@@ -164,12 +164,15 @@ def _check(spec: Any, value: Any, path: str, ctx: _Ctx, present: bool) -> Any:
     if isinstance(spec, Num):
         return _check_num(spec, value, path, ctx)
     if isinstance(spec, Choice):
+        if spec.number is not None and _is_number(value):
+            return _check_num(spec.number, value, path, ctx)
         if not isinstance(value, str) or value not in spec.choices:
             hint = ""
             if isinstance(value, str):
                 close = difflib.get_close_matches(value, spec.choices, n=1, cutoff=0.5)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
-            ctx.fail(path, f"invalid value {value!r}; allowed: {' | '.join(spec.choices)}{hint}")
+            num = f" | a number {spec.number.range_text(path.rsplit('.', 1)[-1])}" if spec.number else ""
+            ctx.fail(path, f"invalid value {value!r}; allowed: {' | '.join(spec.choices)}{num}{hint}")
         return value
     if isinstance(spec, Str):
         if value is None and spec.nullable:
