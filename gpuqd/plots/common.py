@@ -19,6 +19,7 @@ from gpuqd.plots.journal import (
     figure_format,
     journal_style,
     new_figure,
+    parameter_title,
     run_parameters,
     save,
     wrap,
@@ -32,6 +33,7 @@ __all__ = [
     "figure_format",
     "journal_style",
     "new_figure",
+    "parameter_title",
     "run_parameters",
     "save",
     "wrap",
@@ -48,6 +50,8 @@ __all__ = [
     "shared_legend",
     "inset_cut",
     "curve_style",
+    "label_panels",
+    "u_text",
     "cb_interior",
     "sym_limit",
 ]
@@ -164,7 +168,7 @@ def note(ax, text: str) -> None:  # noqa: ANN001
 
 def shared_legend(fig, axes, dark: bool = False, **kw):  # noqa: ANN001, ANN201
     """One legend below all panels for the labelled artists of ``axes`` (each label once), in as many
-    columns as fit the figure width; ``dark``: grey box and white text (for white lines)."""
+    columns as fit the figure width; ``dark``: a grey box (for white and light lines on the maps)."""
     handles, labels = [], []
     for ax in axes:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
@@ -173,7 +177,7 @@ def shared_legend(fig, axes, dark: bool = False, **kw):  # noqa: ANN001, ANN201
                 labels.append(lab)
     if not handles:
         return None
-    style = {"facecolor": "0.45", "framealpha": 1.0, "labelcolor": "white", "edgecolor": "0.45"} if dark else {}
+    style = {"facecolor": "0.62", "framealpha": 1.0, "edgecolor": "0.62"} if dark else {}
     renderer = fig.canvas.get_renderer()
     width = fig.bbox.width
     for ncol in range(len(handles), 0, -1):
@@ -187,6 +191,24 @@ def shared_legend(fig, axes, dark: bool = False, **kw):  # noqa: ANN001, ANN201
 def inset_cut(ax, x0: float, y_range: tuple[float, float], label: str = "cut of the insets") -> None:  # noqa: ANN001
     """The cut ε̃ = x0 drawn on a map as a dashed white line ([G] Fig. 3's caption)."""
     ax.plot([x0, x0], list(y_range), color="w", ls=(0, (4, 2)), lw=1.0, label=label)
+
+
+def label_panels(axes) -> None:  # noqa: ANN001
+    """Prefix the titles of the visible, titled ``axes`` with (a), (b), … in reading order (rows top to
+    bottom, then columns left to right, by their place in the figure's grid)."""
+
+    def place(ax) -> tuple[int, int]:  # noqa: ANN001
+        spec = ax.get_subplotspec()
+        return (spec.rowspan.start, spec.colspan.start) if spec is not None else (0, 0)
+
+    titled = [ax for ax in axes if ax.get_visible() and ax.axison and ax.get_title()]
+    for k, ax in enumerate(sorted(titled, key=place)):
+        ax.set_title(f"({'abcdefghijklmnopqrstuvwxyz'[k % 26]}) {ax.get_title()}")
+
+
+def u_text(x: float) -> str:
+    """A value in units of U for a label: ``0`` (not ``0U``), else e.g. ``−0.3U``."""
+    return "0" if x == 0 else f"{x:.3g}U".replace("-", "−")
 
 
 def curve_style(n_samples: int) -> dict:

@@ -25,6 +25,7 @@ __all__ = [
     "journal_style",
     "new_figure",
     "run_parameters",
+    "parameter_title",
     "wrap",
     "caption_line",
     "save",
@@ -148,9 +149,24 @@ def run_parameters(config: Mapping[str, Any]) -> str:
 
 
 def wrap(text: str, width_in: float, font_pt: float = MIN_FONT_PT + 0.5) -> str:
-    """``text`` broken into lines that fit ``width_in`` at ``font_pt`` (≈ 0.55 em per character)."""
+    """``text`` broken into lines that fit ``width_in`` at ``font_pt`` (≈ 0.58 em per character),
+    preferably after the commas of a list."""
     chars = max(20, int(width_in * 72.0 / (0.58 * font_pt)))
-    return "\n".join(textwrap.wrap(text, chars, break_on_hyphens=False))
+    out, line = [], ""
+    for part in text.split(", "):
+        candidate = f"{line}, {part}" if line else part
+        if len(candidate) <= chars or not line:
+            line = candidate
+        else:
+            out.append(line + ",")
+            line = part
+    out.append(line)
+    return "\n".join(textwrap.fill(x, chars, break_on_hyphens=False) for x in out)
+
+
+def parameter_title(fig, config: Mapping[str, Any], fmt: FigureFormat) -> None:  # noqa: ANN001
+    """The run's key parameters (:func:`run_parameters`) as the figure's title, wrapped to its width."""
+    fig.suptitle(wrap(run_parameters(config), fmt.width_in - 0.2, MIN_FONT_PT), fontsize=MIN_FONT_PT, color="0.25")
 
 
 def caption_line(what: str, config: Mapping[str, Any], fmt: FigureFormat, notice: str = "") -> str:

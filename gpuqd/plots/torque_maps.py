@@ -18,6 +18,7 @@ from gpuqd.plots.common import (
     figure_format,
     frame,
     journal_style,
+    label_panels,
     lines,
     mesh,
     new_figure,
@@ -68,11 +69,10 @@ def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
         else:
             fig, axes = new_figure(fmt, 4.5, 2, 3, width_ratios=[1, 1, 0.8])
             maps, curves = axes[:, :2], [axes[0, 2], axes[1, 2]]
-        letters = iter("abcdef")
         thresholds = []
         for i, (state, theta, line, line_label) in enumerate(_ROWS):
             for j, (q, name, _) in enumerate(_TORQUES):
-                title = f"({next(letters)}) {name}, {theta}"
+                title = f"{name}, {theta}"
                 z = r[f"torque_{q}_{state}"]
                 thresholds.append(_map(fig, maps[i, j], r, z, name, line, line_label, title, fmt.narrow))
         th = r["torque_inset_theta"] / np.pi
@@ -83,7 +83,8 @@ def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
             ax.set_xlabel("θ / π")
             ax.set_ylabel(f"{name}(θ)  [Γ]")
             ax.set_xlim(0, 1)
-            ax.set_title(f"({next(letters)}) {name}(θ)")
+            ax.set_title(f"{name}(θ)")
+        label_panels([*maps.ravel(), *curves])
         shared_legend(fig, list(maps.ravel()) + curves)
     what = (
         "Fig. 4 of [G]: field-like and damping-like torque coefficients I_FL, I_DL (Γ) over (ε̃, V) at "
