@@ -157,6 +157,8 @@ def colorbar(fig, mappable, ax, label: str, nbins: int = 4, **kw):  # noqa: ANN0
     ):
         bar.locator = MaxNLocator(nbins=nbins)
         bar.update_ticks()
+    if hasattr(mappable.norm, "linthresh"):
+        bar.ax.minorticks_off()  # symmetric-log minor ticks crowd at 0
     return bar
 
 
@@ -195,11 +197,11 @@ def inset_cut(ax, x0: float, y_range: tuple[float, float], label: str = "cut of 
 
 def label_panels(axes) -> None:  # noqa: ANN001
     """Prefix the titles of the visible, titled ``axes`` with (a), (b), … in reading order (rows top to
-    bottom, then columns left to right, by their place in the figure's grid)."""
+    bottom, then columns left to right, by their place in the figure)."""
 
-    def place(ax) -> tuple[int, int]:  # noqa: ANN001
-        spec = ax.get_subplotspec()
-        return (spec.rowspan.start, spec.colspan.start) if spec is not None else (0, 0)
+    def place(ax) -> tuple[float, float]:  # noqa: ANN001
+        box = ax.get_position()  # the grid position before the layout: top edge, then left edge
+        return (-round(box.y1, 2), round(box.x0, 2))
 
     titled = [ax for ax in axes if ax.get_visible() and ax.axison and ax.get_title()]
     for k, ax in enumerate(sorted(titled, key=place)):
