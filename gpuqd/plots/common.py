@@ -51,6 +51,7 @@ __all__ = [
     "inset_cut",
     "curve_style",
     "label_panels",
+    "inner_y_labels_off",
     "u_text",
     "cb_interior",
     "sym_limit",
@@ -146,14 +147,34 @@ def frame(ax, r, title: str | None = None, nbins: int = 4) -> None:
         ax.set_title(title)
 
 
+def inner_y_labels_off(axes) -> None:  # noqa: ANN001
+    """Hide the V/U label and tick labels of the maps ``axes`` that are not in the leftmost column of
+    their row (maps of one run share the V axis; saves width in narrow figures)."""
+    lefts: dict[float, float] = {}
+    for ax in axes:
+        box = ax.get_position()
+        row = round(box.y1, 2)
+        lefts[row] = min(lefts.get(row, box.x0), box.x0)
+    for ax in axes:
+        box = ax.get_position()
+        if box.x0 > lefts[round(box.y1, 2)] + 1e-6:
+            ax.set_ylabel("")
+            ax.tick_params(labelleft=False)
+
+
 def colorbar(fig, mappable, ax, label: str, nbins: int = 4, **kw):  # noqa: ANN001, ANN201
     """A vertical colour bar beside ``ax`` (at most ``nbins`` ticks unless ``ticks`` are given)."""
     from matplotlib.ticker import MaxNLocator
 
     bar = fig.colorbar(mappable, ax=ax, label=label, fraction=0.07, pad=0.03, aspect=25, **kw)
-    if "ticks" not in kw and not hasattr(mappable.norm, "linthresh") and mappable.norm.__class__.__name__ not in (
-        "LogNorm",
-        "BoundaryNorm",
+    if (
+        "ticks" not in kw
+        and not hasattr(mappable.norm, "linthresh")
+        and mappable.norm.__class__.__name__
+        not in (
+            "LogNorm",
+            "BoundaryNorm",
+        )
     ):
         bar.locator = MaxNLocator(nbins=nbins)
         bar.update_ticks()

@@ -23,6 +23,7 @@ from gpuqd.plots.common import (
     diamond,
     figure_format,
     frame,
+    inner_y_labels_off,
     journal_style,
     label_panels,
     lines,
@@ -132,14 +133,14 @@ def _maps_row(fig, axes, r, d: dict, state: str, sign: int, narrow: bool) -> Non
     m = mesh(axes[0], r, np.ma.masked_invalid(d["shift"]), cmap=cmap, norm=norm)
     ticks = _decade_ticks(lim, lim * 1e-3)
     ticks = [ticks[0], 0.0, ticks[-1]] if narrow else ticks
-    colorbar(fig, m, axes[0], "Ω_R − KV/S  [Γ]", extend="both", ticks=ticks)
-    frame(axes[0], r, f"{head}: shift Ω_R − KV/S", nbins=3 if narrow else 4)
+    colorbar(fig, m, axes[0], "" if narrow else "Ω_R − KV/S  [Γ]", extend="both", ticks=ticks)
+    frame(axes[0], r, f"{head}: Ω_R − KV/S  [Γ]", nbins=3 if narrow else 4)
     norm, lim = _symlog(d["d_alpha"])
     cmap = plt.get_cmap("PuOr_r").with_extremes(bad=grey)
     m = mesh(axes[1], r, np.ma.masked_invalid(d["d_alpha"]), cmap=cmap, norm=norm)
     ticks = _decade_ticks(lim, lim * 1e-3)
     ticks = [ticks[0], 0.0, ticks[-1]] if narrow else ticks
-    colorbar(fig, m, axes[1], "α_eff − α/S", extend="both", ticks=ticks)
+    colorbar(fig, m, axes[1], "" if narrow else "α_eff − α/S", extend="both", ticks=ticks)
     frame(axes[1], r, f"{head}: α_eff − α/S ({unstable_pct:.0f} % grey)", nbins=3 if narrow else 4)
     if len(axes) > 2:
         finite = d["peak"][np.isfinite(d["peak"])]
@@ -160,7 +161,7 @@ def _fig_maps(r, out: Path) -> list[Path]:
     data = {state: _state_arrays(r, state, sign) for state, _, sign in _ROWS}
     with journal_style(fmt):
         ncols = 2 if fmt.narrow else 3
-        fig, _ = new_figure(fmt, 6.6 if fmt.narrow else 7.2, 1, 1)
+        fig, _ = new_figure(fmt, 6.2 if fmt.narrow else 7.2, 1, 1)
         fig.axes[0].remove()
         gs = fig.add_gridspec(2, 1, height_ratios=[2, 1.15 if fmt.narrow else 1.05])
         top, bottom = gs[0].subgridspec(2, ncols), gs[1].subgridspec(1, 2)
@@ -180,6 +181,8 @@ def _fig_maps(r, out: Path) -> list[Path]:
             lim = float(np.percentile(both, 99.9)) if both.size else 1.0
             _scatter(ax, rows, lim or 1.0, fmt.narrow, xlabel, ylabel, title)
         axes = [*maps[0], *maps[1], *scatters]
+        if fmt.narrow:
+            inner_y_labels_off([*maps[0], *maps[1]])
         label_panels(axes)
         parameter_title(fig, r.config, fmt)
         shared_legend(fig, axes)

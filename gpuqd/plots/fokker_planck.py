@@ -54,7 +54,14 @@ def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
             fig, grid = new_figure(fmt, 4.7, 2, 3)
         axes = list(grid.ravel())
         panels = [
-            (axes[1], r["fp_mean_theta_window"] / np.pi, "viridis", (0, 1), "⟨θ⟩ / π", f"theory ⟨θ⟩, t ∈ [{start:g}, {end:g})"),
+            (
+                axes[1],
+                r["fp_mean_theta_window"] / np.pi,
+                "viridis",
+                (0, 1),
+                "⟨θ⟩ / π",
+                f"theory ⟨θ⟩, t ∈ [{start:g}, {end:g})",
+            ),
             (axes[2], r["fp_p_ap_stationary"], "coolwarm", (0, 1), "P(n_z < 0)", "theory: stationary P(AP)"),
             (axes[3], r["fp_mean_theta_stationary"] / np.pi, "viridis", (0, 1), "⟨θ⟩ / π", "theory: stationary ⟨θ⟩"),
         ]

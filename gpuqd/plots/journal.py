@@ -116,9 +116,7 @@ def new_figure(fmt: FigureFormat, height_in: float, nrows: int = 1, ncols: int =
     from gpuqd.plots.common import pyplot
 
     plt = pyplot()
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(fmt.width_in, height_in), layout="constrained", squeeze=False, **kw
-    )
+    fig, axes = plt.subplots(nrows, ncols, figsize=(fmt.width_in, height_in), layout="constrained", squeeze=False, **kw)
     return fig, axes
 
 
