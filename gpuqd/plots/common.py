@@ -7,8 +7,6 @@ sizing (``figures.width``), the style, :func:`save` with its caption file and me
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from gpuqd.plots.journal import (
@@ -45,6 +43,7 @@ __all__ = [
     "diamond",
     "zero_line",
     "frame",
+    "fitting_locator",
     "colorbar",
     "note",
     "shared_legend",
@@ -132,15 +131,33 @@ def diamond(ax, r, color="0.85"):
     ax.plot(e, -v, ls=":", color=color, lw=1.0)
 
 
+def fitting_locator(label_chars: int = 5, size: float = MIN_FONT_PT):  # noqa: ANN201
+    """A tick locator for an x axis that puts only as many ticks as labels of ``label_chars`` characters
+    at ``size`` points fit side by side (measured on the drawn axes at draw time; at least three ticks
+    where possible)."""
+    from matplotlib.ticker import MaxNLocator
+
+    class FittingLocator(MaxNLocator):
+        def tick_values(self, vmin: float, vmax: float):  # noqa: ANN202
+            axis = self.axis
+            if axis is not None and axis.axes is not None:
+                ax = axis.axes
+                width_pt = ax.get_window_extent().width * 72.0 / ax.figure.dpi
+                self._nbins = max(1, int(width_pt / (size * (0.62 * label_chars + 1.2))))
+            return super().tick_values(vmin, vmax)
+
+    return FittingLocator(nbins=4, steps=[1, 2, 4, 5, 10], min_n_ticks=3)
+
+
 def frame(ax, r, title: str | None = None, nbins: int = 4) -> None:
-    """Limits, labels (ε̃/U, V/U), at most ``nbins`` ticks per axis and the title of a map panel."""
+    """Limits, labels (ε̃/U, V/U), ticks (x: as many as fit, y: at most ``nbins``) and the title of a map."""
     from matplotlib.ticker import MaxNLocator
 
     x, y = r["eps_tilde_over_U"], r["V_over_U"]
     ax.set_xlim(edges(x).min(), edges(x).max())
     ax.set_ylim(edges(y).min(), edges(y).max())
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]))
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]))
+    ax.xaxis.set_major_locator(fitting_locator())
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=nbins, steps=[1, 2, 5, 10]))
     ax.set_xlabel("ε̃ / U")
     ax.set_ylabel("V / U")
     if title:

@@ -126,7 +126,6 @@ def _maps_row(fig, axes, r, d: dict, state: str, sign: int, narrow: bool) -> Non
 
     plt = pyplot()
     grey = "0.6"
-    unstable_pct = 100.0 * (1.0 - d["stable"].mean())
     head = "P" if sign > 0 else "AP"
     norm, lim = _symlog(d["shift"])
     cmap = plt.get_cmap("RdBu_r").with_extremes(bad=grey)
@@ -141,7 +140,7 @@ def _maps_row(fig, axes, r, d: dict, state: str, sign: int, narrow: bool) -> Non
     ticks = _decade_ticks(lim, lim * 1e-3)
     ticks = [ticks[0], 0.0, ticks[-1]] if narrow else ticks
     colorbar(fig, m, axes[1], "" if narrow else "α_eff − α/S", extend="both", ticks=ticks)
-    frame(axes[1], r, f"{head}: α_eff − α/S ({unstable_pct:.0f} % grey)", nbins=3 if narrow else 4)
+    frame(axes[1], r, f"{head}: α_eff − α/S", nbins=3 if narrow else 4)
     if len(axes) > 2:
         finite = d["peak"][np.isfinite(d["peak"])]
         lo, hi = np.percentile(finite, [0.5, 99.5]) if finite.size else (1.0, 10.0)
@@ -186,12 +185,16 @@ def _fig_maps(r, out: Path) -> list[Path]:
         label_panels(axes)
         parameter_title(fig, r.config, fmt)
         shared_legend(fig, axes)
+    grey = ", ".join(
+        f"{h} {100.0 * (1.0 - data[s]['stable'].mean()):.0f} %" for (s, _, _), h in zip(_ROWS, ("P", "AP"), strict=True)
+    )
     notice = "single width: the peak-χ'' maps are omitted (figures.width: double draws them)" if fmt.narrow else ""
     what = (
-        "FMR readout, linear response about P (n = +e_z, torques at θ = 0) and AP (n = −e_z, θ = π) with the "
+        f"FMR readout, linear response about P (n = +e_z, torques at θ = 0) and AP (n = −e_z, θ = π) with the "
         "collinear torques: resonance shift Ω_R − KV/S (Γ) and damping change α_eff − α/S (symmetric-log scales, "
-        "own per panel; grey: linearly unstable, α_eff ω_0 ≤ 0), peak χ'' of the exact χ (log scale); resonance "
-        "line dashed, partner line dotted black, Coulomb-diamond edges dotted grey; numerical peak position and "
+        f"own per panel; grey: linearly unstable, α_eff ω_0 ≤ 0: {grey} of the grid), peak χ'' of the exact χ "
+        "(log scale); resonance line dashed, partner line dotted black, Coulomb-diamond edges dotted grey; "
+        "numerical peak position and "
         "half width vs the torques over all stable grid points (symlog axes, linear below 10⁻³ of the largest "
         f"value; grey: broad lines, α_eff ≥ 0.5 or < 0); H_0 = KV = {mg['KV']:g} Γ, B_z = {b_z:g} Γ"
     )
@@ -208,9 +211,9 @@ def _fig_spectra(r, out: Path) -> list[Path]:
     n_pts = pts.shape[0]
     have_sim = "fmr_sim_omega" in r
     with journal_style(fmt):
-        fig, axes = new_figure(fmt, (1.9 if fmt.narrow else 1.9) * n_pts + 0.9, n_pts, 2)
+        fig, axes = new_figure(fmt, 1.9 * n_pts + 0.9, n_pts, 2)
         for p in range(n_pts):
-            for j, (state, _, sign) in enumerate(_ROWS):
+            for j, (_, _, sign) in enumerate(_ROWS):
                 ax = axes[p, j]
                 where = f"ε̃ = {u_text(pts[p, 0])}, V = {u_text(pts[p, 1])}"
                 head = f"{where}, {'P' if sign > 0 else 'AP'}"

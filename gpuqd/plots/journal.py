@@ -21,6 +21,7 @@ __all__ = [
     "MIN_FONT_PT",
     "PRINT_DPI",
     "FigureFormat",
+    "check_figure_keys",
     "figure_format",
     "journal_style",
     "new_figure",
@@ -38,7 +39,7 @@ MIN_FONT_PT = 7.0
 #: PNG resolution (dots per inch) at the saved width
 PRINT_DPI = 300
 #: widths below this (inches) get the narrow layouts (fewer columns; a reduced panel set where needed)
-NARROW_BELOW_IN = 5.0
+NARROW_BELOW_IN = 5.5
 
 _FONT_FAMILY = {"sans": "DejaVu Sans", "serif": "DejaVu Serif"}
 
@@ -60,6 +61,14 @@ class FigureFormat:
             if w == self.width_in:
                 return name
         return f"{self.width_in:g} in"
+
+
+def check_figure_keys(values: Mapping[str, Any]) -> dict:
+    """``values`` (``width``, ``style``) validated as the configuration's ``figures`` keys (raises
+    :class:`gpuqd.run.errors.ConfigError` with key, value and allowed range)."""
+    from gpuqd.run.validate import check_section_keys
+
+    return check_section_keys("figures", values)
 
 
 def figure_format(config: Mapping[str, Any]) -> FigureFormat:
@@ -86,7 +95,7 @@ def journal_style(fmt: FigureFormat) -> Iterator[None]:
         "legend.fontsize": MIN_FONT_PT,
         "legend.title_fontsize": MIN_FONT_PT,
         "figure.titlesize": size,
-        "axes.titlepad": 3.0,
+        "axes.titlepad": 5.0,
         "axes.labelpad": 2.0,
         "xtick.major.pad": 2.0,
         "ytick.major.pad": 2.0,
@@ -184,9 +193,15 @@ def _write_atomic(path: Path, write: Any) -> None:
 def save(fig, out: Path, stem: str, config: Mapping[str, Any], what: str, notice: str = "") -> list[Path]:  # noqa: ANN001
     """Write ``out/stem.png`` (at :data:`PRINT_DPI`), ``.pdf`` and the caption ``.txt`` atomically, at
     exactly the figure's width (no tight bounding box), with the caption and the run's parameters in
-    the PNG/PDF metadata; close ``fig``. Returns the image paths (PNG, PDF)."""
-    from gpuqd.plots.common import pyplot
+    the PNG/PDF metadata; close ``fig``. Linear x axes still on matplotlib's default locator get
+    :func:`gpuqd.plots.common.fitting_locator`. Returns the image paths (PNG, PDF)."""
+    from matplotlib.ticker import AutoLocator
 
+    from gpuqd.plots.common import fitting_locator, pyplot
+
+    for ax in fig.axes:  # x tick labels that cannot collide, on every linear x axis left on the default
+        if type(ax.xaxis.get_major_locator()) is AutoLocator:
+            ax.xaxis.set_major_locator(fitting_locator())
     fmt = figure_format(config)
     caption = caption_line(what, config, fmt, notice)
     params = run_parameters(config)

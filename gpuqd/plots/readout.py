@@ -1,7 +1,7 @@
-"""Fig. 3 of [G] (output ``readout``): log₁₀(I_C/V) (e²/ħ) for θ = 0.01π, 0.99π and the dynamic state (colour
-scale clipped at the top); I_FL, I_DL vs V along ε̃ ≈ figures.readout_inset_eps_tilde (that cut dashed white on the maps) and
-log₁₀ G along V ≈ 0. Written as ``figures/fig3_readout.{png,pdf,txt}``; at single width the maps are
-in two columns and the insets below them.
+"""Fig. 3 of [G] (output ``readout``): log₁₀(I_C/V) (e²/ħ) for θ = 0.01π, 0.99π and the dynamic state
+(colour scale clipped at the top); I_FL, I_DL vs V along ε̃ ≈ figures.readout_inset_eps_tilde (that cut
+dashed white on the maps) and log₁₀ G along V ≈ 0. Written as ``figures/fig3_readout.{png,pdf,txt}``;
+at single width the maps are in two columns and the insets below them.
 """
 
 from __future__ import annotations

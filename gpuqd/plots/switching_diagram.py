@@ -55,8 +55,12 @@ def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
             ax.plot(e, v, ls="none", marker="o", mfc="none", mec="r", ms=6, label="θ(t) points" if k == 0 else None)
         frame(ax, r, f"⟨θ⟩ over t ∈ [{start:g}, {end:g}) ħ/Γ")
         t = r["inset_time"]
+        drawn = set()
         for k, th in enumerate(r["inset_theta"]):
             e, v = r["inset_point_over_U"][k]
+            if (e, v) in drawn:  # two requested points on the same grid point: one trajectory
+                continue
+            drawn.add((e, v))
             ax2.plot(t, th / np.pi, lw=0.8, color=f"C{k + 1}", label=f"θ(t): ε̃ = {u_text(e)}, V = {u_text(v)}")
         if dyn.get("average_from") is not None:
             ax2.axvline(start, color="0.5", ls="--", lw=0.8, label="start of the ⟨θ⟩ window")

@@ -143,7 +143,7 @@ def _maps(r, out: Path) -> list[Path]:
             ax = axes[1]
             m = mesh(ax, r, r["switching_probability_by_t_end"][q], cmap="magma", vmin=0, vmax=1)
             colorbar(fig, m, ax, "" if fmt.narrow else "probability", nbins=3 if fmt.narrow else 4)
-            titles = [f"{head}: mean first-passage time", f"{head}: P(switched by t_end)"]
+            titles = [f"{head}: mean first-passage time", f"{head}: P(switched)"]
             if fmt.narrow:
                 titles = [f"{head}: log₁₀(τ Γ)", f"{head}: P(switched)"]
             if not fmt.narrow:

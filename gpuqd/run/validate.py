@@ -47,6 +47,7 @@ __all__ = [
     "parse_yaml",
     "dt_limit",
     "check_time_step",
+    "check_section_keys",
     "full_schema",
     "schema_reference",
 ]
@@ -423,6 +424,20 @@ def validate_config(
     warnings = _physics_checks(data, ctx, check_output)
     stages = registry.stages_for(data["outputs"])
     return RunConfig.from_data(data, registry.section_classes(), tuple(s.name for s in stages), source, tuple(warnings))
+
+
+def check_section_keys(section: str, values: Mapping[str, Any], source: str = "<command line>") -> dict:
+    """Some keys of one configuration section, validated as in a configuration file (``ConfigError``
+    with key, value and allowed range); e.g. ``figures.width`` given to ``gpuqd plot``."""
+    spec = full_schema().fields[section]
+    ctx = _Ctx(source, set())
+    out = {}
+    for key, value in values.items():
+        path = f"{section}.{key}"
+        if key not in spec.fields:
+            ctx.fail(path, f"unknown key '{key}'{_suggest(key, spec.fields)}")
+        out[key] = _check(spec.fields[key], value, path, ctx, True)
+    return out
 
 
 def load_config(
