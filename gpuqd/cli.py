@@ -17,9 +17,10 @@ import os
 import sys
 import time
 import warnings
+from pathlib import Path
 
-from gpuqd import __version__
-from gpuqd.run.schema import BACKENDS
+from gpuqd.run.config.schema import BACKENDS
+from gpuqd.version import __version__
 
 EXIT_BAD_INPUT = 2
 EXIT_RUNTIME = 1
@@ -43,7 +44,7 @@ def _execution_overrides(args) -> list[str]:
 
 
 def _load(args):
-    from gpuqd.run.validate import load_config
+    from gpuqd.run.config.validate import load_config
 
     cfg = load_config(
         args.config,
@@ -57,9 +58,9 @@ def _load(args):
 
 
 def cmd_validate(args) -> int:
-    from gpuqd.run.backend import resolve_backend
+    from gpuqd.run.config.validate import check_time_step
     from gpuqd.run.estimate import check_memory, estimate_run
-    from gpuqd.run.validate import check_time_step
+    from gpuqd.run.execute.device import resolve_backend
 
     cfg = _load(args)
     backend = resolve_backend(cfg.backend)
@@ -83,15 +84,29 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _draw_figures(run_dir: Path, rep) -> list[Path]:  # noqa: ANN001 - a Reporter
+    """The figures of a finished run directory (:func:`gpuqd.plots.make_figures`), each announced."""
+    from gpuqd.plots import make_figures
+
+    written, skipped = make_figures(run_dir)
+    for s in skipped:
+        rep.message(s)
+    for p in written:
+        rep.message(f"figure: {p}")
+    return written
+
+
 def cmd_run(args) -> int:
+    from gpuqd.run.execute.progress import RichReporter
     from gpuqd.run.pipeline import run_pipeline
-    from gpuqd.run.progress import RichReporter
+    from gpuqd.run.store.rundir import RunDir
 
     if args.threads is not None:  # read by the cpu engine (gpuqd.dynamics.host_build.default_threads)
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
     cfg = _load(args)
     rep = RichReporter(quiet=args.quiet)
     t0 = time.perf_counter()
+    finished_before = not args.force and RunDir(cfg.run_dir).status == "finished"  # nothing new to draw
     path = run_pipeline(
         cfg,
         resume=args.resume,
@@ -101,6 +116,10 @@ def cmd_run(args) -> int:
         argv=args.argv,
         allow_large=args.allow_large,
     )
+    if not args.no_figures and not finished_before:
+        t_fig = time.perf_counter()
+        _draw_figures(path, rep)
+        RunDir(path).add_stage_time("figures", time.perf_counter() - t_fig)
     rep.message(f"run '{cfg.name}' finished in {time.perf_counter() - t0:.1f} s: {path}")
     print(path)
     return 0
@@ -108,8 +127,8 @@ def cmd_run(args) -> int:
 
 def cmd_plot(args) -> int:
     from gpuqd.plots import make_figures
-    from gpuqd.run.progress import RichReporter
-    from gpuqd.run.rundir import RunDir
+    from gpuqd.run.execute.progress import RichReporter
+    from gpuqd.run.store.rundir import RunDir
 
     rd = RunDir(args.run_dir)
     if not rd.results_path.exists() and not rd.results_nc_path.exists():
@@ -146,7 +165,7 @@ def cmd_info(args) -> int:
     except ImportError:
         lines.append("matplotlib: not installed (figures skipped; pip install -e '.[plot]')")
     lines.append(f"CPU cores: {os.cpu_count()}")
-    from gpuqd import backends
+    from gpuqd.dynamics.engines import registry as backends
 
     for name in backends.BACKENDS:
         d = backends.describe(name)
@@ -241,8 +260,8 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
+    from gpuqd.run.config.yaml_input import command_line
     from gpuqd.run.errors import ConfigError, RunError
-    from gpuqd.run.yaml_input import command_line
 
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()

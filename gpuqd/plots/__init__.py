@@ -14,7 +14,7 @@ from types import ModuleType
 
 from gpuqd.plots.common import matplotlib_available
 from gpuqd.plots.journal import check_figure_keys
-from gpuqd.run.results import load_run
+from gpuqd.run.load import load_run
 from gpuqd.run.stages import output_names
 
 __all__ = ["make_figures", "plot_modules"]

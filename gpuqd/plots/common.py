@@ -1,6 +1,6 @@
 """Shared helpers of the figure modules (matplotlib is optional; imported only when drawing).
 
-Maps are drawn with ε̃/U on x and V/U on y from a :class:`gpuqd.run.results.RunResults`. The journal
+Maps are drawn with ε̃/U on x and V/U on y from a :class:`gpuqd.run.load.RunResults`. The journal
 sizing (``figures.width``), the style, :func:`save` with its caption file and metadata are in
 :mod:`gpuqd.plots.journal` and re-exported here: a new figure module needs only this module.
 """
@@ -15,9 +15,12 @@ from gpuqd.plots.journal import (
     FigureFormat,
     caption_line,
     figure_format,
+    fitting_locator,
     journal_style,
+    matplotlib_available,
     new_figure,
     parameter_title,
+    pyplot,
     run_parameters,
     save,
     wrap,
@@ -55,23 +58,6 @@ __all__ = [
     "cb_interior",
     "sym_limit",
 ]
-
-
-def matplotlib_available() -> bool:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def edges(x: np.ndarray) -> np.ndarray:
@@ -129,24 +115,6 @@ def diamond(ax, r, color="0.85"):
     v = 1.0 - 2.0 * np.abs(e)
     ax.plot(e, v, ls=":", color=color, lw=1.0, label="CB edge |V|/2 = U/2 − |ε̃|")
     ax.plot(e, -v, ls=":", color=color, lw=1.0)
-
-
-def fitting_locator(label_chars: int = 5, size: float = MIN_FONT_PT):  # noqa: ANN201
-    """A tick locator for an x axis that puts only as many ticks as labels of ``label_chars`` characters
-    at ``size`` points fit side by side (measured on the drawn axes at draw time; at least three ticks
-    where possible)."""
-    from matplotlib.ticker import MaxNLocator
-
-    class FittingLocator(MaxNLocator):
-        def tick_values(self, vmin: float, vmax: float):  # noqa: ANN202
-            axis = self.axis
-            if axis is not None and axis.axes is not None:
-                ax = axis.axes
-                width_pt = ax.get_window_extent().width * 72.0 / ax.figure.dpi
-                self._nbins = max(1, int(width_pt / (size * (0.62 * label_chars + 1.2))))
-            return super().tick_values(vmin, vmax)
-
-    return FittingLocator(nbins=4, steps=[1, 2, 4, 5, 10], min_n_ticks=3)
 
 
 def frame(ax, r, title: str | None = None, nbins: int = 4) -> None:

@@ -39,7 +39,7 @@ def _overlay(ax, r) -> None:  # noqa: ANN001
 
 
 def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
-    """The Fokker–Planck figure of a loaded run (:class:`gpuqd.run.results.RunResults`) into ``out``."""
+    """The Fokker–Planck figure of a loaded run (:class:`gpuqd.run.load.RunResults`) into ``out``."""
     fmt = figure_format(r.config)
     start, end = (float(x) for x in r["fp_window"])
     with np.errstate(divide="ignore"):

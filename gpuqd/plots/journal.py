@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "matplotlib_available",
+    "pyplot",
+    "fitting_locator",
     "JOURNAL_WIDTHS_IN",
     "MIN_FONT_PT",
     "PRINT_DPI",
@@ -44,6 +47,41 @@ NARROW_BELOW_IN = 5.5
 _FONT_FAMILY = {"sans": "DejaVu Sans", "serif": "DejaVu Serif"}
 
 
+def matplotlib_available() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def fitting_locator(label_chars: int = 5, size: float = MIN_FONT_PT):  # noqa: ANN201
+    """A tick locator for an x axis that puts only as many ticks as labels of ``label_chars`` characters
+    at ``size`` points fit side by side (measured on the drawn axes at draw time; at least three ticks
+    where possible)."""
+    from matplotlib.ticker import MaxNLocator
+
+    class FittingLocator(MaxNLocator):
+        def tick_values(self, vmin: float, vmax: float):  # noqa: ANN202
+            axis = self.axis
+            if axis is not None and axis.axes is not None:
+                ax = axis.axes
+                width_pt = ax.get_window_extent().width * 72.0 / ax.figure.dpi
+                self._nbins = max(1, int(width_pt / (size * (0.62 * label_chars + 1.2))))
+            return super().tick_values(vmin, vmax)
+
+    return FittingLocator(nbins=4, steps=[1, 2, 4, 5, 10], min_n_ticks=3)
+
+
 @dataclass(frozen=True)
 class FigureFormat:
     """Width (inches) and font family of the run's figures; ``narrow`` for single-column widths."""
@@ -66,7 +104,7 @@ class FigureFormat:
 def check_figure_keys(values: Mapping[str, Any]) -> dict:
     """``values`` (``width``, ``style``) validated as the configuration's ``figures`` keys (raises
     :class:`gpuqd.run.errors.ConfigError` with key, value and allowed range)."""
-    from gpuqd.run.validate import check_section_keys
+    from gpuqd.run.config.validate import check_section_keys
 
     return check_section_keys("figures", values)
 
@@ -122,8 +160,6 @@ def journal_style(fmt: FigureFormat) -> Iterator[None]:
 def new_figure(fmt: FigureFormat, height_in: float, nrows: int = 1, ncols: int = 1, **kw: Any):  # noqa: ANN201
     """``(fig, axes)``: a figure ``fmt.width_in`` wide and ``height_in`` high with a constrained layout
     and an ``nrows × ncols`` grid of axes (always a 2-D array); ``kw`` go to ``plt.subplots``."""
-    from gpuqd.plots.common import pyplot
-
     plt = pyplot()
     fig, axes = plt.subplots(nrows, ncols, figsize=(fmt.width_in, height_in), layout="constrained", squeeze=False, **kw)
     return fig, axes
@@ -194,10 +230,8 @@ def save(fig, out: Path, stem: str, config: Mapping[str, Any], what: str, notice
     """Write ``out/stem.png`` (at :data:`PRINT_DPI`), ``.pdf`` and the caption ``.txt`` atomically, at
     exactly the figure's width (no tight bounding box), with the caption and the run's parameters in
     the PNG/PDF metadata; close ``fig``. Linear x axes still on matplotlib's default locator get
-    :func:`gpuqd.plots.common.fitting_locator`. Returns the image paths (PNG, PDF)."""
+    :func:`fitting_locator`. Returns the image paths (PNG, PDF)."""
     from matplotlib.ticker import AutoLocator
-
-    from gpuqd.plots.common import fitting_locator, pyplot
 
     for ax in fig.axes:  # x tick labels that cannot collide, on every linear x axis left on the default
         if type(ax.xaxis.get_major_locator()) is AutoLocator:

@@ -34,7 +34,7 @@ REQUIRES = "mean_theta"
 
 
 def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
-    """Fig. 2 of a loaded run (:class:`gpuqd.run.results.RunResults`) into ``out``."""
+    """Fig. 2 of a loaded run (:class:`gpuqd.run.load.RunResults`) into ``out``."""
     from matplotlib.ticker import MaxNLocator
 
     fmt = figure_format(r.config)

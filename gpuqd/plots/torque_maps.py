@@ -60,7 +60,7 @@ def _map(fig, ax, r, z: np.ndarray, name: str, line: str, line_label: str, title
 
 
 def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
-    """Fig. 4 of a loaded run (:class:`gpuqd.run.results.RunResults`) into ``out``."""
+    """Fig. 4 of a loaded run (:class:`gpuqd.run.load.RunResults`) into ``out``."""
     fmt = figure_format(r.config)
     with journal_style(fmt):
         if fmt.narrow:

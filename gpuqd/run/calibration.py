@@ -38,10 +38,10 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd import __version__
 from gpuqd.atomic_io import atomic_write_text
 from gpuqd.dynamics.host_build import cache_dir  # the one user cache directory of gpuqd
 from gpuqd.dynamics.kernel_source import source_hash
+from gpuqd.version import __version__
 
 __all__ = [
     "cache_dir",
@@ -66,10 +66,10 @@ _STARTUP_CODE = """
 import json, sys, tempfile
 from pathlib import Path
 import gpuqd.cli
-from gpuqd.run.factories import make_spin_valve, solve
+from gpuqd.run.config.factories import make_spin_valve, solve
 from gpuqd.run.pipeline import run_pipeline
-from gpuqd.run.progress import RichReporter
-from gpuqd.run.validate import load_config
+from gpuqd.run.execute.progress import RichReporter
+from gpuqd.run.config.validate import load_config
 with tempfile.TemporaryDirectory() as tmp:
     path = Path(tmp) / "startup.yaml"
     path.write_text(sys.argv[1], encoding="utf-8")

@@ -1,10 +1,11 @@
-"""The run pipeline: validated config → run directory → the requested stages, in order → results → figures.
+"""The run pipeline: validated config → run directory → the requested stages, in order → results.
 
 The stages (:mod:`gpuqd.run.stages`: transport, dynamics, fmr, switching_times, ...) each declare
 their configuration section, result variables and figures; this loop runs the ones the outputs need
-with one :class:`~gpuqd.run.stage.StageContext` (checkpoints, cache, executor, products of earlier
-stages), records wall times and throughput in meta.json, writes the results through
-:mod:`gpuqd.run.results` and draws the figures (:mod:`gpuqd.plots`).
+with one :class:`~gpuqd.run.stages.base.StageContext` (checkpoints, cache, executor, products of earlier
+stages), records wall times and throughput in meta.json and writes the results through
+:mod:`gpuqd.run.store.results`. Figures are drawn by the caller from the finished run directory
+(``gpuqd run`` does, through :func:`gpuqd.plots.make_figures`): the run layer does not import plots.
 """
 
 from __future__ import annotations
@@ -18,23 +19,23 @@ from types import MappingProxyType
 
 import numpy as np
 
-from gpuqd import __version__
 from gpuqd.atomic_io import atomic_write_text
-from gpuqd.run.backend import device_info, resolve_backend
-from gpuqd.run.cache import TransportCache
-from gpuqd.run.config import RunConfig
-from gpuqd.run.dask_engine import make_executor
+from gpuqd.run.config.typed import RunConfig
+from gpuqd.run.config.validate import check_time_step
 from gpuqd.run.errors import RunError
 from gpuqd.run.estimate import check_memory, estimate_run
-from gpuqd.run.executor import Executor
-from gpuqd.run.file_errors import make_dirs
-from gpuqd.run.lock import RunLock
-from gpuqd.run.progress import Reporter
-from gpuqd.run.results import AXIS_VARIABLES, save_results
-from gpuqd.run.rundir import RunDir, git_commit, now, prepare_run_dir
-from gpuqd.run.stage import StageContext
+from gpuqd.run.execute.dask_executor import make_executor
+from gpuqd.run.execute.device import device_info, resolve_backend
+from gpuqd.run.execute.executor import Executor
+from gpuqd.run.execute.lock import RunLock
+from gpuqd.run.execute.progress import Reporter
 from gpuqd.run.stages import get_stage
-from gpuqd.run.validate import check_time_step
+from gpuqd.run.stages.base import StageContext
+from gpuqd.run.store.cache import TransportCache
+from gpuqd.run.store.file_errors import make_dirs
+from gpuqd.run.store.results import AXIS_LABELS, AXIS_VARIABLES, save_results
+from gpuqd.run.store.rundir import RunDir, git_commit, now, prepare_run_dir
+from gpuqd.version import __version__
 
 __all__ = ["run_pipeline", "config_hash", "UNITS"]
 
@@ -107,14 +108,15 @@ def run_pipeline(
 ) -> Path:
     """Execute (or resume) the run described by ``cfg``; returns the run directory.
 
-    Holds the run directory's lock (:class:`gpuqd.run.lock.RunLock`) throughout. Raises
+    Holds the run directory's lock (:class:`gpuqd.run.execute.lock.RunLock`) throughout. Raises
     :class:`RunError` for run-directory conflicts, a live run in the same directory, unusable
     backends and runs that would not fit in memory (``allow_large`` overrides), before any
     computation or file is written; a new run that fails before its first checkpoint leaves no
     run directory behind. ``executor`` runs the heavy work (default: the configuration's ``execution``
     section — in process, or a Dask cluster started or connected on first use and closed at the end).
     ``estimate=False``: no calibrated time estimate is printed (the memory check stays; the figure
-    calibration's small run uses it).
+    calibration's small run uses it). ``make_figures``: the caller draws the figures afterwards
+    (``gpuqd run`` does), so the printed estimate counts them; the pipeline itself draws none.
     """
     reporter = reporter or Reporter()
     lock = RunLock(cfg.run_dir, argv).acquire()
@@ -186,7 +188,7 @@ def _run(
         config_hash=config_hash(cfg),
         needs=frozenset().union(*(s.needs(cfg) for s in stages)),
     )
-    arrays: dict[str, np.ndarray] = dict(cfg.grid.axes())
+    arrays: dict[str, np.ndarray] = dict(cfg.grid.axes()) | dict(AXIS_LABELS)
     variables: dict[str, dict] = dict(AXIS_VARIABLES)
     notes: list[str] = []
     try:
@@ -214,10 +216,6 @@ def _run(
     }
     save_results(rd, arrays, variables, attrs)
     stage_time("results", t0)
-    if make_figures:
-        t0 = time.perf_counter()
-        _draw(rd.path, reporter)
-        stage_time("figures", t0)
     rd.clear_checkpoints()
     meta["status"] = "finished"
     meta["end_time"] = now()
@@ -225,14 +223,3 @@ def _run(
     meta["wall_s_total"] = round(sum(s["wall_s"] for s in meta["stages"].values()), 3)
     rd.write_meta(meta)
     return rd.path
-
-
-def _draw(run_dir: Path, reporter: Reporter) -> list[Path]:
-    from gpuqd.plots import make_figures as draw_figures  # figures come after the results (lazy import)
-
-    written, skipped = draw_figures(run_dir)
-    for s in skipped:
-        reporter.message(s)
-    for p in written:
-        reporter.message(f"figure: {p}")
-    return written

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd import __version__
 from gpuqd.atomic_io import atomic_savez
+from gpuqd.version import __version__
 
 QUANTITIES = ("field_like", "damping_like", "charge_current")
 #: Optional source-torque arrays (same shape): coefficients of n_S × n_D and n_S × (n_S × n_D) in the

@@ -84,8 +84,8 @@ def test_every_output_has_a_layout_run():
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, make_tiny_config):
+    from gpuqd.run.config.validate import validate_config
     from gpuqd.run.pipeline import run_pipeline
-    from gpuqd.run.validate import validate_config
 
     root = tmp_path_factory.mktemp("layout")
     out = []

@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gpuqd import __version__, load_run
-from gpuqd.run.checkpoint import KILL_HOOK_ENV
-from gpuqd.run.rundir import RunDir
+from gpuqd import __version__
+from gpuqd.run.execute.checkpoint import KILL_HOOK_ENV
 from gpuqd.run.stages import dynamics as dynamics_stage
 from gpuqd.run.stages import transport as transport_stage
+from gpuqd.run.store.results import load_run
+from gpuqd.run.store.rundir import RunDir
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -86,7 +87,7 @@ def test_run_outputs_and_load_run(tmp_path, capsys, run_helpers, tiny_config):
     assert "RunResults" in repr(r)
     import gpuqd
 
-    assert gpuqd.load_run(run / "results.npz").mean_theta.tolist() == r.mean_theta.tolist()
+    assert gpuqd.load_run(run / "results.npz", as_dataset=False).mean_theta.tolist() == r.mean_theta.tolist()
 
 
 def test_finished_run_not_overwritten_without_force(tmp_path, capsys, run_helpers, tiny_config):

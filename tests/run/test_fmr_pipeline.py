@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import yaml
 
-from gpuqd import cli, load_run
+from gpuqd import cli
 from gpuqd.observables import fmr
+from gpuqd.run.config.validate import validate_config
 from gpuqd.run.stages import dynamics as dynamics_stage
-from gpuqd.run.validate import validate_config
+from gpuqd.run.store.results import load_run
 
 REPO = Path(__file__).resolve().parents[2]
 HAVE_MPL = importlib.util.find_spec("matplotlib") is not None
@@ -151,7 +152,7 @@ def test_fmr_figures_written(fmr_run):
 
 
 def test_shipped_fmr_config_validates():
-    from gpuqd.run.validate import load_config
+    from gpuqd.run.config.validate import load_config
 
     cfg = load_config(REPO / "configs" / "fmr.yaml", check_output=False)
     assert cfg.data["outputs"] == ["fmr"] and not cfg.needs_dynamics

@@ -11,12 +11,12 @@ import signal
 import numpy as np
 import pytest
 
-from gpuqd import load_run
 from gpuqd.dynamics import ConstantTorque, Macrospin
 from gpuqd.observables import switching_stats
 from gpuqd.observables.adaptive_switching import AdaptiveSwitchingRun, trajectory_ids_for
-from gpuqd.run.checkpoint import KILL_HOOK_ENV
-from gpuqd.run.stages.switching_times import VARIABLES as SWITCHING_VARIABLES
+from gpuqd.run.execute.checkpoint import KILL_HOOK_ENV
+from gpuqd.run.stages.switching_results import VARIABLES as SWITCHING_VARIABLES
+from gpuqd.run.store.results import load_run
 
 HAVE_MPL = importlib.util.find_spec("matplotlib") is not None
 

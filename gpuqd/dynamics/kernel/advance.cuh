@@ -1,6 +1,6 @@
 // The advance loop of one trajectory: stochastic Heun with renormalisation (docs/physics.md §6.2),
 // hysteretic P/AP switching and decimated samples (§10). Mirrors NumpyEngine._step/_record of
-// gpuqd/dynamics/numpy_backend.py step for step. Units: energies in Γ, times in 1/Γ.
+// gpuqd/dynamics/engines/numpy_engine.py step for step. Units: energies in Γ, times in 1/Γ.
 // Called once per trajectory j by the CUDA kernel (one thread each) and by the host loop.
 // With a free source (LLG_BOTH_FREE) the source m is pushed by its own torque coefficients
 // (FL_S, DL_S), the transverse spin current into the source (docs/physics.md §6.1).

@@ -18,12 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd.dynamics import EnsembleResult, EnsembleRunner
-from gpuqd.run.config import RunConfig
+from gpuqd.dynamics import EnsembleResult, EnsembleRunner, EnsembleSpec
+from gpuqd.run.config.factories import make_magnet, make_torque
+from gpuqd.run.config.typed import RunConfig
 from gpuqd.run.errors import SetupError
-from gpuqd.run.factories import make_magnet, make_torque
-from gpuqd.run.progress import Reporter
-from gpuqd.run.stage import Stage, StageContext, StageResult
+from gpuqd.run.execute.progress import Reporter
+from gpuqd.run.stages.base import Stage, StageContext, StageResult, needs_torque_table
+from gpuqd.run.store.results import point_coordinate_variables, point_coordinates
 
 __all__ = ["STAGE", "VARIABLES", "DynamicsWork", "STATE_FILE"]
 
@@ -94,9 +95,14 @@ VARIABLES = MappingProxyType(
             "description": "time spent in the AP state over [0, t_end]",
         },
         "final_state": {"dims": _G + ["trajectory"], "units": "1", "description": "+1 P, −1 AP at t_end"},
-        "inset_time": {"dims": ["sample"], "units": "1/Gamma", "description": "times of the inset θ(t) samples"},
+        "inset_time": {
+            "dims": ["inset_time"],
+            "units": "1/Gamma",
+            "description": "times of the inset θ(t) samples",
+            "coordinate": "dimension",
+        },
         "inset_theta": {
-            "dims": ["inset", "sample"],
+            "dims": ["inset", "inset_time"],
             "units": "rad",
             "description": "θ(t) of the first trajectory at the inset grid points",
         },
@@ -106,6 +112,7 @@ VARIABLES = MappingProxyType(
             "description": "(ε̃, V) of the grid points used for the insets (nearest to the "
             "requested figures.inset_* values)",
         },
+        **point_coordinate_variables("inset", "inset", "inset points (inset_point_over_U)"),
         "inset_requested_over_U": {
             "dims": ["inset", "xy"],
             "units": "U",
@@ -118,10 +125,6 @@ NOTES = (
     "points (inset_point_over_U vs inset_requested_over_U).",
     "readout_current_dynamic is the time average of I_C(θ(t)) over [average_from, t_end).",
 )
-
-
-def _needs(cfg: RunConfig) -> frozenset[str]:
-    return frozenset({"torque_table"}) if cfg.torque.model == "transport" else frozenset()
 
 
 def inset_points(cfg: RunConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -164,23 +167,23 @@ class DynamicsWork:
             sample_traj = np.flatnonzero(np.isin(ids, sample_traj))
         if cfg.torque.model != "transport":
             point_index = None
+        spec = EnsembleSpec(
+            make_magnet(cfg.magnet),
+            torque,
+            n_traj,
+            dyn.dt,
+            dyn.t_end,
+            cfg.seed,
+            initial_theta=dyn.initial_theta,
+            switch_threshold=dyn.switch_threshold,
+            average_from=dyn.average_from,
+            point_index=point_index,
+            sample_every=sample_every,
+            sample_trajectories=sample_traj,
+            **block,
+        )
         try:
-            return EnsembleRunner(
-                make_magnet(cfg.magnet),
-                torque,
-                n_traj,
-                dyn.dt,
-                dyn.t_end,
-                cfg.seed,
-                self.backend,
-                initial_theta=dyn.initial_theta,
-                switch_threshold=dyn.switch_threshold,
-                average_from=dyn.average_from,
-                point_index=point_index,
-                sample_every=sample_every,
-                sample_trajectories=sample_traj,
-                **block,
-            )
+            return EnsembleRunner(spec, backend=self.backend)
         except ValueError as exc:
             raise SetupError(
                 f"dynamics: {exc} (the torque coefficients of the table enter this bound; lower "
@@ -264,6 +267,7 @@ def result_arrays(cfg: RunConfig, res: Any) -> dict[str, np.ndarray]:
     out["inset_time"] = np.asarray(res.sample_times, dtype=float)
     out["inset_theta"] = np.asarray(res.samples, dtype=float).reshape(len(req), -1)
     out["inset_point_over_U"] = used
+    out |= point_coordinates("inset", used)
     out["inset_requested_over_U"] = req
     return out
 
@@ -272,7 +276,7 @@ def run(ctx: StageContext) -> StageResult:
     work = DynamicsWork(ctx.cfg, ctx.products.get("torque_table"), ctx.backend)
     checkpoint = ctx.checkpoint(STATE_FILE, "dynamics")
     t0 = time.perf_counter()
-    steps0 = _steps_in(checkpoint)
+    steps0 = checkpoint.counter("steps_done")
     res = ctx.executor.run_ensemble(work, checkpoint, ctx.reporter)
     result = StageResult(arrays=result_arrays(ctx.cfg, res), notes=list(NOTES))
     steps_total = ctx.cfg.dynamics.steps
@@ -284,17 +288,6 @@ def run(ctx: StageContext) -> StageResult:
     return result
 
 
-def _steps_in(checkpoint: Any) -> int:
-    """Steps already done according to an existing checkpoint (0 if none)."""
-    if not checkpoint.exists():
-        return 0
-    try:
-        with np.load(checkpoint.path, allow_pickle=False) as d:
-            return int(d["steps_done"]) if "steps_done" in d.files else 0
-    except Exception:
-        return 0
-
-
 STAGE = Stage(
     name="dynamics",
     order=10,
@@ -302,5 +295,5 @@ STAGE = Stage(
     outputs=("switching_diagram", "readout"),
     variables=VARIABLES,
     figures=("fig2_switching", "fig3_readout"),
-    needs=_needs,
+    needs=needs_torque_table,
 )

@@ -19,9 +19,9 @@ from types import MappingProxyType
 import numpy as np
 
 from gpuqd.observables.fokker_planck import axial_maps
-from gpuqd.run.factories import make_magnet
-from gpuqd.run.schema import Num, Section
-from gpuqd.run.stage import Fail, Stage, StageContext, StageResult
+from gpuqd.run.config.factories import make_magnet
+from gpuqd.run.config.schema import Num, Section
+from gpuqd.run.stages.base import Fail, Stage, StageContext, StageResult
 
 __all__ = ["STAGE", "SECTION", "FokkerPlanckConfig", "VARIABLES", "check"]
 
@@ -117,6 +117,12 @@ VARIABLES = MappingProxyType(
             "description": "mean first-passage time n_z: −1 → +switch_threshold",
         },
         "fp_window": {"dims": ["bound"], "units": "1/Gamma", "description": "the ⟨θ⟩ window [start, end]"},
+        "bound": {
+            "dims": ["bound"],
+            "units": "",
+            "description": "names of the fp_window bounds",
+            "coordinate": "dimension",
+        },
     }
 )
 
@@ -142,6 +148,7 @@ def run(ctx: StageContext) -> StageResult:
     elapsed = time.perf_counter() - t0
     arrays = {f"fp_{k}": v.reshape(cfg.grid.shape) for k, v in maps.items()}
     arrays["fp_window"] = np.array([start, end], dtype=float)
+    arrays["bound"] = np.array(["start", "end"])
     notes = [
         f"fp_*: exact axial Fokker–Planck theory (docs/physics.md §14) from the torque table; "
         f"{fp.n_cells} cells for ⟨θ⟩(t); {elapsed:.1f} s for {cfg.grid.n_points} points."

@@ -1,0 +1,315 @@
+"""Host side shared by the engines that run the fused kernel (CuPy on a GPU, the host build on CPUs).
+
+:class:`KernelEngine` keeps the ensemble state in the component-major layout of
+:mod:`gpuqd.dynamics.layout` (arrays of an array module ``xp``: CuPy or NumPy), builds the kernel
+arguments in :data:`~gpuqd.dynamics.layout.KERNEL_ARGS` order and advances in launches of at most
+``MAX_STEPS_PER_LAUNCH`` steps; subclasses provide ``_launch``. Units: energies in Γ, times in 1/Γ.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from gpuqd.dynamics import layout
+from gpuqd.dynamics.engine_config import EngineConfig, initial_state
+
+MAX_STEPS_PER_LAUNCH = 20_000
+
+
+def table_map_constants() -> tuple[float, float, float]:
+    """(θ_min, θ_mid, C) of the table angle map s(θ) in gpuqd.transport.torque_table.
+
+    The kernel re-implements that map; tests/dynamics/test_kernel_host.py checks the two agree.
+    """
+    from gpuqd.transport import torque_table
+
+    return torque_table.THETA_MIN, torque_table.THETA_MID, torque_table.MAP_SCALE
+
+
+def kernel_defines(cfg: EngineConfig) -> dict[str, int]:
+    """Compile-time switches (``LLG_*`` macros) of the kernel for this configuration."""
+    magnet = cfg.magnet
+    return {
+        "LLG_USE_TABLE": int(cfg.is_table),
+        "LLG_BOTH_FREE": int(cfg.both_free),
+        "LLG_HAS_CUBIC": int(magnet.K_cubic != 0.0),
+        "LLG_HAS_AC": int(magnet.ac_field is not None),
+        "LLG_HAS_NOISE": int(cfg.noise_scale > 0.0),
+    }
+
+
+def parameter_block(cfg: EngineConfig) -> np.ndarray:
+    """The float64 parameter block read by the kernel (layout: :data:`gpuqd.dynamics.layout.PARAMS`)."""
+    magnet = cfg.magnet
+    denom = magnet.S**2 + magnet.alpha**2
+    ac_amp, ac_omega = magnet.ac_field if magnet.ac_field is not None else (0.0, 0.0)
+    if cfg.is_table:
+        const = (0.0, 0.0, 0.0)
+    else:
+        const = (cfg.torque.field_like, cfg.torque.damping_like, cfg.torque.charge_current)
+    source = (0.0, 0.0)
+    if cfg.both_free and not cfg.is_table:
+        source = (cfg.torque.source_field_like, cfg.torque.source_damping_like)
+    theta_min, theta_mid, map_scale = table_map_constants()
+    fx, fy, fz = magnet.field
+    return layout.pack_params(
+        {
+            "c_prec": magnet.S / denom,
+            "c_damp": magnet.alpha / denom,
+            "kv": magnet.KV,
+            "fx": fx,
+            "fy": fy,
+            "fz": fz,
+            "ac_amp": ac_amp,
+            "ac_omega": ac_omega,
+            "k_cubic": magnet.K_cubic,
+            "axes": np.asarray(magnet.cubic_axes, dtype=float),
+            "noise_scale": cfg.noise_scale,
+            "dt": cfg.dt,
+            "u_s": cfg.switch_threshold,
+            "const_fl": const[0],
+            "const_dl": const[1],
+            "const_ic": const[2],
+            "const_fl_s": source[0],
+            "const_dl_s": source[1],
+            "table_nodes": float(cfg.torque.n_theta) if cfg.is_table else 4.0,
+            "theta_min": theta_min,
+            "theta_min_plus_pi": theta_min + np.pi,
+            "inv_theta_mid": 1.0 / theta_mid,
+            "inv_map_scale": 1.0 / map_scale,
+        }
+    )
+
+
+class KernelEngine:
+    """Ensemble state in kernel layout on array module ``xp``; ``advance`` calls ``_launch``."""
+
+    def __init__(self, cfg: EngineConfig, xp: Any) -> None:
+        self.xp = xp
+        self.cfg = cfg
+        self.params = parameter_block(cfg)  # host structured array, passed by value at every launch
+        if cfg.is_table:
+            self.table = xp.asarray(layout.pack_table(cfg.torque, cfg.both_free))
+            self.n_theta = cfg.torque.n_theta
+        else:
+            self.table = xp.zeros(1, dtype=np.float64)
+            self.n_theta = 4
+        self.point_index = xp.asarray(cfg.point_index.astype(np.int64))
+        # explicit global trajectory ids (kernel reads ids[j]); a 1-element placeholder otherwise
+        self.has_traj_ids = cfg.trajectory_ids is not None
+        self.traj_ids = xp.asarray(
+            cfg.trajectory_ids.astype(np.int64) if self.has_traj_ids else np.zeros(1, dtype=np.int64)
+        )
+        slots = np.full(cfg.n_traj, -1, dtype=np.int32)
+        slots[cfg.sample_trajectories] = np.arange(cfg.sample_trajectories.size, dtype=np.int32)
+        self.sample_slot = xp.asarray(slots)
+        self.set_state(initial_state(cfg))
+
+    # ------------------------------------------------------------------ state
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        xp = self.xp
+        self.arrays = {f.name: xp.array(layout.state_to_device_layout(f, state[f.name])) for f in layout.STATE}
+        samples = np.asarray(state["samples"], dtype=np.float64)
+        self.samples = xp.array(samples if samples.size else np.zeros(1))
+        self.samples_shape = samples.shape
+        self.steps_done = int(state["steps_done"])
+        self.last_norm_sq = xp.ones(self.cfg.n_traj, dtype=np.float64)
+        self._pending_health = None
+
+    def _to_host(self, array: Any) -> np.ndarray:
+        return np.asarray(self.xp.asnumpy(array) if hasattr(self.xp, "asnumpy") else array)
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        self._settle()
+        state = {f.name: layout.state_from_device_layout(f, self._to_host(self.arrays[f.name])) for f in layout.STATE}
+        n_samples_total = int(np.prod(self.samples_shape))
+        samples = self._to_host(self.samples).copy() if n_samples_total else np.zeros(self.samples_shape)
+        state["samples"] = samples.reshape(self.samples_shape)
+        state["steps_done"] = np.array(self.steps_done, dtype=np.int64)
+        return state
+
+    def state_field(self, name: str) -> np.ndarray:
+        """Host copy of one per-trajectory state field in the get_state layout."""
+        self._settle()
+        return layout.state_from_device_layout(layout.STATE_BY_NAME[name], self._to_host(self.arrays[name]))
+
+    def subset(self, keep: np.ndarray, cfg: EngineConfig) -> KernelEngine:
+        """Engine for the trajectories ``keep`` (config ``cfg``): the state rows are gathered where they
+        live (on the device for CuPy); the table, parameters and compiled kernel are shared, not rebuilt
+        or uploaded again."""
+        xp = self.xp
+        index = xp.asarray(keep)
+        self._settle()
+        new = copy.copy(self)
+        new.cfg = cfg
+        new.arrays = {name: xp.ascontiguousarray(a[..., index]) for name, a in self.arrays.items()}
+        new.point_index = xp.ascontiguousarray(self.point_index[index])
+        new.has_traj_ids = True
+        new.traj_ids = xp.asarray(cfg.trajectory_ids)
+        new.sample_slot = xp.full(cfg.n_traj, -1, dtype=np.int32)
+        new.last_norm_sq = xp.ascontiguousarray(self.last_norm_sq[index])
+        return new
+
+    # ------------------------------------------------------------------ launches
+    def _arguments(self, step_start: int, n_steps: int) -> list[Any]:
+        """Kernel arguments in layout order: arrays (dtype-checked), NumPy scalars, and the parameter block
+        as a one-element host structured array (passed by value: CuPy and ctypes copy it into the launch)."""
+        cfg = self.cfg
+        values: dict[str, Any] = {f"state_{name}": array for name, array in self.arrays.items()}
+        values.update(
+            params=self.params,
+            table=self.table,
+            point_index=self.point_index,
+            traj_ids=self.traj_ids,
+            sample_slot=self.sample_slot,
+            samples=self.samples,
+            last_norm_sq=self.last_norm_sq,
+            n_theta=self.n_theta,
+            n_samples=self.samples_shape[1] if len(self.samples_shape) == 3 else 0,
+            sample_every=cfg.sample_every,
+            step_start=step_start,
+            n_steps=n_steps,
+            average_start=cfg.average_start_step,
+            traj_offset=cfg.trajectory_offset,
+            has_traj_ids=int(self.has_traj_ids),
+            key0=cfg.key[0],
+            key1=cfg.key[1],
+            n_traj=cfg.n_traj,
+        )
+        args = []
+        for arg in layout.KERNEL_ARGS:
+            value = values[arg.name]
+            if arg.is_params:
+                if value.dtype != layout.params_dtype() or value.shape != (1,):
+                    raise TypeError(f"kernel argument {arg.name}: need one {layout.PARAMS_STRUCT} record")
+                args.append(value)
+            elif arg.pointer:
+                if value.dtype != np.dtype(arg.dtype) or not value.flags.c_contiguous:
+                    raise TypeError(f"kernel argument {arg.name}: need contiguous {arg.dtype}, got {value.dtype}")
+                args.append(value)
+            else:
+                args.append(np.dtype(arg.dtype).type(value))
+        return args
+
+    def _launch(self, args: list[Any]) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def advance(self, n_steps: int) -> int:
+        """Run up to ``n_steps`` more steps (never past steps_total); returns the steps taken.
+
+        On a device the health check of this call is queued behind its launches and read at the next
+        call, after that call's launches are queued (or at the next state read), so the device never
+        waits for the host between chunks; a failure is reported at most one call late, naming the
+        step at which it was detected.
+        """
+        start = self.steps_done
+        end = min(start + max(int(n_steps), 0), self.cfg.steps_total)
+        k = start
+        while k < end:
+            launch_steps = min(MAX_STEPS_PER_LAUNCH, end - k)
+            self._launch(self._arguments(k, launch_steps))
+            k += launch_steps
+        self.steps_done = end
+        previous, self._pending_health = getattr(self, "_pending_health", None), None
+        if self.xp is np:
+            self._raise_if_bad(self._bad_trajectories(), end)
+            return end - start
+        self._pending_health = self._queue_health_check(end)
+        self._resolve_health(previous)
+        return end - start
+
+    # ------------------------------------------------------------------ health check
+    def _bad_trajectories(self) -> Any:
+        xp = self.xp
+        bad = ~xp.all(xp.isfinite(self.arrays["n"]), axis=0) | (xp.abs(self.last_norm_sq - 1.0) > 0.05)
+        if self.cfg.both_free:
+            bad |= ~xp.all(xp.isfinite(self.arrays["m"]), axis=0)
+        return bad
+
+    def _raise_if_bad(self, bad: Any, step: int) -> None:
+        if bool(bad.any()):
+            ids = self.cfg.global_ids[self._to_host(self.xp.flatnonzero(bad))]
+            raise RuntimeError(
+                f"LLG integration failed (NaN or |n| drift > 5% in one step) by step {step} "
+                f"for trajectory ids {ids[:20].tolist()}{' ...' if ids.size > 20 else ''}; reduce dt"
+            )
+
+    def _queue_health_check(self, step: int) -> tuple:
+        """Queue the check on the device: (event, pinned host flag, device mask, step)."""
+        import cupy
+        import cupyx
+
+        bad = self._bad_trajectories()
+        flag = cupyx.empty_pinned((1,), dtype=np.bool_)
+        bad.any().reshape(1).get(out=flag, blocking=False)
+        event = cupy.cuda.Event()
+        event.record()
+        return event, flag, bad, step
+
+    def _resolve_health(self, pending: tuple | None) -> None:
+        if pending is None:
+            return
+        event, flag, bad, step = pending
+        event.synchronize()
+        if flag[0]:
+            self._raise_if_bad(bad, step)
+
+    def _settle(self) -> None:
+        """Resolve a queued health check before the state is read."""
+        pending, self._pending_health = getattr(self, "_pending_health", None), None
+        self._resolve_health(pending)
+
+    # ------------------------------------------------------------------ asynchronous snapshot
+    def snapshot(self) -> Any:
+        """Start copying the state to the host and return at once; ``.result()`` of the returned object
+        waits and gives :meth:`get_state`'s dictionary. On a device the state is first copied on the
+        device (ordered after the queued launches), then to pinned host memory on a side stream, so
+        further :meth:`advance` calls can be queued meanwhile (the device does not idle for a checkpoint)."""
+        if self.xp is np:
+            return ReadyState(self.get_state())
+        import cupy
+        import cupyx
+
+        self._settle()
+        copies = {name: a.copy() for name, a in self.arrays.items()}
+        samples = self.samples.copy()
+        ready = cupy.cuda.Event()
+        ready.record()
+        stream = cupy.cuda.Stream(non_blocking=True)
+        stream.wait_event(ready)
+        host = {}
+        for name, a in [*copies.items(), ("samples", samples)]:
+            host[name] = cupyx.empty_pinned(a.shape, dtype=a.dtype)
+            a.get(stream=stream, out=host[name], blocking=False)
+        return _DeviceSnapshot(stream, host, (copies, samples), self.samples_shape, self.steps_done)
+
+
+class ReadyState:
+    """A snapshot that is already on the host (``result()`` returns it)."""
+
+    def __init__(self, state: dict[str, np.ndarray]) -> None:
+        self._state = state
+
+    def result(self) -> dict[str, np.ndarray]:
+        return self._state
+
+
+class _DeviceSnapshot:
+    """State copies in flight to pinned host memory; result() waits for them."""
+
+    def __init__(self, stream: Any, host: dict, keep_alive: tuple, samples_shape: tuple, steps_done: int) -> None:
+        self._stream, self._host, self._keep_alive = stream, host, keep_alive
+        self._samples_shape, self._steps_done = samples_shape, steps_done
+
+    def result(self) -> dict[str, np.ndarray]:
+        self._stream.synchronize()
+        self._keep_alive = None
+        state = {f.name: layout.state_from_device_layout(f, np.asarray(self._host[f.name])) for f in layout.STATE}
+        n_total = int(np.prod(self._samples_shape))
+        samples = np.array(self._host["samples"]) if n_total else np.zeros(self._samples_shape)
+        state["samples"] = samples.reshape(self._samples_shape)
+        state["steps_done"] = np.array(self._steps_done, dtype=np.int64)
+        return state

@@ -1,0 +1,65 @@
+"""The run layer's one door to the compute backends: which backend a run uses and what device it is.
+
+Resolution and availability come from the registry :mod:`gpuqd.dynamics.engines.registry` (``auto`` = cupy → cpu →
+numpy, with a one-line notice naming each skipped backend and why); this module only turns its
+errors into :class:`RunError` and adds the device description to a run's metadata.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from gpuqd.dynamics.engines import registry as backends
+from gpuqd.run.errors import RunError
+
+__all__ = ["available_backends", "resolve_backend", "device_info", "transport_backend"]
+
+
+def resolve_backend(requested: str, notify: Callable[[str], None] | None = None) -> str:
+    """'auto' | 'numpy' | 'cpu' | 'cupy' → the backend to use (RunError if an explicit one is unusable)."""
+    try:
+        return backends.resolve_backend(requested, notify=notify)
+    except (backends.BackendUnavailable, ValueError) as exc:
+        raise RunError(
+            f"backend: {exc} (pip install -e '.[gpu]' for cupy; a C++ compiler with OpenMP for cpu; "
+            "or use --backend numpy)"
+        ) from None
+
+
+def available_backends() -> list[str]:
+    """Backends usable on this machine (registry order numpy, cpu, cupy)."""
+    return backends.available_backends()
+
+
+def transport_backend(backend: str) -> str:
+    """Array backend of the transport stage for a run on ``backend``: the GPU when the run uses it, else NumPy."""
+    return "cupy" if backend == "cupy" else "numpy"
+
+
+def device_info(backend: str) -> dict:
+    """Describe the compute device of ``backend`` (GPU name/memory and CuPy version, or the CPU and compiler)."""
+    info: dict[str, Any] = {
+        "backend": backend,
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "numpy": np.__version__,
+    }
+    info["registry"] = backends.describe(backend)
+    if backend == "cupy":
+        try:
+            import cupy
+
+            dev = cupy.cuda.Device()
+            props = cupy.cuda.runtime.getDeviceProperties(dev.id)
+            name = props.get("name", b"")
+            info["gpu"] = name.decode() if isinstance(name, bytes) else str(name)
+            info["gpu_memory_GiB"] = round(props.get("totalGlobalMem", 0) / 2**30, 2)
+            info["cupy"] = cupy.__version__
+        except Exception as exc:  # pragma: no cover - depends on the machine
+            info["gpu_error"] = str(exc)
+    return info
