@@ -168,8 +168,10 @@ def _fig_maps(r, out: Path) -> list[Path]:
         scatters = [fig.add_subplot(bottom[0, j]) for j in range(2)]
         for i, (state, _, sign) in enumerate(_ROWS):
             _maps_row(fig, maps[i], r, data[state], state, sign, fmt.narrow)
-        spec = (("x_shift", "y_shift", "±I_FL/S  [Γ]", "Ω_peak − KV/S  [Γ]", "shift follows ±I_FL"),)
-        spec += (("x_damp", "y_damp", "∓I_DL/(S Ω_R)", "HWHM/Ω_peak − α/S", "width follows ∓I_DL"),)
+        spec = (
+            ("x_shift", "y_shift", "±I_FL/S  [Γ]", "Ω_peak − KV/S  [Γ]", "shift follows ±I_FL"),
+            ("x_damp", "y_damp", "∓I_DL/(S Ω_R)", "HWHM/Ω_peak − α/S", "width follows ∓I_DL"),
+        )
         for ax, (xk, yk, xlabel, ylabel, title) in zip(scatters, spec, strict=True):
             rows = [
                 (data[s][xk], data[s][yk], data[s]["narrow"], lab, c, mk)

@@ -53,7 +53,7 @@ def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
         else:
             fig, grid = new_figure(fmt, 4.7, 2, 3)
         axes = list(grid.ravel())
-        panels = [
+        panels: list[tuple] = [
             (
                 axes[1],
                 r["fp_mean_theta_window"] / np.pi,

@@ -72,9 +72,8 @@ def fitting_locator(label_chars: int = 5, size: float = MIN_FONT_PT):  # noqa: A
 
     class FittingLocator(MaxNLocator):
         def tick_values(self, vmin: float, vmax: float):  # noqa: ANN202
-            axis = self.axis
-            if axis is not None and axis.axes is not None:
-                ax = axis.axes
+            ax = getattr(self.axis, "axes", None)
+            if ax is not None:
                 width_pt = ax.get_window_extent().width * 72.0 / ax.figure.dpi
                 self._nbins = max(1, int(width_pt / (size * (0.62 * label_chars + 1.2))))
             return super().tick_values(vmin, vmax)
@@ -123,7 +122,7 @@ def journal_style(fmt: FigureFormat) -> Iterator[None]:
     import matplotlib
 
     size = MIN_FONT_PT + 0.5
-    rc = {
+    rc: dict[str, Any] = {
         "font.family": _FONT_FAMILY.get(fmt.style, "DejaVu Sans"),
         "font.size": size,
         "axes.titlesize": size,
@@ -153,7 +152,7 @@ def journal_style(fmt: FigureFormat) -> Iterator[None]:
         "pdf.fonttype": 42,
         "savefig.dpi": PRINT_DPI,
     }
-    with matplotlib.rc_context(rc):
+    with matplotlib.rc_context(rc):  # type: ignore[arg-type]
         yield
 
 
