@@ -190,7 +190,7 @@ def _fig_maps(r, out: Path) -> list[Path]:
     grey = ", ".join(
         f"{h} {100.0 * (1.0 - data[s]['stable'].mean()):.0f} %" for (s, _, _), h in zip(_ROWS, ("P", "AP"), strict=True)
     )
-    notice = "single width: the peak-χ'' maps are omitted (figures.width: double draws them)" if fmt.narrow else ""
+    notice = "Narrow width: the peak-χ'' maps are omitted (figures.width: double draws them)" if fmt.narrow else ""
     what = (
         f"FMR readout, linear response about P (n = +e_z, torques at θ = 0) and AP (n = −e_z, θ = π) with the "
         "collinear torques: resonance shift Ω_R − KV/S (Γ) and damping change α_eff − α/S (symmetric-log scales, "

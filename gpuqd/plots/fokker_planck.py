@@ -16,6 +16,7 @@ from gpuqd.plots.common import (
     diamond,
     figure_format,
     frame,
+    inner_y_labels_off,
     journal_style,
     label_panels,
     lines,
@@ -90,6 +91,8 @@ def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
                 # legend entries of the two contour levels (no data: explained lines only)
                 ax.plot([], [], color="c", lw=0.9, label=f"τ = window start {start:g} ħ/Γ")
                 ax.plot([], [], color="w", lw=0.9, label=f"τ = window end {end:g} ħ/Γ")
+        if fmt.narrow:
+            inner_y_labels_off([p[0] for p in panels])
         label_panels(axes)
         shared_legend(fig, axes, dark=True)
     what = (

@@ -16,6 +16,7 @@ from gpuqd.plots.common import (
     diamond,
     figure_format,
     frame,
+    inner_y_labels_off,
     inset_cut,
     journal_style,
     label_panels,
@@ -109,6 +110,8 @@ def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
         cut_ax.set_xlabel("ε̃ / U")
         cut_ax.set_ylabel("log₁₀(G)  [e²/ħ]")
         cut_ax.set_title(f"cut V = {u_text(float(v[j0]))}")
+        if fmt.narrow:
+            inner_y_labels_off(mapped)
         label_panels([*maps, *insets, cut_ax])
         shared_legend(fig, [*maps, *insets, cut_ax], dark=True)
     what = (

@@ -182,7 +182,7 @@ def _maps(r, out: Path) -> list[Path]:
         shared_legend(fig, maps, dark=True)
     notice = ""
     if fmt.narrow:
-        notice = "single width: only the mean time and P(switched) maps (figures.width: double adds rate, CI, regime)"
+        notice = "Narrow width: only the mean time and P(switched) maps (figures.width: double adds rate, CI, regime)"
     what = (
         "Switching-time statistics over (ε̃, V), per protocol (P → AP starts at θ = 0, AP → P at θ = π): log₁₀ "
         "of the mean first-passage time τ (ħ/Γ; hatched where it is only the restricted mean, a lower bound), "
@@ -242,7 +242,7 @@ def _survival(r, out: Path) -> list[Path]:
         label_panels(list(axes.ravel()))
         shared_legend(fig, list(axes.ravel()))
     shown = "; ".join(f"ε̃ = {u_text(e)}, V = {u_text(v)}" for e, v in points[:n_pts])
-    notice = f"only the first {n_pts} of {n_all} survival points at this width" if n_pts < n_all else ""
+    notice = f"Only the first {n_pts} of {n_all} survival points at this width" if n_pts < n_all else ""
     what = (
         f"Switching-time statistics at ({shown}): Kaplan–Meier survival S(t) with its pointwise 95 % Greenwood "
         "band per protocol (top) and the histogram of the switched first-passage times (bottom; titles: "

@@ -17,6 +17,7 @@ from gpuqd.plots.common import (
     diamond,
     figure_format,
     frame,
+    inner_y_labels_off,
     journal_style,
     label_panels,
     lines,
@@ -84,6 +85,8 @@ def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
             ax.set_ylabel(f"{name}(θ)  [Γ]")
             ax.set_xlim(0, 1)
             ax.set_title(f"{name}(θ)")
+        if fmt.narrow:
+            inner_y_labels_off(list(maps.ravel()))
         label_panels([*maps.ravel(), *curves])
         shared_legend(fig, list(maps.ravel()) + curves)
     what = (

@@ -169,3 +169,16 @@ def test_width_is_validated():
         with pytest.raises(ConfigError, match="figures.width") as info:
             check_figure_keys({"width": bad})
         assert words in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.slow  # uses the small runs of the module fixture
+def test_plot_command_width(runs, capsys):
+    from gpuqd.cli import main
+
+    run_dir = runs[0][0]
+    assert main(["plot", str(run_dir), "--width", "30"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "figures.width" in err and "2 <= width <= 12" in err and "\n" not in err
+    assert main(["plot", str(run_dir), "--width", "single", "--style", "serif"]) == 0
+    caption = (Path(run_dir) / "figures" / "fig4_torques.txt").read_text(encoding="utf-8")
+    assert "width single (3.4 in)" in caption
