@@ -59,16 +59,17 @@ def _load(args):
 
 def cmd_validate(args) -> int:
     from gpuqd.run.config.validate import check_time_step
-    from gpuqd.run.estimate import check_memory, estimate_run
+    from gpuqd.run.costs.estimate import estimate_run, memory_estimate
+    from gpuqd.run.costs.model import check_memory
     from gpuqd.run.execute.device import resolve_backend
 
     cfg = _load(args)
     backend = resolve_backend(cfg.backend)
-    check_memory(estimate_run(cfg.data, backend, calibrate=False), args.allow_large)
+    check_memory(memory_estimate(cfg, backend), args.allow_large)
     check_time_step(cfg)
     print(f"{args.config}: OK (run directory {cfg.run_dir}, outputs: {', '.join(cfg.data['outputs'])})")
-    print("estimate (calibrated on this machine; `gpuqd run` prints it again):")
-    print("\n".join(estimate_run(cfg.data, backend).lines()))
+    print("estimate (`gpuqd run` prints it again):")
+    print("\n".join(estimate_run(cfg, backend).lines()))
     if args.show:
         print(cfg.to_yaml(), end="")
     return 0

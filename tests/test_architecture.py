@@ -184,9 +184,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("gpuqd.run.config",),  # schema, YAML input, typed configuration, validation, factories
     ("gpuqd.run.store",),  # run directory, results, NetCDF, cache, file errors
     ("gpuqd.run.execute",),  # executors, work units, checkpoints, lock, progress, device
+    # what a stage's estimate uses: cost coefficients (cached, measured, static), estimate lines, models
+    ("gpuqd.run.costs",),
     ("gpuqd.run.stages",),  # the stage interface (base) and one module per output
-    # the run estimate (moving into gpuqd.run.costs)
-    ("gpuqd.run.costs", "gpuqd.run.estimate", "gpuqd.run.calibration", "gpuqd.run.switching_estimate"),
+    ("gpuqd.run.costs.estimate",),  # the run estimate: the sum of its stages' estimates
     ("gpuqd.run.pipeline", "gpuqd.run.load"),  # the loop; the front door for reading runs
     ("gpuqd.plots",),
     ("gpuqd.api",),  # the one-call Python API: builds a config and runs the pipeline

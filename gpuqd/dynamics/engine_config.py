@@ -67,6 +67,13 @@ class EngineConfig:
         return isinstance(self.torque, TorqueTable)
 
     @property
+    def table(self) -> TorqueTable:
+        """The torque table (TypeError for a constant torque: check :attr:`is_table` first)."""
+        if not isinstance(self.torque, TorqueTable):
+            raise TypeError("the torque is constant, not a table")
+        return self.torque
+
+    @property
     def both_free(self) -> bool:
         return self.magnet.free == "both"
 
@@ -243,10 +250,12 @@ def _points_and_torque_bound(
                 "free='both' needs the source torque coefficients: a TorqueTable built from a transport model "
                 "or a ConstantTorque with source_field_like and source_damping_like"
             )
+        fl_s, dl_s = torque.source_field_like, torque.source_damping_like
+        assert fl_s is not None and dl_s is not None  # has_source
         if isinstance(torque, TorqueTable):
-            source_torque = table_torque_bound(torque.source_field_like[used], torque.source_damping_like[used])
+            source_torque = table_torque_bound(np.asarray(fl_s)[used], np.asarray(dl_s)[used])
         else:
-            source_torque = abs(torque.source_field_like) + abs(torque.source_damping_like)
+            source_torque = abs(float(fl_s)) + abs(float(dl_s))
         max_torque = max(max_torque, source_torque)
     return point_index, max_torque
 
@@ -322,7 +331,7 @@ def torque_digest(cfg: EngineConfig) -> bytes:
     hashing a large table takes a while, so runners cache it and pass it on to their subsets)."""
     digest = hashlib.blake2b(digest_size=16)
     if cfg.is_table:
-        digest.update(np.ascontiguousarray(cfg.torque.stacked()).tobytes())
+        digest.update(np.ascontiguousarray(cfg.table.stacked()).tobytes())
         if cfg.both_free:  # the source coefficients only act (and only count) when the source moves
             digest.update(np.ascontiguousarray(cfg.torque.source_field_like).tobytes())
             digest.update(np.ascontiguousarray(cfg.torque.source_damping_like).tobytes())

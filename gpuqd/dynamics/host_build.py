@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from gpuqd.dynamics import layout
 from gpuqd.dynamics.kernel_source import bundled_source, variant_flags
@@ -31,7 +32,7 @@ BASE_FLAGS = ("-O3", "-std=c++14", "-fPIC", "-shared", "-ffp-contract=off", "-fn
 OPENMP_FLAG = "-fopenmp"
 COMPILE_TIMEOUT_S = 300
 
-_CTYPES = {
+_CTYPES: dict[str, type[ctypes._SimpleCData[Any]]] = {
     "float64": ctypes.c_double,
     "int64": ctypes.c_longlong,
     "int32": ctypes.c_int,
@@ -148,10 +149,11 @@ def _load(compiler: str, defines_items: tuple[tuple[str, int], ...]) -> ctypes.C
         _compile(bundled_source(host=True), build_flags(defines), path)
     lib = ctypes.CDLL(str(path))
     advance = lib.llg_heun_advance
-    advance.argtypes = [
+    argtypes: list[type[ctypes._SimpleCData[Any]] | type[ctypes.Structure]] = [
         layout.params_ctypes() if arg.is_params else ctypes.c_void_p if arg.pointer else _CTYPES[arg.dtype]
         for arg in layout.KERNEL_ARGS
     ] + [ctypes.c_int]
+    advance.argtypes = argtypes
     advance.restype = None
     lib.philox_words.argtypes = [
         ctypes.c_void_p,

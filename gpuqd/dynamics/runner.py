@@ -117,7 +117,7 @@ class EnsembleResult:
 class PendingState:
     """A state copy in flight (:meth:`EnsembleRunner.snapshot`); ``result()`` waits for it."""
 
-    def __init__(self, pending: object, fingerprint: int) -> None:
+    def __init__(self, pending: Any, fingerprint: int) -> None:
         self._pending, self._fingerprint = pending, fingerprint
 
     def result(self) -> dict[str, np.ndarray]:

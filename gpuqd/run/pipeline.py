@@ -14,23 +14,26 @@ import hashlib
 import json
 import platform
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
 from gpuqd.atomic_io import atomic_write_text
 from gpuqd.run.config.typed import RunConfig
 from gpuqd.run.config.validate import check_time_step
+from gpuqd.run.costs.estimate import estimate_run, memory_estimate
+from gpuqd.run.costs.model import check_memory
 from gpuqd.run.errors import RunError
-from gpuqd.run.estimate import check_memory, estimate_run
 from gpuqd.run.execute.dask_executor import make_executor
 from gpuqd.run.execute.device import device_info, resolve_backend
 from gpuqd.run.execute.executor import Executor
 from gpuqd.run.execute.lock import RunLock
 from gpuqd.run.execute.progress import Reporter
 from gpuqd.run.stages import get_stage
-from gpuqd.run.stages.base import StageContext
+from gpuqd.run.stages.base import StageContext, needed_products
 from gpuqd.run.store.cache import TransportCache
 from gpuqd.run.store.file_errors import make_dirs
 from gpuqd.run.store.results import AXIS_LABELS, AXIS_VARIABLES, save_results
@@ -150,9 +153,9 @@ def _run(
     meta = rd.read_meta() if mode == "resume" else {}
     backend = _backend_for(cfg, rd, mode, meta)
     stages = [get_stage(name) for name in cfg.stages]
-    check_memory(estimate_run(cfg.data, backend, calibrate=False), allow_large)
+    check_memory(memory_estimate(cfg, backend), allow_large)
     check_time_step(cfg)  # needs the grid's transport solves at the table ends: after the memory check
-    for line in estimate_run(cfg.data, backend, figures=make_figures).lines() if estimate else []:
+    for line in estimate_run(cfg, backend, figures=make_figures, report=reporter.message).lines() if estimate else []:
         reporter.message(line)
     if mode == "replace":  # --force: the old run goes only now that the new one may start
         rd.remove()
@@ -176,7 +179,7 @@ def _run(
         rd.write_meta(meta)
 
     own_executor = executor is None
-    if own_executor:
+    if executor is None:
         executor = make_executor(cfg.execution, backend, reporter.message)
     ctx = StageContext(
         cfg=cfg,
@@ -186,10 +189,10 @@ def _run(
         cache=TransportCache(cfg.runs_dir / ".cache"),
         checkpoint_dir=rd.checkpoint_dir,
         config_hash=config_hash(cfg),
-        needs=frozenset().union(*(s.needs(cfg) for s in stages)),
+        needs=needed_products(cfg, stages),
     )
     arrays: dict[str, np.ndarray] = dict(cfg.grid.axes()) | dict(AXIS_LABELS)
-    variables: dict[str, dict] = dict(AXIS_VARIABLES)
+    variables: dict[str, Mapping[str, Any]] = dict(AXIS_VARIABLES)
     notes: list[str] = []
     try:
         for stage in stages:
@@ -201,8 +204,9 @@ def _run(
             arrays.update(result.arrays)
             notes.extend(result.notes)
     finally:
-        if own_executor and hasattr(executor, "close"):
-            executor.close()
+        close = getattr(executor, "close", None)
+        if own_executor and close is not None:
+            close()
 
     t0 = time.perf_counter()
     attrs = {

@@ -72,6 +72,7 @@ def fmr_run(tmp_path_factory, tiny_fmr):
     return tmp / "runs" / "tiny_fmr", called
 
 
+@pytest.mark.slow
 def test_fmr_only_skips_dynamics(fmr_run, tiny_fmr):
     run_dir, called = fmr_run
     assert not called
@@ -82,6 +83,7 @@ def test_fmr_only_skips_dynamics(fmr_run, tiny_fmr):
     assert meta["status"] == "finished"
 
 
+@pytest.mark.slow
 def test_fmr_arrays_round_trip_and_masks(fmr_run, tiny_fmr):
     run_dir, _ = fmr_run
     r = load_run(run_dir)
@@ -142,6 +144,7 @@ def test_fmr_arrays_round_trip_and_masks(fmr_run, tiny_fmr):
     assert np.all(np.isnan(r["fmr_sim_chi_imag"][~stable_sp]))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAVE_MPL, reason="matplotlib not installed")
 def test_fmr_figures_written(fmr_run):
     run_dir, _ = fmr_run
@@ -170,6 +173,7 @@ def test_shipped_fmr_config_validates():
     )
 
 
+@pytest.mark.slow
 def test_estimate_counts_the_simulated_fmr_steps_exactly(fmr_run, tiny_fmr):
     """The run estimate's step count of the simulated FMR is the number of steps the run integrated."""
     from gpuqd.run.stages.fmr import simulation_steps

@@ -278,7 +278,7 @@ def _check_writable(runs_dir: str, ctx: _Ctx, path: str) -> None:
 
 def _key_paths(spec: Section, prefix: str = "") -> list[str]:
     """Every key path of the schema (``dynamics.dt``, ``grid.V.num``, ...)."""
-    out = []
+    out: list[str] = []
     for key, sub in spec.fields.items():
         kp = f"{prefix}.{key}" if prefix else key
         out += _key_paths(sub, kp) if isinstance(sub, Section) else [kp]

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from gpuqd.atomic_io import atomic_savez
+from gpuqd.atomic_io import atomic_save_arrays
 from gpuqd.run.errors import RunError
 from gpuqd.run.execute.checkpoint_clock import CheckpointClock
 from gpuqd.run.store.file_errors import REMEDY_FORCE, load_npz
@@ -91,7 +91,7 @@ class Checkpoint:
 
     def save(self, state: dict[str, np.ndarray]) -> None:
         """Write ``state`` atomically (then the kill test hook may fire)."""
-        atomic_savez(self.path, _config_hash=np.array(self.config_hash), **state)
+        atomic_save_arrays(self.path, {"_config_hash": np.array(self.config_hash), **state})
         self.saved += 1
         kill_hook(self.hook, self.saved)
 

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from gpuqd.atomic_io import atomic_savez
+from gpuqd.atomic_io import atomic_save_arrays
 from gpuqd.run.execute.checkpoint import kill_hook
 
 __all__ = [
@@ -52,8 +52,9 @@ class Job:
 class UnitExecutor(Protocol):
     """Runs chained jobs, possibly on other processes or machines; results come back in completion order."""
 
-    #: number of worker processes (1 for in-process execution)
-    n_workers: int
+    @property
+    def n_workers(self) -> int:
+        """Number of worker processes (1 for in-process execution)."""
 
     def map_dynamic(
         self, task: Callable[..., Any], shared: Any, jobs: Iterable[Job], on_result: Callable[[Job, Any], Iterable[Job]]
@@ -115,7 +116,7 @@ class UnitStore:
         return sorted(p for p in self.directory.iterdir() if self._NAME.fullmatch(p.name))
 
     def save(self, chain: int, link: int, arrays: dict[str, np.ndarray]) -> Path:
-        path = atomic_savez(self.path(chain, link), _unit_fingerprint=np.array(self.fingerprint), **arrays)
+        path = atomic_save_arrays(self.path(chain, link), {"_unit_fingerprint": np.array(self.fingerprint), **arrays})
         for k in range(link):
             self.path(chain, k).unlink(missing_ok=True)
         return path
@@ -190,11 +191,12 @@ def run_chains(
         stats.reused += link + 1
         done_units += link + 1
     for chain in range(n_chains):
-        if last[chain] is None:
+        previous = last[chain]
+        if previous is None:
             jobs.append(Job(f"{stage}-c{chain}-l0", (chain, 0) + tuple(start_args(chain))))
         else:
             link = store.latest()[chain]
-            args = next_args(chain, link, last[chain])
+            args = next_args(chain, link, previous)
             if args is not None:
                 jobs.append(Job(f"{stage}-c{chain}-l{link + 1}", (chain, link + 1) + tuple(args)))
     total_units = n_chains * n_links

@@ -21,6 +21,8 @@ import numpy as np
 from gpuqd.dynamics import EnsembleResult, EnsembleRunner, EnsembleSpec
 from gpuqd.run.config.factories import make_magnet, make_torque
 from gpuqd.run.config.typed import RunConfig
+from gpuqd.run.costs.coefficients import Costs
+from gpuqd.run.costs.model import MAPS_PER_POINT, RESULTS_PER_TRAJ, StageEstimate, table_bytes
 from gpuqd.run.errors import SetupError
 from gpuqd.run.execute.progress import Reporter
 from gpuqd.run.stages.base import Stage, StageContext, StageResult, needs_torque_table
@@ -127,6 +129,21 @@ NOTES = (
 )
 
 
+def estimate(cfg: RunConfig, costs: Costs, needs: frozenset[str]) -> StageEstimate:
+    """All grid points × ``dynamics.trajectories_per_point`` trajectories for ``dynamics.t_end/dt`` steps
+    (no compaction); memory: the table, the engine state and the results per trajectory, the maps."""
+    n_pts = cfg.grid.n_points
+    steps = cfg.dynamics.steps
+    n_traj = n_pts * cfg.dynamics.trajectories_per_point
+    table = cfg.torque.model == "transport"
+    ec = costs.engine(table)
+    per_traj = ec.bytes_per_traj if ec else 0.0
+    memory = table_bytes(n_pts, cfg.transport.n_theta) if table else 0
+    memory += int(n_traj * (per_traj + RESULTS_PER_TRAJ * 8) + MAPS_PER_POINT * n_pts * 8)
+    work = f"{n_traj} trajectories × {steps} steps = {n_traj * steps:.3g} trajectory-steps"
+    return StageEstimate("dynamics", work, steps * ec.step(n_traj) if ec else None, memory)
+
+
 def inset_points(cfg: RunConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flat grid indices nearest to the requested inset points, and (requested, used) over U."""
     return cfg.grid.nearest_points(cfg.figures.inset_eps_tilde, cfg.figures.inset_V)
@@ -157,6 +174,8 @@ class DynamicsWork:
         torque = make_torque(cfg, self.torque_table)
         sample_every = dyn.sample_every or max(1, dyn.steps // 2000)
         sample_traj = self.sample_ids()
+        block: dict[str, Any]
+        point_index: np.ndarray | None
         if ids is None:
             n_traj, block = self.n_items, {"trajectory_offset": 0}
             point_index = np.repeat(np.arange(cfg.grid.n_points, dtype=np.int64), tpp)
@@ -205,7 +224,7 @@ class DynamicsWork:
         order = np.argsort(ids, kind="stable")
         if not np.array_equal(ids[order], np.arange(self.n_items)):
             raise ValueError("the blocks do not partition the trajectory ids 0 .. n_items - 1")
-        rows = {}
+        rows: dict[int, tuple[EnsembleResult, int]] = {}
         for p in parts:
             sampled = p.trajectory_ids[np.flatnonzero(np.isin(p.trajectory_ids, self.sample_ids()))]
             rows |= {int(t): (p, r) for r, t in enumerate(sampled)}
@@ -296,4 +315,5 @@ STAGE = Stage(
     variables=VARIABLES,
     figures=("fig2_switching", "fig3_readout"),
     needs=needs_torque_table,
+    estimate=estimate,
 )

@@ -32,6 +32,8 @@ from gpuqd.observables.fmr_simulation import (
 from gpuqd.run.config.factories import make_spin_valve
 from gpuqd.run.config.schema import Flag, Num, Section, Vec3
 from gpuqd.run.config.typed import RunConfig, thermal_field_variance
+from gpuqd.run.costs.coefficients import Costs
+from gpuqd.run.costs.model import MAPS_PER_POINT, StageEstimate
 from gpuqd.run.execute.checkpoint import kill_hook
 from gpuqd.run.execute.execution import UnitStore
 from gpuqd.run.stages.base import Fail, Stage, StageContext, StageResult
@@ -399,6 +401,23 @@ def run(ctx: StageContext) -> StageResult:
     return StageResult(arrays=arrays, notes=notes)
 
 
+def estimate(cfg: RunConfig, costs: Costs, needs: frozenset[str]) -> StageEstimate:
+    """Collinear solves at every grid point; with ``fmr.simulate`` the engine steps of the simulated
+    spectra (counted exactly by :func:`simulation_steps`, a few transport solves)."""
+    f, n_pts = cfg.fmr, cfg.grid.n_points
+    work = f"{n_pts} points × 2 collinear solves"
+    seconds: float | None = n_pts * costs.transport(cfg.transport.order).point(2)
+    if f.simulate:
+        steps, n = simulation_steps(cfg), int(f.trajectories)
+        work += f"; simulated FMR {steps:.3g} steps × {n} trajectories"
+        per, engine = costs.fmr_step(), costs.engine(table=False) if n > 1 else None
+        if per is None or (n > 1 and engine is None):
+            seconds = None
+        else:
+            seconds = (seconds or 0.0) + steps * (per + (n - 1) * (engine.d if engine else 0.0))
+    return StageEstimate("fmr", work, seconds, int(MAPS_PER_POINT * 2 * n_pts * 8))
+
+
 STAGE = Stage(
     name="fmr",
     order=20,
@@ -409,4 +428,5 @@ STAGE = Stage(
     check=check,
     variables=VARIABLES,
     figures=("fmr_maps", "fmr_spectra"),
+    estimate=estimate,
 )

@@ -27,6 +27,7 @@ from gpuqd.observables.adaptive_switching import AdaptiveSwitchingRun, protocol_
 from gpuqd.run.config.factories import make_magnet, make_torque
 from gpuqd.run.config.schema import Choice, Flag, Num, Section, Vec3
 from gpuqd.run.config.typed import RunConfig, check_step_count
+from gpuqd.run.costs import switching as switching_costs
 from gpuqd.run.errors import RunError
 from gpuqd.run.execute.progress import Reporter
 from gpuqd.run.stages.base import Fail, Stage, StageContext, StageResult, needs_torque_table
@@ -294,4 +295,5 @@ STAGE = Stage(
     variables=VARIABLES,
     figures=("switching_times_maps", "switching_times_survival"),
     needs=needs_torque_table,
+    estimate=switching_costs.estimate,
 )

@@ -56,7 +56,7 @@ def now() -> str:
 
 def git_commit() -> str | None:
     """The git commit of the source tree gpuqd was imported from (with '-dirty'), if any."""
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]  # gpuqd/run/store/rundir.py → the source tree
     try:
         out = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
