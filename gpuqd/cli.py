@@ -25,6 +25,7 @@ from gpuqd.version import __version__
 EXIT_BAD_INPUT = 2
 EXIT_RUNTIME = 1
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 def _fail(msg: str, code: int = EXIT_BAD_INPUT) -> int:
@@ -98,9 +99,13 @@ def _draw_figures(run_dir: Path, rep) -> list[Path]:  # noqa: ANN001 - a Reporte
 
 
 def cmd_run(args) -> int:
+    from gpuqd.run.errors import ConfigError
     from gpuqd.run.execute.progress import RichReporter
     from gpuqd.run.pipeline import run_pipeline
     from gpuqd.run.store.rundir import RunDir
+
+    if args.resume and args.force:
+        raise ConfigError("--resume and --force contradict each other (continue the run, or start it over); give one")
 
     if args.threads is not None:  # read by the cpu engine (gpuqd.dynamics.host_build.default_threads)
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
@@ -260,7 +265,16 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"gpuqd: warning: {message}", file=sys.stderr)
 
 
+def _os_error(exc: OSError) -> str:
+    """One line for an OSError that reached the command line (disk full, a file that vanished, ...)."""
+    from gpuqd.run.store.file_errors import oserror_text
+
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{oserror_text(exc)}" if exc.strerror else str(exc)
+
+
 def main(argv: list[str] | None = None) -> int:
+    from gpuqd.interrupts import exit_status, handle_signals
     from gpuqd.run.config.yaml_input import command_line
     from gpuqd.run.errors import ConfigError, RunError
 
@@ -271,14 +285,19 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("ignore", RuntimeWarning)
     warnings.showwarning = _show_warning
     try:
-        return args.func(args)
+        with handle_signals():
+            return args.func(args)
     except (ConfigError, RunError) as exc:
         return _fail(str(exc))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # SIGINT or SIGTERM (gpuqd.interrupts): a checkpoint is written
+        name = "SIGTERM" if exit_status(exc) == EXIT_TERMINATED else "interrupted"
         again = command_line(argv, add=["--resume"], drop=["--force"]) if args.command == "run" else ""
-        return _fail(f"interrupted; continue with `{again}`" if again else "interrupted", EXIT_INTERRUPTED)
-    except FileNotFoundError as exc:
-        return _fail(str(exc))
+        text = f"{name}; work up to the last step is saved; continue with `{again}`" if again else name
+        return _fail(text, exit_status(exc))
+    except OSError as exc:  # disk full, permissions, ...: the run is marked stopped, --resume continues it
+        again = command_line(argv, add=["--resume"], drop=["--force"]) if args.command == "run" else ""
+        hint = f"; fix it, then continue with `{again}`" if again else ""
+        return _fail(f"{_os_error(exc)}{hint}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -151,7 +151,7 @@ def test_number_parser():
 
 @pytest.mark.slow
 def test_readme_dt_bound_is_the_validation_bound():
-    from gpuqd.dynamics.stability import MAX_NOISE_ANGLE, max_rate_dt
+    from gpuqd.dynamics.stability import max_noise_rotation, max_rate_dt
     from gpuqd.run.config.validate import dt_limit, load_config
 
     text = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
@@ -162,5 +162,5 @@ def test_readme_dt_bound_is_the_validation_bound():
     assert float(m.group(2)) == cfg.magnet.alpha / cfg.magnet.S
     limit, _ = dt_limit(cfg.data)
     assert matches(m.group(3), limit)
-    k = re.search(r"√\(σ² dt\)/√\(S²\+α²\) ≤ ([\d.]+) rad", text)
-    assert k and float(k.group(1)) == MAX_NOISE_ANGLE
+    k = re.search(r"√\(σ² dt\)/√\(S²\+α²\) ≤ ([\d.]+) rad at α/S = ([\d.]+)", text)
+    assert k and matches(k.group(1), max_noise_rotation(1.0, float(k.group(2))))

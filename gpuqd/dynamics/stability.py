@@ -22,6 +22,14 @@ fastest mode: 4.44 / 3.15 / 1.01 against 4.95 exact at r Δt = 0.6 / 0.8 / 0.99 
 The guard refuses where |ε| > MAX_RATE_ERROR (10 %; at a = 0.1: r Δt > 0.59) or where the relative
 error of the precession frequency exceeds the same bound (the criterion for α = 0), and warns above
 r Δt = WARN_RATE_DT. Units: rates in Γ, times in 1/Γ.
+
+Noise (docs/physics.md §15). The engines stop a run when |n|² changes by more than
+NORM_DRIFT_LIMIT (5 %) in one step. Since F(x) ⊥ x, one Heun step from a unit n changes the norm by
+exactly |n′|² − 1 = ¼ |Δt (F(n_p) − F(n))|², which to leading order is at most ¼ g ρ⁴ (1 + ρ)² with
+ρ the step's rotation angle and g = (S + α)²/(S² + α²). The thermal part of ρ is s |ξ| (s the
+per-step rotation √(σ² Δt)/√(S² + α²), ξ the step's three normals, |ξ|² a χ² variable with 3 degrees
+of freedom), so the guard bounds s such that the probability that any of GUARD_TRAJECTORY_STEPS
+trajectory-steps trips the check stays below GUARD_ABORT_PROBABILITY.
 """
 
 from __future__ import annotations
@@ -31,13 +39,42 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy import optimize
 
 from gpuqd.dynamics.model import Macrospin
 
 MAX_RATE_ERROR = 0.10
 WARN_RATE_DT = 0.2
-MAX_NOISE_ANGLE = 0.2
+#: the engines' health check: largest change of |n|² in one step (gpuqd/dynamics/engines/numpy_engine.py)
+NORM_DRIFT_LIMIT = 0.05
+#: trajectory-steps the noise bound covers (4·10⁶ grid points × 2.5·10⁶ steps) ...
+GUARD_TRAJECTORY_STEPS = 1e13
+#: ... with at most this probability that one of them trips the norm check
+GUARD_ABORT_PROBABILITY = 1e-3
+
+
+def chi2_3_tail(y: float) -> float:
+    """P(|ξ|² > y) for ξ ~ N(0, 1)³ (χ² with 3 degrees of freedom): erfc(√(y/2)) + √(2y/π) e^{−y/2}."""
+    return math.erfc(math.sqrt(y / 2.0)) + math.sqrt(2.0 * y / math.pi) * math.exp(-y / 2.0)
+
+
+def critical_rotation(S: float, alpha: float, limit: float = NORM_DRIFT_LIMIT) -> float:
+    """Per-step rotation ρ (rad) at which the leading-order bound ¼ g ρ⁴ (1 + ρ)² on the norm change
+    of one Heun step reaches ``limit``; g = (S + α)²/(S² + α²)."""
+    from scipy import optimize  # imported here: 0.25 s of every start-up otherwise
+
+    g = (S + alpha) ** 2 / (S * S + alpha * alpha)
+    return float(optimize.brentq(lambda r: 0.25 * g * r**4 * (1.0 + r) ** 2 - limit, 0.0, 2.0, xtol=1e-12))
+
+
+def max_noise_rotation(S: float, alpha: float) -> float:
+    """Largest per-step thermal rotation scale s = √(σ² Δt)/√(S² + α²) the guard admits (rad): the
+    critical rotation over the √χ²₃ quantile that GUARD_TRAJECTORY_STEPS draws exceed with probability
+    GUARD_ABORT_PROBABILITY."""
+    from scipy import optimize
+
+    target = GUARD_ABORT_PROBABILITY / GUARD_TRAJECTORY_STEPS
+    y = optimize.brentq(lambda v: math.log(chi2_3_tail(v)) - math.log(target), 1.0, 1000.0, xtol=1e-10)
+    return critical_rotation(S, alpha) / math.sqrt(y)
 
 
 def heun_rate_errors(rate_dt: float | np.ndarray, damping_ratio: float) -> tuple[np.ndarray, np.ndarray]:
@@ -68,6 +105,8 @@ def max_rate_dt(damping_ratio: float, tolerance: float = MAX_RATE_ERROR) -> floa
         return float(grid[-1])
     hi = grid[bad[0]]
     lo = grid[bad[0] - 1] if bad[0] > 0 else 0.0
+    from scipy import optimize  # imported here: 0.25 s of every start-up otherwise
+
     return float(optimize.brentq(lambda x: _worst_error(x, damping_ratio) - tolerance, lo, hi, xtol=1e-12))
 
 
@@ -75,15 +114,16 @@ def time_step_limits(magnet: Macrospin, max_torque: float) -> tuple[float, float
     """(fastest rate r in Γ, dt bound from it, per-step noise rotation per √dt, dt bound from the noise).
 
     r = (KV + |field| + |h_ac| + 4|K_cubic| + max_torque)/S, also ≥ the AC frequency; the bounds are
-    r·dt ≤ max_rate_dt(α/S) and sqrt(σ² dt)/sqrt(S² + α²) ≤ MAX_NOISE_ANGLE. Same signature and meaning
-    as the limits it replaces, so callers swap the import only.
+    r·dt ≤ max_rate_dt(α/S) and sqrt(σ² dt)/sqrt(S² + α²) ≤ max_noise_rotation(S, α).
     """
     rate = magnet.fastest_rate + max_torque / magnet.S
     if magnet.ac_field is not None:
         rate = max(rate, magnet.ac_field[1])
     dt_rate = max_rate_dt(magnet.alpha / magnet.S) / rate if rate > 0 else math.inf
     noise_per_sqrt_dt = math.sqrt(magnet.noise_variance) / math.hypot(magnet.S, magnet.alpha)
-    dt_noise = (MAX_NOISE_ANGLE / noise_per_sqrt_dt) ** 2 if noise_per_sqrt_dt > 0 else math.inf
+    dt_noise = (
+        (max_noise_rotation(magnet.S, magnet.alpha) / noise_per_sqrt_dt) ** 2 if noise_per_sqrt_dt > 0 else math.inf
+    )
     return rate, dt_rate, noise_per_sqrt_dt, dt_noise
 
 
@@ -99,7 +139,8 @@ def check_time_step(magnet: Macrospin, max_torque: float, dt: float) -> None:
     if dt > dt_noise:
         raise ValueError(
             f"dt = {dt} too large for the noise: per-step rotation sqrt(σ² dt)/sqrt(S²+α²) = "
-            f"{noise_per_sqrt_dt * math.sqrt(dt):.3g}, need dt <= {dt_noise:.4g} (rotation <= {MAX_NOISE_ANGLE})"
+            f"{noise_per_sqrt_dt * math.sqrt(dt):.3g}, need dt <= {dt_noise:.4g} (rotation <= "
+            f"{max_noise_rotation(magnet.S, magnet.alpha):.3g}, so that the engine's 5% norm check never trips)"
         )
     if rate * dt > WARN_RATE_DT:
         decay, _ = heun_rate_errors(rate * dt, magnet.alpha / magnet.S)

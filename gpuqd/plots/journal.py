@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gpuqd.atomic_io import atomic_open, atomic_write_text
+
 __all__ = [
     "matplotlib_available",
     "pyplot",
@@ -219,12 +221,6 @@ def caption_line(what: str, config: Mapping[str, Any], fmt: FigureFormat, notice
     return f"{text} Run: {config.get('name', '?')}; width {fmt.name} ({fmt.width_in:g} in)."
 
 
-def _write_atomic(path: Path, write: Any) -> None:
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    write(tmp)
-    tmp.replace(path)
-
-
 def save(fig, out: Path, stem: str, config: Mapping[str, Any], what: str, notice: str = "") -> list[Path]:  # noqa: ANN001
     """Write ``out/stem.png`` (at :data:`PRINT_DPI`), ``.pdf`` and the caption ``.txt`` atomically, at
     exactly the figure's width (no tight bounding box), with the caption and the run's parameters in
@@ -247,8 +243,9 @@ def save(fig, out: Path, stem: str, config: Mapping[str, Any], what: str, notice
     paths = []
     for ext in ("png", "pdf"):
         p = out / f"{stem}.{ext}"
-        _write_atomic(p, lambda tmp, ext=ext: fig.savefig(tmp, dpi=PRINT_DPI, metadata=meta[ext], format=ext))
+        with atomic_open(p, suffix=f".{ext}") as tmp:  # unpredictable temporary name, no symlinks followed
+            fig.savefig(tmp, dpi=PRINT_DPI, metadata=meta[ext], format=ext)
         paths.append(p)
-    _write_atomic(out / f"{stem}.txt", lambda tmp: tmp.write_text(caption + "\n", encoding="utf-8"))
+    atomic_write_text(out / f"{stem}.txt", caption + "\n")
     pyplot().close(fig)
     return paths

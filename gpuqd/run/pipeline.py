@@ -31,13 +31,14 @@ from gpuqd.run.execute.dask_executor import make_executor
 from gpuqd.run.execute.device import device_info, resolve_backend
 from gpuqd.run.execute.executor import Executor
 from gpuqd.run.execute.lock import RunLock
+from gpuqd.run.execute.preflight import preflight
 from gpuqd.run.execute.progress import Reporter
 from gpuqd.run.stages import get_stage
 from gpuqd.run.stages.base import StageContext, needed_products
 from gpuqd.run.store.cache import TransportCache
 from gpuqd.run.store.file_errors import make_dirs
 from gpuqd.run.store.results import AXIS_LABELS, AXIS_VARIABLES, save_results
-from gpuqd.run.store.rundir import RunDir, git_commit, now, prepare_run_dir
+from gpuqd.run.store.rundir import RunDir, git_commit, mark_stopped, now, prepare_run_dir
 from gpuqd.version import __version__
 
 __all__ = ["run_pipeline", "config_hash", "UNITS"]
@@ -123,16 +124,19 @@ def run_pipeline(
     """
     reporter = reporter or Reporter()
     lock = RunLock(cfg.run_dir, argv).acquire()
-    created: list[Path] = []  # the run directory, once this session has created it
+    created: list[Path] = []  # the run directory, once this session has created it (then meta.json)
     try:
         rd, mode = prepare_run_dir(cfg.run_dir, cfg.data, resume, force, __version__)
         if mode == "finished":
             reporter.message(f"{rd.path}: run already finished; nothing to do (use --force to recompute)")
             return rd.path
         return _run(cfg, rd, mode, reporter, make_figures, argv, executor, allow_large, created, estimate)
-    except RunError:
-        if created and not RunDir(cfg.run_dir).has_checkpoints():
-            RunDir(cfg.run_dir).remove()  # a new run with nothing of value yet: no partial run directory
+    except BaseException as exc:
+        rd_now = RunDir(cfg.run_dir)
+        if isinstance(exc, RunError | OSError) and rd_now.path in created and not rd_now.has_checkpoints():
+            rd_now.remove()  # a new run with nothing of value yet: no partial run directory
+        elif rd_now.meta_path in created:  # this session marked it "running": now interrupted or failed
+            mark_stopped(rd_now, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
         raise
     finally:
         lock.release(remove_parents=not cfg.run_dir.exists())
@@ -153,6 +157,7 @@ def _run(
     meta = rd.read_meta() if mode == "resume" else {}
     backend = _backend_for(cfg, rd, mode, meta)
     stages = [get_stage(name) for name in cfg.stages]
+    preflight(cfg.runs_dir / ".cache", rd, mode, None if executor else cfg.execution.scheduler)
     check_memory(memory_estimate(cfg, backend), allow_large)
     check_time_step(cfg)  # needs the grid's transport solves at the table ends: after the memory check
     for line in estimate_run(cfg, backend, figures=make_figures, report=reporter.message).lines() if estimate else []:
@@ -165,12 +170,14 @@ def _run(
     make_dirs(rd.path, "run directory")
     if mode == "new":
         created.append(rd.path)
+    rd.remove_temporary_files()  # leftovers of a kill -9 mid-write
     start = now()
     if mode == "new":
         atomic_write_text(rd.config_path, cfg.to_yaml())
         meta = _new_meta(cfg, backend, start)
     meta["status"] = "running"
     meta.setdefault("sessions", []).append({"start": start, "resumed": mode == "resume", "argv": argv})
+    created.append(rd.meta_path)  # from here on a failure marks the run stopped
     rd.write_meta(meta)
 
     def stage_time(name: str, t0: float) -> None:

@@ -20,13 +20,15 @@ Units: I_FL, I_DL in ħΓ (coefficients of the non-normalised e_FL, e_DL of docs
 from __future__ import annotations
 
 import json
+import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from gpuqd.atomic_io import atomic_save_arrays, atomic_savez
+from gpuqd.atomic_io import atomic_save_arrays, atomic_savez, checksum_ok
 from gpuqd.version import __version__
 
 QUANTITIES = ("field_like", "damping_like", "charge_current")
@@ -274,7 +276,9 @@ class TorqueTable:
                 if cache is not None:
                     cache.mkdir(parents=True, exist_ok=True)
                     atomic_save_arrays(
-                        cache / f"block_{i:05d}.npz", block | {f"stamp_{k}": v for k, v in stamps[i].items()}
+                        cache / f"block_{i:05d}.npz",
+                        block | {f"stamp_{k}": v for k, v in stamps[i].items()},
+                        checksum=True,
                     )
                     n_saved += 1
                     if on_block_saved is not None:
@@ -294,13 +298,15 @@ class TorqueTable:
         )
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | Path) -> Path:
-        """Write the table to ``path`` (.npz, readable with NumPy alone) atomically."""
+    def save(self, path: str | Path, checksum: bool = False) -> Path:
+        """Write the table to ``path`` (.npz, readable with NumPy alone) atomically; ``checksum``: and
+        ``<path>.sha256`` beside it (:func:`gpuqd.atomic_io.checksum_ok`)."""
         path = Path(path)
         sources = {q: getattr(self, q) for q in SOURCE_QUANTITIES} if self.has_source else {}
         extras = {f"extra_{k}": v for k, v in self.extra.items()}
         atomic_savez(
             path,
+            checksum=checksum,
             **sources,
             **extras,
             field_like=self.field_like,
@@ -375,10 +381,13 @@ def _read_block(cache: Path | None, index: int, stamp: dict, names: tuple[str, .
     path = cache / f"block_{index:05d}.npz"
     if not path.exists():
         return None
+    if not checksum_ok(path):  # truncated, edited or foreign: recomputed, never used
+        warnings.warn(f"partial table block {path} is damaged (checksum mismatch); recomputing it", stacklevel=2)
+        return None
     try:
         with np.load(path, allow_pickle=False) as data:
             if not all(np.array_equal(data[f"stamp_{k}"], v) for k, v in stamp.items()):
                 return None
             return {name: data[name] for name in names}
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
         return None

@@ -66,6 +66,13 @@ def _style(line) -> tuple:  # noqa: ANN001
     return (to_rgba(color), ls, marker, round(float(line.get_linewidth()), 2) if ls else None)
 
 
+def _flatten(items) -> list:  # noqa: ANN001
+    out = []
+    for item in items:
+        out += _flatten(item) if isinstance(item, tuple | list) else [item]
+    return out
+
+
 def _is_map(ax) -> bool:  # noqa: ANN001
     from matplotlib.collections import QuadMesh
     from matplotlib.image import AxesImage
@@ -123,10 +130,13 @@ def layout_problems(fig, width_in: float, min_pt: float) -> list[tuple[str, str]
     explained = set()
     for leg in _legends(fig):
         explained |= {_style(h) for h in leg.legend_handles if isinstance(h, Line2D)}
+    labels = {t.get_text() for leg in _legends(fig) for t in leg.get_texts()}
     for ax in fig.axes:
+        # the lines of a labelled container (error bars: data line and caps) are explained by its entry
+        in_entry = {id(x) for c in ax.containers if c.get_label() in labels for x in _flatten(c)}
         for line in ax.get_lines():
             x, y = (np.asarray(a, dtype=float) for a in line.get_data())
-            if not line.get_visible() or not np.isfinite(x * y).any():
+            if not line.get_visible() or not np.isfinite(x * y).any() or id(line) in in_entry:
                 continue
             if _style(line) not in explained:
                 problems.append(("explained", f"line {line.get_label()!r} in {ax.get_title()[:30]!r}: no legend entry"))

@@ -67,8 +67,30 @@ STATS = {
     "outputs": ["switching_times"],
     "figures": None,
 }
+WRITE_ERROR = {
+    "name": "l_wer",
+    "outputs": ["write_error"],
+    "write_error": {
+        "rest_eps_tilde": -0.3,
+        "rest_V": 0.0,
+        "write_eps_tilde": -0.3,
+        "write_V": -0.4,
+        "read_V": 0.4,
+        "settle": 2.0,
+        "widths": [1.0, 2.0, 4.0],
+        "trajectories": 100,
+        "chunk_trajectories": 100,
+        "fp_degree": 32,
+    },
+}
+WRITE_ERROR_MAP = {
+    "name": "l_wer_map",
+    "outputs": ["write_error"],
+    "write_error": WRITE_ERROR["write_error"]
+    | {"write_eps_tilde": None, "write_V": None, "trajectories": 0, "map_width": 4.0},
+}
 #: the small runs whose figures are checked (sections replaced in tests/tiny_config.py's tiny run)
-RUNS = (MAPS, FMR, STATS)
+RUNS = (MAPS, FMR, STATS, WRITE_ERROR, WRITE_ERROR_MAP)
 #: widths checked: the default (no key: double, 7.0 in), single (3.4 in) and a width in between
 WIDTHS = ((None, 7.0), ("single", 3.4), (5.0, 5.0))
 MIN_PT = 7.0
@@ -116,8 +138,8 @@ def test_every_figure_at_journal_size(runs, monkeypatch, width, width_in):
 
     def inspect(self, fname, *args, **kwargs):  # noqa: ANN001, ANN202
         result = original(self, fname, *args, **kwargs)  # check the figure as it was saved
-        name = Path(str(fname)).name
-        if name.endswith(".png"):
+        name = Path(str(getattr(fname, "name", fname))).name  # a path or the open temporary file
+        if kwargs.get("format", name.rsplit(".", 1)[-1]) == "png":
             seen.append(name)
             for check, message in layout_problems(self, width_in, MIN_PT):
                 problems[check].append(f"{name}: {message}")
@@ -135,7 +157,7 @@ def test_every_figure_at_journal_size(runs, monkeypatch, width, width_in):
                 if _png_width_px(p) > width_in * dpi + 1:
                     problems["width"].append(f"{p.name}: {_png_width_px(p)} px > {width_in:g} in at {dpi} dpi")
                 _check_caption_and_metadata(p, cfg.name, problems)
-    assert len(seen) >= 8, seen
+    assert len(seen) >= 10, seen  # 8 figures of the first three runs, 2 of write_error
     report = "\n".join(f"[{check}] {m}" for check, ms in sorted(problems.items()) for m in ms)
     assert not problems, f"layout checks failed: {sorted(problems)}\n{report}"
 

@@ -1,6 +1,8 @@
 """Dask execution on a local cluster of 2 worker processes (one cluster for the module).
 
-- the cluster gpuqd starts listens on the loopback interface only (scheduler, workers, nannies, HTTP);
+- the cluster gpuqd starts listens on the loopback interface only (scheduler, workers, nannies, HTTP),
+  over TLS with the cluster's own credentials; the runs below reach it as an "existing scheduler"
+  through the dask configuration a user of a TLS scheduler writes (``distributed.comm.tls.*``);
 - `execution: dask` gives results arrays bit-identical to `execution: local` (switching diagram);
 - a worker process killed mid-run (by the test): Dask reschedules its unit, the results are identical;
 - a client killed mid-run (SIGKILL, subprocess) and resumed: identical results, only the missing units
@@ -98,11 +100,39 @@ FMR = {
 }
 
 
+def credential_files(security, folder: Path) -> dict[str, str]:
+    """The cluster's TLS credentials as files (0600) and the dask configuration environment naming them,
+    as a user of an existing TLS scheduler sets it up."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for name, env in (
+        ("ca", "DASK_DISTRIBUTED__COMM__TLS__CA_FILE"),
+        ("client_cert", "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT"),
+        ("client_key", "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY"),
+    ):
+        path = folder / f"{name}.pem"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        text = {"ca": security.tls_ca_file, "client_cert": security.tls_client_cert}.get(name, security.tls_client_key)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        out[env] = str(path)
+    return out
+
+
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(tmp_path_factory):
+    import dask
+
     cl, client = start_local_cluster(2, "numpy")
     client.wait_for_workers(2, timeout=120)
-    yield cl, client
+    env = credential_files(cl.security, tmp_path_factory.mktemp("tls"))
+    keys = {
+        "DASK_DISTRIBUTED__COMM__TLS__CA_FILE": "distributed.comm.tls.ca-file",
+        "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT": "distributed.comm.tls.client.cert",
+        "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY": "distributed.comm.tls.client.key",
+    }
+    with dask.config.set({keys[k]: v for k, v in env.items()}):
+        yield cl, client, env
     client.close()
     cl.close()
 
@@ -148,13 +178,13 @@ def local_diagram(tmp_path_factory):
 def test_local_cluster_listens_on_loopback_only(cluster):
     import psutil
 
-    cl, client = cluster
-    assert cl.scheduler_address.startswith(f"tcp://{LOOPBACK}:")
+    cl, client, _ = cluster
+    assert cl.scheduler_address.startswith(f"tls://{LOOPBACK}:")
     info = client.scheduler_info()
     assert len(info["workers"]) == 2
     for addr, w in info["workers"].items():
-        assert addr.startswith(f"tcp://{LOOPBACK}:"), addr
-        assert w["nanny"].startswith(f"tcp://{LOOPBACK}:"), w["nanny"]
+        assert addr.startswith(f"tls://{LOOPBACK}:"), addr
+        assert w["nanny"].startswith(f"tls://{LOOPBACK}:"), w["nanny"]
         assert w["nthreads"] == 1
     # one compute thread per worker process, also for OpenMP/BLAS
     assert set(client.run(lambda: os.environ.get("OMP_NUM_THREADS")).values()) == {"1"}
@@ -218,7 +248,7 @@ class _KillWorker(Reporter):
 
 @pytest.mark.slow
 def test_worker_killed_mid_run_gives_identical_result(tmp_path, cluster, local_diagram):
-    cl, client = cluster
+    cl, client, _ = cluster
     data = DIAGRAM | {"execution": {"engine": "dask", "scheduler": cl.scheduler_address}}
     cfg = load_config(_write(tmp_path, data), runs_dir=str(tmp_path / "runs"))
     reporter = _KillWorker(client)
@@ -240,10 +270,10 @@ def _cli_subprocess(args: list[str], cwd: Path, env_extra: dict) -> subprocess.C
 
 @pytest.mark.slow
 def test_client_killed_and_resumed_computes_only_missing_units(tmp_path, cluster, local_diagram):
-    address = cluster[0].scheduler_address
+    address, tls_env = cluster[0].scheduler_address, cluster[2]
     cfg = _write(tmp_path, DIAGRAM)
     args = ["run", str(cfg), "--runs-dir", str(tmp_path / "runs"), "--no-figures", "--scheduler", address]
-    p = _cli_subprocess(args, tmp_path, {KILL_HOOK_ENV: "dynamics:3"})
+    p = _cli_subprocess(args, tmp_path, {KILL_HOOK_ENV: "dynamics:3", **tls_env})
     assert p.returncode == -signal.SIGKILL, p.stderr
     run = tmp_path / "runs" / DIAGRAM["name"]
     store = UnitStore(run / "checkpoint" / "units" / "dynamics")
@@ -251,7 +281,7 @@ def test_client_killed_and_resumed_computes_only_missing_units(tmp_path, cluster
     stored_units = sum(k + 1 for k in latest.values())
     assert stored_units == 3 and len(store.files()) == len(latest)
 
-    p = _cli_subprocess(args + ["--resume"], tmp_path, {})
+    p = _cli_subprocess(args + ["--resume"], tmp_path, tls_env)
     assert p.returncode == 0, p.stderr
     m = re.search(r"units from the run directory (\d+), computed (\d+)", " ".join(p.stderr.split()))
     assert m, p.stderr

@@ -71,6 +71,13 @@ def check_execution_config(data: dict, fail: Callable[[str, str], None]) -> None
             f"invalid address {scheduler!r}; allowed: null or a Dask scheduler address "
             f"such as tcp://host:8786 or tls://host:8786",
         )
+    if scheduler is not None and re.fullmatch(SCHEDULER_PATTERN, str(scheduler)):
+        port = re.search(r":(\d+)/?$", str(scheduler))
+        if port is not None and not 1 <= int(port.group(1)) <= 65535:
+            fail(
+                "execution.scheduler",
+                f"port {port.group(1)} of {str(scheduler)[:80]!r} is out of range; allowed: 1..65535",
+            )
     if scheduler is not None and engine != "dask":
         fail(
             "execution.scheduler",

@@ -25,18 +25,14 @@ from typing import Any
 
 from gpuqd.run import stages as registry
 from gpuqd.run.config.execution_settings import check_execution_config
-from gpuqd.run.config.factories import make_magnet, torque_bound
+from gpuqd.run.config.placement import check_insets, check_writable
 from gpuqd.run.config.schema import REQUIRED, Choice, Flag, Num, OutputList, Section, Str, Vec3, fmt_number
+from gpuqd.run.config.time_step import check_dt, dt_limit
 from gpuqd.run.config.typed import (
-    Grid,
-    MagnetConfig,
     RunConfig,
-    TorqueConfig,
-    TransportConfig,
     check_step_count,
-    section_from_mapping,
 )
-from gpuqd.run.config.yaml_input import describe_type, load_yaml, quote_hint, suggest_key_path
+from gpuqd.run.config.yaml_input import describe_type, load_yaml, quote_hint, short_repr, suggest_key_path
 from gpuqd.run.errors import ConfigError
 
 __all__ = [
@@ -78,6 +74,7 @@ class _Ctx:
         self.override_keys = override_keys
 
     def where(self, path: str) -> str:
+        path = short_repr(path, quote=False)
         if path in self.override_keys:
             return f"{self.source}: {path} (from --set/command line)"
         return f"{self.source}: {path}" if path else self.source
@@ -107,14 +104,14 @@ def _check_num(spec: Num, value: Any, path: str, ctx: _Ctx) -> Any:
         ctx.fail(
             path,
             f"expected a{'n integer' if spec.kind == 'int' else ' number'}, got "
-            f"{type(value).__name__} {value!r} (allowed: {spec.range_text(name)})",
+            f"{type(value).__name__} {short_repr(value)} (allowed: {spec.range_text(name)})",
         )
     if not math.isfinite(value):
-        ctx.fail(path, f"must be finite, got {value!r} (allowed: {spec.range_text(name)})")
+        ctx.fail(path, f"must be finite, got {short_repr(value)} (allowed: {spec.range_text(name)})")
     if spec.kind == "int":
         if isinstance(value, float):
             if not value.is_integer():
-                ctx.fail(path, f"expected an integer, got {value!r} (allowed: {spec.range_text(name)})")
+                ctx.fail(path, f"expected an integer, got {short_repr(value)} (allowed: {spec.range_text(name)})")
             value = int(value)
     else:
         value = float(value)
@@ -140,7 +137,9 @@ def _check(spec: Any, value: Any, path: str, ctx: _Ctx, present: bool) -> Any:
             value = {}
         if not isinstance(value, Mapping):
             ctx.fail(
-                path, f"expected a mapping with keys {', '.join(spec.fields)}, got {type(value).__name__} {value!r}"
+                path,
+                f"expected a mapping with keys {', '.join(spec.fields)}, "
+                f"got {type(value).__name__} {short_repr(value)}",
             )
         for key in value:
             if key not in spec.fields:
@@ -148,9 +147,11 @@ def _check(spec: Any, value: Any, path: str, ctx: _Ctx, present: bool) -> Any:
                 full = suggest_key_path(kp, _key_paths(full_schema()))
                 if full and full.rsplit(".", 1)[-1] == str(key):  # the right key at the wrong level
                     ctx.fail(
-                        kp, f"unknown key '{key}' {'here' if path else 'at the top level'}; did you mean '{full}'?"
+                        kp,
+                        f"unknown key {short_repr(str(key))} {'here' if path else 'at the top level'}; "
+                        f"did you mean '{full}'?",
                     )
-                ctx.fail(kp, f"unknown key '{key}'{_suggest(key, spec.fields)}")
+                ctx.fail(kp, f"unknown key {short_repr(str(key))}{_suggest(key, spec.fields)}")
         out = {}
         for key, sub in spec.fields.items():
             kp = f"{path}.{key}" if path else key
@@ -169,7 +170,7 @@ def _check(spec: Any, value: Any, path: str, ctx: _Ctx, present: bool) -> Any:
         if not isinstance(value, str) or value not in spec.choices:
             close = difflib.get_close_matches(value, spec.choices, n=1, cutoff=0.5) if isinstance(value, str) else []
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            ctx.fail(path, f"invalid value {value!r}; allowed: {spec.allowed(path.rsplit('.', 1)[-1])}{hint}")
+            ctx.fail(path, f"invalid value {short_repr(value)}; allowed: {spec.allowed(path.rsplit('.', 1)[-1])}{hint}")
         return value
     if isinstance(spec, Str):
         if value is None and spec.nullable:
@@ -178,11 +179,11 @@ def _check(spec: Any, value: Any, path: str, ctx: _Ctx, present: bool) -> Any:
             name = path.rsplit(".", 1)[-1]
             ctx.fail(
                 path,
-                f"expected a string matching {spec.pattern!r}, got {describe_type(value)} {value!r}"
+                f"expected a string matching {spec.pattern!r}, got {describe_type(value)} {short_repr(value)}"
                 f"{quote_hint(name, value)}",
             )
         if not re.fullmatch(spec.pattern, value):
-            ctx.fail(path, f"expected a string matching {spec.pattern!r}, got {value!r}")
+            ctx.fail(path, f"expected a string matching {spec.pattern!r}, got {short_repr(value)}")
         return value
     if isinstance(spec, Vec3):
         length = spec.length
@@ -190,63 +191,28 @@ def _check(spec: Any, value: Any, path: str, ctx: _Ctx, present: bool) -> Any:
         ok = ok and (len(value) == length if length else len(value) >= 1)
         if not ok:
             want = f"a list of {length} numbers" if length else "a non-empty list of numbers"
-            ctx.fail(path, f"expected {want} ({spec.unit}), got {value!r}")
+            ctx.fail(path, f"expected {want} ({spec.unit}), got {short_repr(value)}")
         if any(abs(v) > spec.bound for v in value):
-            ctx.fail(path, f"components must satisfy |x| <= {fmt_number(spec.bound)}, got {value!r}")
+            ctx.fail(path, f"components must satisfy |x| <= {fmt_number(spec.bound)}, got {short_repr(value)}")
         return [float(v) for v in value]
     if isinstance(spec, Flag):
         if not isinstance(value, bool):
-            ctx.fail(path, f"expected true or false, got {value!r}")
+            ctx.fail(path, f"expected true or false, got {short_repr(value)}")
         return value
     if isinstance(spec, OutputList):
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list | tuple) or not value:
-            ctx.fail(path, f"expected a non-empty list from {', '.join(spec.choices)}, got {value!r}")
+            ctx.fail(path, f"expected a non-empty list from {', '.join(spec.choices)}, got {short_repr(value)}")
         for v in value:
             if v not in spec.choices:
                 hint = _suggest(v, spec.choices) if isinstance(v, str) else ""
-                ctx.fail(path, f"unknown output {v!r}; allowed: {', '.join(spec.choices)}{hint}")
+                ctx.fail(path, f"unknown output {short_repr(v)}; allowed: {', '.join(spec.choices)}{hint}")
         return list(dict.fromkeys(value))
     raise AssertionError(f"unhandled schema node at {path}")  # pragma: no cover
 
 
 # --------------------------------------------------------------------------------------- physics
-def dt_limit(data: dict) -> tuple[float, str]:
-    """Largest allowed dt (1/Γ) and a human-readable explanation of the bound.
-
-    Uses :func:`gpuqd.dynamics.stability.time_step_limits` (the engine's own guard, docs/physics.md §15)
-    with a bound on the torque coefficients: the constant torques, or for transport torques the solves at
-    the table nodes nearest θ = 0, π (:func:`gpuqd.run.config.factories.torque_bound`). The engine repeats the
-    check with the table interpolant's maximum before the dynamics stage starts.
-    """
-    from gpuqd.dynamics.stability import MAX_NOISE_ANGLE, MAX_RATE_ERROR, max_rate_dt, time_step_limits
-
-    magnet = make_magnet(section_from_mapping(MagnetConfig, data["magnet"]))
-    i_max = torque_bound(
-        section_from_mapping(TransportConfig, data["transport"]),
-        section_from_mapping(TorqueConfig, data["torque"]),
-        Grid.from_data(data),
-    )
-    rate, lim_det, _, lim_noise = time_step_limits(magnet, i_max)
-    if lim_det <= lim_noise:
-        why = (
-            f"dt <= {max_rate_dt(magnet.alpha / magnet.S):.3g}/ω_max = {lim_det:.4g} (Heun's relaxation-rate "
-            f"error <= {MAX_RATE_ERROR:.0%}) with ω_max = (KV + |field| + 4|K_cubic| + I_max)/S"
-            f" = {rate:.4g}/Γ, I_max = {i_max:.4g}"
-        )
-        return lim_det, why
-    why = f"dt <= {lim_noise:.4g} (thermal kick per step sqrt(σ² dt)/sqrt(S²+α²) <= {MAX_NOISE_ANGLE} rad)"
-    return lim_noise, why
-
-
-def _check_dt(data: dict, fail: Any) -> None:
-    limit, why = dt_limit(data)
-    dt = data["dynamics"]["dt"]
-    if dt > limit:
-        fail("dynamics.dt", f"dt = {fmt_number(dt)} is too large for stable, accurate integration; allowed: {why}")
-
-
 #: Stages that integrate the LLG with ``dynamics.dt`` (the time-step guard applies to them).
 DT_STAGES = ("dynamics", "switching_times")
 
@@ -260,20 +226,7 @@ def check_time_step(cfg: RunConfig) -> None:
     ``dynamics.dt``. Constant torques are checked at load time already.
     """
     if cfg.torque.model == "transport" and any(name in cfg.stages for name in DT_STAGES):
-        _check_dt(cfg.data, _Ctx(cfg.source, set()).fail)
-
-
-def _check_writable(runs_dir: str, ctx: _Ctx, path: str) -> None:
-    p = Path(runs_dir).expanduser()
-    probe = p
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        ctx.fail(path, f"output directory {str(p)!r} is not writable: {str(probe)!r} is not a directory")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        ctx.fail(path, f"output directory {str(p)!r} is not writable (no write permission on {str(probe)!r})")
+        check_dt(cfg.data, _Ctx(cfg.source, set()).fail)
 
 
 def _key_paths(spec: Section, prefix: str = "") -> list[str]:
@@ -357,13 +310,14 @@ def _physics_checks(data: dict, ctx: _Ctx, check_output: bool) -> list[str]:
         )
     check_step_count(dyn["t_end"], dyn["dt"], ctx.fail, "dynamics.dt", "dynamics.t_end")
     if data["torque"]["model"] == "constant":  # transport torques: check_time_step, after the memory check
-        _check_dt(data, ctx.fail)
+        check_dt(data, ctx.fail)
     for stage in registry.all_stages():  # the cross-key checks each stage declares
         if stage.check is not None:
             stage.check(data, ctx.fail)
     check_execution_config(data, ctx.fail)
+    check_insets(data, ctx.fail, tuple(s.name for s in registry.stages_for(data["outputs"])))
     if check_output:
-        _check_writable(data["runs_dir"], ctx, "runs_dir")
+        check_writable(data["runs_dir"], ctx.fail, "runs_dir")
     return warnings
 
 
@@ -371,11 +325,11 @@ def _physics_checks(data: dict, ctx: _Ctx, check_output: bool) -> list[str]:
 def apply_override(raw: dict, item: str, source: str = "--set") -> str:
     """Apply ``key.path=value`` (value parsed as YAML) to ``raw`` in place; returns the key path."""
     if "=" not in item:
-        raise ConfigError(f"{source} {item!r}: expected KEY.PATH=VALUE (e.g. --set transport.T=5)")
+        raise ConfigError(f"{source} {short_repr(item)}: expected KEY.PATH=VALUE (e.g. --set transport.T=5)")
     key, text = item.split("=", 1)
     key = key.strip()
     if not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"{source} {item!r}: empty key path")
+        raise ConfigError(f"{source} {short_repr(item)}: empty key path")
     value = parse_yaml(text, source=f"{source} {key}") if text.strip() else None
     node = raw
     parts = key.split(".")

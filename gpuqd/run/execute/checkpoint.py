@@ -18,7 +18,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from gpuqd.atomic_io import atomic_save_arrays
+from gpuqd.atomic_io import atomic_save_arrays, checksum_path
+from gpuqd.interrupts import deferred, pending, raise_pending
 from gpuqd.run.errors import RunError
 from gpuqd.run.execute.checkpoint_clock import CheckpointClock
 from gpuqd.run.store.file_errors import REMEDY_FORCE, load_npz
@@ -90,13 +91,24 @@ class Checkpoint:
         return True
 
     def save(self, state: dict[str, np.ndarray]) -> None:
-        """Write ``state`` atomically (then the kill test hook may fire)."""
-        atomic_save_arrays(self.path, {"_config_hash": np.array(self.config_hash), **state})
+        """Write ``state`` atomically, with its checksum beside it (then the kill test hook may fire)."""
+        atomic_save_arrays(self.path, {"_config_hash": np.array(self.config_hash), **state}, checksum=True)
         self.saved += 1
         kill_hook(self.hook, self.saved)
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
+        checksum_path(self.path).unlink(missing_ok=True)
+
+
+def _advance(work: Resumable, n_steps: int, checkpoint: Checkpoint) -> None:
+    """``work.advance(n_steps)`` with SIGINT/SIGTERM held; if one arrived, checkpoint the state reached
+    and raise it (:mod:`gpuqd.interrupts`): an interrupt loses no finished step."""
+    with deferred(raise_after=False):
+        work.advance(n_steps)
+    if pending():
+        checkpoint.save(work.get_state())
+        raise_pending()
 
 
 def run_chunks(
@@ -109,6 +121,9 @@ def run_chunks(
 ) -> None:
     """Advance ``work`` until done, checkpointing after every ``chunk_steps`` steps.
 
+    Checkpoints of work on a GPU are written asynchronously (:func:`_start_save`): the state is copied
+    on the device, the next advance is queued, then the copy is written.
+
     ``split``: the work's results do not depend on how its steps are chunked (the ensemble engine,
     counter-based noise, docs/physics.md §11); it is then advanced in smaller pieces and also
     checkpointed every :data:`~gpuqd.run.execute.checkpoint_clock.DEFAULT_INTERVAL_S` seconds of wall clock
@@ -117,19 +132,47 @@ def run_chunks(
     """
     if not split:
         while not work.done:
-            work.advance(chunk_steps)
+            _advance(work, chunk_steps, checkpoint)
             checkpoint.save(work.get_state())
             if after_chunk is not None:
                 after_chunk()
         return
     clock = clock or CheckpointClock(chunk_steps)
-    while not work.done:
-        remaining = getattr(work, "steps_total", 2**62) - getattr(work, "steps_done", 0)
-        n = clock.advance_size(remaining)
-        work.advance(n)
-        clock.record(n)
-        if clock.due() or work.done:
-            checkpoint.save(work.get_state())
-            clock.saved()
-            if after_chunk is not None:
-                after_chunk()
+    saves_at_flight = -1
+    in_flight: Any = None  # a state copy on its way from a device (written after the next advance is queued)
+    try:
+        while not work.done:
+            remaining = getattr(work, "steps_total", 2**62) - getattr(work, "steps_done", 0)
+            n = clock.advance_size(remaining)
+            _advance(work, n, checkpoint)
+            if in_flight is not None:
+                state, in_flight = in_flight.result(), None
+                checkpoint.save(state)
+            clock.record(n)
+            if clock.due() or work.done:
+                in_flight = _start_save(work, checkpoint)
+                saves_at_flight = checkpoint.saved
+                clock.saved()
+                if after_chunk is not None:
+                    after_chunk()
+    finally:
+        # the last state copy (or one overtaken by an error) is still written, unless an interrupt has
+        # already saved the newer state reached since (_advance)
+        if in_flight is not None and checkpoint.saved == saves_at_flight:
+            checkpoint.save(in_flight.result())
+
+
+def _start_save(work: Resumable, checkpoint: Checkpoint) -> Any:
+    """Save the state now, or, where the work copies it asynchronously (``snapshot()`` with
+    ``in_flight``: a GPU engine), return the copy in flight so that the caller writes it after
+    queueing the next advance: the device then computes while the host writes the file. The state
+    written is the state at this call either way, so a resume is bit-identical."""
+    snapshot = getattr(work, "snapshot", None)
+    if snapshot is not None and not work.done:
+        pending = snapshot()
+        if getattr(pending, "in_flight", False):
+            return pending
+        checkpoint.save(pending.result())
+        return None
+    checkpoint.save(work.get_state())
+    return None

@@ -2,7 +2,11 @@
 scheduler, and :class:`DaskExecutor` that runs work units on it.
 
 * Local cluster (no ``scheduler``): ``workers`` processes with one thread each (OpenMP/BLAS threads 1),
-  scheduler, workers, nannies and dashboard listening on 127.0.0.1 only. With backend ``cupy`` one
+  scheduler, workers, nannies and dashboard listening on 127.0.0.1 only. Loopback does not keep out the
+  other users of a shared login node, so every local cluster gets its own TLS credentials
+  (``distributed.Security.temporary()``: a fresh key pair and self-signed CA held in memory and
+  handed to the workers it launches, mutual TLS required): only this process and its workers can
+  connect; addresses are ``tls://``. The (read-only) dashboard is plain HTTP on 127.0.0.1. With backend ``cupy`` one
   worker per visible GPU (``dask_cuda.LocalCUDACluster`` if installed, otherwise a plain cluster whose
   worker i uses device i).
 * Existing scheduler: the user's explicit choice (``--scheduler tcp://host:8786``; for TLS pass a
@@ -24,12 +28,14 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from gpuqd.run.config.execution_settings import DASK_EXTRA_MESSAGE, ExecutionSettings
+from gpuqd.run.errors import RunError
 from gpuqd.run.execute.execution import Job
 from gpuqd.run.execute.executor import LocalExecutor
 
 __all__ = [
     "DaskExecutor",
     "LOOPBACK",
+    "cluster_security",
     "WORKER_ENV",
     "dashboard_link",
     "make_executor",
@@ -38,6 +44,8 @@ __all__ = [
 ]
 
 LOOPBACK = "127.0.0.1"
+#: seconds to wait for an existing scheduler (the pre-flight check in gpuqd.run.execute.preflight comes first)
+CONNECT_TIMEOUT_S = 20
 #: environment of local worker processes: one compute thread each (the parallelism is the processes)
 WORKER_ENV = {
     "OMP_NUM_THREADS": "1",
@@ -82,16 +90,37 @@ def _select_gpu_plugin(n_devices: int) -> Any:
     return SelectGPU()
 
 
+def cluster_security() -> Any:
+    """Fresh per-cluster TLS credentials (``distributed.Security.temporary()``, mutual TLS required);
+    RuntimeError naming the missing package if ``cryptography`` is not installed."""
+    distributed = _import_distributed()
+    try:
+        return distributed.Security.temporary()
+    except ImportError:
+        raise RuntimeError(
+            "a local Dask cluster needs the package 'cryptography' for its TLS credentials "
+            "(pip install 'gpuqd[dask]', which installs it)"
+        ) from None
+
+
 def start_local_cluster(n_workers: int, backend: str = "numpy", dashboard: bool = True) -> tuple[Any, Any]:
-    """(cluster, client) of a local cluster on 127.0.0.1: ``n_workers`` processes × 1 thread.
+    """(cluster, client) of a local cluster on 127.0.0.1: ``n_workers`` processes × 1 thread, reachable
+    only with this cluster's own TLS credentials (:func:`cluster_security`; ``cluster.security``).
 
     backend 'cupy': one worker per visible GPU instead of ``n_workers``.
     The dashboard (if bokeh is installed) listens on 127.0.0.1 at a free port.
     """
     distributed = _import_distributed()
     dash = f"{LOOPBACK}:0" if dashboard else None
+    security = cluster_security()
     common = dict(
-        host=LOOPBACK, dashboard_address=dash, threads_per_worker=1, processes=True, worker_dashboard_address=None
+        host=LOOPBACK,
+        dashboard_address=dash,
+        threads_per_worker=1,
+        processes=True,
+        worker_dashboard_address=None,
+        security=security,
+        protocol="tls://",
     )
     if backend == "cupy" and visible_gpu_count() > 0:
         try:
@@ -99,13 +128,13 @@ def start_local_cluster(n_workers: int, backend: str = "numpy", dashboard: bool 
         except ImportError:
             n_gpu = visible_gpu_count()
             cluster = distributed.LocalCluster(n_workers=n_gpu, env=dict(WORKER_ENV), **common)
-            client = distributed.Client(cluster)
+            client = distributed.Client(cluster, security=security)
             client.register_plugin(_select_gpu_plugin(n_gpu), name="gpuqd-select-gpu")
             return cluster, client
         cluster = LocalCUDACluster(**{k: v for k, v in common.items() if k != "processes"})
-        return cluster, distributed.Client(cluster)
+        return cluster, distributed.Client(cluster, security=security)
     cluster = distributed.LocalCluster(n_workers=int(n_workers), env=dict(WORKER_ENV), **common)
-    return cluster, distributed.Client(cluster)
+    return cluster, distributed.Client(cluster, security=security)
 
 
 def dashboard_link(cluster: Any) -> str | None:
@@ -159,8 +188,15 @@ class DaskExecutor:
     def client(self) -> Any:
         if self._client is None:
             distributed = _import_distributed()
-            if self.settings.scheduler:
-                self._client = distributed.Client(self.settings.scheduler)
+            if self.settings.scheduler:  # the user's scheduler: their own security settings (dask config)
+                try:
+                    self._client = distributed.Client(self.settings.scheduler, timeout=CONNECT_TIMEOUT_S)
+                except (OSError, TimeoutError) as exc:
+                    cause = " ".join(str(exc).split())[:160] or type(exc).__name__
+                    raise RunError(
+                        f"execution.scheduler: cannot connect to the Dask scheduler at {self.settings.scheduler} "
+                        f"({cause}); check the address, that it runs, and its TLS settings"
+                    ) from None
                 self.message(f"dask: connected to scheduler {self.settings.scheduler} ({self.n_workers} workers)")
             else:
                 self.cluster, self._client = start_local_cluster(self.settings.workers, self.backend)

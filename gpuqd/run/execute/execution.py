@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from gpuqd.atomic_io import atomic_save_arrays
+from gpuqd.atomic_io import atomic_save_arrays, checksum_ok, checksum_path
 from gpuqd.run.execute.checkpoint import kill_hook
 
 __all__ = [
@@ -116,14 +117,42 @@ class UnitStore:
         return sorted(p for p in self.directory.iterdir() if self._NAME.fullmatch(p.name))
 
     def save(self, chain: int, link: int, arrays: dict[str, np.ndarray]) -> Path:
-        path = atomic_save_arrays(self.path(chain, link), {"_unit_fingerprint": np.array(self.fingerprint), **arrays})
+        path = atomic_save_arrays(
+            self.path(chain, link), {"_unit_fingerprint": np.array(self.fingerprint), **arrays}, checksum=True
+        )
         for k in range(link):
             self.path(chain, k).unlink(missing_ok=True)
+            checksum_path(self.path(chain, k)).unlink(missing_ok=True)
         return path
 
+    def intact(self) -> dict[int, int]:
+        """:meth:`latest` without the chains whose last unit is damaged (checksum mismatch): those are
+        deleted, with a one-line warning each, and so recomputed from their first link."""
+        out = {}
+        for chain, link in self.latest().items():
+            if checksum_ok(self.path(chain, link)):
+                out[chain] = link
+            else:
+                warnings.warn(
+                    f"unit file {self.path(chain, link)} is damaged (checksum mismatch); recomputing it", stacklevel=2
+                )
+                self.discard(chain)
+        return out
+
+    def discard(self, chain: int) -> None:
+        """Delete every stored unit of ``chain`` (it is then recomputed from its first link)."""
+        for p in self.files():
+            m = self._NAME.fullmatch(p.name)
+            if m and int(m.group(1)) == chain:
+                p.unlink(missing_ok=True)
+                checksum_path(p).unlink(missing_ok=True)
+
     def load(self, chain: int, link: int) -> dict[str, np.ndarray]:
-        """Arrays of a stored unit (ValueError if it belongs to another configuration)."""
+        """Arrays of a stored unit (call :meth:`intact` first: it sets damaged units aside); ValueError
+        if the file does not match its checksum or belongs to another configuration."""
         path = self.path(chain, link)
+        if not checksum_ok(path):
+            raise ValueError(f"{path}: damaged (checksum mismatch)")
         with np.load(path, allow_pickle=False) as d:
             stored = str(d["_unit_fingerprint"]) if "_unit_fingerprint" in d.files else ""
             arrays = {k: d[k] for k in d.files if k != "_unit_fingerprint"}
@@ -135,6 +164,7 @@ class UnitStore:
         """Remove the unit files and the directory (when the stage has finished)."""
         for p in self.files():
             p.unlink(missing_ok=True)
+            checksum_path(p).unlink(missing_ok=True)
         if self.directory.is_dir():
             for p in self.directory.iterdir():  # leftover temporary files of interrupted writes
                 if p.name.startswith(".") and p.name.endswith(".tmp"):
@@ -183,11 +213,10 @@ def run_chains(
     last: list[dict[str, np.ndarray] | None] = [None] * n_chains
     jobs: list[Job] = []
     done_units = 0
-    for chain, link in sorted(store.latest().items()):
+    for chain, link in sorted(store.intact().items()):  # damaged chains are recomputed
         if chain >= n_chains:
             continue
-        arrays = store.load(chain, link)
-        last[chain] = arrays
+        last[chain] = store.load(chain, link)
         stats.reused += link + 1
         done_units += link + 1
     for chain in range(n_chains):

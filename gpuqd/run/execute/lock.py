@@ -18,7 +18,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from gpuqd.atomic_io import file_mode
+from gpuqd.atomic_io import UnsafePathError, file_mode, open_no_follow
 from gpuqd.run.store.file_errors import RunFileError, make_dirs, oserror_text, remove_created
 
 __all__ = ["RunLock", "RunLockedError", "lock_path"]
@@ -53,7 +53,9 @@ class RunLock:
         try:
             while True:
                 try:
-                    fd = os.open(self.path, os.O_RDWR | os.O_CREAT, file_mode())
+                    fd = open_no_follow(self.path, os.O_RDWR | os.O_CREAT, file_mode())
+                except UnsafePathError as exc:
+                    raise RunFileError(exc.strerror) from None
                 except OSError as exc:
                     raise RunFileError(f"cannot create the lock file {self.path}: {oserror_text(exc)}") from None
                 try:

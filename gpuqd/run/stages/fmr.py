@@ -341,7 +341,7 @@ def _simulate_spectra(
     jobs = sorted(windows)
     # each spectrum is stored in the run directory as it arrives (work unit n); a resume maps only the rest
     store = UnitStore(ctx.checkpoint_dir / "units" / "fmr", ctx.config_hash)
-    stored = store.latest()
+    stored = store.intact()  # a damaged spectrum file is recomputed (one-line warning)
     missing = [n for n in range(len(jobs)) if n not in stored]
     ctx.reporter.start("fmr simulation", len(jobs), "spectra", done=len(jobs) - len(missing))
     items = ((ctx.cfg, n, jobs[n][1], fl_total[jobs[n]], dl[jobs[n]], windows[jobs[n]], ctx.backend) for n in missing)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from gpuqd.atomic_io import checksum_ok
 from gpuqd.run.config.factories import make_spin_valve, solve, table_nodes
 from gpuqd.run.config.typed import RunConfig
 from gpuqd.run.costs.coefficients import Costs
@@ -63,6 +64,12 @@ VARIABLES = MappingProxyType(
             "description": "charge (particle) current I_C into the drain at θ = 0.01π",
         },
         "readout_current_antiparallel": {"dims": _G, "units": "Gamma (e Γ/ħ)", "description": "I_C at θ = 0.99π"},
+        "dot_state_unphysical": {
+            "dims": _G,
+            "units": "1",
+            "description": "order 1 only: 1 where the dot state at θ = 0.01π or 0.99π is not a density matrix "
+            "(|S| > P1/2 or a probability outside [0, 1]); torques there are not physical",
+        },
         "readout_conductance_parallel": {
             "dims": _G,
             "units": "e^2/hbar",
@@ -139,6 +146,9 @@ def _load_table(cache: TransportCache, key: str, n_points: int, n_theta: int) ->
     path = cache.path("tables", key)
     if not path.exists():
         return None
+    if not checksum_ok(path):
+        warnings.warn(f"cache entry {path} is damaged (checksum mismatch); recomputing it", stacklevel=2)
+        return None
     try:
         table = TorqueTable.load(path)
     except Exception as exc:
@@ -173,6 +183,19 @@ def _build(ctx: StageContext, sv: Any, n_theta: int, table_key: str, job_key: st
     return table
 
 
+#: tolerance of the dot-state bounds (probabilities in [0, 1], |⟨S⟩| ≤ P1/2)
+DOT_STATE_TOLERANCE = 1e-9
+
+
+def unphysical_dot_state(result: Any) -> np.ndarray:
+    """(ε̃, V) mask, 1 where the stationary dot state at any solved angle violates a bound that every
+    density matrix obeys: occupations P0, P1, P2 in [0, 1] and |⟨S⟩| ≤ P1/2 (spin ½, single occupation)."""
+    occ, spin = np.asarray(result.occupations), np.asarray(result.dot_spin)
+    tol = DOT_STATE_TOLERANCE
+    bad = np.any((occ < -tol) | (occ > 1 + tol), axis=-1) | (np.linalg.norm(spin, axis=-1) > 0.5 * occ[..., 1] + tol)
+    return np.any(bad, axis=-1).astype(np.int8)
+
+
 def _extra_maps(cfg: RunConfig, sv: Any, table: TorqueTable) -> dict:
     """Readout/torque maps at θ ≈ 0, π (the table's extra angles), conductances, inset I(θ), resonance lines."""
     tr, fig, grid = cfg.transport, cfg.figures, cfg.grid
@@ -183,6 +206,10 @@ def _extra_maps(cfg: RunConfig, sv: Any, table: TorqueTable) -> dict:
         maps[f"readout_current_{label}"] = table.extra["charge_current"][:, j].reshape(grid.shape)
         maps[f"torque_field_like_{label}"] = table.extra["field_like"][:, j].reshape(grid.shape)
         maps[f"torque_damping_like_{label}"] = table.extra["damping_like"][:, j].reshape(grid.shape)
+    if order == 1:  # deep blockade: flag where the first-order dot state is unphysical (docs/physics.md §16)
+        maps["dot_state_unphysical"] = unphysical_dot_state(
+            solve(sv, eps[:, None, None], V[None, :, None], np.array([THETA_P, THETA_AP]), order)
+        )
     # conductance I_C/V; at V = 0 the linear conductance from a symmetric difference
     scale = U if U > 0 else tr.T
     delta = 1e-3 * scale
@@ -277,12 +304,21 @@ def run(ctx: StageContext) -> StageResult:
         built = _build(ctx, sv, n_build, table_key, job_key)
         if compute_table:
             table = built
-            table.save(ctx.cache.path("tables", table_key))
+            table.save(ctx.cache.path("tables", table_key), checksum=True)
         if maps is None:
             maps = _extra_maps(cfg, sv, built)
             ctx.cache.save("maps", maps_key, maps)
         ctx.cache.blocks(job_key).clear()
         result.throughput["transport_points_per_s"] = round(grid.n_points / max(time.perf_counter() - t0, 1e-9), 3)
+    bad = int(np.sum(maps.get("dot_state_unphysical", 0)))
+    if bad:  # once per run, also when the maps come from the cache
+        warnings.warn(
+            f"transport: the order-1 dot state is unphysical (|S| > P1/2 or a probability outside [0, 1]) at "
+            f"{bad} of {grid.n_points} grid points; see the mask dot_state_unphysical in the results",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        result.notes.append(f"dot_state_unphysical: {bad} of {grid.n_points} grid points (order 1, deep blockade).")
     ctx.products["torque_table"] = table
     ctx.products["transport_maps"] = maps
     result.arrays = {"theta_parallel": np.array(THETA_P), "theta_antiparallel": np.array(THETA_AP)} | maps

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from gpuqd.atomic_io import atomic_save_arrays
+from gpuqd.atomic_io import atomic_save_arrays, checksum_ok
 from gpuqd.run.config.typed import Grid, TransportConfig
 from gpuqd.run.store.file_errors import load_npz
 from gpuqd.version import __version__
@@ -36,19 +37,19 @@ class BlockStore:
         return self.root / f"block_{index:05d}.npz"
 
     def load(self, index: int, keys: tuple[str, ...], shape: tuple[int, ...]) -> dict[str, np.ndarray] | None:
-        """Block ``index`` if it exists, is readable and ``keys`` have ``shape``; else None."""
+        """Block ``index`` if it exists, matches its checksum and ``keys`` have ``shape``; else None."""
         block = load_arrays(self.path(index))
         if block is None or any(k not in block or block[k].shape != shape for k in keys):
             return None
         return {k: block[k] for k in keys}
 
     def save(self, index: int, arrays: dict[str, np.ndarray]) -> None:
-        atomic_save_arrays(self.path(index), arrays)
+        atomic_save_arrays(self.path(index), arrays, checksum=True)
 
     def clear(self) -> None:
         """Delete the blocks and the folder (after the result is stored)."""
-        for f in sorted(self.root.glob("block_*.npz")) if self.root.exists() else []:
-            f.unlink(missing_ok=True)
+        for f in sorted(self.root.glob("block_*.npz*")) if self.root.exists() else []:
+            f.unlink(missing_ok=True)  # blocks and their .sha256
         if self.root.exists():
             try:
                 self.root.rmdir()
@@ -57,11 +58,14 @@ class BlockStore:
 
 
 def load_arrays(path: Path) -> dict[str, np.ndarray] | None:
-    """All arrays of an .npz file, or None if it is missing; a corrupt file raises
-    :class:`~gpuqd.run.store.file_errors.RunFileError` naming it (cache files are written atomically, so
-    damage comes from outside and should be seen, not silently recomputed).
+    """All arrays of a cache entry, or None if it is missing or damaged: an entry that does not match
+    the checksum written beside it (truncated, edited, or written by a version without checksums) is
+    never used; a one-line warning names it and the caller recomputes (and so replaces) it.
     """
     if not path.exists():
+        return None
+    if not checksum_ok(path):
+        warnings.warn(f"cache entry {path} is damaged (checksum mismatch); recomputing it", stacklevel=2)
         return None
     return load_npz(path, "cache file", f"delete {path} (it is recomputed)")
 
@@ -95,7 +99,7 @@ class TransportCache:
         return load_arrays(self.path(folder, key))
 
     def save(self, folder: str, key: str, arrays: dict[str, np.ndarray]) -> Path:
-        return atomic_save_arrays(self.path(folder, key), arrays)
+        return atomic_save_arrays(self.path(folder, key), arrays, checksum=True)
 
     def blocks(self, job_key: str) -> BlockStore:
         return BlockStore(self.root / "partial" / job_key)

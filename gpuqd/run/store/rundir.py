@@ -19,10 +19,20 @@ from typing import Any
 import numpy as np
 import yaml
 
-from gpuqd.atomic_io import atomic_write_text
+from gpuqd.atomic_io import atomic_write_text, open_no_follow
 from gpuqd.run.errors import RunError
+from gpuqd.run.store.file_errors import RunFileError
 
-__all__ = ["RESULTS_FILE", "RESULTS_NC_FILE", "RunDir", "dumps_json", "git_commit", "now", "prepare_run_dir"]
+__all__ = [
+    "RESULTS_FILE",
+    "RESULTS_NC_FILE",
+    "RunDir",
+    "dumps_json",
+    "git_commit",
+    "mark_stopped",
+    "now",
+    "prepare_run_dir",
+]
 
 #: the results file of a run directory (written by gpuqd.run.store.results)
 RESULTS_FILE = "results.npz"
@@ -94,9 +104,20 @@ class RunDir:
 
     def read_meta(self) -> dict:
         try:
-            return json.loads(self.meta_path.read_text(encoding="utf-8"))
+            meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
+        return meta if isinstance(meta, dict) else {}
+
+    def meta_damaged(self) -> bool:
+        """True if meta.json exists but is not a JSON object (truncated, edited, overwritten)."""
+        try:
+            meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return False
+        except (OSError, ValueError):
+            return True
+        return not isinstance(meta, dict)
 
     def write_meta(self, meta: Mapping) -> None:
         atomic_write_text(self.meta_path, dumps_json(meta) + "\n")
@@ -139,15 +160,55 @@ class RunDir:
         """True if a stage checkpoint exists (work that a ``--resume`` can continue)."""
         return self.checkpoint_dir.is_dir() and any(self.checkpoint_dir.glob("*.npz"))
 
+    def remove_temporary_files(self) -> None:
+        """Delete leftovers of writes cut short by kill -9 (``.<name>.<random>.tmp`` and the temporary
+        figure names) in the run directory, its checkpoints and figures."""
+        for folder in (self.path, self.checkpoint_dir, self.figures_dir):
+            if folder.is_dir() and not folder.is_symlink():
+                for p in folder.iterdir():
+                    if p.name.startswith(".") and p.name.rsplit(".", 1)[-1] in ("tmp", "png", "pdf"):
+                        p.unlink(missing_ok=True)
+
     def clear_checkpoints(self) -> None:
         """Delete the stage checkpoints (the run is finished) and the folder if it is then empty."""
         if not self.checkpoint_dir.exists():
             return
-        for f in self.checkpoint_dir.glob("*.npz"):
+        for f in self.checkpoint_dir.glob("*.npz*"):  # states and their .sha256
             f.unlink(missing_ok=True)
         shutil.rmtree(self.checkpoint_dir / "units", ignore_errors=True)  # work units (gpuqd.run.execute.execution)
         if not any(self.checkpoint_dir.iterdir()):
             self.checkpoint_dir.rmdir()
+
+
+def mark_stopped(rd: RunDir, status: str) -> None:
+    """Record in meta.json that the run stopped (``status`` 'interrupted' or 'failed'), so that no run
+    is left marked "running" that is not. When the disk is full the atomic rewrite fails; then the
+    value "running" is overwritten in place by "stopped" (same length: no new blocks are needed)."""
+    meta = rd.read_meta()
+    if not meta or meta.get("status") != "running":
+        return
+    meta["status"] = status
+    meta["end_time"] = now()
+    try:
+        rd.write_meta(meta)
+        return
+    except OSError:
+        pass
+    try:
+        fd = open_no_follow(rd.meta_path, os.O_RDWR)
+    except OSError:
+        return
+    try:
+        data = os.pread(fd, 1 << 20, 0)
+        old, new = b'"status": "running"', b'"status": "stopped"'
+        at = data.find(old)
+        if at >= 0:
+            os.pwrite(fd, new, at)
+            os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _comparable(data: dict) -> dict:
@@ -175,7 +236,22 @@ def prepare_run_dir(run_dir: Path, data: dict, resume: bool, force: bool, versio
     the gpuqd ``version`` that started it (the caller passes its own).
     """
     rd = RunDir(run_dir)
+    if rd.path.is_symlink():
+        raise RunFileError(
+            f"{rd.path} is a symbolic link; gpuqd does not write through links in a runs directory "
+            f"(remove the link, or choose another name or --runs-dir)"
+        )
     status = rd.status
+    if status in ("finished", "unfinished") and not force and rd.meta_damaged():
+        raise RunFileError(
+            f"{rd.meta_path} is damaged (not a JSON object), so the state of this run is unknown; "
+            f"restore it, or use --force to start the run over"
+        )
+    if status in ("finished", "unfinished") and not force and rd.meta_path.exists() and not rd.config_path.exists():
+        raise RunFileError(
+            f"{rd.config_path} is missing, so the run cannot be checked against the configuration; "
+            f"restore it, or use --force to start the run over"
+        )
     if status == "foreign":
         raise RunError(f"{rd.path} exists and is not a gpuqd run directory; choose another name or runs_dir")
     if force:
@@ -188,6 +264,11 @@ def prepare_run_dir(run_dir: Path, data: dict, resume: bool, force: bool, versio
                 raise RunError(
                     f"{rd.path} holds a finished run made with another configuration ({diff}); "
                     f"use --force to recompute it (or change 'name')"
+                )
+            if not rd.results_path.exists() and not rd.results_nc_path.exists():
+                raise RunFileError(
+                    f"{rd.path} is marked finished but its results ({RESULTS_FILE}, {RESULTS_NC_FILE}) are gone; "
+                    f"use --force to recompute the run"
                 )
             return rd, "finished"
         raise RunError(f"{rd.path} holds a finished run; use --force to overwrite it (or change 'name')")
