@@ -151,8 +151,10 @@ def _load(compiler: str, defines_items: tuple[tuple[str, int], ...]) -> ctypes.C
     advance.argtypes = [
         layout.params_ctypes() if arg.is_params else ctypes.c_void_p if arg.pointer else _CTYPES[arg.dtype]
         for arg in layout.KERNEL_ARGS
-    ] + [ctypes.c_int]
-    advance.restype = None
+    ] + [ctypes.c_int, ctypes.c_int, ctypes.c_int]  # threads, lanes, instruction set
+    advance.restype = ctypes.c_int
+    lib.llg_host_isa.argtypes = [ctypes.c_int]
+    lib.llg_host_isa.restype = ctypes.c_int
     lib.philox_words.argtypes = [
         ctypes.c_void_p,
         ctypes.c_longlong,
