@@ -11,6 +11,7 @@ the thread count, the lanes, the instruction set, the batch or the chunking (bit
 from __future__ import annotations
 
 import ctypes
+import os
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,26 @@ MAX_LANES = 128
 """Upper bound of ``lanes`` (LLG_HOST_MAX_LANES of kernel/advance.cuh)."""
 ISA_NAMES = {0: "scalar", 1: "baseline", 2: "avx2+fma", 3: "avx512"}
 """Instruction sets of the host build (the values of ``isa``; 0: the scalar driver)."""
+ISA_BY_NAME = {"auto": 0, "baseline": 1, "avx2": 2, "avx512": 3}
+"""Values of the environment variable GPUQD_CPU_ISA (the highest instruction set the cpu engine may use)."""
+
+
+def default_lanes() -> int:
+    """Trajectories per vectorised block: ``GPUQD_CPU_LANES`` (0 … MAX_LANES; 0: scalar driver) or DEFAULT_LANES."""
+    raw = os.environ.get("GPUQD_CPU_LANES", "").strip()
+    if not raw:
+        return DEFAULT_LANES
+    if not raw.isdigit() or int(raw) > MAX_LANES:
+        raise ValueError(f"GPUQD_CPU_LANES={raw!r}: allowed integers 0 … {MAX_LANES}")
+    return int(raw)
+
+
+def default_isa() -> int:
+    """Highest instruction set: ``GPUQD_CPU_ISA`` (auto, baseline, avx2, avx512) or auto (0)."""
+    raw = os.environ.get("GPUQD_CPU_ISA", "").strip().lower() or "auto"
+    if raw not in ISA_BY_NAME:
+        raise ValueError(f"GPUQD_CPU_ISA={raw!r}: allowed {', '.join(ISA_BY_NAME)}")
+    return ISA_BY_NAME[raw]
 
 
 def _ctypes_value(value: Any) -> Any:
@@ -38,12 +59,17 @@ class CpuEngine(KernelEngine):
     """Ensemble state as NumPy arrays in kernel layout, advanced by the host build of the kernel.
 
     ``threads``: OpenMP threads (None: ``OMP_NUM_THREADS`` or the usable CPUs); ``lanes``: trajectories
-    per vectorised block (1 … MAX_LANES; 0: the scalar driver); ``isa``: highest instruction set to use
-    (1 baseline, 2 AVX2 + FMA, 3 AVX-512; 0: the best the CPU supports). None of them changes a result.
+    per vectorised block (1 … MAX_LANES; 0: the scalar driver; None: ``GPUQD_CPU_LANES`` or DEFAULT_LANES);
+    ``isa``: highest instruction set to use (1 baseline, 2 AVX2 + FMA, 3 AVX-512; 0: the best the CPU
+    supports; None: ``GPUQD_CPU_ISA`` or 0). None of them changes a result.
     After a launch ``isa_used`` names the instruction set that ran (:data:`ISA_NAMES`).
     """
 
-    def __init__(self, cfg: EngineConfig, threads: int | None = None, lanes: int = DEFAULT_LANES, isa: int = 0) -> None:
+    def __init__(
+        self, cfg: EngineConfig, threads: int | None = None, lanes: int | None = None, isa: int | None = None
+    ) -> None:
+        lanes = default_lanes() if lanes is None else lanes
+        isa = default_isa() if isa is None else isa
         if threads is not None and int(threads) < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
         if not 0 <= int(lanes) <= MAX_LANES:
