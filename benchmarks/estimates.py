@@ -30,8 +30,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from gpuqd.run.calibration import calibration_file, machine_description  # noqa: E402
+from gpuqd.run.config.validate import load_config  # noqa: E402
 from gpuqd.run.estimate import estimate_run  # noqa: E402
-from gpuqd.run.validate import load_config  # noqa: E402
 
 
 def timed_run(path: Path, name: str, backend: str, sets: list[str]) -> tuple[float, dict, int]:

@@ -43,7 +43,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpuqd.dynamics import cupy_backend, kernel_source
+from gpuqd.dynamics import kernel_source
+from gpuqd.dynamics.engines import cupy_engine as cupy_backend
 
 RESULTS = Path(__file__).resolve().parent / "results" / "kernel_sass.json"
 ARCH = "sm_90"

@@ -30,8 +30,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from gpuqd import backends  # noqa: E402
 from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin  # noqa: E402
+from gpuqd.dynamics.engines import registry as backends  # noqa: E402
 from gpuqd.transport import TorqueTable  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "llg.json"

@@ -34,16 +34,16 @@ from pathlib import Path
 
 import numpy as np
 
-from gpuqd.run.cache import TransportCache
-from gpuqd.run.checkpoint import Checkpoint
-from gpuqd.run.dask_engine import DaskExecutor, start_local_cluster
-from gpuqd.run.ensemble_units import advance_block, plan_blocks
-from gpuqd.run.executor import LocalExecutor
-from gpuqd.run.progress import Reporter
-from gpuqd.run.stage import StageContext
+from gpuqd.run.config.validate import load_config
+from gpuqd.run.execute.checkpoint import Checkpoint
+from gpuqd.run.execute.dask_executor import DaskExecutor, start_local_cluster
+from gpuqd.run.execute.ensemble_units import advance_block, plan_blocks
+from gpuqd.run.execute.executor import LocalExecutor
+from gpuqd.run.execute.progress import Reporter
 from gpuqd.run.stages import get_stage
+from gpuqd.run.stages.base import StageContext
 from gpuqd.run.stages.dynamics import DynamicsWork
-from gpuqd.run.validate import load_config
+from gpuqd.run.store.cache import TransportCache
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "scaling.json"
@@ -81,7 +81,7 @@ def _checkpoint() -> Checkpoint:
 
 
 def _warm_up() -> None:
-    import gpuqd.run.ensemble_units  # noqa: F401
+    import gpuqd.run.execute.ensemble_units  # noqa: F401
     import gpuqd.run.stages.dynamics  # noqa: F401
 
 

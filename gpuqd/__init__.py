@@ -11,8 +11,8 @@ __version__ = "0.2.0"
 __all__ = ["__version__", "load_run"]
 
 
-def load_run(path):  # noqa: ANN001, ANN201 - thin re-export, typed in gpuqd.run.results
-    """Load the results of a finished run directory (see :func:`gpuqd.run.results.load_run`)."""
-    from gpuqd.run.results import load_run as load
+def load_run(path):  # noqa: ANN001, ANN201 - thin re-export, typed in gpuqd.run.store.results
+    """Load the results of a finished run directory (see :func:`gpuqd.run.store.results.load_run`)."""
+    from gpuqd.run.store.results import load_run as load
 
     return load(path)

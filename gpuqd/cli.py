@@ -19,7 +19,7 @@ import time
 import warnings
 
 from gpuqd import __version__
-from gpuqd.run.schema import BACKENDS
+from gpuqd.run.config.schema import BACKENDS
 
 EXIT_BAD_INPUT = 2
 EXIT_RUNTIME = 1
@@ -43,7 +43,7 @@ def _execution_overrides(args) -> list[str]:
 
 
 def _load(args):
-    from gpuqd.run.validate import load_config
+    from gpuqd.run.config.validate import load_config
 
     cfg = load_config(
         args.config,
@@ -57,9 +57,9 @@ def _load(args):
 
 
 def cmd_validate(args) -> int:
-    from gpuqd.run.backend import resolve_backend
+    from gpuqd.run.config.validate import check_time_step
     from gpuqd.run.estimate import check_memory, estimate_run
-    from gpuqd.run.validate import check_time_step
+    from gpuqd.run.execute.device import resolve_backend
 
     cfg = _load(args)
     backend = resolve_backend(cfg.backend)
@@ -84,8 +84,8 @@ def _positive_int(text: str) -> int:
 
 
 def cmd_run(args) -> int:
+    from gpuqd.run.execute.progress import RichReporter
     from gpuqd.run.pipeline import run_pipeline
-    from gpuqd.run.progress import RichReporter
 
     if args.threads is not None:  # read by the cpu engine (gpuqd.dynamics.host_build.default_threads)
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
@@ -108,8 +108,8 @@ def cmd_run(args) -> int:
 
 def cmd_plot(args) -> int:
     from gpuqd.plots import make_figures
-    from gpuqd.run.progress import RichReporter
-    from gpuqd.run.rundir import RunDir
+    from gpuqd.run.execute.progress import RichReporter
+    from gpuqd.run.store.rundir import RunDir
 
     rd = RunDir(args.run_dir)
     if not rd.results_path.exists() and not rd.results_nc_path.exists():
@@ -140,7 +140,7 @@ def cmd_info(args) -> int:
     except ImportError:
         lines.append("matplotlib: not installed (figures skipped; pip install -e '.[plot]')")
     lines.append(f"CPU cores: {os.cpu_count()}")
-    from gpuqd import backends
+    from gpuqd.dynamics.engines import registry as backends
 
     for name in backends.BACKENDS:
         d = backends.describe(name)
@@ -229,8 +229,8 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
+    from gpuqd.run.config.yaml_input import command_line
     from gpuqd.run.errors import ConfigError, RunError
-    from gpuqd.run.yaml_input import command_line
 
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()

@@ -1,6 +1,6 @@
 """Shared pytest configuration and fixtures.
 
-* the ``gpu`` marker skips unless the ``cupy`` backend is usable (gpuqd.backends);
+* the ``gpu`` marker skips unless the ``cupy`` backend is usable (gpuqd.dynamics.engines.registry);
 * ``tiny_config``: the tiny run configuration of the application-layer tests (3×3 grid, U = 100,
   T = 10, order 1; seconds), a fresh deep copy per test;
 * ``run_helpers``: run the CLI in process or as a subprocess, read results.npz, compare runs.
@@ -19,14 +19,14 @@ import yaml
 from tiny_config import tiny_with
 
 REPO = Path(__file__).resolve().parent.parent
-#: environment variable of the kill test hook (gpuqd.run.checkpoint.KILL_HOOK_ENV)
+#: environment variable of the kill test hook (gpuqd.run.execute.checkpoint.KILL_HOOK_ENV)
 KILL_HOOK_ENV = "GPUQD_TEST_KILL_AFTER"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not any("gpu" in item.keywords for item in items):
         return
-    from gpuqd import backends
+    from gpuqd.dynamics.engines import registry as backends
 
     cupy = backends.availability("cupy")
     if cupy.usable:

@@ -1,4 +1,4 @@
-"""The backend registry (gpuqd.backends) with fake CuPy modules: no CuPy, no device, a device without
+"""The backend registry (gpuqd.dynamics.engines.registry) with fake CuPy modules: no CuPy, no device, a device without
 NVRTC, a kernel that does not launch, a working device; and the cpu backend without a compiler."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import warnings
 import numpy as np
 import pytest
 
-from gpuqd import backends
 from gpuqd.dynamics import ConstantTorque, Macrospin
-from gpuqd.dynamics.config import build_config
+from gpuqd.dynamics.engine_config import build_config
+from gpuqd.dynamics.engines import registry as backends
 from gpuqd.dynamics.host_build import HostBuildError
 
 
@@ -143,7 +143,7 @@ def test_cpu_without_compiler_is_a_clear_error(monkeypatch) -> None:
             backends.resolve("cpu")
         name, notice = backends.resolve("auto")
         assert name == "numpy" and "cpu skipped: C++ compiler 'gpuqd-no-such-compiler++' not found" in notice
-        from gpuqd.dynamics.cpu_backend import CpuEngine
+        from gpuqd.dynamics.engines.cpu_engine import CpuEngine
 
         cfg = build_config(
             Macrospin(S=1.0, KV=0.1, alpha=0.1, sigma2=0.01),
@@ -179,7 +179,8 @@ def test_cpu_backend_usable_here_describes_compiler_and_threads(monkeypatch) -> 
 def test_auto_falls_back_to_numpy_when_this_variant_does_not_build(registry, monkeypatch) -> None:
     """auto resolved to cpu, but the configuration's kernel variant fails to compile: NumPy, with a notice;
     an explicit cpu request raises instead."""
-    from gpuqd.dynamics import EnsembleRunner, cpu_backend
+    from gpuqd.dynamics import EnsembleRunner
+    from gpuqd.dynamics.engines import cpu_engine as cpu_backend
 
     def broken(defines):
         raise HostBuildError("host build of the LLG kernel with g++ failed: error: boom")

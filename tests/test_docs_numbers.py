@@ -151,7 +151,7 @@ def test_number_parser():
 
 def test_readme_dt_bound_is_the_validation_bound():
     from gpuqd.dynamics.stability import MAX_NOISE_ANGLE, max_rate_dt
-    from gpuqd.run.validate import dt_limit, load_config
+    from gpuqd.run.config.validate import dt_limit, load_config
 
     text = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
     m = re.search(r"x_max = ([\d.]+) at α/S = ([\d.]+); dt ≤ ([\d.]+)/Γ at the paper's parameters", text)

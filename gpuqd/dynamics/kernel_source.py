@@ -20,7 +20,8 @@ from pathlib import Path
 
 from gpuqd.dynamics.layout import HEADER_NAME, generated_header
 
-KERNEL_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+KERNEL_DIR = PACKAGE_DIR / "kernel"
 DEVICE_ENTRY = KERNEL_DIR / "llg_kernel.cu"
 HOST_ENTRY = KERNEL_DIR / "llg_host.cpp"
 # The compile-time switches of the kernel (names are part of the interface: tools set them with -D).
@@ -48,7 +49,7 @@ def _expand(path: Path, seen: set[str], out: list[str]) -> None:
         key = str(target)
         if key not in seen:
             seen.add(key)
-            out.append(f"// ---- {target.relative_to(KERNEL_DIR)}")
+            out.append(f"// ---- {target.relative_to(PACKAGE_DIR)}")
             _expand(target, seen, out)
 
 

@@ -47,7 +47,7 @@ class Param:
 class StateField:
     """One per-trajectory state array: ``components`` values of ``dtype`` per trajectory.
 
-    ``fill``: initial value(s) (None: computed by :func:`gpuqd.dynamics.config.initial_state`);
+    ``fill``: initial value(s) (None: computed by :func:`gpuqd.dynamics.engine_config.initial_state`);
     ``only_if``: C macro that must be true for the kernel to read/write it (otherwise the kernel
     uses ``fill`` and leaves the stored array untouched). ``resident``: held in ``LlgTrajState``
     (registers) through the step loop; False: read and written in place at rare events only.

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gpuqd import backends
-from gpuqd.dynamics.config import (
+from gpuqd.dynamics.engine_config import (
     STATE_KEYS,
     EngineConfig,
     build_config,
@@ -19,9 +18,10 @@ from gpuqd.dynamics.config import (
     subset_config,
     torque_digest,
 )
+from gpuqd.dynamics.engines import registry as backends
+from gpuqd.dynamics.engines.numpy_engine import NumpyEngine
 from gpuqd.dynamics.host_build import HostBuildError
 from gpuqd.dynamics.model import ConstantTorque, Macrospin
-from gpuqd.dynamics.numpy_backend import NumpyEngine
 from gpuqd.transport.torque_table import TorqueTable
 
 logger = logging.getLogger(__name__)
@@ -32,26 +32,28 @@ DEFAULT_CHUNK_STEPS = 10_000
 
 
 def cupy_usable() -> bool:
-    """True if the ``cupy`` backend is usable (:func:`gpuqd.backends.availability`; kept for old callers)."""
+    """True if the ``cupy`` backend is usable (:func:`gpuqd.dynamics.engines.registry.availability`;
+    kept for old callers)."""
     return backends.availability("cupy").usable
 
 
 def resolve_backend(backend: str) -> str:
-    """ "auto" | "numpy" | "cpu" | "cupy" → the backend to use (:func:`gpuqd.backends.resolve_backend`).
+    """ "auto" | "numpy" | "cpu" | "cupy" → the backend to use
+    (:func:`gpuqd.dynamics.engines.registry.resolve_backend`).
 
     A fallback of "auto" is announced with a RuntimeWarning; an explicit backend that is not usable
-    raises :class:`gpuqd.backends.BackendUnavailable` (a RuntimeError).
+    raises :class:`gpuqd.dynamics.engines.registry.BackendUnavailable` (a RuntimeError).
     """
     return backends.resolve_backend(backend)
 
 
 def _make_engine(backend: str, cfg: EngineConfig, threads: int | None):  # noqa: ANN202
     if backend == "cupy":
-        from gpuqd.dynamics.cupy_backend import CupyEngine
+        from gpuqd.dynamics.engines.cupy_engine import CupyEngine
 
         return CupyEngine(cfg)
     if backend == "cpu":
-        from gpuqd.dynamics.cpu_backend import CpuEngine
+        from gpuqd.dynamics.engines.cpu_engine import CpuEngine
 
         return CpuEngine(cfg, threads=threads)
     return NumpyEngine(cfg)
@@ -235,7 +237,7 @@ class EnsembleRunner:
         return self._engine.state_field(name)
 
     def get_state(self) -> dict[str, np.ndarray]:
-        """Everything needed to continue: NumPy arrays under :data:`gpuqd.dynamics.config.STATE_KEYS`
+        """Everything needed to continue: NumPy arrays under :data:`gpuqd.dynamics.engine_config.STATE_KEYS`
         plus ``config_fingerprint`` (0-d uint64)."""
         state = self._engine.get_state()
         state["config_fingerprint"] = np.array(self.fingerprint, dtype=np.uint64)
@@ -328,7 +330,7 @@ def run_ensemble(
     ----------
     magnet, torque : model and torque provider (ConstantTorque or TorqueTable).
     n_traj, dt, t_end : ensemble size, time step, end time (t_end/dt must be an integer).
-    seed : 64-bit Philox key. backend : "auto" | "numpy" | "cpu" | "cupy" (gpuqd.backends).
+    seed : 64-bit Philox key. backend : "auto" | "numpy" | "cpu" | "cupy" (gpuqd.dynamics.engines.registry).
     initial_theta : scalar or (n_traj,) polar angle of the start direction (sin θ, 0, cos θ).
     switch_threshold : u_s of the hysteretic P/AP states (docs/physics.md §10).
     average_from : start of the averaging window for mean_theta / mean_charge_current (None: no averages).

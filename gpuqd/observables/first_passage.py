@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin
-from gpuqd.dynamics.config import STATE_KEYS
+from gpuqd.dynamics.engine_config import STATE_KEYS
 from gpuqd.transport.torque_table import TorqueTable
 
 __all__ = ["FirstPassageEnsemble", "compact_state", "first_passage_times"]

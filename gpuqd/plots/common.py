@@ -1,6 +1,6 @@
 """Shared helpers of the figure modules (matplotlib is optional; imported only when drawing).
 
-Maps are drawn with ε̃/U on x and V/U on y from a :class:`gpuqd.run.results.RunResults`.
+Maps are drawn with ε̃/U on x and V/U on y from a :class:`gpuqd.run.store.results.RunResults`.
 """
 
 from __future__ import annotations

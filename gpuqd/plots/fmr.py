@@ -230,5 +230,5 @@ def _fig_spectra(r, out: Path) -> list[Path]:
 
 
 def draw(r, out: Path) -> list[Path]:
-    """Both FMR figures of a loaded run (:class:`gpuqd.run.results.RunResults`) into ``out``."""
+    """Both FMR figures of a loaded run (:class:`gpuqd.run.store.results.RunResults`) into ``out``."""
     return _fig_maps(r, out) + _fig_spectra(r, out)

@@ -30,7 +30,7 @@ _REGIME_COLOURS = ("0.85", "tab:orange", "tab:blue", "tab:purple", "0.55")
 
 
 def draw(r, out: Path) -> list[Path]:
-    """Both switching-time figures of a loaded run (:class:`gpuqd.run.results.RunResults`)."""
+    """Both switching-time figures of a loaded run (:class:`gpuqd.run.store.results.RunResults`)."""
     return _maps(r, out) + _survival(r, out)
 
 

@@ -83,10 +83,10 @@ def measure(outputs: list[str]) -> dict:
     """Seconds: ``fixed`` (what drawing the first figure of a run costs besides the figure: importing the
     plot modules and matplotlib, reading the results, fonts and backends of a first small figure),
     ``per_output`` (draw of each output), ``setup`` (the small run, not a figure cost)."""
+    from gpuqd.run.config.validate import validate_config
+    from gpuqd.run.execute.progress import Reporter
     from gpuqd.run.pipeline import run_pipeline
-    from gpuqd.run.progress import Reporter
-    from gpuqd.run.results import load_run
-    from gpuqd.run.validate import validate_config
+    from gpuqd.run.store.results import load_run
 
     with tempfile.TemporaryDirectory(prefix="gpuqd-figure-timing-") as tmp:
         t0 = time.perf_counter()

@@ -66,10 +66,10 @@ _STARTUP_CODE = """
 import json, sys, tempfile
 from pathlib import Path
 import gpuqd.cli
-from gpuqd.run.factories import make_spin_valve, solve
+from gpuqd.run.config.factories import make_spin_valve, solve
 from gpuqd.run.pipeline import run_pipeline
-from gpuqd.run.progress import RichReporter
-from gpuqd.run.validate import load_config
+from gpuqd.run.execute.progress import RichReporter
+from gpuqd.run.config.validate import load_config
 with tempfile.TemporaryDirectory() as tmp:
     path = Path(tmp) / "startup.yaml"
     path.write_text(sys.argv[1], encoding="utf-8")

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gpuqd.run.config.factories import SCAN_NODES_PER_END
 from gpuqd.run.errors import RunError
-from gpuqd.run.factories import SCAN_NODES_PER_END
 
 __all__ = [
     "StageEstimate",

@@ -2,9 +2,9 @@
 
 The stages (:mod:`gpuqd.run.stages`: transport, dynamics, fmr, switching_times, ...) each declare
 their configuration section, result variables and figures; this loop runs the ones the outputs need
-with one :class:`~gpuqd.run.stage.StageContext` (checkpoints, cache, executor, products of earlier
+with one :class:`~gpuqd.run.stages.base.StageContext` (checkpoints, cache, executor, products of earlier
 stages), records wall times and throughput in meta.json, writes the results through
-:mod:`gpuqd.run.results` and draws the figures (:mod:`gpuqd.plots`).
+:mod:`gpuqd.run.store.results` and draws the figures (:mod:`gpuqd.plots`).
 """
 
 from __future__ import annotations
@@ -20,21 +20,21 @@ import numpy as np
 
 from gpuqd import __version__
 from gpuqd.atomic_io import atomic_write_text
-from gpuqd.run.backend import device_info, resolve_backend
-from gpuqd.run.cache import TransportCache
-from gpuqd.run.config import RunConfig
-from gpuqd.run.dask_engine import make_executor
+from gpuqd.run.config.typed import RunConfig
+from gpuqd.run.config.validate import check_time_step
 from gpuqd.run.errors import RunError
 from gpuqd.run.estimate import check_memory, estimate_run
-from gpuqd.run.executor import Executor
-from gpuqd.run.file_errors import make_dirs
-from gpuqd.run.lock import RunLock
-from gpuqd.run.progress import Reporter
-from gpuqd.run.results import AXIS_VARIABLES, save_results
-from gpuqd.run.rundir import RunDir, git_commit, now, prepare_run_dir
-from gpuqd.run.stage import StageContext
+from gpuqd.run.execute.dask_executor import make_executor
+from gpuqd.run.execute.device import device_info, resolve_backend
+from gpuqd.run.execute.executor import Executor
+from gpuqd.run.execute.lock import RunLock
+from gpuqd.run.execute.progress import Reporter
 from gpuqd.run.stages import get_stage
-from gpuqd.run.validate import check_time_step
+from gpuqd.run.stages.base import StageContext
+from gpuqd.run.store.cache import TransportCache
+from gpuqd.run.store.file_errors import make_dirs
+from gpuqd.run.store.results import AXIS_VARIABLES, save_results
+from gpuqd.run.store.rundir import RunDir, git_commit, now, prepare_run_dir
 
 __all__ = ["run_pipeline", "config_hash", "UNITS"]
 
@@ -107,7 +107,7 @@ def run_pipeline(
 ) -> Path:
     """Execute (or resume) the run described by ``cfg``; returns the run directory.
 
-    Holds the run directory's lock (:class:`gpuqd.run.lock.RunLock`) throughout. Raises
+    Holds the run directory's lock (:class:`gpuqd.run.execute.lock.RunLock`) throughout. Raises
     :class:`RunError` for run-directory conflicts, a live run in the same directory, unusable
     backends and runs that would not fit in memory (``allow_large`` overrides), before any
     computation or file is written; a new run that fails before its first checkpoint leaves no

@@ -1,7 +1,7 @@
 """Expected work of the compacting first-passage run (stage ``switching_times``) before it starts.
 
 The run advances all trajectories chunk by chunk (``statistics.chunk_steps`` steps) and drops the
-switched ones between chunks (:mod:`gpuqd.run.first_passage_units`), so chunk k costs
+switched ones between chunks (:mod:`gpuqd.run.execute.first_passage_units`), so chunk k costs
 ``chunk·(c + d·A_k)`` seconds on the engine cost model of :mod:`gpuqd.run.calibration`, with A_k the
 trajectories still running at its start. A_k comes from a survival model per grid point and protocol:
 
@@ -80,7 +80,7 @@ def mean_first_passage_times(data: Mapping[str, Any]) -> tuple[np.ndarray, np.nd
     ``data`` of a switching_times run; None where the axial Fokker–Planck model does not apply."""
     from gpuqd.dynamics import ConstantTorque
     from gpuqd.observables.fokker_planck import AxialFokkerPlanck, axial_maps
-    from gpuqd.run.factories import make_magnet, make_spin_valve, make_torque
+    from gpuqd.run.config.factories import make_magnet, make_spin_valve, make_torque
     from gpuqd.transport import TorqueTable
 
     try:
@@ -118,9 +118,9 @@ def mean_first_passage_times(data: Mapping[str, Any]) -> tuple[np.ndarray, np.nd
 
 
 def validated(data: Mapping[str, Any]) -> Any:
-    """The :class:`gpuqd.run.config.RunConfig` of a resolved configuration mapping (validated again)."""
+    """The :class:`gpuqd.run.config.typed.RunConfig` of a resolved configuration mapping (validated again)."""
     import json
 
-    from gpuqd.run.validate import validate_config
+    from gpuqd.run.config.validate import validate_config
 
     return validate_config(json.loads(json.dumps(data, default=list)), check_output=False)

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd.transport.backend import digamma
+from gpuqd.transport.arrays import digamma
 from gpuqd.transport.kernel_terms import LAMBDA_EVEN, LAMBDA_ODD
 
 #: Matsubara terms summed explicitly (k = 0 … K − 1); the tail k ≥ K is the Abel–Plana remainder.

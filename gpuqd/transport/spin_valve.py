@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd.transport.backend import array_module, to_numpy
+from gpuqd.transport.arrays import array_module, to_numpy
 from gpuqd.transport.kernel import (
     angular_map,
     coefficient_vector,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from gpuqd.dynamics import ConstantTorque, Macrospin
-from gpuqd.dynamics.config import build_config
-from gpuqd.dynamics.kernel_engine import parameter_block
+from gpuqd.dynamics.engine_config import build_config
+from gpuqd.dynamics.engines.kernel_engine import parameter_block
 
 
 def cosine_cases() -> np.ndarray:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from angle_cases import cosine_cases, map_params
 
-from gpuqd.dynamics.cpu_backend import angle_functions_host
+from gpuqd.dynamics.engines.cpu_engine import angle_functions_host
 from gpuqd.transport.torque_table import s_of_theta
 
 

@@ -14,7 +14,7 @@ import pytest
 from ensemble_checks import synthetic_table
 
 from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin
-from gpuqd.dynamics.cpu_backend import default_isa, default_lanes, host_isa
+from gpuqd.dynamics.engines.cpu_engine import default_isa, default_lanes, host_isa
 
 N_TRAJ = 37  # not a multiple of any lane count below (1 excepted)
 CASES = {

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.gpu
 
 
 def test_device_philox_words_equal_numpy() -> None:
-    from gpuqd.dynamics.cupy_backend import philox_words_device
+    from gpuqd.dynamics.engines.cupy_engine import philox_words_device
 
     key = split_seed(0x0123456789ABCDEF)
     for step, offset in [(0, 0), (2**32 + 17, 2**32 - 100), (123456, 7)]:
@@ -30,7 +30,7 @@ def test_device_philox_words_equal_numpy() -> None:
 def test_device_normal_parts_bit_identical_to_numpy() -> None:
     """The float32 normals on the GPU equal NumPy's for all 2²³ generator inputs (same check as the host
     build in tests/dynamics/test_normals_f32.py)."""
-    from gpuqd.dynamics.cupy_backend import normal_parts_device
+    from gpuqd.dynamics.engines.cupy_engine import normal_parts_device
     from gpuqd.dynamics.philox import minus_two_log_f32, sincos_2pi_f32, uniform_f32
 
     words = (np.arange(2**23, dtype=np.uint64) << np.uint64(9)).astype(np.uint32)
@@ -44,7 +44,7 @@ def test_device_normal_parts_bit_identical_to_numpy() -> None:
 def test_device_angle_functions_match_numpy() -> None:
     """GPU acos and table coordinate (hardware reciprocal and 1/√ estimates + Newton steps) against NumPy,
     with the tolerances of tests/dynamics/test_angle_functions.py."""
-    from gpuqd.dynamics.cupy_backend import angle_functions_device
+    from gpuqd.dynamics.engines.cupy_engine import angle_functions_device
     from gpuqd.transport.torque_table import s_of_theta
 
     c = cosine_cases()

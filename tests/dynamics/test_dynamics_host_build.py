@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHILD = r"""
 import sys
 import numpy as np
-from gpuqd.dynamics.cpu_backend import philox_words_host
+from gpuqd.dynamics.engines.cpu_engine import philox_words_host
 from gpuqd.dynamics.host_build import library_path
 words = philox_words_host(5, 7, 3, (1, 2))
 print(library_path({}).name, int(words.sum()))

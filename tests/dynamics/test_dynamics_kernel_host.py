@@ -17,12 +17,12 @@ import pytest
 from ensemble_checks import synthetic_table
 
 from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin
-from gpuqd.dynamics.config import build_config
-from gpuqd.dynamics.cpu_backend import CpuEngine, philox_words_host
+from gpuqd.dynamics.engine_config import build_config
+from gpuqd.dynamics.engines.cpu_engine import CpuEngine, philox_words_host
+from gpuqd.dynamics.engines.kernel_engine import kernel_defines
+from gpuqd.dynamics.engines.numpy_engine import NumpyEngine
 from gpuqd.dynamics.host_build import HostBuildError, compiler_name, load_library
-from gpuqd.dynamics.kernel_engine import kernel_defines
 from gpuqd.dynamics.kernel_source import all_variants, bundled_source, variant_flags
-from gpuqd.dynamics.numpy_backend import NumpyEngine
 from gpuqd.dynamics.philox import philox4x32
 from gpuqd.transport import TorqueTable
 

@@ -10,15 +10,13 @@ import numpy as np
 import pytest
 
 from gpuqd.dynamics import ConstantTorque, Macrospin, layout
-from gpuqd.dynamics.config import build_config, initial_state
+from gpuqd.dynamics.engine_config import build_config, initial_state
+from gpuqd.dynamics.engines.kernel_engine import parameter_block
+from gpuqd.dynamics.engines.numpy_engine import NumpyEngine
 from gpuqd.dynamics.host_build import BASE_FLAGS, compiler_name
-from gpuqd.dynamics.kernel_engine import parameter_block
 from gpuqd.dynamics.kernel_source import KERNEL_DIR, bundled_source
-from gpuqd.dynamics.numpy_backend import NumpyEngine
 
-KERNEL_TEXT = "\n".join(
-    path.read_text() for path in sorted((KERNEL_DIR / "kernel").glob("*.cuh")) + [KERNEL_DIR / "llg_kernel.cu"]
-)
+KERNEL_TEXT = "\n".join(path.read_text() for path in sorted(KERNEL_DIR.glob("*.cuh")) + [KERNEL_DIR / "llg_kernel.cu"])
 
 
 def _struct_members(header: str, name: str) -> list[tuple[str, int]]:

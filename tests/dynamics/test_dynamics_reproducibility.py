@@ -87,8 +87,8 @@ def test_constant_table_equals_constant_torque(engine: str) -> None:
 
 def test_table_interpolation_matches_torque_table_evaluate() -> None:
     """The engine's inline interpolation reproduces TorqueTable.evaluate (same stencil and weights)."""
-    from gpuqd.dynamics.config import build_config
-    from gpuqd.dynamics.numpy_backend import NumpyEngine
+    from gpuqd.dynamics.engine_config import build_config
+    from gpuqd.dynamics.engines.numpy_engine import NumpyEngine
 
     table = TorqueTable.from_functions(
         [lambda th, a=a: (np.sin(th) * a - 0.1, np.cos(3 * th) * 0.02, 1.0 + th**2) for a in (0.1, -0.3)],
@@ -271,8 +271,8 @@ def test_nan_is_reported_with_trajectory_ids(engine: str) -> None:
 
 
 def test_auto_backend_falls_back_to_numpy_with_warning(monkeypatch) -> None:
-    from gpuqd import backends
     from gpuqd.dynamics import runner as runner_module
+    from gpuqd.dynamics.engines import registry as backends
 
     for name in ("cupy", "cpu"):
         monkeypatch.setitem(backends.PROBES, name, lambda name=name: backends.Availability(name, False, "absent"))

@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from gpuqd.dynamics.cpu_backend import normal_parts_host
+from gpuqd.dynamics.engines.cpu_engine import normal_parts_host
 from gpuqd.dynamics.philox import fma_f32, minus_two_log_f32, sincos_2pi_f32, uniform_f32
 
 ALL_WORDS = (np.arange(2**23, dtype=np.uint64) << np.uint64(9)).astype(np.uint32)

@@ -24,8 +24,8 @@ def test_one_plot_module_per_output():
 @pytest.mark.skipif(not HAVE_MPL, reason="matplotlib not installed")
 def test_declared_figures_are_written(tmp_path, tiny_config):
     from gpuqd.plots import make_figures
+    from gpuqd.run.config.validate import validate_config
     from gpuqd.run.pipeline import run_pipeline
-    from gpuqd.run.validate import validate_config
 
     cfg = validate_config(tiny_config, runs_dir=str(tmp_path))
     run_dir = run_pipeline(cfg, make_figures=False)

@@ -105,8 +105,8 @@ def _check_figure(fig, name: str) -> list[str]:  # noqa: ANN001
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, make_tiny_config):
+    from gpuqd.run.config.validate import validate_config
     from gpuqd.run.pipeline import run_pipeline
-    from gpuqd.run.validate import validate_config
 
     root = tmp_path_factory.mktemp("print")
     out = []

@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 
 from gpuqd import __version__, load_run
-from gpuqd.run.checkpoint import KILL_HOOK_ENV
-from gpuqd.run.rundir import RunDir
+from gpuqd.run.execute.checkpoint import KILL_HOOK_ENV
 from gpuqd.run.stages import dynamics as dynamics_stage
 from gpuqd.run.stages import transport as transport_stage
+from gpuqd.run.store.rundir import RunDir
 
 REPO = Path(__file__).resolve().parents[2]
 

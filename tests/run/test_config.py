@@ -14,11 +14,11 @@ import pytest
 import yaml
 
 from gpuqd import cli
+from gpuqd.run.config.validate import ConfigError, apply_override, dt_limit, load_config, parse_yaml, schema_reference
+from gpuqd.run.config.validate import validate_config as validate
 from gpuqd.run.stages import dynamics as dynamics_stage
 from gpuqd.run.stages import fmr as fmr_stage
 from gpuqd.run.stages import transport as transport_stage
-from gpuqd.run.validate import ConfigError, apply_override, dt_limit, load_config, parse_yaml, schema_reference
-from gpuqd.run.validate import validate_config as validate
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -435,7 +435,7 @@ def test_unwritable_runs_dir_permissions(tmp_path, capsys, no_compute, base):
 
 
 def test_cupy_backend_unavailable_is_clean_error(tmp_path, capsys, monkeypatch, no_compute, base):
-    import gpuqd.dynamics.runner as runner  # gpuqd.run.backend asks it
+    import gpuqd.dynamics.runner as runner  # gpuqd.run.execute.device asks it
 
     monkeypatch.setattr(runner, "cupy_usable", lambda: False)
     p = tmp_path / "c.yaml"

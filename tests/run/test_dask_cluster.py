@@ -25,12 +25,12 @@ from tiny_config import tiny_with
 pytest.importorskip("distributed")
 
 from gpuqd import cli  # noqa: E402
-from gpuqd.run.checkpoint import KILL_HOOK_ENV  # noqa: E402
-from gpuqd.run.dask_engine import LOOPBACK, start_local_cluster  # noqa: E402
-from gpuqd.run.execution import UnitStore  # noqa: E402
+from gpuqd.run.config.validate import load_config  # noqa: E402
+from gpuqd.run.execute.checkpoint import KILL_HOOK_ENV  # noqa: E402
+from gpuqd.run.execute.dask_executor import LOOPBACK, start_local_cluster  # noqa: E402
+from gpuqd.run.execute.execution import UnitStore  # noqa: E402
+from gpuqd.run.execute.progress import Reporter  # noqa: E402
 from gpuqd.run.pipeline import run_pipeline  # noqa: E402
-from gpuqd.run.progress import Reporter  # noqa: E402
-from gpuqd.run.validate import load_config  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 

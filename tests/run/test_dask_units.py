@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 
 from gpuqd.dynamics import EnsembleRunner, Macrospin
-from gpuqd.dynamics.config import STATE_KEYS
-from gpuqd.run.checkpoint import Checkpoint
-from gpuqd.run.ensemble_units import (
+from gpuqd.dynamics.engine_config import STATE_KEYS
+from gpuqd.run.execute.checkpoint import Checkpoint
+from gpuqd.run.execute.ensemble_units import (
     advance_block,
     merge_block_states,
     plan_blocks,
     run_work_in_blocks_with_stats,
     units_store,
 )
-from gpuqd.run.execution import ChainStats, SerialUnits, UnitStore
+from gpuqd.run.execute.execution import ChainStats, SerialUnits, UnitStore
 from gpuqd.transport.torque_table import TorqueTable
 
 N_POINTS, TPP = 7, 3
@@ -39,7 +39,7 @@ def _table() -> TorqueTable:
 
 @dataclass(frozen=True)
 class _Work:
-    """An EnsembleWork (gpuqd.run.executor) over a synthetic table: ids 0 … n−1, θ(t) of a few of them."""
+    """An EnsembleWork (gpuqd.run.execute.executor) over a synthetic table: ids 0 … n−1, θ(t) of a few of them."""
 
     torque: object
     n_items: int = N_POINTS * TPP

@@ -15,8 +15,8 @@ import pytest
 from tiny_config import tiny_with
 
 from gpuqd.run import calibration, switching_estimate
+from gpuqd.run.config.validate import validate_config
 from gpuqd.run.estimate import EstimateError, check_memory, estimate_run
-from gpuqd.run.validate import validate_config
 
 BASE = tiny_with(
     name="e",

@@ -13,10 +13,10 @@ import pickle
 import numpy as np
 import pytest
 
-from gpuqd.run.executor import LocalExecutor, run_block
+from gpuqd.run.config.validate import validate_config
+from gpuqd.run.execute.executor import LocalExecutor, run_block
 from gpuqd.run.pipeline import run_pipeline
 from gpuqd.run.stages.dynamics import DynamicsWork
-from gpuqd.run.validate import validate_config
 
 
 class BlockExecutor:

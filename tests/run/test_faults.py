@@ -127,7 +127,7 @@ def test_locked_run_names_pid_and_host(workdir):
 
     run = workdir / "runs" / "tiny"
     hold = (
-        "import sys, time; sys.path.insert(0, sys.argv[2]); from gpuqd.run.lock import RunLock; "
+        "import sys, time; sys.path.insert(0, sys.argv[2]); from gpuqd.run.execute.lock import RunLock; "
         "l = RunLock(sys.argv[1]).acquire(); print('locked', flush=True); time.sleep(120)"
     )
     holder = subprocess.Popen([sys.executable, "-c", hold, str(run), str(REPO)], stdout=subprocess.PIPE, text=True)

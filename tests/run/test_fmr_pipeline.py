@@ -12,8 +12,8 @@ import yaml
 
 from gpuqd import cli, load_run
 from gpuqd.observables import fmr
+from gpuqd.run.config.validate import validate_config
 from gpuqd.run.stages import dynamics as dynamics_stage
-from gpuqd.run.validate import validate_config
 
 REPO = Path(__file__).resolve().parents[2]
 HAVE_MPL = importlib.util.find_spec("matplotlib") is not None
@@ -151,7 +151,7 @@ def test_fmr_figures_written(fmr_run):
 
 
 def test_shipped_fmr_config_validates():
-    from gpuqd.run.validate import load_config
+    from gpuqd.run.config.validate import load_config
 
     cfg = load_config(REPO / "configs" / "fmr.yaml", check_output=False)
     assert cfg.data["outputs"] == ["fmr"] and not cfg.needs_dynamics

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from scipy.io import netcdf_file
 
-from gpuqd.run.netcdf import cf_units, read_results_nc, to_xarray, write_results_nc
-from gpuqd.run.results import AXIS_VARIABLES
 from gpuqd.run.stages import all_stages
+from gpuqd.run.store.netcdf import cf_units, read_results_nc, to_xarray, write_results_nc
+from gpuqd.run.store.results import AXIS_VARIABLES
 
 ALL_VARIABLES = dict(AXIS_VARIABLES)
 for _stage in all_stages():

@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 
 from gpuqd.atomic_io import atomic_savez, atomic_write_text
-from gpuqd.run.checkpoint_clock import CheckpointClock
-from gpuqd.run.file_errors import REMEDY_FORCE, RunFileError, load_npz, make_dirs
-from gpuqd.run.lock import RunLock, RunLockedError, lock_path
+from gpuqd.run.execute.checkpoint_clock import CheckpointClock
+from gpuqd.run.execute.lock import RunLock, RunLockedError, lock_path
+from gpuqd.run.store.file_errors import REMEDY_FORCE, RunFileError, load_npz, make_dirs
 
 REPO = Path(__file__).resolve().parents[2]
 HOLD = (
-    "import sys, time; sys.path.insert(0, sys.argv[2]); from gpuqd.run.lock import RunLock; "
+    "import sys, time; sys.path.insert(0, sys.argv[2]); from gpuqd.run.execute.lock import RunLock; "
     "l = RunLock(sys.argv[1]).acquire(); print('locked', flush=True); time.sleep(60)"
 )
 

@@ -15,7 +15,7 @@ from gpuqd import load_run
 from gpuqd.dynamics import ConstantTorque, Macrospin
 from gpuqd.observables import switching_stats
 from gpuqd.observables.adaptive_switching import AdaptiveSwitchingRun, trajectory_ids_for
-from gpuqd.run.checkpoint import KILL_HOOK_ENV
+from gpuqd.run.execute.checkpoint import KILL_HOOK_ENV
 from gpuqd.run.stages.switching_times import VARIABLES as SWITCHING_VARIABLES
 
 HAVE_MPL = importlib.util.find_spec("matplotlib") is not None

@@ -8,10 +8,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from gpuqd.run.config import STEP_TOLERANCE, Grid, RunConfig, step_count, thermal_field_variance
-from gpuqd.run.schema import DEFAULT_SIGMA2
+from gpuqd.run.config.schema import DEFAULT_SIGMA2
+from gpuqd.run.config.typed import STEP_TOLERANCE, Grid, RunConfig, step_count, thermal_field_variance
+from gpuqd.run.config.validate import validate_config
 from gpuqd.run.stages import all_stages, output_names, schema, stages_for
-from gpuqd.run.validate import validate_config
 
 
 def test_attribute_access_and_frozen(tiny_config):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gpuqd.run.yaml_input import (
+from gpuqd.run.config.yaml_input import (
     YAMLInputError,
     command_line,
     describe_type,

@@ -32,7 +32,7 @@ def _close(a: np.ndarray, b: np.ndarray, rtol: float = 1e-10) -> None:
 def test_cupy_digamma_matches_scipy() -> None:
     import cupy
 
-    from gpuqd.transport.backend import digamma
+    from gpuqd.transport.arrays import digamma
 
     y = np.concatenate([-np.logspace(-6, 4.5, 300), [0.0], np.logspace(-6, 4.5, 300)])
     z = (np.array([0.5, 1.0, 3.7, 25.0])[:, None] + 1j * y[None, :]).ravel()

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy.special import psi
 
-from gpuqd.transport.backend import DIGAMMA_SOURCE
+from gpuqd.transport.arrays import DIGAMMA_SOURCE
 
 HARNESS = """
 #include "{header}"

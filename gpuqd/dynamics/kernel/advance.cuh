@@ -1,10 +1,10 @@
 // The advance loop: stochastic Heun with renormalisation (docs/physics.md §6.2), hysteretic P/AP
 // switching and decimated samples (§10). Mirrors NumpyEngine._step/_record of
-// gpuqd/dynamics/numpy_backend.py step for step. Units: energies in Γ, times in 1/Γ.
+// gpuqd/dynamics/engines/numpy_engine.py step for step. Units: energies in Γ, times in 1/Γ.
 // One step of one trajectory is llg_heun_step; two drivers call it:
 // * llg_advance_trajectory: one trajectory for many steps (one CUDA thread; the scalar host build);
 // * llg_advance_lanes (host only): a block of trajectories ("lanes") in the inner loop, vectorised
-//   across trajectories (#pragma omp simd); the rare per-lane events (switches, samples) are done
+//   across trajectories (#pragma GCC ivdep); the rare per-lane events (switches, samples) are done
 //   after the lane loop, so the lane loop has no divergent branches.
 // Both drivers perform the same IEEE operations per trajectory, so the results are bit-identical.
 // With a free source (LLG_BOTH_FREE) the source m is pushed by its own torque coefficients

@@ -1,5 +1,5 @@
 // Right-hand side of the stochastic LLG equation in explicit Landau–Lifshitz form (docs/physics.md §6.1,
-// §6.2); mirrors NumpyEngine._field/_rhs of gpuqd/dynamics/numpy_backend.py operation for operation.
+// §6.2); mirrors NumpyEngine._field/_rhs of gpuqd/dynamics/engines/numpy_engine.py operation for operation.
 #pragma once
 #include "target.cuh"
 #include "llg_layout.cuh"

@@ -1,5 +1,5 @@
 """Registry of the stages: every module of this package that defines ``STAGE`` (a
-:class:`gpuqd.run.stage.Stage`) is a stage. Adding an output is adding one module here (and one
+:class:`gpuqd.run.stages.base.Stage`) is a stage. Adding an output is adding one module here (and one
 plot module under :mod:`gpuqd.plots`); nothing else is edited.
 """
 
@@ -9,8 +9,8 @@ import importlib
 import pkgutil
 from collections.abc import Iterable
 
-from gpuqd.run.schema import Section, build_schema
-from gpuqd.run.stage import Stage
+from gpuqd.run.config.schema import Section, build_schema
+from gpuqd.run.stages.base import Stage
 
 __all__ = ["all_stages", "get_stage", "output_names", "schema", "section_classes", "stages_for"]
 

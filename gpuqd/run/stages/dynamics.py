@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 
 from gpuqd.dynamics import EnsembleResult, EnsembleRunner
-from gpuqd.run.config import RunConfig
+from gpuqd.run.config.factories import make_magnet, make_torque
+from gpuqd.run.config.typed import RunConfig
 from gpuqd.run.errors import SetupError
-from gpuqd.run.factories import make_magnet, make_torque
-from gpuqd.run.progress import Reporter
-from gpuqd.run.stage import Stage, StageContext, StageResult
+from gpuqd.run.execute.progress import Reporter
+from gpuqd.run.stages.base import Stage, StageContext, StageResult
 
 __all__ = ["STAGE", "VARIABLES", "DynamicsWork", "STATE_FILE"]
 

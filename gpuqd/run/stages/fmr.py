@@ -30,12 +30,12 @@ from gpuqd.observables.fmr_simulation import (
     simulation_omegas,
     spectrum_window,
 )
-from gpuqd.run.checkpoint import kill_hook
-from gpuqd.run.config import RunConfig, thermal_field_variance
-from gpuqd.run.execution import UnitStore
-from gpuqd.run.factories import make_spin_valve
-from gpuqd.run.schema import Flag, Num, Section, Vec3
-from gpuqd.run.stage import Fail, Stage, StageContext, StageResult
+from gpuqd.run.config.factories import make_spin_valve
+from gpuqd.run.config.schema import Flag, Num, Section, Vec3
+from gpuqd.run.config.typed import RunConfig, thermal_field_variance
+from gpuqd.run.execute.checkpoint import kill_hook
+from gpuqd.run.execute.execution import UnitStore
+from gpuqd.run.stages.base import Fail, Stage, StageContext, StageResult
 
 __all__ = ["STAGE", "FmrConfig", "SECTION", "VARIABLES", "check", "simulate_spectrum", "simulation_steps"]
 

@@ -19,9 +19,9 @@ from types import MappingProxyType
 import numpy as np
 
 from gpuqd.observables.fokker_planck import axial_maps
-from gpuqd.run.factories import make_magnet
-from gpuqd.run.schema import Num, Section
-from gpuqd.run.stage import Fail, Stage, StageContext, StageResult
+from gpuqd.run.config.factories import make_magnet
+from gpuqd.run.config.schema import Num, Section
+from gpuqd.run.stages.base import Fail, Stage, StageContext, StageResult
 
 __all__ = ["STAGE", "SECTION", "FokkerPlanckConfig", "VARIABLES", "check"]
 

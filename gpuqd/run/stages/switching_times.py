@@ -26,12 +26,12 @@ import numpy as np
 
 from gpuqd.observables import switching_stats as ss
 from gpuqd.observables.adaptive_switching import AdaptiveSwitchingRun, protocol_list
-from gpuqd.run.config import RunConfig, check_step_count
+from gpuqd.run.config.factories import make_magnet, make_torque
+from gpuqd.run.config.schema import Choice, Flag, Num, Section, Vec3
+from gpuqd.run.config.typed import RunConfig, check_step_count
 from gpuqd.run.errors import RunError
-from gpuqd.run.factories import make_magnet, make_torque
-from gpuqd.run.progress import Reporter
-from gpuqd.run.schema import Choice, Flag, Num, Section, Vec3
-from gpuqd.run.stage import Fail, Stage, StageContext, StageResult
+from gpuqd.run.execute.progress import Reporter
+from gpuqd.run.stages.base import Fail, Stage, StageContext, StageResult
 
 __all__ = [
     "STAGE",

@@ -5,7 +5,7 @@ stage needs the table) and at θ = 0.01π, 0.99π (readout and torque maps), plu
 conductance at V = 0, the Fig. 4 inset I(θ) and the resonance / partner lines (docs/physics.md §5).
 Everything is built by :meth:`gpuqd.transport.TorqueTable.build` (the table nodes plus θ = 0.01π, 0.99π
 for the maps; each (ε̃, V) kernel once), its blocks computed through the run's executor. Results are
-cached in ``<runs_dir>/.cache/`` (:class:`gpuqd.run.cache.TransportCache`); the blocks of a computation in
+cached in ``<runs_dir>/.cache/`` (:class:`gpuqd.run.store.cache.TransportCache`); the blocks of a computation in
 progress survive interruptions.
 
 Units: energies and torque coefficients in Γ, currents in eΓ/ħ, conductance in e²/ħ, angles in rad.
@@ -23,13 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd.run.backend import transport_backend
-from gpuqd.run.cache import TransportCache
-from gpuqd.run.checkpoint import kill_hook
-from gpuqd.run.config import RunConfig
-from gpuqd.run.factories import make_spin_valve, solve, table_nodes
-from gpuqd.run.file_errors import RunFileError
-from gpuqd.run.stage import Stage, StageContext, StageResult
+from gpuqd.run.config.factories import make_spin_valve, solve, table_nodes
+from gpuqd.run.config.typed import RunConfig
+from gpuqd.run.execute.checkpoint import kill_hook
+from gpuqd.run.execute.device import transport_backend
+from gpuqd.run.stages.base import Stage, StageContext, StageResult
+from gpuqd.run.store.cache import TransportCache
+from gpuqd.run.store.file_errors import RunFileError
 from gpuqd.transport import TorqueTable
 
 __all__ = ["STAGE", "THETA_P", "THETA_AP", "TRANSPORT_BLOCK_POINTS", "VARIABLES"]

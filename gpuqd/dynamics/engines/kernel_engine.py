@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from gpuqd.dynamics import layout
-from gpuqd.dynamics.config import EngineConfig, initial_state
+from gpuqd.dynamics.engine_config import EngineConfig, initial_state
 
 MAX_STEPS_PER_LAUNCH = 20_000
 

@@ -6,7 +6,7 @@
 // (-ffp-contract=off: no fused multiply-adds but the explicit fmaf of the noise), so results do not
 // depend on the thread count, the lane count or the instruction set.
 // Built and loaded by gpuqd/dynamics/host_build.py (system C++ compiler, -O3, -fopenmp).
-#include "kernel/advance.cuh"
+#include "advance.cuh"
 
 extern "C" int llg_host_openmp(void) {
 #ifdef _OPENMP

@@ -19,9 +19,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from gpuqd.atomic_io import atomic_savez
-from gpuqd.run.checkpoint_clock import CheckpointClock
 from gpuqd.run.errors import RunError
-from gpuqd.run.file_errors import REMEDY_FORCE, load_npz
+from gpuqd.run.execute.checkpoint_clock import CheckpointClock
+from gpuqd.run.store.file_errors import REMEDY_FORCE, load_npz
 
 __all__ = ["KILL_HOOK_ENV", "Checkpoint", "Resumable", "kill_hook", "run_chunks"]
 
@@ -100,7 +100,7 @@ def run_chunks(
 
     ``split``: the work's results do not depend on how its steps are chunked (the ensemble engine,
     counter-based noise, docs/physics.md §11); it is then advanced in smaller pieces and also
-    checkpointed every :data:`~gpuqd.run.checkpoint_clock.DEFAULT_INTERVAL_S` seconds of wall clock
+    checkpointed every :data:`~gpuqd.run.execute.checkpoint_clock.DEFAULT_INTERVAL_S` seconds of wall clock
     (``clock``), so that an interrupt loses at most that much work. Otherwise (e.g. compaction at
     chunk boundaries) every advance is exactly ``chunk_steps``.
     """

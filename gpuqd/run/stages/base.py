@@ -3,7 +3,7 @@
 A :class:`Stage` declares
 
 * ``section`` / ``section_class`` / ``check`` — its configuration section (schema nodes of
-  :mod:`gpuqd.run.schema`), the frozen dataclass of that section (``cfg.<section>``) and the
+  :mod:`gpuqd.run.config.schema`), the frozen dataclass of that section (``cfg.<section>``) and the
   cross-key checks ``check(data, fail)`` (``fail(key_path, message)`` raises ConfigError);
 * ``outputs`` — the names in the configuration's ``outputs:`` list that make it run
   (``always=True``: it runs for every configuration);
@@ -26,12 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd.run.cache import TransportCache
-from gpuqd.run.checkpoint import Checkpoint
-from gpuqd.run.config import RunConfig
-from gpuqd.run.executor import Executor
-from gpuqd.run.progress import Reporter
-from gpuqd.run.schema import Section
+from gpuqd.run.config.schema import Section
+from gpuqd.run.config.typed import RunConfig
+from gpuqd.run.execute.checkpoint import Checkpoint
+from gpuqd.run.execute.executor import Executor
+from gpuqd.run.execute.progress import Reporter
+from gpuqd.run.store.cache import TransportCache
 
 __all__ = ["Stage", "StageContext", "StageResult", "Fail"]
 

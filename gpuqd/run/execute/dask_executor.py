@@ -12,7 +12,7 @@ scheduler, and :class:`DaskExecutor` that runs work units on it.
   the Dask scheduler; the task is a pure function of its inputs, so its result is unchanged.
 
 Everything here imports dask lazily: without the ``gpuqd[dask]`` extra nothing is imported until a
-cluster is asked for, and :func:`gpuqd.run.execution.check_execution_config` rejects the
+cluster is asked for, and :func:`gpuqd.run.execute.execution.check_execution_config` rejects the
 configuration before.
 """
 
@@ -23,8 +23,8 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from gpuqd.run.execution import DASK_EXTRA_MESSAGE, ExecutionSettings, Job
-from gpuqd.run.executor import LocalExecutor
+from gpuqd.run.execute.execution import DASK_EXTRA_MESSAGE, ExecutionSettings, Job
+from gpuqd.run.execute.executor import LocalExecutor
 
 __all__ = [
     "DaskExecutor",
@@ -123,7 +123,7 @@ def dashboard_link(cluster: Any) -> str | None:
 def make_executor(
     settings: ExecutionSettings, backend: str = "numpy", message: Callable[[str], None] | None = None
 ) -> Any:
-    """The run's executor: :class:`gpuqd.run.executor.LocalExecutor` for engine 'local', a
+    """The run's executor: :class:`gpuqd.run.execute.executor.LocalExecutor` for engine 'local', a
     :class:`DaskExecutor` for 'dask' (it connects on first use and must be closed)."""
     if settings.engine == "dask":
         return DaskExecutor(settings=settings, backend=backend, message=message)
@@ -131,7 +131,7 @@ def make_executor(
 
 
 class DaskExecutor:
-    """:class:`gpuqd.run.executor.Executor` on Dask: ``map`` and ``run_ensemble`` as work units.
+    """:class:`gpuqd.run.execute.executor.Executor` on Dask: ``map`` and ``run_ensemble`` as work units.
 
     Give either a connected ``client`` (and the ``cluster`` it belongs to, closed with it if given) or
     ``settings``: then the executor connects on first use (a local cluster on 127.0.0.1, or
@@ -206,10 +206,10 @@ class DaskExecutor:
 
     def run_ensemble(self, work: Any, checkpoint: Any, reporter: Any) -> Any:
         """The ensemble in work units: adaptive first-passage rounds in blocks
-        (:mod:`gpuqd.run.first_passage_units`) or blocks of trajectories × time chunks
-        (:mod:`gpuqd.run.ensemble_units`), stored under ``<checkpoint dir>/units/<stage>/``."""
-        from gpuqd.run.ensemble_units import run_work_in_blocks
-        from gpuqd.run.first_passage_units import is_round_based, run_rounds_in_blocks
+        (:mod:`gpuqd.run.execute.first_passage_units`) or blocks of trajectories × time chunks
+        (:mod:`gpuqd.run.execute.ensemble_units`), stored under ``<checkpoint dir>/units/<stage>/``."""
+        from gpuqd.run.execute.ensemble_units import run_work_in_blocks
+        from gpuqd.run.execute.first_passage_units import is_round_based, run_rounds_in_blocks
 
         whole = work.start(None)  # validates the whole ensemble before any unit runs
         if is_round_based(whole):
@@ -219,7 +219,8 @@ class DaskExecutor:
     def map_dynamic(
         self, task: Callable[..., Any], shared: Any, jobs: Iterable[Job], on_result: Callable[[Job, Any], Iterable[Job]]
     ) -> None:
-        """:class:`gpuqd.run.execution.UnitExecutor`: chained units; ``shared`` is scattered once to every worker."""
+        """:class:`gpuqd.run.execute.execution.UnitExecutor`: chained units; ``shared`` is scattered once to
+        every worker."""
         from distributed import as_completed
 
         client = self.client

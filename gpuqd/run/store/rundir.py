@@ -1,7 +1,7 @@
 """Run directories: paths, state ('absent', 'finished', ...), meta.json, and the start/resume rules.
 
 Layout of ``<runs_dir>/<name>/``: ``config.yaml`` (resolved configuration), ``meta.json``
-(provenance and status), ``results.npz`` (:mod:`gpuqd.run.results`), ``figures/``, ``checkpoint/``
+(provenance and status), ``results.npz`` (:mod:`gpuqd.run.store.results`), ``figures/``, ``checkpoint/``
 (stage states while the run is unfinished).
 """
 
@@ -24,9 +24,9 @@ from gpuqd.run.errors import RunError
 
 __all__ = ["RESULTS_FILE", "RESULTS_NC_FILE", "RunDir", "dumps_json", "git_commit", "now", "prepare_run_dir"]
 
-#: the results file of a run directory (written by gpuqd.run.results)
+#: the results file of a run directory (written by gpuqd.run.store.results)
 RESULTS_FILE = "results.npz"
-#: NetCDF results (CF attributes; :mod:`gpuqd.run.netcdf`), written by every run next to results.npz
+#: NetCDF results (CF attributes; :mod:`gpuqd.run.store.netcdf`), written by every run next to results.npz
 RESULTS_NC_FILE = "results.nc"
 
 
@@ -136,7 +136,7 @@ class RunDir:
             return
         for f in self.checkpoint_dir.glob("*.npz"):
             f.unlink(missing_ok=True)
-        shutil.rmtree(self.checkpoint_dir / "units", ignore_errors=True)  # work units (gpuqd.run.execution)
+        shutil.rmtree(self.checkpoint_dir / "units", ignore_errors=True)  # work units (gpuqd.run.execute.execution)
         if not any(self.checkpoint_dir.iterdir()):
             self.checkpoint_dir.rmdir()
 

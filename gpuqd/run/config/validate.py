@@ -3,12 +3,12 @@
 A configuration is validated completely *before* any computation or any file is written. Every
 problem raises :class:`~gpuqd.run.errors.ConfigError` whose one-line message names the file, the key
 path and the allowed range (unknown keys get a did-you-mean suggestion). The schema is
-:data:`gpuqd.run.schema.CORE_SCHEMA` plus the sections the stages declare (:mod:`gpuqd.run.stages`).
+:data:`gpuqd.run.config.schema.CORE_SCHEMA` plus the sections the stages declare (:mod:`gpuqd.run.stages`).
 
 Usage::
 
     cfg = load_config("configs/fig2.yaml", overrides=["transport.T=5"], runs_dir="runs")
-    cfg.transport.T, cfg.grid.V      # typed, resolved (gpuqd.run.config.RunConfig)
+    cfg.transport.T, cfg.grid.V      # typed, resolved (gpuqd.run.config.typed.RunConfig)
     cfg.warnings                     # non-fatal remarks (e.g. Γ/T not small)
 """
 
@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from gpuqd.run import stages as registry
-from gpuqd.run.config import (
+from gpuqd.run.config.factories import make_magnet, torque_bound
+from gpuqd.run.config.schema import REQUIRED, Choice, Flag, Num, OutputList, Section, Str, Vec3, fmt_number
+from gpuqd.run.config.typed import (
     Grid,
     MagnetConfig,
     RunConfig,
@@ -33,11 +35,9 @@ from gpuqd.run.config import (
     check_step_count,
     section_from_mapping,
 )
+from gpuqd.run.config.yaml_input import describe_type, load_yaml, quote_hint, suggest_key_path
 from gpuqd.run.errors import ConfigError
-from gpuqd.run.execution import check_execution_config
-from gpuqd.run.factories import make_magnet, torque_bound
-from gpuqd.run.schema import REQUIRED, Choice, Flag, Num, OutputList, Section, Str, Vec3, fmt_number
-from gpuqd.run.yaml_input import describe_type, load_yaml, quote_hint, suggest_key_path
+from gpuqd.run.execute.execution import check_execution_config
 
 __all__ = [
     "ConfigError",
@@ -55,7 +55,7 @@ __all__ = [
 # --------------------------------------------------------------------------------------- YAML
 def parse_yaml(text: str, source: str = "<string>") -> Any:
     """Parse YAML text (safe loader, ``1e-4`` is a float); syntax errors and duplicate keys (with both
-    line numbers) become ConfigError (:func:`gpuqd.run.yaml_input.load_yaml`)."""
+    line numbers) become ConfigError (:func:`gpuqd.run.config.yaml_input.load_yaml`)."""
     return load_yaml(text, source, error=ConfigError)
 
 
@@ -66,7 +66,7 @@ def full_schema() -> Section:
 
 def schema_reference() -> list[tuple[str, str, str, str, str]]:
     """Rows (key, default, unit, allowed, description) documenting every key (used for the README)."""
-    from gpuqd.run.schema import schema_reference as rows
+    from gpuqd.run.config.schema import schema_reference as rows
 
     return rows(full_schema())
 
@@ -217,7 +217,7 @@ def dt_limit(data: dict) -> tuple[float, str]:
 
     Uses :func:`gpuqd.dynamics.stability.time_step_limits` (the engine's own guard, docs/physics.md §15)
     with a bound on the torque coefficients: the constant torques, or for transport torques the solves at
-    the table nodes nearest θ = 0, π (:func:`gpuqd.run.factories.torque_bound`). The engine repeats the
+    the table nodes nearest θ = 0, π (:func:`gpuqd.run.config.factories.torque_bound`). The engine repeats the
     check with the table interpolant's maximum before the dynamics stage starts.
     """
     from gpuqd.dynamics.stability import MAX_NOISE_ANGLE, MAX_RATE_ERROR, max_rate_dt, time_step_limits
@@ -255,7 +255,7 @@ def check_time_step(cfg: RunConfig) -> None:
     """The time-step guard of a loaded configuration whose stages integrate with ``dynamics.dt``.
 
     For transport torques it solves the table's end regions at every grid point
-    (:func:`gpuqd.run.factories.torque_bound`, about as costly as the table's kernels), so ``validate``
+    (:func:`gpuqd.run.config.factories.torque_bound`, about as costly as the table's kernels), so ``validate``
     and ``run`` call it after the memory check and before any other work; ConfigError naming
     ``dynamics.dt``. Constant torques are checked at load time already.
     """
@@ -399,7 +399,7 @@ def validate_config(
     backend: str | None = None,
     check_output: bool = True,
 ) -> RunConfig:
-    """Validate a raw mapping (plus overrides) and return the resolved :class:`~gpuqd.run.config.RunConfig`."""
+    """Validate a raw mapping (plus overrides) and return the resolved :class:`~gpuqd.run.config.typed.RunConfig`."""
     if raw is None:
         raise ConfigError(f"{source}: empty configuration")
     if not isinstance(raw, Mapping):

@@ -1,6 +1,6 @@
 """Distributed execution of work units: the ``execution:`` settings, chains of units with atomic per-unit
-files in the run directory (:mod:`gpuqd.run.executor` defines the interface the stages use;
-:mod:`gpuqd.run.dask_engine` implements it on Dask and chooses the run's executor).
+files in the run directory (:mod:`gpuqd.run.execute.executor` defines the interface the stages use;
+:mod:`gpuqd.run.execute.dask_executor` implements it on Dask and chooses the run's executor).
 
 A *work unit* is a call ``task(shared, *args) -> dict of NumPy arrays``. ``shared`` is sent once per
 worker (torque table, model, run parameters); ``args`` are small (block index, chunk index, the
@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from gpuqd.atomic_io import atomic_savez
-from gpuqd.run.checkpoint import kill_hook
+from gpuqd.run.execute.checkpoint import kill_hook
 
 __all__ = [
     "ENGINES",
@@ -240,7 +240,7 @@ def run_chains(
     *args)``. Stored units are reused (resume); each new one is saved as it arrives. Progress goes to
     ``reporter`` (start/update/finish of the run layer's progress protocol) in units of work units,
     ``work_per_unit`` converting them to trajectory-steps for the rate; ``label`` names the progress bar
-    (default ``stage``; the test hook :data:`gpuqd.run.checkpoint.KILL_HOOK_ENV` counts units of ``stage``).
+    (default ``stage``; the test hook :data:`gpuqd.run.execute.checkpoint.KILL_HOOK_ENV` counts units of ``stage``).
     """
     t0 = time.perf_counter()
     stats = ChainStats()

@@ -24,7 +24,7 @@ import copy
 import numpy as np
 
 from gpuqd.dynamics import layout
-from gpuqd.dynamics.config import EngineConfig, initial_state
+from gpuqd.dynamics.engine_config import EngineConfig, initial_state
 from gpuqd.dynamics.philox import SOURCE_STREAM_BIT, noise_block_for_ids
 from gpuqd.transport.torque_table import lagrange4_weights, s_of_theta
 

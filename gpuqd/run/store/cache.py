@@ -16,8 +16,8 @@ import numpy as np
 
 from gpuqd import __version__
 from gpuqd.atomic_io import atomic_savez
-from gpuqd.run.config import Grid, TransportConfig
-from gpuqd.run.file_errors import load_npz
+from gpuqd.run.config.typed import Grid, TransportConfig
+from gpuqd.run.store.file_errors import load_npz
 
 __all__ = ["CACHE_VERSION", "TransportCache", "BlockStore"]
 
@@ -58,7 +58,7 @@ class BlockStore:
 
 def load_arrays(path: Path) -> dict[str, np.ndarray] | None:
     """All arrays of an .npz file, or None if it is missing; a corrupt file raises
-    :class:`~gpuqd.run.file_errors.RunFileError` naming it (cache files are written atomically, so
+    :class:`~gpuqd.run.store.file_errors.RunFileError` naming it (cache files are written atomically, so
     damage comes from outside and should be seen, not silently recomputed).
     """
     if not path.exists():

@@ -1,10 +1,10 @@
 """Results of a run: the one module that writes and reads them (results.nc, results.npz) and :func:`load_run`.
 
-Layout of ``<runs_dir>/<name>/`` (paths and state: :mod:`gpuqd.run.rundir`)::
+Layout of ``<runs_dir>/<name>/`` (paths and state: :mod:`gpuqd.run.store.rundir`)::
 
     config.yaml        resolved configuration (all defaults filled in)
     meta.json          provenance: version, git commit, backend, device, seed, times, throughput, status
-    results.nc         all results as NetCDF with CF attributes (:mod:`gpuqd.run.netcdf`): xarray,
+    results.nc         all results as NetCDF with CF attributes (:mod:`gpuqd.run.store.netcdf`): xarray,
                        ncview, Panoply, MATLAB, Julia; ``xr.open_dataset("runs/fig2/results.nc")``
     results.npz        the same arrays, readable with NumPy alone (see :func:`load_run`)
     figures/           fig2_switching.{png,pdf}, fig3_readout.{png,pdf}, fig4_torques.{png,pdf}
@@ -34,10 +34,10 @@ import numpy as np
 import yaml
 
 from gpuqd.atomic_io import atomic_savez
-from gpuqd.run.file_errors import REMEDY_RERUN, RunFileError, load_npz
-from gpuqd.run.netcdf import read_results_nc, write_results_nc
-from gpuqd.run.netcdf import to_xarray as nc_to_xarray
-from gpuqd.run.rundir import RESULTS_FILE, RESULTS_NC_FILE, RunDir, dumps_json
+from gpuqd.run.store.file_errors import REMEDY_RERUN, RunFileError, load_npz
+from gpuqd.run.store.netcdf import read_results_nc, write_results_nc
+from gpuqd.run.store.netcdf import to_xarray as nc_to_xarray
+from gpuqd.run.store.rundir import RESULTS_FILE, RESULTS_NC_FILE, RunDir, dumps_json
 
 __all__ = ["AXIS_VARIABLES", "RESULTS_FORMAT", "RunResults", "load_run", "readme_text", "save_results", "write_results"]
 
@@ -160,7 +160,7 @@ def load_run(path: str | os.PathLike) -> RunResults:
 
     Reads ``results.nc`` (NetCDF) where it exists, else ``results.npz`` (runs made before results.nc;
     only NumPy is needed to read that file itself). A corrupt file raises
-    :class:`~gpuqd.run.file_errors.RunFileError` (one line, naming the file and the remedy).
+    :class:`~gpuqd.run.store.file_errors.RunFileError` (one line, naming the file and the remedy).
     """
     p = Path(path)
     if p.suffix in (".nc", ".npz"):

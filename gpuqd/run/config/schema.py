@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from gpuqd.backends import CHOICES
+from gpuqd.dynamics.engines.registry import CHOICES
 
 __all__ = [
     "REQUIRED",
@@ -31,7 +31,7 @@ __all__ = [
     "schema_reference",
 ]
 
-BACKENDS = CHOICES  # auto, numpy, cpu, cupy (gpuqd.backends)
+BACKENDS = CHOICES  # auto, numpy, cpu, cupy (gpuqd.dynamics.engines.registry)
 REQUIRED = object()
 #: σ² (Γ²/Γ) used when neither magnet.sigma2 nor magnet.T_m is given (see config.thermal_field_variance)
 DEFAULT_SIGMA2 = 1.0e-4
@@ -306,7 +306,7 @@ CORE_SCHEMA = Section(
             },
             optional=True,
         ),
-        # execution engine (gpuqd.run.execution); results do not depend on it (not part of the config hash)
+        # execution engine (gpuqd.run.execute.execution); results do not depend on it (not part of the config hash)
         "execution": Section(
             {
                 "engine": Choice(

@@ -1,7 +1,7 @@
 """Typed, validated run configuration: frozen dataclasses with attribute access (``cfg.transport.U``).
 
 Why frozen dataclasses (and not pydantic): the core dependencies stay numpy, scipy, pyyaml and rich;
-the schema in :mod:`gpuqd.run.schema` already carries ranges, units, documentation and the error
+the schema in :mod:`gpuqd.run.config.schema` already carries ranges, units, documentation and the error
 messages (file, key path, allowed range, did-you-mean), so a validation library would add a
 dependency without adding a check. Frozen instances cannot be changed by a stage after validation,
 and they pickle (an executor can ship them to worker processes).
@@ -12,7 +12,7 @@ One place for each convention:
   unit of the ``figures.*`` / ``statistics.*`` / ``fmr.*`` points (:attr:`Grid.point_unit`: U, or Γ if
   U = 0);
 * :func:`thermal_field_variance` — σ² from ``magnet.sigma2`` / ``magnet.T_m`` (σ² = 2α T_m,
-  docs/physics.md §6.2; :data:`~gpuqd.run.schema.DEFAULT_SIGMA2` if both are null);
+  docs/physics.md §6.2; :data:`~gpuqd.run.config.schema.DEFAULT_SIGMA2` if both are null);
 * :func:`step_count` — "t_end is a multiple of dt", with one tolerance (:data:`STEP_TOLERANCE`).
 
 Units: energies in Γ, times in 1/Γ, angles in rad (docs/physics.md §1).
@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from gpuqd.run.execution import ExecutionSettings, execution_settings
-from gpuqd.run.schema import DEFAULT_SIGMA2, fmt_number
+from gpuqd.run.config.schema import DEFAULT_SIGMA2, fmt_number
+from gpuqd.run.execute.execution import ExecutionSettings, execution_settings
 
 __all__ = [
     "STEP_TOLERANCE",

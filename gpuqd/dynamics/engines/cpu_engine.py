@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from gpuqd.dynamics import layout
-from gpuqd.dynamics.config import EngineConfig
+from gpuqd.dynamics.engine_config import EngineConfig
+from gpuqd.dynamics.engines.kernel_engine import KernelEngine, kernel_defines
 from gpuqd.dynamics.host_build import default_threads, load_library
-from gpuqd.dynamics.kernel_engine import KernelEngine, kernel_defines
 
 DEFAULT_LANES = 64
 """Trajectories per block of the vectorised host driver (a multiple of the AVX-512 double width, 8)."""

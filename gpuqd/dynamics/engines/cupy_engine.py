@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd.dynamics.config import EngineConfig
-from gpuqd.dynamics.kernel_engine import KernelEngine, kernel_defines
+from gpuqd.dynamics.engine_config import EngineConfig
+from gpuqd.dynamics.engines.kernel_engine import KernelEngine, kernel_defines
 from gpuqd.dynamics.kernel_source import bundled_source, variant_flags
 
 KERNEL_NAME = "llg_heun_advance"

@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from gpuqd.observables.first_passage import FirstPassageEnsemble
-from gpuqd.run.ensemble_units import MIN_BLOCK_TRAJECTORIES
-from gpuqd.run.execution import ChainStats, UnitExecutor, UnitStore, run_chains
+from gpuqd.run.execute.ensemble_units import MIN_BLOCK_TRAJECTORIES
+from gpuqd.run.execute.execution import ChainStats, UnitExecutor, UnitStore, run_chains
 
 __all__ = [
     "FirstPassageSpec",
@@ -146,7 +146,7 @@ def is_round_based(run: Any) -> bool:
 def run_rounds_in_blocks(executor: UnitExecutor, work: Any, run: Any, checkpoint: Any, reporter: Any) -> Any:
     """Run (or resume) the adaptive rounds of ``run`` (from ``work.start(None)``) in blocks; ``work.collect(run)``.
 
-    ``checkpoint`` (:class:`gpuqd.run.checkpoint.Checkpoint`) holds the run's state at round boundaries."""
+    ``checkpoint`` (:class:`gpuqd.run.execute.checkpoint.Checkpoint`) holds the run's state at round boundaries."""
     if checkpoint.restore(run):
         reporter.message(f"switching times: resuming in round {run.round}")
     spec = FirstPassageSpec(

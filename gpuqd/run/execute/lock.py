@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gpuqd.atomic_io import file_mode
-from gpuqd.run.file_errors import RunFileError, make_dirs, oserror_text, remove_created
+from gpuqd.run.store.file_errors import RunFileError, make_dirs, oserror_text, remove_created
 
 __all__ = ["RunLock", "RunLockedError", "lock_path"]
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from gpuqd.dynamics import ConstantTorque, Macrospin
 from gpuqd.dynamics.stability import scan_torque_bound
-from gpuqd.run.config import Grid, MagnetConfig, RunConfig, TorqueConfig, TransportConfig, thermal_field_variance
+from gpuqd.run.config.typed import Grid, MagnetConfig, RunConfig, TorqueConfig, TransportConfig, thermal_field_variance
 from gpuqd.transport import SpinValve, TorqueTable
 
 #: Table nodes per end (θ → 0, θ → π) solved by the pre-table torque bound: the coefficients peak within a

@@ -1,6 +1,6 @@
 """The run layer's one door to the compute backends: which backend a run uses and what device it is.
 
-Resolution and availability come from the registry :mod:`gpuqd.backends` (``auto`` = cupy → cpu →
+Resolution and availability come from the registry :mod:`gpuqd.dynamics.engines.registry` (``auto`` = cupy → cpu →
 numpy, with a one-line notice naming each skipped backend and why); this module only turns its
 errors into :class:`RunError` and adds the device description to a run's metadata.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd import backends
+from gpuqd.dynamics.engines import registry as backends
 from gpuqd.run.errors import RunError
 
 __all__ = ["available_backends", "resolve_backend", "device_info", "transport_backend"]

@@ -1,6 +1,6 @@
 """Ensemble dynamics as work units: blocks of global trajectory ids advanced in time chunks.
 
-An ensemble stage's work (:class:`gpuqd.run.executor.EnsembleWork`, trajectories with global ids
+An ensemble stage's work (:class:`gpuqd.run.execute.executor.EnsembleWork`, trajectories with global ids
 ``0 … n_items − 1``) is cut into contiguous blocks; unit (b, c) advances block b
 (``work.start(ids)``, an :class:`gpuqd.dynamics.EnsembleRunner`) by one chunk of ``work.chunk_steps``
 steps from the engine state unit (b, c − 1) returned. The noise of trajectory j at step k depends on
@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd.dynamics.config import STATE_KEYS
-from gpuqd.run.execution import ChainStats, UnitExecutor, UnitStore, run_chains
+from gpuqd.dynamics.engine_config import STATE_KEYS
+from gpuqd.run.execute.execution import ChainStats, UnitExecutor, UnitStore, run_chains
 
 __all__ = [
     "MIN_BLOCK_TRAJECTORIES",
@@ -102,7 +102,7 @@ def run_work_in_blocks(
 def run_work_in_blocks_with_stats(
     executor: UnitExecutor, work: Any, whole: Any, checkpoint: Any, reporter: Any, n_blocks: int | None = None
 ) -> tuple[Any, ChainStats]:
-    """:func:`run_work_in_blocks` and its :class:`gpuqd.run.execution.ChainStats`."""
+    """:func:`run_work_in_blocks` and its :class:`gpuqd.run.execute.execution.ChainStats`."""
     n_traj, steps_total, chunk = work.n_items, whole.steps_total, int(work.chunk_steps)
     if n_blocks is None:
         blocks = plan_blocks(n_traj, executor.n_workers)

@@ -2,7 +2,7 @@
 // trajectory for many steps. The step itself is in kernel/advance.cuh (shared with the host build,
 // llg_host.cpp); the parameter block and state layout come from the generated llg_layout.cuh
 // (gpuqd/dynamics/layout.py). Compile through gpuqd.dynamics.kernel_source, which resolves the includes.
-#include "kernel/advance.cuh"
+#include "advance.cuh"
 
 // Occupancy: at N = 1e5 trajectories (782 blocks of 128) one wave on an H100 (132 SMs) needs 6 resident
 // blocks per SM, i.e. at most 80 registers per thread; the launch bounds ask ptxas for that. With a free

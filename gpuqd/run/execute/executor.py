@@ -22,8 +22,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from gpuqd.run.checkpoint import Checkpoint, Resumable, run_chunks
-from gpuqd.run.progress import Reporter
+from gpuqd.run.execute.checkpoint import Checkpoint, Resumable, run_chunks
+from gpuqd.run.execute.progress import Reporter
 
 __all__ = ["EnsembleWork", "Executor", "LocalExecutor", "run_block"]
 

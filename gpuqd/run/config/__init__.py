@@ -1,0 +1,2 @@
+"""Run configuration: schema, typed configuration, YAML input, validation, and the factories that
+turn configuration into physics objects."""

@@ -1,0 +1,1 @@
+"""A run's files: run directory, results (NetCDF / npz), transport cache, file errors."""
