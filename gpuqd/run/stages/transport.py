@@ -19,6 +19,7 @@ import math
 import os
 import time
 import warnings
+from collections.abc import Callable, Iterable, Iterator
 from types import MappingProxyType
 from typing import Any
 
@@ -159,7 +160,7 @@ def _build(ctx: StageContext, sv: Any, n_theta: int, table_key: str, job_key: st
     by block through the run's executor; blocks kept in the cache until the stage is done."""
     grid = ctx.cfg.grid
     block_points = int(os.environ.get("GPUQD_TRANSPORT_BLOCK_POINTS", TRANSPORT_BLOCK_POINTS))
-    map_blocks = ctx.executor.map
+    map_blocks: Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]] = ctx.executor.map
     workers = transport_workers()
     if getattr(ctx.executor, "name", "") == "local" and workers > 1:
         # every core of this machine: the blocks on threads, at least two blocks per thread
