@@ -124,18 +124,24 @@ def _openmp_works(compiler: str) -> bool:
     return True
 
 
-def build_flags(defines: dict[str, int]) -> list[str]:
+# Fallback when the compiler rejects the instruction-set variants of llg_host.cpp: the baseline only.
+SINGLE_ISA_FLAG = "-DLLG_HOST_MULTI_ISA=0"
+
+
+def build_flags(defines: dict[str, int], multi_isa: bool = True) -> list[str]:
     """Compiler flags for one kernel variant (OpenMP only where the compiler supports it)."""
     flags = [*BASE_FLAGS, *variant_flags(defines)]
     if _openmp_works(compiler_name()):
         flags.append(OPENMP_FLAG)
+    if not multi_isa:
+        flags.append(SINGLE_ISA_FLAG)
     return flags
 
 
-def library_path(defines: dict[str, int]) -> Path:
+def library_path(defines: dict[str, int], multi_isa: bool = True) -> Path:
     """Cache path of the library for ``defines`` (source + flags + compiler in the name's hash)."""
     compiler, version = _compiler_version(compiler_name())
-    flags = build_flags(defines)
+    flags = build_flags(defines, multi_isa)
     digest = hashlib.sha256()
     for part in (bundled_source(host=True), " ".join(flags), compiler, version):
         digest.update(part.encode())
@@ -149,7 +155,15 @@ def _load(compiler: str, defines_items: tuple[tuple[str, int], ...]) -> ctypes.C
     defines = dict(defines_items)
     path = library_path(defines)
     if not path.is_file():
-        _compile(bundled_source(host=True), build_flags(defines), path)
+        try:
+            _compile(bundled_source(host=True), build_flags(defines), path)
+        except HostBuildError as first_error:  # e.g. no AVX-512 target support: the baseline build
+            path = library_path(defines, multi_isa=False)
+            if not path.is_file():
+                try:
+                    _compile(bundled_source(host=True), build_flags(defines, multi_isa=False), path)
+                except HostBuildError:
+                    raise first_error from None
     lib = ctypes.CDLL(str(path))
     advance = lib.llg_heun_advance
     advance.argtypes = [

@@ -125,3 +125,29 @@ def test_bad_lane_and_isa_settings_name_the_variable(monkeypatch) -> None:
     monkeypatch.setenv("GPUQD_CPU_ISA", "sse9")
     with pytest.raises(ValueError, match="GPUQD_CPU_ISA"):
         default_isa()
+
+
+@pytest.mark.slow  # compiles one kernel variant into an empty cache
+def test_build_falls_back_to_the_baseline_when_the_compiler_rejects_the_variants(monkeypatch, tmp_path) -> None:
+    """A compiler without the instruction-set targets: the library is built with the baseline driver only,
+    and gives the same numbers."""
+    from gpuqd.dynamics import host_build
+
+    reference = _run("table", threads=1)[0]
+    real_compile = host_build._compile
+
+    def picky_compile(source: str, flags: list[str], target) -> None:
+        if "-DLLG_USE_TABLE=1" in flags and host_build.SINGLE_ISA_FLAG not in flags:
+            raise host_build.HostBuildError("simulated: target attribute not supported")
+        real_compile(source, flags, target)
+
+    monkeypatch.setenv("GPUQD_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(host_build, "_compile", picky_compile)
+    host_build._load.cache_clear()
+    try:
+        fallback = _run("table", threads=1)[0]
+        defines = {"LLG_USE_TABLE": 1, "LLG_BOTH_FREE": 0, "LLG_HAS_CUBIC": 0, "LLG_HAS_AC": 0, "LLG_HAS_NOISE": 1}
+        assert [p.name for p in tmp_path.glob("*.so")] == [host_build.library_path(defines, multi_isa=False).name]
+    finally:
+        host_build._load.cache_clear()
+    _assert_identical(fallback, reference, "single-instruction-set build")

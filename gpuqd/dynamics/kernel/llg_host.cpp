@@ -22,10 +22,12 @@ extern "C" int llg_host_openmp(void) {
 #define LLG_ISA_BASELINE 1
 #define LLG_ISA_AVX2_FMA 2
 #define LLG_ISA_AVX512 3
+#ifndef LLG_HOST_MULTI_ISA  // (host_build.py sets it to 0 when the compiler rejects the variants)
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define LLG_HOST_MULTI_ISA 1
 #else
 #define LLG_HOST_MULTI_ISA 0
+#endif
 #endif
 
 #define LLG_DEFINE_LANE_WORKER(name, attributes)                                                              \
