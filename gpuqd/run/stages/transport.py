@@ -41,8 +41,6 @@ THETA_P = 0.01 * math.pi  # "θ ≈ 0" of [G] Figs. 3, 4
 THETA_AP = 0.99 * math.pi  # "θ ≈ π"
 #: Grid points per transport block (checkpoint granularity; env GPUQD_TRANSPORT_BLOCK_POINTS overrides).
 TRANSPORT_BLOCK_POINTS = 2048
-#: Smallest block when a grid is split further so that every core of a local run gets blocks.
-MIN_PARALLEL_BLOCK_POINTS = 128
 #: Number of ε̃ values on which the resonance / partner lines are drawn.
 LINE_POINTS = 161
 
@@ -163,9 +161,9 @@ def _build(ctx: StageContext, sv: Any, n_theta: int, table_key: str, job_key: st
     map_blocks: Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]] = ctx.executor.map
     workers = transport_workers()
     if getattr(ctx.executor, "name", "") == "local" and workers > 1:
-        # every core of this machine: the blocks on threads, at least two blocks per thread
+        # every core of this machine: the blocks on threads (the blocking itself never depends on the
+        # number of threads: BLAS-batched sums are reproducible for the same blocks only)
         map_blocks = threaded_map(workers)
-        block_points = min(block_points, max(MIN_PARALLEL_BLOCK_POINTS, -(-grid.n_points // (2 * workers))))
     ctx.reporter.start("transport", grid.n_points, "points", work_per_unit=float(n_theta + 2))
     table = TorqueTable.build(
         sv,
