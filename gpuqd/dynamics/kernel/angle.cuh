@@ -27,8 +27,11 @@ __device__ __forceinline__ double llg_acos(double c) {
     const bool big = a > 0.5;
     const double y_big = 0.5 - 0.5 * a, y_small = a * a;
     const double y = llg_select(big, y_big, y_small);
-    const double root = llg_sqrt(y_big);
-    const double x = llg_select(big, root, a);
+#if LLG_DEVICE_TARGET
+    const double x = big ? llg_sqrt(y_big) : a;  // the square root only where needed (warp-uniform mostly)
+#else
+    const double x = llg_select(big, llg_sqrt(y_big), a);  // both computed: vectorisable
+#endif
     double p = LLG_ASIN_POLY[11];
 #pragma unroll
     for (int i = 10; i >= 0; --i) p = llg_fma(p, y, LLG_ASIN_POLY[i]);
