@@ -3,14 +3,17 @@
     python benchmarks/estimates.py --backend cpu                 # quickstart, fig4, switching_times, fmr
     python benchmarks/estimates.py quickstart --repeats 3 --set grid.eps_tilde.num=9 --set grid.V.num=9
     python benchmarks/estimates.py --fresh-calibration           # also time the first-use calibration
+    python benchmarks/estimates.py --static                      # the static cost model only
 
-For each configuration: the estimate (``gpuqd.run.estimate``, calibrated on this machine; cached in the
-user's cache, or measured anew in a temporary file with ``--fresh-calibration``, whose duration is
-reported), then ``--repeats`` fresh ``gpuqd run --force`` in a temporary runs directory (no transport
-cache; figures drawn) timed from the outside; the median is compared with the estimate. Per stage the
-estimate is printed beside the run's own stage times (meta.json; "start-up" = wall time minus the
-stages). Prints a table and writes ``benchmarks/results/estimates-<host>.json`` with the 1-minute load
-average before and after each run: other processes change both numbers; use a quiet machine for the docs.
+For each configuration: the estimate (:func:`gpuqd.run.costs.estimate.estimate_run`: cached coefficients
+of this machine, measured within the 5 s budget, or the static model; ``--fresh-calibration`` measures
+anew into a temporary file and reports how long that took, ``--static`` uses the static model), then
+``--repeats`` fresh ``gpuqd run --force`` in a temporary runs directory (no transport cache; figures
+drawn) timed from the outside; the median is compared with the estimate. Per stage the estimate is
+printed beside the run's own stage times (meta.json; "start-up" = wall time minus the stages). Prints a
+table and merges its rows (by config name) into ``benchmarks/results/estimates-<host>.json`` with the
+1-minute load average before and after each run and where the coefficients came from: other processes
+change both numbers; use a quiet machine for the docs.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gpuqd.run.calibration import calibration_file, machine_description  # noqa: E402
 from gpuqd.run.config.validate import load_config  # noqa: E402
-from gpuqd.run.estimate import estimate_run  # noqa: E402
+from gpuqd.run.costs.coefficients import Costs  # noqa: E402
+from gpuqd.run.costs.estimate import estimate_run  # noqa: E402
+from gpuqd.run.costs.store import calibration_file, machine_description  # noqa: E402
 
 
 def timed_run(path: Path, name: str, backend: str, sets: list[str]) -> tuple[float, dict, int]:
@@ -74,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="calibrate into a new temporary file (and report how long it takes)",
     )
+    ap.add_argument("--static", action="store_true", help="estimate with the static cost model only")
     args = ap.parse_args(argv)
     tmp_cal = tempfile.TemporaryDirectory() if args.fresh_calibration else None
     if tmp_cal:
@@ -85,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         name = path.stem
         cfg = load_config(path, overrides=args.set, backend=args.backend, check_output=False)
         t0 = time.perf_counter()
-        est = estimate_run(cfg.data, args.backend)
+        costs = Costs(args.backend, measure=not args.static)
+        est = estimate_run(cfg, args.backend, costs)
         t_cal = time.perf_counter() - t0
         walls, stage_runs, loads = [], [], []
         for _ in range(args.repeats):
@@ -109,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
                 "ratio": round(measured / max(est.seconds, 1e-9), 2),
                 "bound": any(s.bound for s in est.stages),
                 "estimate_and_calibration_s": round(t_cal, 1),
+                "calibration_s": round(est.calibration_s, 1),
+                "coefficients": est.source,
+                "coefficient_sources": dict(costs.sources),
                 "stages_estimate": {s.name: None if s.seconds is None else round(s.seconds, 2) for s in est.stages},
                 "stages_measured_median": median_stages,
                 "load_avg_1min_before_after": loads,
@@ -129,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
             )
     out = REPO / "benchmarks" / "results" / f"estimates-{socket.gethostname()}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():  # merge: rows of other configs measured earlier stay
+        new = {r["config"] for r in rows}
+        rows = [r for r in json.loads(out.read_text(encoding="utf-8"))["rows"] if r["config"] not in new] + rows
     out.write_text(
         json.dumps(
             {

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["file_mode", "atomic_open", "atomic_write_bytes", "atomic_write_text", "atomic_savez"]
+__all__ = ["file_mode", "atomic_open", "atomic_write_bytes", "atomic_write_text", "atomic_savez", "atomic_save_arrays"]
 
 
 def _umask() -> int:
@@ -78,6 +78,11 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 def atomic_savez(path: str | os.PathLike, compressed: bool = False, **arrays: Any) -> Path:
     """``np.savez`` to ``path`` atomically (the file name is used exactly, no ``.npz`` appended)."""
+    return atomic_save_arrays(path, arrays, compressed)
+
+
+def atomic_save_arrays(path: str | os.PathLike, arrays: Mapping[str, Any], compressed: bool = False) -> Path:
+    """:func:`atomic_savez` of the mapping ``arrays`` (name → array; any names, ``compressed`` included)."""
     with atomic_open(path) as f:
         (np.savez_compressed if compressed else np.savez)(f, **arrays)
     return Path(path)

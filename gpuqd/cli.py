@@ -17,9 +17,10 @@ import os
 import sys
 import time
 import warnings
+from pathlib import Path
 
-from gpuqd import __version__
 from gpuqd.run.config.schema import BACKENDS
+from gpuqd.version import __version__
 
 EXIT_BAD_INPUT = 2
 EXIT_RUNTIME = 1
@@ -58,16 +59,17 @@ def _load(args):
 
 def cmd_validate(args) -> int:
     from gpuqd.run.config.validate import check_time_step
-    from gpuqd.run.estimate import check_memory, estimate_run
+    from gpuqd.run.costs.estimate import estimate_run, memory_estimate
+    from gpuqd.run.costs.model import check_memory
     from gpuqd.run.execute.device import resolve_backend
 
     cfg = _load(args)
     backend = resolve_backend(cfg.backend)
-    check_memory(estimate_run(cfg.data, backend, calibrate=False), args.allow_large)
+    check_memory(memory_estimate(cfg, backend), args.allow_large)
     check_time_step(cfg)
     print(f"{args.config}: OK (run directory {cfg.run_dir}, outputs: {', '.join(cfg.data['outputs'])})")
-    print("estimate (calibrated on this machine; `gpuqd run` prints it again):")
-    print("\n".join(estimate_run(cfg.data, backend).lines()))
+    print("estimate (`gpuqd run` prints it again):")
+    print("\n".join(estimate_run(cfg, backend).lines()))
     if args.show:
         print(cfg.to_yaml(), end="")
     return 0
@@ -83,15 +85,29 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _draw_figures(run_dir: Path, rep) -> list[Path]:  # noqa: ANN001 - a Reporter
+    """The figures of a finished run directory (:func:`gpuqd.plots.make_figures`), each announced."""
+    from gpuqd.plots import make_figures
+
+    written, skipped = make_figures(run_dir)
+    for s in skipped:
+        rep.message(s)
+    for p in written:
+        rep.message(f"figure: {p}")
+    return written
+
+
 def cmd_run(args) -> int:
     from gpuqd.run.execute.progress import RichReporter
     from gpuqd.run.pipeline import run_pipeline
+    from gpuqd.run.store.rundir import RunDir
 
     if args.threads is not None:  # read by the cpu engine (gpuqd.dynamics.host_build.default_threads)
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
     cfg = _load(args)
     rep = RichReporter(quiet=args.quiet)
     t0 = time.perf_counter()
+    finished_before = not args.force and RunDir(cfg.run_dir).status == "finished"  # nothing new to draw
     path = run_pipeline(
         cfg,
         resume=args.resume,
@@ -101,6 +117,10 @@ def cmd_run(args) -> int:
         argv=args.argv,
         allow_large=args.allow_large,
     )
+    if not args.no_figures and not finished_before:
+        t_fig = time.perf_counter()
+        _draw_figures(path, rep)
+        RunDir(path).add_stage_time("figures", time.perf_counter() - t_fig)
     rep.message(f"run '{cfg.name}' finished in {time.perf_counter() - t0:.1f} s: {path}")
     print(path)
     return 0

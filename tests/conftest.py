@@ -107,13 +107,13 @@ def tiny_config(make_tiny_config) -> dict:  # noqa: ANN001
 
 @pytest.fixture(scope="session", autouse=True)
 def _calibration_file(tmp_path_factory):  # noqa: ANN001, ANN202
-    """Run estimates calibrate into a per-session file, not the user's cache (tests load the machine), and
-    without the start-up and figure timings (fresh interpreters, seconds each; tests/run/test_estimate.py
-    turns them on where it tests them)."""
-    names = ("GPUQD_CALIBRATION_FILE", "GPUQD_CALIBRATE_FIXED_COSTS")
+    """Run estimates use a per-session calibration file, not the user's cache, and measure nothing
+    (``GPUQD_CALIBRATE=0``: the static cost model; tests load the machine, and every measurement would
+    add up to 5 s to a test; tests/run/test_estimate.py turns measuring on where it tests it)."""
+    names = ("GPUQD_CALIBRATION_FILE", "GPUQD_CALIBRATE")
     old = {name: os.environ.get(name) for name in names}
     os.environ["GPUQD_CALIBRATION_FILE"] = str(tmp_path_factory.mktemp("calibration") / "calibration.json")
-    os.environ["GPUQD_CALIBRATE_FIXED_COSTS"] = "0"
+    os.environ["GPUQD_CALIBRATE"] = "0"
     yield
     for name, value in old.items():
         if value is None:

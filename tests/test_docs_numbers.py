@@ -149,6 +149,7 @@ def test_number_parser():
     assert matches("8.1·10¹⁰", 40401 * 2e6) and not matches("3.2·10¹¹", 40401 * 2e6)
 
 
+@pytest.mark.slow
 def test_readme_dt_bound_is_the_validation_bound():
     from gpuqd.dynamics.stability import MAX_NOISE_ANGLE, max_rate_dt
     from gpuqd.run.config.validate import dt_limit, load_config

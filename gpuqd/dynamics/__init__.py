@@ -3,8 +3,8 @@
 Units: energies in Γ, times in 1/Γ, S in ħ, torques in ħΓ, charge current in Γ.
 
 * :class:`Macrospin` (model), :class:`ConstantTorque` or ``gpuqd.transport.TorqueTable`` (torque),
-  :func:`run_ensemble` (one call) and :class:`EnsembleRunner` (resumable: advance / get_state /
-  set_state / result).
+  :class:`EnsembleSpec` (the one argument list of an ensemble), :func:`run_ensemble` (one call) and
+  :class:`EnsembleRunner` (resumable: advance / get_state / set_state / result).
 * Integrator: stochastic Heun with renormalisation (Stratonovich), explicit LL form (docs/physics.md §6.2).
 * Noise: Philox4x32-10, counter (k_lo, k_hi, j_lo, j_hi) for step k and global trajectory id j, key =
   seed halves; identical integer words on NumPy and CUDA, so results do not depend on the split of
@@ -18,8 +18,17 @@ Units: energies in Γ, times in 1/Γ, S in ħ, torques in ħΓ, charge current i
 
 from __future__ import annotations
 
+from gpuqd.dynamics.engine_config import EnsembleSpec
 from gpuqd.dynamics.model import ConstantTorque, Macrospin
 from gpuqd.dynamics.philox import philox4x32
 from gpuqd.dynamics.runner import EnsembleResult, EnsembleRunner, run_ensemble
 
-__all__ = ["ConstantTorque", "EnsembleResult", "EnsembleRunner", "Macrospin", "philox4x32", "run_ensemble"]
+__all__ = [
+    "ConstantTorque",
+    "EnsembleResult",
+    "EnsembleRunner",
+    "EnsembleSpec",
+    "Macrospin",
+    "philox4x32",
+    "run_ensemble",
+]

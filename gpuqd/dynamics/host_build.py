@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from gpuqd.dynamics import layout
 from gpuqd.dynamics.kernel_source import bundled_source, variant_flags
@@ -35,7 +36,7 @@ BASE_FLAGS = ("-O3", "-std=c++14", "-fPIC", "-shared", "-ffp-contract=off", "-fn
 OPENMP_FLAG = "-fopenmp"
 COMPILE_TIMEOUT_S = 300
 
-_CTYPES = {
+_CTYPES: dict[str, type[ctypes._SimpleCData[Any]]] = {
     "float64": ctypes.c_double,
     "int64": ctypes.c_longlong,
     "int32": ctypes.c_int,
@@ -166,10 +167,11 @@ def _load(compiler: str, defines_items: tuple[tuple[str, int], ...]) -> ctypes.C
                     raise first_error from None
     lib = ctypes.CDLL(str(path))
     advance = lib.llg_heun_advance
-    advance.argtypes = [
+    argtypes: list[type[ctypes._SimpleCData[Any]] | type[ctypes.Structure]] = [
         layout.params_ctypes() if arg.is_params else ctypes.c_void_p if arg.pointer else _CTYPES[arg.dtype]
         for arg in layout.KERNEL_ARGS
     ] + [ctypes.c_int, ctypes.c_int, ctypes.c_int]  # threads, lanes, instruction set
+    advance.argtypes = argtypes
     advance.restype = ctypes.c_int
     lib.llg_host_isa.argtypes = [ctypes.c_int]
     lib.llg_host_isa.restype = ctypes.c_int

@@ -28,6 +28,7 @@ import ctypes
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -224,7 +225,7 @@ def pack_params(values: Mapping[str, float | np.ndarray | tuple]) -> np.ndarray:
     return block
 
 
-def pack_table(table: object, both_free: bool) -> np.ndarray:
+def pack_table(table: Any, both_free: bool) -> np.ndarray:
     """(n_points, n_theta, width) float64 array of ``table`` (a TorqueTable) in :data:`TABLE_COLUMNS` order."""
     columns = TABLE_COLUMNS[bool(both_free)]
     shape = np.shape(table.field_like)
@@ -260,7 +261,9 @@ def _state_member(f: StateField) -> str:
     return f"    {ctype} {f.name}{f'[{f.components}]' if f.components > 1 else ''};  // {f.doc}"
 
 
-def _c_literal(value: float | int) -> str:
+def _c_literal(value: float | int | None) -> str:
+    if value is None:
+        raise ValueError("a kernel state field without a fill value is loaded unconditionally")
     return repr(float(value)) if isinstance(value, float) else str(value)
 
 

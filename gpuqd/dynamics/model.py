@@ -14,7 +14,9 @@ import numpy as np
 FREE_MODES = ("drain", "both")
 
 
-def _finite(name: str, value: float, lower: float | None = None, strict: bool = False) -> float:
+def _finite(name: str, value: float | None, lower: float | None = None, strict: bool = False) -> float:
+    if value is None:
+        raise ValueError(f"{name} must be given")
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
@@ -98,7 +100,7 @@ class Macrospin:
     @property
     def noise_variance(self) -> float:
         """σ² (= 2 α T_m)."""
-        return float(self.sigma2) if self.sigma2 is not None else 2.0 * self.alpha * float(self.T_m)
+        return float(self.sigma2) if self.sigma2 is not None else 2.0 * self.alpha * float(self.T_m or 0.0)
 
     @property
     def temperature(self) -> float:

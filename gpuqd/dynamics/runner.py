@@ -6,12 +6,14 @@ import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from gpuqd.dynamics.engine_config import (
     STATE_KEYS,
     EngineConfig,
+    EnsembleSpec,
     build_config,
     config_fingerprint,
     initial_state,
@@ -21,8 +23,6 @@ from gpuqd.dynamics.engine_config import (
 from gpuqd.dynamics.engines import registry as backends
 from gpuqd.dynamics.engines.numpy_engine import NumpyEngine
 from gpuqd.dynamics.host_build import HostBuildError
-from gpuqd.dynamics.model import ConstantTorque, Macrospin
-from gpuqd.transport.torque_table import TorqueTable
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,25 @@ def resolve_backend(backend: str) -> str:
     raises :class:`gpuqd.dynamics.engines.registry.BackendUnavailable` (a RuntimeError).
     """
     return backends.resolve_backend(backend)
+
+
+def ensemble_spec(args: tuple, fields: dict[str, Any], backend: str) -> tuple[EnsembleSpec, str]:
+    """The :class:`EnsembleSpec` and backend of a call ``(spec)`` or ``(magnet, torque, n_traj, dt, t_end,
+    seed[, backend], **fields)`` of :class:`EnsembleRunner` / :func:`run_ensemble` (a backend after the
+    seed is the historical positional form; every other field goes by name)."""
+    if args and isinstance(args[0], EnsembleSpec):
+        if len(args) > 1 or fields:
+            raise TypeError("give an EnsembleSpec or its fields, not both")
+        return args[0], backend
+    required = list(args)
+    if len(required) == 7 and isinstance(required[6], str):
+        backend = required.pop()
+    if len(required) > 6:
+        raise TypeError(
+            "positional arguments: magnet, torque, n_traj, dt, t_end, seed and optionally backend; "
+            "give the other fields of EnsembleSpec by name"
+        )
+    return EnsembleSpec(*required, **fields), backend
 
 
 def _make_engine(backend: str, cfg: EngineConfig, threads: int | None):  # noqa: ANN202
@@ -98,7 +117,7 @@ class EnsembleResult:
 class PendingState:
     """A state copy in flight (:meth:`EnsembleRunner.snapshot`); ``result()`` waits for it."""
 
-    def __init__(self, pending: object, fingerprint: int) -> None:
+    def __init__(self, pending: Any, fingerprint: int) -> None:
         self._pending, self._fingerprint = pending, fingerprint
 
     def result(self) -> dict[str, np.ndarray]:
@@ -112,49 +131,19 @@ class PendingState:
 class EnsembleRunner:
     """Resumable batched LLG run: ``advance`` in chunks, checkpoint with get_state/set_state.
 
-    Arguments as in :func:`run_ensemble`. The noise of trajectory j (global id
+    ``EnsembleRunner(spec, backend=..., threads=...)`` with an :class:`EnsembleSpec`, or with its
+    fields: ``EnsembleRunner(magnet, torque, n_traj, dt, t_end, seed, backend, initial_theta=..., ...)``;
+    ``backend`` and ``threads`` as in :func:`run_ensemble`. The noise of trajectory j (global id
     trajectory_offset + local index, or ``trajectory_ids[local index]``) at step k depends on
     (seed, j, k) only, so results are identical for any split of the ensemble and any chunking;
     NumPy resumes are bit-identical. A subset of trajectories can be continued in a new runner
     built with their ``trajectory_ids`` and the corresponding rows of the state (compaction).
     """
 
-    def __init__(
-        self,
-        magnet: Macrospin,
-        torque: ConstantTorque | TorqueTable,
-        n_traj: int,
-        dt: float,
-        t_end: float,
-        seed: int,
-        backend: str = "numpy",
-        initial_theta: float | np.ndarray = 0.0,
-        switch_threshold: float = 0.5,
-        average_from: float | None = None,
-        point_index: np.ndarray | None = None,
-        trajectory_offset: int = 0,
-        sample_every: int | None = None,
-        sample_trajectories: np.ndarray | list[int] | None = None,
-        trajectory_ids: np.ndarray | None = None,
-        threads: int | None = None,
-    ) -> None:
-        self.config: EngineConfig = build_config(
-            magnet,
-            torque,
-            n_traj,
-            dt,
-            t_end,
-            seed,
-            initial_theta,
-            switch_threshold,
-            average_from,
-            point_index,
-            trajectory_offset,
-            sample_every,
-            sample_trajectories,
-            trajectory_ids,
-        )
-        self.t_end = float(t_end)
+    def __init__(self, *args: Any, backend: str = "numpy", threads: int | None = None, **fields: Any) -> None:
+        spec, backend = ensemble_spec(args, fields, backend)
+        self.config: EngineConfig = build_config(spec)
+        self.t_end = float(spec.t_end)
         self._fingerprint: int | None = None
         self._torque_digest: bytes | None = None
         self.backend = resolve_backend(backend)
@@ -305,62 +294,25 @@ class EnsembleRunner:
 
 
 def run_ensemble(
-    magnet: Macrospin,
-    torque: ConstantTorque | TorqueTable,
-    n_traj: int,
-    dt: float,
-    t_end: float,
-    seed: int,
+    *args: Any,
     backend: str = "auto",
-    initial_theta: float | np.ndarray = 0.0,
-    switch_threshold: float = 0.5,
-    average_from: float | None = None,
-    point_index: np.ndarray | None = None,
-    trajectory_offset: int = 0,
     chunk_steps: int | None = None,
     progress: Callable[[int, int], None] | None = None,
-    sample_every: int | None = None,
-    sample_trajectories: np.ndarray | list[int] | None = None,
-    trajectory_ids: np.ndarray | None = None,
     threads: int | None = None,
+    **fields: Any,
 ) -> EnsembleResult:
     """Integrate ``n_traj`` independent stochastic LLG trajectories to ``t_end`` and return observables.
 
-    Parameters (units: energies Γ, times 1/Γ)
-    ----------
-    magnet, torque : model and torque provider (ConstantTorque or TorqueTable).
-    n_traj, dt, t_end : ensemble size, time step, end time (t_end/dt must be an integer).
-    seed : 64-bit Philox key. backend : "auto" | "numpy" | "cpu" | "cupy" (gpuqd.dynamics.engines.registry).
-    initial_theta : scalar or (n_traj,) polar angle of the start direction (sin θ, 0, cos θ).
-    switch_threshold : u_s of the hysteretic P/AP states (docs/physics.md §10).
-    average_from : start of the averaging window for mean_theta / mean_charge_current (None: no averages).
-    point_index : (n_traj,) table grid point of each trajectory (TorqueTable only).
-    trajectory_offset : global id of trajectory 0 (noise counter), so split ensembles reproduce.
-    trajectory_ids : optional (n_traj,) int64 explicit global ids (exclusive with trajectory_offset ≠ 0).
+    What to integrate: an :class:`EnsembleSpec`, or its fields (``run_ensemble(magnet, torque, n_traj,
+    dt, t_end, seed, backend, initial_theta=..., ...)``; units: energies Γ, times 1/Γ). How:
+    backend : "auto" | "numpy" | "cpu" | "cupy" (gpuqd.dynamics.engines.registry).
     chunk_steps : steps per advance() call (default 10⁴); progress(steps_done, steps_total) is called
         after each chunk.
-    sample_every, sample_trajectories : record θ of these local trajectories every sample_every steps.
     threads : OpenMP threads of the cpu backend (None: OMP_NUM_THREADS or the usable CPUs); results
         do not depend on it.
     """
-    runner = EnsembleRunner(
-        magnet,
-        torque,
-        n_traj,
-        dt,
-        t_end,
-        seed,
-        backend,
-        initial_theta,
-        switch_threshold,
-        average_from,
-        point_index,
-        trajectory_offset,
-        sample_every,
-        sample_trajectories,
-        trajectory_ids,
-        threads,
-    )
+    spec, backend = ensemble_spec(args, fields, backend)
+    runner = EnsembleRunner(spec, backend=backend, threads=threads)
     chunk = DEFAULT_CHUNK_STEPS if chunk_steps is None else int(chunk_steps)
     if chunk < 1:
         raise ValueError(f"chunk_steps must be >= 1, got {chunk}")

@@ -19,11 +19,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gpuqd.observables import switching_stats as ss
+
+if TYPE_CHECKING:
+    from gpuqd.observables.first_passage import FirstPassageEnsemble
 
 __all__ = [
     "PROTOCOLS",
@@ -152,8 +155,8 @@ class AdaptiveSwitchingRun:
         self.trajectory_steps_uncompacted = 0
         self.round = 0
         self.finished = False
-        self._ensemble = None
-        self._round_group = self._round_k = None
+        self._ensemble: FirstPassageEnsemble | None = None
+        self._round_group = self._round_k = np.zeros(0, dtype=np.int64)
         self._start_round(np.full(self.n_groups, self.initial_per_point, dtype=np.int64))
 
     # ------------------------------------------------------------------ rounds
@@ -183,8 +186,15 @@ class AdaptiveSwitchingRun:
         )
         self._round_chunks = 0
 
+    @property
+    def _current(self) -> FirstPassageEnsemble:
+        """The ensemble of the round in progress."""
+        if self._ensemble is None:
+            raise RuntimeError("no round in progress (the run is finished)")
+        return self._ensemble
+
     def _finish_round(self) -> None:
-        self.complete_round(self._ensemble.first_switch_step, self._ensemble.trajectory_steps)
+        self.complete_round(self._current.first_switch_step, self._current.trajectory_steps)
 
     def round_work(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(global noise ids, initial θ, table point index or None) of the round in progress.
@@ -193,7 +203,7 @@ class AdaptiveSwitchingRun:
         :func:`run_first_passage_block` and hand the merged first-switch steps to :meth:`complete_round`
         instead of calling :meth:`advance`.
         """
-        ens = self._ensemble
+        ens = self._current
         return ens.trajectory_ids, ens.initial_theta, ens.point_index
 
     def complete_round(self, first_switch_step: np.ndarray, trajectory_steps: int) -> None:
@@ -208,7 +218,7 @@ class AdaptiveSwitchingRun:
         self.round_added.append(self._round_extra.copy())
         self.trajectory_steps += int(trajectory_steps)
         # without compaction the batch runs until its last trajectory switched (or t_end)
-        last = first_switch_step.max() if n and np.all(first_switch_step >= 0) else self._ensemble.steps_total
+        last = first_switch_step.max() if n and np.all(first_switch_step >= 0) else self._current.steps_total
         self.trajectory_steps_uncompacted += int(last) * n
         self.round += 1
         extra = self.next_round_trajectories() if self.round < self.max_rounds else None
@@ -252,9 +262,9 @@ class AdaptiveSwitchingRun:
         """One chunk of the current round (finishes the round and starts the next one when due)."""
         if self.finished:
             return
-        self._ensemble.advance(chunk_steps)
+        self._current.advance(chunk_steps)
         self._round_chunks += 1
-        if self._ensemble.done:
+        if self._current.done:
             self._finish_round()
 
     @property
@@ -262,11 +272,11 @@ class AdaptiveSwitchingRun:
         """(steps done, steps total) of the round in progress."""
         if self._ensemble is None:
             return 0, 0
-        return self._ensemble.steps_done, self._ensemble.steps_total
+        return self._current.steps_done, self._current.steps_total
 
     @property
     def active_trajectories(self) -> int:
-        return 0 if self._ensemble is None else int(self._ensemble.active.size)
+        return 0 if self._ensemble is None else int(self._current.active.size)
 
     @property
     def round_ensemble(self) -> Any:
@@ -291,7 +301,7 @@ class AdaptiveSwitchingRun:
         }
         if self._ensemble is not None:
             out["round_extra"] = self._round_extra
-            out.update({f"round.{k}": v for k, v in self._ensemble.get_state().items()})
+            out.update({f"round.{k}": v for k, v in self._current.get_state().items()})
         return out
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
@@ -312,7 +322,7 @@ class AdaptiveSwitchingRun:
             self._ensemble = None
             return
         self._start_round(np.asarray(state["round_extra"], dtype=np.int64))
-        self._ensemble.set_state({k[len("round.") :]: v for k, v in state.items() if k.startswith("round.")})
+        self._current.set_state({k[len("round.") :]: v for k, v in state.items() if k.startswith("round.")})
 
     # ------------------------------------------------------------------ results
     def first_passage_matrix(self) -> np.ndarray:

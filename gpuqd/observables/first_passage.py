@@ -112,9 +112,9 @@ class FirstPassageEnsemble:
 
     def advance(self, n_steps: int) -> int:
         """Run up to ``n_steps`` more steps of the unswitched trajectories; then compact."""
-        if self.done:
-            return 0
         runner = self._runner
+        if runner is None or self.done:
+            return 0
         taken = runner.advance(n_steps)
         self.trajectory_steps += taken * runner.config.n_traj
         self._steps_done = runner.steps_done

@@ -61,7 +61,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 State = Literal["parallel", "antiparallel"]
-STATES: tuple[str, ...] = ("parallel", "antiparallel")
+STATES: tuple[State, ...] = ("parallel", "antiparallel")
 
 # Numerical resonance search (see _peak_and_halfwidth).
 _CENTRE_GRID = np.linspace(-8.0, 8.0, 129)  # offsets from |Ω_R| in units of the relaxation rate
@@ -91,6 +91,7 @@ def effective_parameters(
 
 
 def _chi(omega: np.ndarray, S: ArrayLike, alpha: ArrayLike, omega_0: np.ndarray, idl: np.ndarray) -> np.ndarray:
+    S, alpha = np.asarray(S, dtype=float), np.asarray(alpha, dtype=float)
     stiffness = omega_0 - 1j * omega * alpha
     return stiffness / ((idl + 1j * omega * S) ** 2 + stiffness**2)
 
@@ -139,7 +140,8 @@ def approximate_susceptibility(
     S = np.asarray(S, dtype=float)
     a_term = idl**2 + omega_0**2 - (S * omega) ** 2
     # 2 Ω S² Ω_R α_eff = 2Ω (α ω_0 − S I_DL,eff), written without dividing by Ω_R.
-    damping_term = 2.0 * omega * (np.asarray(alpha, dtype=float) * omega_0 - S * idl)
+    alpha = np.asarray(alpha, dtype=float)
+    damping_term = 2.0 * omega * (alpha * omega_0 - S * idl)
     return (omega_0 - 1j * omega * alpha) / (a_term - 1j * damping_term)
 
 

@@ -129,7 +129,7 @@ def simulate_fmr(
     alpha: float,
     KV: float,
     field_z: float = 0.0,
-    state: str = "parallel",
+    state: fmr.State = "parallel",
     points: Any = None,
     drive: float | None = None,
     drive_angle: float = 1e-6,
@@ -172,7 +172,14 @@ def simulate_fmr(
         raise ValueError("periods and trajectories must be >= 1, settle_decays >= 0")
     i_fl, i_dl = linearised_torques(torque, state, points)
     fl_total = i_fl + field_z
-    params = {"S": S, "alpha": alpha, "field": KV, "field_like": fl_total, "damping_like": i_dl, "state": state}
+    params: dict[str, Any] = {
+        "S": S,
+        "alpha": alpha,
+        "field": KV,
+        "field_like": fl_total,
+        "damping_like": i_dl,
+        "state": state,
+    }
     stable = fmr.is_stable(**params)
     if not np.all(stable):
         raise ValueError(

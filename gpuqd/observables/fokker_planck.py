@@ -101,7 +101,7 @@ class _TorqueSampler:
 
     def __init__(self, torque: ConstantTorque | TorqueTable, points: np.ndarray | None, S: float, alpha: float) -> None:
         if isinstance(torque, ConstantTorque):
-            self.constant = alpha * torque.field_like - S * torque.damping_like
+            self.constant: float | None = alpha * torque.field_like - S * torque.damping_like
             self.n_points = 1
             self.breaks = theta_of_s(node_s(N_BREAKS_CONSTANT))
         elif isinstance(torque, TorqueTable):
@@ -370,7 +370,7 @@ class AxialFokkerPlanck:
             raise ValueError("point_index is only meaningful with a TorqueTable")
         self.params = _Params(magnet.S, magnet.alpha, magnet.KV, magnet.field[2], magnet.noise_variance)
         self._sampler = _TorqueSampler(
-            torque, None if point_index is None else [int(point_index)], magnet.S, magnet.alpha
+            torque, None if point_index is None else np.array([int(point_index)]), magnet.S, magnet.alpha
         )
         self.n_cells = int(n_cells)
         self._cache: dict[tuple, _Quadrature] = {}

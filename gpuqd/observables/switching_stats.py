@@ -18,7 +18,7 @@ ch. 4; Kalbfleisch & Prentice, *The Statistical Analysis of Failure Time Data*):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -221,7 +221,7 @@ def summarize(
     first_passage_time: ArrayLike,
     t_end: ArrayLike,
     group: ArrayLike | None = None,
-    times: Sequence[float] = (),
+    times: ArrayLike = (),
     confidence: float = 0.95,
     *,
     n_groups: int | None = None,

@@ -13,8 +13,8 @@ from pathlib import Path
 from types import ModuleType
 
 from gpuqd.plots.common import matplotlib_available
+from gpuqd.run.load import load_run
 from gpuqd.run.stages import output_names
-from gpuqd.run.store.results import load_run
 
 __all__ = ["make_figures", "plot_modules"]
 

@@ -7,6 +7,7 @@ the window marked; resonance line and Coulomb-diamond edges on every panel. Writ
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +29,7 @@ def draw(r, out: Path) -> list[Path]:  # noqa: ANN001
     plt = pyplot()
     start, end = (float(x) for x in r["fp_window"])
     fig, axes = plt.subplots(2, 3, figsize=(15, 9.2))
-    panels = [
+    panels: list[tuple[Any, Any, str, tuple[float, float], str, str]] = [
         (
             axes[0, 1],
             r["fp_mean_theta_window"] / np.pi,

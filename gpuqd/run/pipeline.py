@@ -1,10 +1,11 @@
-"""The run pipeline: validated config → run directory → the requested stages, in order → results → figures.
+"""The run pipeline: validated config → run directory → the requested stages, in order → results.
 
 The stages (:mod:`gpuqd.run.stages`: transport, dynamics, fmr, switching_times, ...) each declare
 their configuration section, result variables and figures; this loop runs the ones the outputs need
 with one :class:`~gpuqd.run.stages.base.StageContext` (checkpoints, cache, executor, products of earlier
-stages), records wall times and throughput in meta.json, writes the results through
-:mod:`gpuqd.run.store.results` and draws the figures (:mod:`gpuqd.plots`).
+stages), records wall times and throughput in meta.json and writes the results through
+:mod:`gpuqd.run.store.results`. Figures are drawn by the caller from the finished run directory
+(``gpuqd run`` does, through :func:`gpuqd.plots.make_figures`): the run layer does not import plots.
 """
 
 from __future__ import annotations
@@ -13,28 +14,31 @@ import hashlib
 import json
 import platform
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
-from gpuqd import __version__
 from gpuqd.atomic_io import atomic_write_text
 from gpuqd.run.config.typed import RunConfig
 from gpuqd.run.config.validate import check_time_step
+from gpuqd.run.costs.estimate import estimate_run, memory_estimate
+from gpuqd.run.costs.model import check_memory
 from gpuqd.run.errors import RunError
-from gpuqd.run.estimate import check_memory, estimate_run
 from gpuqd.run.execute.dask_executor import make_executor
 from gpuqd.run.execute.device import device_info, resolve_backend
 from gpuqd.run.execute.executor import Executor
 from gpuqd.run.execute.lock import RunLock
 from gpuqd.run.execute.progress import Reporter
 from gpuqd.run.stages import get_stage
-from gpuqd.run.stages.base import StageContext
+from gpuqd.run.stages.base import StageContext, needed_products
 from gpuqd.run.store.cache import TransportCache
 from gpuqd.run.store.file_errors import make_dirs
-from gpuqd.run.store.results import AXIS_VARIABLES, save_results
+from gpuqd.run.store.results import AXIS_LABELS, AXIS_VARIABLES, save_results
 from gpuqd.run.store.rundir import RunDir, git_commit, now, prepare_run_dir
+from gpuqd.version import __version__
 
 __all__ = ["run_pipeline", "config_hash", "UNITS"]
 
@@ -114,7 +118,8 @@ def run_pipeline(
     run directory behind. ``executor`` runs the heavy work (default: the configuration's ``execution``
     section — in process, or a Dask cluster started or connected on first use and closed at the end).
     ``estimate=False``: no calibrated time estimate is printed (the memory check stays; the figure
-    calibration's small run uses it).
+    calibration's small run uses it). ``make_figures``: the caller draws the figures afterwards
+    (``gpuqd run`` does), so the printed estimate counts them; the pipeline itself draws none.
     """
     reporter = reporter or Reporter()
     lock = RunLock(cfg.run_dir, argv).acquire()
@@ -148,9 +153,9 @@ def _run(
     meta = rd.read_meta() if mode == "resume" else {}
     backend = _backend_for(cfg, rd, mode, meta)
     stages = [get_stage(name) for name in cfg.stages]
-    check_memory(estimate_run(cfg.data, backend, calibrate=False), allow_large)
+    check_memory(memory_estimate(cfg, backend), allow_large)
     check_time_step(cfg)  # needs the grid's transport solves at the table ends: after the memory check
-    for line in estimate_run(cfg.data, backend, figures=make_figures).lines() if estimate else []:
+    for line in estimate_run(cfg, backend, figures=make_figures, report=reporter.message).lines() if estimate else []:
         reporter.message(line)
     if mode == "replace":  # --force: the old run goes only now that the new one may start
         rd.remove()
@@ -174,7 +179,7 @@ def _run(
         rd.write_meta(meta)
 
     own_executor = executor is None
-    if own_executor:
+    if executor is None:
         executor = make_executor(cfg.execution, backend, reporter.message)
     ctx = StageContext(
         cfg=cfg,
@@ -184,10 +189,10 @@ def _run(
         cache=TransportCache(cfg.runs_dir / ".cache"),
         checkpoint_dir=rd.checkpoint_dir,
         config_hash=config_hash(cfg),
-        needs=frozenset().union(*(s.needs(cfg) for s in stages)),
+        needs=needed_products(cfg, stages),
     )
-    arrays: dict[str, np.ndarray] = dict(cfg.grid.axes())
-    variables: dict[str, dict] = dict(AXIS_VARIABLES)
+    arrays: dict[str, np.ndarray] = dict(cfg.grid.axes()) | dict(AXIS_LABELS)
+    variables: dict[str, Mapping[str, Any]] = dict(AXIS_VARIABLES)
     notes: list[str] = []
     try:
         for stage in stages:
@@ -199,8 +204,9 @@ def _run(
             arrays.update(result.arrays)
             notes.extend(result.notes)
     finally:
-        if own_executor and hasattr(executor, "close"):
-            executor.close()
+        close = getattr(executor, "close", None)
+        if own_executor and close is not None:
+            close()
 
     t0 = time.perf_counter()
     attrs = {
@@ -214,10 +220,6 @@ def _run(
     }
     save_results(rd, arrays, variables, attrs)
     stage_time("results", t0)
-    if make_figures:
-        t0 = time.perf_counter()
-        _draw(rd.path, reporter)
-        stage_time("figures", t0)
     rd.clear_checkpoints()
     meta["status"] = "finished"
     meta["end_time"] = now()
@@ -225,14 +227,3 @@ def _run(
     meta["wall_s_total"] = round(sum(s["wall_s"] for s in meta["stages"].values()), 3)
     rd.write_meta(meta)
     return rd.path
-
-
-def _draw(run_dir: Path, reporter: Reporter) -> list[Path]:
-    from gpuqd.plots import make_figures as draw_figures  # figures come after the results (lazy import)
-
-    written, skipped = draw_figures(run_dir)
-    for s in skipped:
-        reporter.message(s)
-    for p in written:
-        reporter.message(f"figure: {p}")
-    return written

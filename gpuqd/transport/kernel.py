@@ -98,9 +98,9 @@ def _complex_map() -> sparse.csr_matrix:
         coo = mapping.tocoo()
         kind, mu_nu, e = np.unravel_index(coo.row, (2, 16, block))
         keep = compact[coo.col] >= 0  # the dropped columns are identically zero integrals
-        lead = np.where(kind == 0, r_v, r_u)  # X: left-most vertex in the v-pair; D: in the u-pair
+        leads = np.where(kind == 0, r_v, r_u)  # X: left-most vertex in the v-pair; D: in the u-pair
         slot = N_FIRST + 16 * (2 * r_u + r_v) + mu_nu
-        rows.append(((lead * N_COEFFICIENTS + slot) * block + e)[keep])
+        rows.append(((leads * N_COEFFICIENTS + slot) * block + e)[keep])
         cols.append(compact[coo.col][keep])
         vals.append(coo.data[keep])
     rho_map = sparse.csr_matrix(

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd import __version__
-from gpuqd.atomic_io import atomic_savez
+from gpuqd.atomic_io import atomic_save_arrays, atomic_savez
+from gpuqd.version import __version__
 
 QUANTITIES = ("field_like", "damping_like", "charge_current")
 #: Optional source-torque arrays (same shape): coefficients of n_S × n_D and n_S × (n_S × n_D) in the
@@ -277,8 +277,8 @@ class TorqueTable:
                 block = next(computed)
                 if cache is not None:
                     cache.mkdir(parents=True, exist_ok=True)
-                    atomic_savez(
-                        cache / f"block_{i:05d}.npz", **block, **{f"stamp_{k}": v for k, v in stamps[i].items()}
+                    atomic_save_arrays(
+                        cache / f"block_{i:05d}.npz", block | {f"stamp_{k}": v for k, v in stamps[i].items()}
                     )
                     n_saved += 1
                     if on_block_saved is not None:

@@ -102,12 +102,14 @@ def _lock_in_susceptibility(
     return measured, fmr_susceptibility(S, alpha, H0, fl, dl, omega)
 
 
+@pytest.mark.slow
 def test_fmr_susceptibility_at_resonance() -> None:
     measured, exact = _lock_in_susceptibility(0.7)
     assert abs(measured.real / exact.real - 1.0) < 1e-3
     assert abs(measured.imag / exact.imag - 1.0) < 1e-3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("omega", [0.5, 0.9])
 def test_fmr_susceptibility_off_resonance(omega: float) -> None:
     measured, exact = _lock_in_susceptibility(omega)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from gpuqd.dynamics import host_build
 from gpuqd.dynamics.philox import philox4x32
@@ -43,6 +44,7 @@ def test_library_name_depends_on_variant_and_flags(monkeypatch) -> None:
     assert host_build.library_path({"LLG_HAS_NOISE": 1}) != base
 
 
+@pytest.mark.slow
 def test_concurrent_first_builds_are_atomic(tmp_path) -> None:
     """Three processes build the same library into an empty cache at once: all load it and agree,
     and only the final library is left (temporary files are renamed or removed)."""

@@ -18,6 +18,7 @@ from gpuqd.observables.first_passage import FirstPassageEnsemble
 ENGINES = ("numpy", "cpu")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("field_like", [0.0, 0.3])
 def test_boltzmann_distribution_of_nz(field_like: float, engine: str) -> None:
@@ -55,6 +56,7 @@ def test_upward_oracle_equals_mirrored_downward_oracle(case: str) -> None:
     assert up == pytest.approx(mean_first_passage_time(**mirrored, u_start=1.0, u_target=-0.5), rel=1e-8)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize(("case", "dt"), [("mixed", 0.1), ("weak_antidamping", 0.2)])
 def test_ap_to_p_mean_first_passage_time_matches_exact_formula(case: str, dt: float, engine: str) -> None:
@@ -80,6 +82,7 @@ def test_ap_to_p_mean_first_passage_time_matches_exact_formula(case: str, dt: fl
     assert abs(mean - tau) < 3.0 * sem + MFPT_DT_BIAS * tau, (tau, mean, sem)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ENGINES)
 def test_thermally_activated_survival_is_exponential(engine: str) -> None:
     """No torque, barrier KV/2 = 5 T_m: escape is memoryless, S(t) = exp(−t/τ) with τ the exact mean.

@@ -58,6 +58,7 @@ def _table() -> TorqueTable:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("use_table", [False, True])
 def test_compacted_run_reproduces_uncompacted_first_passage_bit_for_bit(use_table: bool) -> None:
     n = 300

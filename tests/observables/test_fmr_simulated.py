@@ -40,6 +40,7 @@ TOL = 1e-3
         ("antiparallel", -0.3, 0.02, [0.8, 1.0]),  # AP: Ω_R = 0.8, I_DL > 0 damps AP further
     ],
 )
+@pytest.mark.slow
 def test_constant_torque_matches_formula(state, field_like, damping_like, omegas):
     sim = simulate_fmr(ConstantTorque(field_like, damping_like), omegas, state=state, **COMMON)
     formula = fmr.susceptibility(
@@ -58,6 +59,7 @@ def test_constant_torque_matches_formula(state, field_like, damping_like, omegas
     assert np.all(sim.chi.imag > 0)
 
 
+@pytest.mark.slow
 def test_spec_reference_values_and_lineshape_sweep():
     """docs/physics.md §6.5 numbers (Ω = 0.7: χ' = 0.35598, χ'' = 8.35368) and a swept line shape through resonance."""
     chi = fmr.susceptibility(0.7, S=1.0, alpha=0.1, field=0.5, field_like=0.2, damping_like=0.01)
@@ -68,6 +70,7 @@ def test_spec_reference_values_and_lineshape_sweep():
     assert int(np.argmax(sim.chi.imag[0])) == 1  # the peak is at Ω_R = 0.7
 
 
+@pytest.mark.slow
 def test_synthetic_table_batches_points():
     """Three points with θ-dependent synthetic torques in one engine run per frequency."""
     coefficients = [(0.1, 0.05, 0.004, 0.002), (-0.15, 0.03, -0.01, 0.005), (0.05, -0.02, 0.012, -0.004)]
@@ -90,6 +93,7 @@ def test_synthetic_table_batches_points():
     assert np.all(sim_ap.relative_error < TOL), sim_ap.relative_error
 
 
+@pytest.mark.slow
 def test_real_transport_table_matches_formula_with_table_ends():
     from gpuqd.transport import SpinValve
 

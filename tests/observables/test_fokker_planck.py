@@ -87,6 +87,7 @@ def paper_table():
     )
 
 
+@pytest.mark.slow
 def test_mean_theta_matches_simulated_ensemble_at_table_torques(paper_table):
     magnet = Macrospin(S=1.0, KV=0.01, alpha=0.1, sigma2=1e-4)
     n_traj, t0, t1 = 600, 100.0, 300.0
@@ -154,6 +155,7 @@ def test_field_along_z_acts_like_field_like_torque():
     )
 
 
+@pytest.mark.slow
 def test_simulated_switching_map_agrees_with_theory_where_certain():
     """A Fig. 2-like map (11×11 grid of the paper's device, one trajectory per pixel, ⟨θ⟩ over a short
     window) against the theory on the pixels where it is certain: window-averaged P(AP) < 0.1 or > 0.9.

@@ -21,6 +21,7 @@ def test_one_plot_module_per_output():
         assert len(owner) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAVE_MPL, reason="matplotlib not installed")
 def test_declared_figures_are_written(tmp_path, tiny_config):
     from gpuqd.plots import make_figures

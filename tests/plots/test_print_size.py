@@ -116,6 +116,7 @@ def runs(tmp_path_factory, make_tiny_config):
     return out
 
 
+@pytest.mark.slow
 def test_figures_at_print_size_with_explained_lines(runs, monkeypatch):
     from matplotlib.figure import Figure
 

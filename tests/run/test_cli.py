@@ -19,10 +19,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gpuqd import __version__, load_run
+from gpuqd import __version__
 from gpuqd.run.execute.checkpoint import KILL_HOOK_ENV
 from gpuqd.run.stages import dynamics as dynamics_stage
 from gpuqd.run.stages import transport as transport_stage
+from gpuqd.run.store.results import load_run
 from gpuqd.run.store.rundir import RunDir
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,6 +38,7 @@ def _no_kill_hook(monkeypatch):
 
 
 # --------------------------------------------------------------------------------------- outputs
+@pytest.mark.slow
 def test_run_outputs_and_load_run(tmp_path, capsys, run_helpers, tiny_config):
     cfg = run_helpers.write(tmp_path, tiny_config)
     runs = tmp_path / "runs"
@@ -86,7 +88,7 @@ def test_run_outputs_and_load_run(tmp_path, capsys, run_helpers, tiny_config):
     assert "RunResults" in repr(r)
     import gpuqd
 
-    assert gpuqd.load_run(run / "results.npz").mean_theta.tolist() == r.mean_theta.tolist()
+    assert gpuqd.load_run(run / "results.npz", as_dataset=False).mean_theta.tolist() == r.mean_theta.tolist()
 
 
 def test_finished_run_not_overwritten_without_force(tmp_path, capsys, run_helpers, tiny_config):
@@ -108,6 +110,7 @@ def test_finished_run_not_overwritten_without_force(tmp_path, capsys, run_helper
 
 
 # --------------------------------------------------------------------------------------- resume
+@pytest.mark.slow
 def test_resume_after_sigkill_hook_is_bit_identical(tmp_path, capsys, run_helpers, tiny_config):
     cfg = run_helpers.write(tmp_path, tiny_config)
     ref_runs, runs = tmp_path / "ref", tmp_path / "runs"
@@ -134,6 +137,7 @@ def test_resume_after_sigkill_hook_is_bit_identical(tmp_path, capsys, run_helper
     run_helpers.assert_identical(run_helpers.arrays(ref_runs / "tiny"), run_helpers.arrays(rd.path))
 
 
+@pytest.mark.slow
 def test_resume_after_kill_in_transport_stage(tmp_path, capsys, monkeypatch, run_helpers, tiny_config):
     cfg = run_helpers.write(tmp_path, tiny_config)
     # transport sums are only reproducible for the same blocking (BLAS batching), so the reference
@@ -154,6 +158,7 @@ def test_resume_after_kill_in_transport_stage(tmp_path, capsys, monkeypatch, run
     run_helpers.assert_identical(run_helpers.arrays(ref_runs / "tiny"), run_helpers.arrays(runs / "tiny"))
 
 
+@pytest.mark.slow
 def test_real_sigkill_mid_run(tmp_path, capsys, run_helpers, tiny_config):
     """kill -9 at an arbitrary moment during the dynamics; --resume reproduces the full run."""
     data = json.loads(json.dumps(tiny_config))
@@ -183,6 +188,7 @@ def test_real_sigkill_mid_run(tmp_path, capsys, run_helpers, tiny_config):
 
 
 # --------------------------------------------------------------------------------------- variants
+@pytest.mark.slow
 def test_torque_maps_only_skips_dynamics_and_table(tmp_path, capsys, monkeypatch, run_helpers, tiny_config):
     data = dict(tiny_config, outputs=["torque_maps"], name="maps")
     cfg = run_helpers.write(tmp_path, data)
@@ -224,6 +230,7 @@ def test_transport_cache_is_reused_across_runs(tmp_path, capsys, monkeypatch, ru
     assert not np.array_equal(a["inset_theta"], b["inset_theta"])  # different seed, different noise
 
 
+@pytest.mark.slow
 def test_constant_torque_model(tmp_path, capsys, run_helpers, tiny_config):
     data = dict(tiny_config, name="const", torque={"model": "constant", "field_like": -0.05, "damping_like": 0.0})
     data["outputs"] = ["switching_diagram"]
@@ -237,6 +244,7 @@ def test_constant_torque_model(tmp_path, capsys, run_helpers, tiny_config):
     assert not (tmp_path / "runs" / ".cache" / "tables").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAVE_MPL, reason="matplotlib not installed")
 def test_plot_command(tmp_path, capsys, run_helpers, tiny_config):
     cfg = run_helpers.write(tmp_path, tiny_config)
@@ -250,6 +258,7 @@ def test_plot_command(tmp_path, capsys, run_helpers, tiny_config):
     assert rc == 2 and "no results.npz" in err
 
 
+@pytest.mark.slow
 def test_info_and_validate(tmp_path, capsys, run_helpers):
     rc, out, _ = run_helpers.main(["info"], capsys)
     assert rc == 0 and f"gpuqd {__version__}" in out and "backends available" in out and "numpy" in out

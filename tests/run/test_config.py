@@ -93,6 +93,7 @@ def test_gamma_over_T_warning(base):
     assert not validate(base).warnings
 
 
+@pytest.mark.slow
 def test_dt_limit_paper_parameters():
     cfg = load_config(REPO / "configs" / "fig2.yaml", check_output=False)
     limit, why = dt_limit(cfg.data)

@@ -174,12 +174,14 @@ def test_local_cluster_listens_on_loopback_only(cluster):
 
 
 # --------------------------------------------------------------------------------------- identity
+@pytest.mark.slow
 def test_switching_diagram_dask_identical_to_local(tmp_path, cluster, local_diagram):
     run = _run(tmp_path, DIAGRAM, "runs", "--scheduler", cluster[0].scheduler_address)
     _assert_identical(_arrays(run), local_diagram)
     assert not (run / "checkpoint").exists()
 
 
+@pytest.mark.slow
 def test_switching_times_dask_identical_to_local(tmp_path, cluster):
     local = _arrays(_run(tmp_path, STATS, "local"))
     run = _run(tmp_path, STATS, "dask", "--scheduler", cluster[0].scheduler_address)
@@ -188,6 +190,7 @@ def test_switching_times_dask_identical_to_local(tmp_path, cluster):
     assert not (run / "checkpoint").exists()
 
 
+@pytest.mark.slow
 def test_fmr_dask_identical_to_local(tmp_path, cluster):
     local = _arrays(_run(tmp_path, FMR, "local"))
     run = _run(tmp_path, FMR, "dask", "--scheduler", cluster[0].scheduler_address)
@@ -213,6 +216,7 @@ class _KillWorker(Reporter):
         self.killed = pid
 
 
+@pytest.mark.slow
 def test_worker_killed_mid_run_gives_identical_result(tmp_path, cluster, local_diagram):
     cl, client = cluster
     data = DIAGRAM | {"execution": {"engine": "dask", "scheduler": cl.scheduler_address}}
@@ -234,6 +238,7 @@ def _cli_subprocess(args: list[str], cwd: Path, env_extra: dict) -> subprocess.C
     )
 
 
+@pytest.mark.slow
 def test_client_killed_and_resumed_computes_only_missing_units(tmp_path, cluster, local_diagram):
     address = cluster[0].scheduler_address
     cfg = _write(tmp_path, DIAGRAM)

@@ -1,12 +1,12 @@
-"""Run estimates: exact work counts, memory of the table stage, refusal of an over-memory grid, the
-calibration cache (measured once per machine and backend; a corrupt cache is measured again), the
-survival model of the compacting first-passage run (against closed forms and a sampled ensemble), and
-the start-up and figure terms. No timed assertions.
+"""Run estimates (gpuqd.run.costs): every stage prices itself from the typed configuration (exact work
+counts, memory, refusal of an over-memory grid), the coefficients are cached per machine, measured
+within a bounded budget under a lock, never cached from a contended measurement, and fall back to the
+static model; the survival model of the compacting first-passage run (against closed forms and a
+sampled ensemble). No timed assertions: time is bounded by construction and tested with a fake clock.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 
@@ -14,9 +14,14 @@ import numpy as np
 import pytest
 from tiny_config import tiny_with
 
-from gpuqd.run import calibration, switching_estimate
+from gpuqd.run import stages as registry
 from gpuqd.run.config.validate import validate_config
-from gpuqd.run.estimate import EstimateError, check_memory, estimate_run
+from gpuqd.run.costs import coefficients, measure, static, store
+from gpuqd.run.costs import switching as switching_costs
+from gpuqd.run.costs.coefficients import Costs
+from gpuqd.run.costs.estimate import estimate_run, memory_estimate
+from gpuqd.run.costs.model import EstimateError, check_memory
+from gpuqd.run.stages.base import not_estimated
 
 BASE = tiny_with(
     name="e",
@@ -30,26 +35,84 @@ BASE = tiny_with(
 )
 
 
-def _data(**grid):
+def _cfg(outputs=None, **sections):
     raw = json.loads(json.dumps(BASE))
-    for ax, n in grid.items():
-        raw["grid"][ax]["num"] = n
-    return validate_config(raw, check_output=False).data
+    raw.update(sections)
+    if outputs is not None:
+        raw["outputs"] = outputs
+    return validate_config(raw, check_output=False)
+
+
+def _static(backend="numpy"):
+    return Costs(backend, measure=False)
+
+
+@pytest.fixture
+def calibration_file(tmp_path, monkeypatch):
+    """A fresh calibration file, measuring switched on (the test session switches it off)."""
+    path = tmp_path / "calibration.json"
+    monkeypatch.setenv("GPUQD_CALIBRATION_FILE", str(path))
+    monkeypatch.setenv("GPUQD_CALIBRATE", "1")
+    return path
+
+
+def _fake_transport(calls, cpu_fraction=1.0):
+    def fake(order, deadline):
+        calls.append(order)
+        values = dict(static.TRANSPORT[order]) | {"p0": 1e-3}
+        return measure.Measurement(values, cpu_s=cpu_fraction * 0.2, wall_s=0.2)
+
+    return fake
 
 
 def test_work_counts_are_exact():
-    est = estimate_run(_data(), "numpy", calibrate=False)
-    tr, dyn = est.stages
+    est = estimate_run(_cfg(), "numpy", _static(), figures=False)
+    start, tr, dyn = est.stages
+    assert start.name == "start-up" and "time-step guard 12 points × 22 θ" in start.work
     assert tr.work.startswith("12 points × 34 θ = 408 solves")
     assert dyn.work.startswith("24 trajectories × 2000 steps = 4.8e+04 trajectory-steps")
-    assert tr.seconds is None and dyn.seconds is None
     # the table stage holds the table and the maps' directions once (3 quantities × N × 34 in float64)
     assert tr.bytes >= 8 * 3 * 12 * 34
 
 
+def test_every_stage_declares_its_estimate():
+    missing = [s.name for s in registry.all_stages() if s.estimate is not_estimated]
+    assert not missing, f"stages without an estimate: {missing}"
+
+
+@pytest.mark.parametrize("output", registry.output_names())
+def test_every_stage_of_a_run_has_a_line(output):
+    sections = {"fmr": {"simulate": False}} if output == "fmr" else {}
+    cfg = _cfg([output], **sections)
+    est = estimate_run(cfg, "numpy", _static(), figures=False)
+    assert [s.name for s in est.stages] == ["start-up", *cfg.stages]
+    assert all(s.seconds is not None and s.seconds >= 0 for s in est.stages)
+    lines = est.lines()
+    for name in cfg.stages:
+        assert any(line.startswith(f"  {name}: ") for line in lines), (name, lines)
+
+
+def test_transport_prices_the_table_the_stage_builds():
+    """Maps only: the smallest table (4 nodes) + θ = 0.01π, 0.99π; fokker_planck needs the full table."""
+    maps = estimate_run(_cfg(["torque_maps"]), "numpy", _static(), figures=False).stages[1]
+    assert maps.work.startswith("12 points × 6 θ = 72 solves")
+    fp = estimate_run(_cfg(["fokker_planck"]), "numpy", _static(), figures=False).stages[1]
+    assert fp.work.startswith("12 points × 34 θ = 408 solves")
+
+
+def test_validate_prints_the_fokker_planck_line(tmp_path, capsys, run_helpers):
+    raw = json.loads(json.dumps(BASE)) | {"outputs": ["fokker_planck"]}
+    rc, out, _ = run_helpers.main(
+        ["validate", str(run_helpers.write(tmp_path, raw)), "--runs-dir", str(tmp_path)], capsys
+    )
+    assert rc == 0 and "  fokker_planck: 12 points × (128-cell" in out and "  total: ≈ " in out
+
+
 def test_over_memory_grid_is_refused_before_work():
-    data = _data(eps_tilde=2000, V=2000)
-    est = estimate_run(data, "numpy", calibrate=False)
+    cfg = validate_config(json.loads(json.dumps(BASE)) | {"grid": BASE["grid"] | {
+        "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 2000}, "V": {"start": -0.4, "stop": 0.4, "num": 2000}}},
+        check_output=False)  # fmt: skip
+    est = memory_estimate(cfg, "numpy")
     assert est.peak_bytes > 4e6 * 8 * 3 * 34
     est.available_bytes = 10**9
     with pytest.raises(EstimateError) as e:
@@ -59,42 +122,120 @@ def test_over_memory_grid_is_refused_before_work():
     check_memory(est, allow_large=True)
 
 
-def test_calibration_is_cached_and_corrupt_cache_remeasured(tmp_path, monkeypatch):
-    monkeypatch.setenv("GPUQD_CALIBRATION_FILE", str(tmp_path / "calibration.json"))
+def test_coefficients_are_measured_once_and_cached(calibration_file, monkeypatch):
+    calls: list[int] = []
+    monkeypatch.setattr(measure, "transport", _fake_transport(calls))
+    first = Costs("numpy", report=lambda line: None)
+    assert first.transport(1).p0 == 1e-3 and first.sources["transport:order=1"] == "measured"
+    assert Costs("numpy").transport(1).p0 == 1e-3 and calls == [1]
+    calibration_file.write_text("{not json")  # a corrupt cache is measured again
+    Costs("numpy", report=lambda line: None).transport(1)
+    assert calls == [1, 1]
+
+
+def test_a_progress_line_says_what_is_measured(calibration_file, monkeypatch):
+    monkeypatch.setattr(measure, "transport", _fake_transport([]))
+    lines: list[str] = []
+    Costs("numpy", report=lines.append).transport(2)
+    assert len(lines) == 1 and lines[0].startswith("measuring this machine for the time estimate: transport")
+
+
+def test_a_contended_measurement_is_used_but_not_cached(calibration_file, monkeypatch):
+    """CPU time 30 % of the wall time: other processes had the CPU; the numbers are not stored."""
+    calls: list[int] = []
+    monkeypatch.setattr(measure, "transport", _fake_transport(calls, cpu_fraction=0.3))
+    costs = Costs("numpy", report=lambda line: None)
+    assert costs.transport(1).p0 == 1e-3 and costs.sources["transport:order=1"] == "measured under load"
+    assert any("busy" in n and "not cached" in n for n in costs.notices)
+    assert store.read_entries("transport") == {}
+    Costs("numpy", report=lambda line: None).transport(1)
+    assert calls == [1, 1]
+
+
+def test_a_second_process_does_not_measure_while_one_holds_the_lock(calibration_file, monkeypatch):
+    calls: list[int] = []
+    monkeypatch.setattr(measure, "transport", _fake_transport(calls))
+    with store.CalibrationLock() as held:  # another open file description: flock conflicts as across processes
+        assert held
+        costs = Costs("numpy", report=lambda line: None)
+        assert costs.transport(1).p0 == static.TRANSPORT[1]["p0"]
+    assert calls == [] and costs.sources["transport:order=1"] == "static"
+    assert any("another gpuqd process" in n for n in costs.notices)
+    assert Costs("numpy", report=lambda line: None).transport(1).p0 == 1e-3 and calls == [1]
+
+
+class _FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_timed_repeats_start_no_call_after_the_deadline(monkeypatch):
+    clock = _FakeClock()
+    monkeypatch.setattr(measure.time, "perf_counter", clock)
+
+    def piece() -> None:
+        clock.now += 0.4
+
     calls = []
-
-    def fake(backend, name, measure):  # count measurements through the real cache logic
-        calls.append(name)
-        return {"x": 1.0}
-
-    path = tmp_path / "calibration.json"
-    assert calibration._cached("numpy", "k", lambda: fake(None, "k", None)) == calibration._cached(
-        "numpy", "k", lambda: fake(None, "k", None)
-    )
-    assert len(calls) == 1 and path.exists()
-    path.write_text("{not json")
-    calibration._cached("numpy", "k", lambda: fake(None, "k", None))
-    assert len(calls) == 2
+    timer = measure._Clock(deadline=clock.now + 1.0)
+    measure.timed_repeats(lambda: calls.append(piece()), timer, repeats=10)
+    assert len(calls) == 3  # started at 0, 0.4, 0.8 s; none at 1.2 s
+    with pytest.raises(measure.OutOfTime):  # a measurement's next piece of work after its deadline
+        measure.timed_repeats(piece, timer, repeats=1)
 
 
-def test_calibrated_estimate_has_times(tmp_path, monkeypatch):
-    monkeypatch.setenv("GPUQD_CALIBRATION_FILE", str(tmp_path / "calibration.json"))
-    est = estimate_run(_data(), "numpy")
+def test_calibration_time_is_bounded_by_the_budget(calibration_file, monkeypatch):
+    """Measurements that each repeat 0.5 s pieces until their deadline: all of one estimate together
+    end within the budget plus one piece, and later coefficient sets come from the static model."""
+    clock = _FakeClock()
+    monkeypatch.setattr(coefficients.time, "perf_counter", clock)
+
+    def until_deadline(deadline: float) -> measure.Measurement:
+        """Pieces of 0.5 s until the deadline; out of time there (a measurement with more pieces)."""
+        while True:
+            if clock.now >= deadline:
+                raise measure.OutOfTime
+            clock.now += 0.5
+
+    monkeypatch.setattr(measure, "startup_imports", until_deadline)
+    monkeypatch.setattr(measure, "transport", lambda order, d: until_deadline(d) and _fake_transport([])(order, d))
+    costs = Costs("numpy", report=lambda line: None)
+    costs.transport(1)
+    costs.transport(2)
+    costs.startup()
+    assert costs.calibration_s <= coefficients.CALIBRATION_BUDGET_S + 0.5
+    assert set(costs.sources.values()) == {"static"}
+    assert any("budget" in n for n in costs.notices)
+
+
+def test_a_failing_measurement_leaves_the_static_model(calibration_file, monkeypatch):
+    def broken(order, deadline):
+        raise RuntimeError("no")
+
+    monkeypatch.setattr(measure, "transport", broken)
+    costs = Costs("numpy", report=lambda line: None)
+    assert costs.transport(1).p0 == static.TRANSPORT[1]["p0"]
+    assert any("measurement failed" in n for n in costs.notices)
+
+
+def test_no_static_model_means_not_estimated():
+    """CuPy has no static engine model: the dynamics stage says "time not estimated"."""
+    est = estimate_run(_cfg(), "cupy", Costs("cupy", measure=False), figures=False)
+    assert est.stages[-1].seconds is None
+    assert any("dynamics:" in line and "time not estimated" in line for line in est.lines())
+
+
+@pytest.mark.slow
+def test_real_calibration_gives_times_and_caches_them(calibration_file):
+    est = estimate_run(_cfg(), "numpy", Costs("numpy", report=lambda line: None), figures=False)
     assert all(s.seconds is not None and s.seconds > 0 for s in est.stages)
-    assert "total:" in est.lines()[-1]
-    assert (tmp_path / "calibration.json").exists()
+    assert "total:" in est.lines()[-1] and calibration_file.exists() or est.notices
 
 
-def test_maps_only_transport_counts_the_stage_directions():
-    """Without a later stage the transport stage still builds a 4-node table plus θ = 0.01π, 0.99π."""
-    raw = json.loads(json.dumps(BASE))
-    raw["outputs"] = ["torque_maps"]
-    est = estimate_run(validate_config(raw, check_output=False).data, "numpy", calibrate=False)
-    assert [s.name for s in est.stages] == ["transport"]
-    assert est.stages[0].work.startswith("12 points × 6 θ = 72 solves")
-
-
-# ---- survival model of the compacting first-passage run (gpuqd.run.switching_estimate)
+# ---- survival model of the compacting first-passage run (gpuqd.run.costs.switching)
 
 
 def test_compacting_cost_is_the_geometric_sum_of_exponential_survival():
@@ -103,7 +244,7 @@ def test_compacting_cost_is_the_geometric_sum_of_exponential_survival():
     n, tau, dt, chunk, steps = 1e6, 300.0, 0.01, 500, 200_000
     q = math.exp(-chunk * dt / tau)
     k_run = steps // chunk  # n·q^k ≥ ½ for every chunk here (n q^(K−1) ≈ 1e6·e^(−6.65) ≫ ½)
-    seconds, work = switching_estimate.compacting_cost(np.array([tau]), np.array([n]), dt, steps, chunk, 2e-6, 1e-8)
+    seconds, work = switching_costs.compacting_cost(np.array([tau]), np.array([n]), dt, steps, chunk, 2e-6, 1e-8)
     exact = chunk * n * (1 - q**k_run) / (1 - q)
     assert work == pytest.approx(exact, rel=1e-12)
     assert seconds == pytest.approx(k_run * chunk * 2e-6 + 1e-8 * exact, rel=1e-12)
@@ -112,7 +253,7 @@ def test_compacting_cost_is_the_geometric_sum_of_exponential_survival():
 def test_compacting_cost_stops_when_no_trajectory_is_expected_to_run():
     """One trajectory with τ = 1000·dt: chunks run while exp(−k C dt/τ) ≥ ½, i.e. k ≤ ln 2·τ/(C dt)."""
     dt, chunk, tau = 1.0, 10, 1000.0
-    _, work = switching_estimate.compacting_cost(np.array([tau]), np.array([1.0]), dt, 10**6, chunk, 0.0, 1.0)
+    _, work = switching_costs.compacting_cost(np.array([tau]), np.array([1.0]), dt, 10**6, chunk, 0.0, 1.0)
     k_last = math.floor(math.log(2) * tau / (chunk * dt))
     q = math.exp(-chunk * dt / tau)
     assert work == pytest.approx(chunk * (1 - q ** (k_last + 1)) / (1 - q), rel=1e-12)
@@ -120,11 +261,9 @@ def test_compacting_cost_stops_when_no_trajectory_is_expected_to_run():
 
 def test_compacting_cost_without_switching_is_the_bound():
     """τ = inf (never switches) and τ = 0 (switched at once): all steps of all trajectories / one chunk."""
-    _, work = switching_estimate.compacting_cost(
-        np.array([np.inf, np.inf]), np.array([3.0, 4.0]), 0.1, 1000, 64, 0.0, 1.0
-    )
+    _, work = switching_costs.compacting_cost(np.array([np.inf, np.inf]), np.array([3.0, 4.0]), 0.1, 1000, 64, 0.0, 1.0)
     assert work == 7 * 1000
-    _, work = switching_estimate.compacting_cost(np.array([0.0]), np.array([5.0]), 0.1, 1000, 64, 0.0, 1.0)
+    _, work = switching_costs.compacting_cost(np.array([0.0]), np.array([5.0]), 0.1, 1000, 64, 0.0, 1.0)
     assert work == 5 * 64
 
 
@@ -137,65 +276,52 @@ def test_expected_active_matches_a_sampled_exponential_ensemble():
     t = np.array([0.0, 10.0, 100.0, 700.0, 2500.0])
     samples = rng.exponential(tau[:, None], size=(3, n))
     counted = (samples[:, :, None] > t[None, None, :]).sum((0, 1))
-    model = switching_estimate.expected_active(tau, np.full(3, n), t)
+    model = switching_costs.expected_active(tau, np.full(3, n), t)
     assert np.all(np.abs(counted - model) <= 5 * math.sqrt(3 * n / 4))
 
 
-def test_switching_estimate_uses_fokker_planck_for_the_axial_model_and_the_bound_otherwise(tmp_path, monkeypatch):
-    monkeypatch.setenv("GPUQD_CALIBRATION_FILE", str(tmp_path / "calibration.json"))
-    raw = json.loads(json.dumps(BASE))
-    raw["outputs"] = ["switching_times"]
-    raw["torque"] = {"model": "constant", "field_like": 0.0, "damping_like": 0.002}
-    raw["statistics"] = {"trajectories_per_point": 4, "t_end": 40.0, "chunk_steps": 200}
-    data = validate_config(raw, check_output=False).data
-    tau, weights = switching_estimate.mean_first_passage_times(data)
+def test_switching_estimate_uses_fokker_planck_for_the_axial_model_and_the_bound_otherwise():
+    constant = {"model": "constant", "field_like": 0.0, "damping_like": 0.002}
+    stats = {"trajectories_per_point": 4, "t_end": 40.0, "chunk_steps": 200}
+    cfg = _cfg(["switching_times"], torque=constant, statistics=stats)
+    tau, weights = switching_costs.mean_first_passage_times(cfg)
     assert weights.sum() == 12 and np.all(tau == tau[0]) and 0 < tau[0] < np.inf
-    stage = estimate_run(data, "numpy").stages[-1]
+    stage = estimate_run(cfg, "numpy", _static(), figures=False).stages[-1]
     assert stage.name == "switching_times" and not stage.bound and "Fokker–Planck" in stage.note
-    raw["magnet"] = raw["magnet"] | {"anisotropy": "cubic", "K_cubic": 0.001}  # not axially symmetric
-    data = validate_config(raw, check_output=False).data
-    assert switching_estimate.mean_first_passage_times(data) is None
-    stage = estimate_run(data, "numpy").stages[-1]
+    cubic = BASE["magnet"] | {"anisotropy": "cubic", "K_cubic": 0.001}  # not axially symmetric
+    cfg = _cfg(["switching_times"], torque=constant, statistics=stats, magnet=cubic)
+    assert switching_costs.mean_first_passage_times(cfg) is None
+    stage = estimate_run(cfg, "numpy", _static(), figures=False).stages[-1]
     assert stage.bound and stage.seconds > 0
 
 
-# ---- start-up and figures (fresh interpreters; measured once, then cached)
+def test_switching_estimate_models_compaction_with_transport_torques():
+    """The transport-torque case builds a small table for the Fokker–Planck times (not the bound)."""
+    stats = {"trajectories_per_point": 4, "t_end": 40.0, "chunk_steps": 200}
+    cfg = _cfg(["switching_times"], statistics=stats)
+    assert switching_costs.mean_first_passage_times(cfg) is not None
+    stage = estimate_run(cfg, "numpy", _static(), figures=False).stages[-1]
+    assert not stage.bound and "Fokker–Planck" in stage.note
 
 
-@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="figures need matplotlib")
-def test_start_up_and_figure_terms_are_measured_once_and_cached(tmp_path, monkeypatch):
-    monkeypatch.setenv("GPUQD_CALIBRATION_FILE", str(tmp_path / "calibration.json"))
-    monkeypatch.setenv("GPUQD_CALIBRATE_FIXED_COSTS", "1")
-    raw = json.loads(json.dumps(BASE))
-    raw["outputs"] = ["torque_maps"]
-    data = validate_config(raw, check_output=False).data
-    est = estimate_run(data, "numpy")
-    names = [s.name for s in est.stages]
-    assert names == ["start-up", "transport", "figures"]
-    assert all(s.seconds > 0 for s in est.stages)
-    assert est.seconds == pytest.approx(sum(s.seconds for s in est.stages))
-    assert not any(s.name == "figures" for s in estimate_run(data, "numpy", figures=False).stages)
+def test_a_slow_machine_predicts_longer_measurements(calibration_file, monkeypatch):
+    """Transport solves 4× slower than on the development VM: the engine measurement (predicted 4× its
+    static duration) does not fit what is left of the budget and is not started."""
+    clock = _FakeClock()
+    monkeypatch.setattr(coefficients.time, "perf_counter", clock)
 
-    def no_measurement(*a, **k):
-        raise AssertionError("calibration measured again")
+    def slow_transport(order, deadline):
+        clock.now += 1.0
+        values = dict(static.TRANSPORT[order]) | {"p0": 4 * static.TRANSPORT[order]["p0"]}
+        return measure.Measurement(values, cpu_s=1.0, wall_s=1.0)
 
-    monkeypatch.setattr(calibration.subprocess, "run", no_measurement)
-    again = estimate_run(data, "numpy")
-    assert [s.seconds for s in again.stages] == [s.seconds for s in est.stages]
+    def engine(*args):
+        raise AssertionError("engine measured beyond the budget")
 
-
-def test_a_failing_fixed_cost_measurement_leaves_the_stage_unestimated(tmp_path, monkeypatch):
-    """The estimate never stops a run: a start-up or figure measurement that fails gives "time not estimated"."""
-    monkeypatch.setenv("GPUQD_CALIBRATION_FILE", str(tmp_path / "calibration.json"))
-    monkeypatch.setenv("GPUQD_CALIBRATE_FIXED_COSTS", "1")
-
-    def broken(*a, **k):
-        raise calibration.subprocess.CalledProcessError(1, "python")
-
-    monkeypatch.setattr(calibration.subprocess, "run", broken)
-    raw = json.loads(json.dumps(BASE))
-    raw["outputs"] = ["torque_maps"]
-    est = estimate_run(validate_config(raw, check_output=False).data, "numpy")
-    fixed = [s for s in est.stages if s.name in ("start-up", "figures")]
-    assert fixed and all(s.seconds is None for s in fixed)
-    assert any("time not estimated" in line for line in est.lines())
+    monkeypatch.setattr(measure, "transport", slow_transport)
+    monkeypatch.setattr(measure, "engine", engine)
+    costs = Costs("numpy", report=lambda line: None)
+    costs.transport(2)
+    assert costs.speed() == 4.0
+    assert costs.engine(table=True) == coefficients.EngineCosts(**static.ENGINE["numpy"]["table"])
+    assert costs.sources["engine:table"] == "static"

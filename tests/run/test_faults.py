@@ -171,6 +171,7 @@ def test_corrupt_results_under_plot(workdir, kind):
     assert snapshot(run) == before
 
 
+@pytest.mark.slow
 def test_corrupt_checkpoint_under_resume(tmp_path, tiny_config):
     cfg = write_config(tmp_path / "tiny.yaml", tiny_config)
     runs = tmp_path / "runs"
@@ -187,6 +188,7 @@ def test_corrupt_checkpoint_under_resume(tmp_path, tiny_config):
     assert snapshot(runs / "tiny") == before
 
 
+@pytest.mark.slow
 def test_resume_with_another_gpuqd_version_is_refused(tmp_path, tiny_config):
     cfg = write_config(tmp_path / "tiny.yaml", tiny_config)
     runs = tmp_path / "runs"

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import yaml
 
-from gpuqd import cli, load_run
+from gpuqd import cli
 from gpuqd.observables import fmr
 from gpuqd.run.config.validate import validate_config
 from gpuqd.run.stages import dynamics as dynamics_stage
+from gpuqd.run.store.results import load_run
 
 REPO = Path(__file__).resolve().parents[2]
 HAVE_MPL = importlib.util.find_spec("matplotlib") is not None
@@ -71,6 +72,7 @@ def fmr_run(tmp_path_factory, tiny_fmr):
     return tmp / "runs" / "tiny_fmr", called
 
 
+@pytest.mark.slow
 def test_fmr_only_skips_dynamics(fmr_run, tiny_fmr):
     run_dir, called = fmr_run
     assert not called
@@ -81,6 +83,7 @@ def test_fmr_only_skips_dynamics(fmr_run, tiny_fmr):
     assert meta["status"] == "finished"
 
 
+@pytest.mark.slow
 def test_fmr_arrays_round_trip_and_masks(fmr_run, tiny_fmr):
     run_dir, _ = fmr_run
     r = load_run(run_dir)
@@ -141,6 +144,7 @@ def test_fmr_arrays_round_trip_and_masks(fmr_run, tiny_fmr):
     assert np.all(np.isnan(r["fmr_sim_chi_imag"][~stable_sp]))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAVE_MPL, reason="matplotlib not installed")
 def test_fmr_figures_written(fmr_run):
     run_dir, _ = fmr_run
@@ -169,6 +173,7 @@ def test_shipped_fmr_config_validates():
     )
 
 
+@pytest.mark.slow
 def test_estimate_counts_the_simulated_fmr_steps_exactly(fmr_run, tiny_fmr):
     """The run estimate's step count of the simulated FMR is the number of steps the run integrated."""
     from gpuqd.run.stages.fmr import simulation_steps

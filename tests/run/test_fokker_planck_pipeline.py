@@ -10,6 +10,7 @@ from gpuqd.observables.fokker_planck import AxialFokkerPlanck
 from gpuqd.transport import SpinValve, TorqueTable
 
 
+@pytest.mark.slow
 def test_fokker_planck_output_runs_and_matches_the_single_point_theory(tmp_path, run_helpers, make_tiny_config, capsys):
     data = make_tiny_config(outputs=["switching_diagram", "fokker_planck"])
     cfg = run_helpers.write(tmp_path, data)

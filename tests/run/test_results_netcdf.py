@@ -125,8 +125,8 @@ def test_opens_with_xarray(tmp_path):
     np.testing.assert_array_equal(ds["mean_theta"].values, arrays["mean_theta"])
     assert ds["mean_theta"].dims == ("eps_tilde", "V")
     assert ds["fmr_stable_parallel"].dtype == bool
-    assert list(ds["switching_protocols"].values) == ["P_to_AP", "AP_to_P"]
-    assert ds["switching_regime_names"].values[2] == "ε̃ unicode"
+    assert list(ds["protocol"].values) == ["P_to_AP", "AP_to_P"] and "protocol" in ds.indexes
+    assert ds["regime"].values[2] == "ε̃ unicode"
     assert ds["mean_theta"].attrs["units"] == "rad" and ds["mean_theta"].attrs["long_name"]
     assert ds.attrs["config"] == "name: t\n"
     np.testing.assert_array_equal(ds["first_passage_time"].values, arrays["first_passage_time"])
@@ -149,7 +149,7 @@ def test_respects_umask(tmp_path):
 
 
 def test_run_writes_results_nc_equal_to_npz(tmp_path, tiny_config, run_helpers, capsys):
-    from gpuqd import load_run
+    from gpuqd.run.store.results import load_run
 
     cfg = run_helpers.write(tmp_path, tiny_config)
     rc, _, err = run_helpers.main(["run", str(cfg), "--runs-dir", str(tmp_path / "runs"), "--no-figures", "-q"], capsys)

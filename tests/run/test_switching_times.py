@@ -11,12 +11,12 @@ import signal
 import numpy as np
 import pytest
 
-from gpuqd import load_run
 from gpuqd.dynamics import ConstantTorque, Macrospin
 from gpuqd.observables import switching_stats
 from gpuqd.observables.adaptive_switching import AdaptiveSwitchingRun, trajectory_ids_for
 from gpuqd.run.execute.checkpoint import KILL_HOOK_ENV
-from gpuqd.run.stages.switching_times import VARIABLES as SWITCHING_VARIABLES
+from gpuqd.run.stages.switching_results import VARIABLES as SWITCHING_VARIABLES
+from gpuqd.run.store.results import load_run
 
 HAVE_MPL = importlib.util.find_spec("matplotlib") is not None
 
@@ -56,6 +56,7 @@ def _no_kill_hook(monkeypatch):
     monkeypatch.delenv(KILL_HOOK_ENV, raising=False)
 
 
+@pytest.mark.slow
 def test_switching_times_outputs_and_load_run(tmp_path, capsys, run_helpers, tiny_stats):
     _main, _arrays, _assert_identical = run_helpers.main, run_helpers.arrays, run_helpers.assert_identical
     cfg = run_helpers.write(tmp_path, tiny_stats, "tiny_stats.yaml")
@@ -100,6 +101,7 @@ def test_switching_times_outputs_and_load_run(tmp_path, capsys, run_helpers, tin
     assert int(r["switching_trajectory_steps"]) < int(r["switching_trajectory_steps_uncompacted"])
 
 
+@pytest.mark.slow
 def test_switching_times_resume_after_kill_is_bit_identical(tmp_path, capsys, run_helpers, tiny_stats):
     """SIGKILL inside adaptive round 0 and again later: --resume reproduces the uninterrupted run."""
     _main, _arrays, _subprocess = run_helpers.main, run_helpers.arrays, run_helpers.subprocess
@@ -137,6 +139,7 @@ def test_trajectory_ids_do_not_collide() -> None:
     assert np.unique(all_ids).size == all_ids.size and all_ids.min() >= 2**40 and all_ids.max() < 2**63
 
 
+@pytest.mark.slow
 def test_adaptive_rounds_save_trajectories_for_the_same_ci_width() -> None:
     """Points with different switching times: adaptive rounds reach the target with fewer trajectories
     than one fixed N large enough for the slowest-converging point."""

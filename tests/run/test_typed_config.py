@@ -8,8 +8,9 @@ import dataclasses
 import numpy as np
 import pytest
 
+from gpuqd.dynamics.engine_config import STEP_COUNT_RTOL, step_count
 from gpuqd.run.config.schema import DEFAULT_SIGMA2
-from gpuqd.run.config.typed import STEP_TOLERANCE, Grid, RunConfig, step_count, thermal_field_variance
+from gpuqd.run.config.typed import Grid, RunConfig, thermal_field_variance
 from gpuqd.run.config.validate import validate_config
 from gpuqd.run.stages import all_stages, output_names, schema, stages_for
 
@@ -60,7 +61,7 @@ def test_step_count_tolerance():
     assert step_count(40.0, 0.02) == 2000
     assert step_count(0.3, 0.1) == 3  # 2.9999999999999996 steps in floating point
     with pytest.raises(ValueError, match="multiple"):
-        step_count(40.0 * (1 + 10 * STEP_TOLERANCE), 0.02)
+        step_count(40.0 * (1 + 10 * STEP_COUNT_RTOL), 0.02)
 
 
 def test_registry_declares_outputs_sections_and_variables():

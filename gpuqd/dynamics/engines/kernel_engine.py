@@ -46,11 +46,12 @@ def parameter_block(cfg: EngineConfig) -> np.ndarray:
     magnet = cfg.magnet
     denom = magnet.S**2 + magnet.alpha**2
     ac_amp, ac_omega = magnet.ac_field if magnet.ac_field is not None else (0.0, 0.0)
+    const: tuple[Any, ...]
     if cfg.is_table:
         const = (0.0, 0.0, 0.0)
     else:
         const = (cfg.torque.field_like, cfg.torque.damping_like, cfg.torque.charge_current)
-    source = (0.0, 0.0)
+    source: tuple[Any, ...] = (0.0, 0.0)
     if cfg.both_free and not cfg.is_table:
         source = (cfg.torque.source_field_like, cfg.torque.source_damping_like)
     theta_min, theta_mid, map_scale = table_map_constants()
@@ -75,7 +76,7 @@ def parameter_block(cfg: EngineConfig) -> np.ndarray:
             "const_ic": const[2],
             "const_fl_s": source[0],
             "const_dl_s": source[1],
-            "table_nodes": float(cfg.torque.n_theta) if cfg.is_table else 4.0,
+            "table_nodes": float(cfg.table.n_theta) if cfg.is_table else 4.0,
             "theta_min": theta_min,
             "theta_min_plus_pi": theta_min + np.pi,
             "inv_theta_mid": 1.0 / theta_mid,
@@ -93,7 +94,7 @@ class KernelEngine:
         self.params = parameter_block(cfg)  # host structured array, passed by value at every launch
         if cfg.is_table:
             self.table = xp.asarray(layout.pack_table(cfg.torque, cfg.both_free))
-            self.n_theta = cfg.torque.n_theta
+            self.n_theta = cfg.table.n_theta
         else:
             self.table = xp.zeros(1, dtype=np.float64)
             self.n_theta = 4
@@ -101,7 +102,7 @@ class KernelEngine:
         # explicit global trajectory ids (kernel reads ids[j]); a 1-element placeholder otherwise
         self.has_traj_ids = cfg.trajectory_ids is not None
         self.traj_ids = xp.asarray(
-            cfg.trajectory_ids.astype(np.int64) if self.has_traj_ids else np.zeros(1, dtype=np.int64)
+            cfg.trajectory_ids.astype(np.int64) if cfg.trajectory_ids is not None else np.zeros(1, dtype=np.int64)
         )
         slots = np.full(cfg.n_traj, -1, dtype=np.int32)
         slots[cfg.sample_trajectories] = np.arange(cfg.sample_trajectories.size, dtype=np.int32)
@@ -117,7 +118,7 @@ class KernelEngine:
         self.samples_shape = samples.shape
         self.steps_done = int(state["steps_done"])
         self.last_norm_sq = xp.ones(self.cfg.n_traj, dtype=np.float64)
-        self._pending_health = None
+        self._pending_health: Any = None
 
     def _to_host(self, array: Any) -> np.ndarray:
         return np.asarray(self.xp.asnumpy(array) if hasattr(self.xp, "asnumpy") else array)
@@ -301,7 +302,8 @@ class _DeviceSnapshot:
     """State copies in flight to pinned host memory; result() waits for them."""
 
     def __init__(self, stream: Any, host: dict, keep_alive: tuple, samples_shape: tuple, steps_done: int) -> None:
-        self._stream, self._host, self._keep_alive = stream, host, keep_alive
+        self._stream, self._host = stream, host
+        self._keep_alive: Any = keep_alive
         self._samples_shape, self._steps_done = samples_shape, steps_done
 
     def result(self) -> dict[str, np.ndarray]:

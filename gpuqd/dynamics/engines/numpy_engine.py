@@ -33,7 +33,17 @@ NOISE_BLOCK_ELEMENTS = 1 << 16
 
 
 class NumpyEngine:
-    """Holds the ensemble state as NumPy arrays and advances it step by step."""
+    """Holds the ensemble state as NumPy arrays and advances it step by step.
+
+    The per-trajectory state fields of :data:`gpuqd.dynamics.layout.STATE` are attributes of the same
+    names, set by :meth:`set_state` (:meth:`__getattr__` types them for the checker)."""
+
+    # layout.STATE fields updated in place here (declared for the checker; set by set_state)
+    state: np.ndarray  # the P/AP state of each trajectory, as float ±1
+    n: np.ndarray
+    m: np.ndarray
+    sum_theta: np.ndarray
+    sum_charge_current: np.ndarray
 
     def __init__(self, cfg: EngineConfig) -> None:
         self.cfg = cfg
@@ -44,7 +54,7 @@ class NumpyEngine:
         self.field = np.asarray(magnet.field, dtype=float)
         self.cubic_axes = np.asarray(magnet.cubic_axes, dtype=float)
         if cfg.is_table:
-            n_theta = cfg.torque.n_theta
+            n_theta = cfg.table.n_theta
             # row p*M + i holds the columns of gpuqd.dynamics.layout.TABLE_COLUMNS of point p at node i
             columns = layout.TABLE_COLUMNS[cfg.both_free]
             self.table_rows = layout.pack_table(cfg.torque, cfg.both_free).reshape(-1, len(columns))
@@ -52,6 +62,10 @@ class NumpyEngine:
             self.row_base = cfg.point_index * n_theta
             self.n_theta = n_theta
         self.set_state(initial_state(cfg))
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        """Only reached for names not set: the state fields exist once :meth:`set_state` ran."""
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # ------------------------------------------------------------------ state
     def set_state(self, state: dict[str, np.ndarray]) -> None:
@@ -163,7 +177,7 @@ class NumpyEngine:
         n = [self.n[0], self.n[1], self.n[2]]
         both = cfg.both_free
         m = [self.m[0], self.m[1], self.m[2]] if both else None
-        cos0 = n[2] if not both else n[0] * m[0] + n[1] * m[1] + n[2] * m[2]
+        cos0 = n[2] if m is None else n[0] * m[0] + n[1] * m[1] + n[2] * m[2]
         fl, dl, ic, theta, fls, dls = self._stage_coefficients(cos0, averaging)
         if averaging:
             self.sum_theta += theta
@@ -171,6 +185,7 @@ class NumpyEngine:
         f1, _ = self._rhs(n, m, fl, dl, t0, h_drain)
         n_p = [n[i] + dt * f1[i] for i in range(3)]
         if both:
+            assert m is not None  # both free: the source direction
             g1, _ = self._rhs(m, n, fls, dls, t0, h_source)
             m_p = [m[i] + dt * g1[i] for i in range(3)]
             m_norm_sq = m_p[0] * m_p[0] + m_p[1] * m_p[1] + m_p[2] * m_p[2]

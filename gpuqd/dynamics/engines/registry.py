@@ -162,7 +162,7 @@ def resolve(requested: str) -> tuple[str, str | None]:
         if not info.usable:
             raise BackendUnavailable(f"backend {requested!r} is not usable here: {info.detail}")
         return requested, None
-    skipped = []
+    skipped: list[str] = []
     for name in AUTO_ORDER:
         info = availability(name)
         if info.usable:

@@ -55,7 +55,7 @@ def table_nodes(n_theta: int) -> np.ndarray:
 def make_magnet(magnet: MagnetConfig, **extra: Any) -> Macrospin:
     """The drain macrospin; σ² from :func:`thermal_field_variance` (T_m passed on if that is what was given)."""
     if magnet.sigma2 is None and magnet.T_m is not None:
-        noise = {"T_m": magnet.T_m}
+        noise: dict[str, Any] = {"T_m": magnet.T_m}
     else:
         noise = {"sigma2": thermal_field_variance(magnet)}
     return Macrospin(
@@ -63,7 +63,7 @@ def make_magnet(magnet: MagnetConfig, **extra: Any) -> Macrospin:
         KV=magnet.KV,
         alpha=magnet.alpha,
         K_cubic=magnet.cubic_anisotropy,
-        field=tuple(magnet.field),
+        field=(float(magnet.field[0]), float(magnet.field[1]), float(magnet.field[2])),
         free=magnet.free,
         **noise,
         **extra,
@@ -73,6 +73,8 @@ def make_magnet(magnet: MagnetConfig, **extra: Any) -> Macrospin:
 def make_torque(cfg: RunConfig, table: TorqueTable | None) -> ConstantTorque | TorqueTable:
     """The torque provider: the run's torque ``table`` (model: transport) or the constant coefficients."""
     if cfg.torque.model == "transport":
+        if table is None:
+            raise ValueError("torque model 'transport' needs the run's torque table")
         return table
     tq = cfg.torque
     return ConstantTorque(

@@ -306,7 +306,7 @@ CORE_SCHEMA = Section(
             },
             optional=True,
         ),
-        # execution engine (gpuqd.run.execute.execution); results do not depend on it (not part of the config hash)
+        # execution engine (gpuqd.run.config.execution_settings); results do not depend on it (not hashed)
         "execution": Section(
             {
                 "engine": Choice(

@@ -13,7 +13,8 @@ One place for each convention:
   U = 0);
 * :func:`thermal_field_variance` — σ² from ``magnet.sigma2`` / ``magnet.T_m`` (σ² = 2α T_m,
   docs/physics.md §6.2; :data:`~gpuqd.run.config.schema.DEFAULT_SIGMA2` if both are null);
-* :func:`step_count` — "t_end is a multiple of dt", with one tolerance (:data:`STEP_TOLERANCE`).
+* :func:`check_step_count` — "t_end is a multiple of dt", with the engine's one tolerance
+  (:func:`gpuqd.dynamics.engine_config.step_count`).
 
 Units: energies in Γ, times in 1/Γ, angles in rad (docs/physics.md §1).
 """
@@ -30,11 +31,11 @@ from typing import Any
 import numpy as np
 import yaml
 
+from gpuqd.dynamics.engine_config import step_count
+from gpuqd.run.config.execution_settings import ExecutionSettings, execution_settings
 from gpuqd.run.config.schema import DEFAULT_SIGMA2, fmt_number
-from gpuqd.run.execute.execution import ExecutionSettings, execution_settings
 
 __all__ = [
-    "STEP_TOLERANCE",
     "TransportConfig",
     "AxisConfig",
     "Grid",
@@ -45,20 +46,8 @@ __all__ = [
     "RunConfig",
     "check_step_count",
     "section_from_mapping",
-    "step_count",
     "thermal_field_variance",
 ]
-
-#: relative tolerance of "t_end is a multiple of dt" (t_end/dt within this of an integer)
-STEP_TOLERANCE = 1e-6
-
-
-def step_count(t_end: float, dt: float) -> int:
-    """Number of steps t_end/dt; ValueError unless t_end is a multiple of dt (relative :data:`STEP_TOLERANCE`)."""
-    n = t_end / dt
-    if abs(n - round(n)) > STEP_TOLERANCE * max(1.0, n):
-        raise ValueError(f"t_end = {t_end:g} is not a multiple of dt = {dt:g}")
-    return int(round(n))
 
 
 def check_step_count(

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from gpuqd.run import stages as registry
+from gpuqd.run.config.execution_settings import check_execution_config
 from gpuqd.run.config.factories import make_magnet, torque_bound
 from gpuqd.run.config.schema import REQUIRED, Choice, Flag, Num, OutputList, Section, Str, Vec3, fmt_number
 from gpuqd.run.config.typed import (
@@ -37,7 +38,6 @@ from gpuqd.run.config.typed import (
 )
 from gpuqd.run.config.yaml_input import describe_type, load_yaml, quote_hint, suggest_key_path
 from gpuqd.run.errors import ConfigError
-from gpuqd.run.execute.execution import check_execution_config
 
 __all__ = [
     "ConfigError",
@@ -278,7 +278,7 @@ def _check_writable(runs_dir: str, ctx: _Ctx, path: str) -> None:
 
 def _key_paths(spec: Section, prefix: str = "") -> list[str]:
     """Every key path of the schema (``dynamics.dt``, ``grid.V.num``, ...)."""
-    out = []
+    out: list[str] = []
     for key, sub in spec.fields.items():
         kp = f"{prefix}.{key}" if prefix else key
         out += _key_paths(sub, kp) if isinstance(sub, Section) else [kp]

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from gpuqd.atomic_io import atomic_savez
+from gpuqd.atomic_io import atomic_save_arrays
 from gpuqd.run.errors import RunError
 from gpuqd.run.execute.checkpoint_clock import CheckpointClock
 from gpuqd.run.store.file_errors import REMEDY_FORCE, load_npz
@@ -61,6 +61,17 @@ class Checkpoint:
     def exists(self) -> bool:
         return self.path.exists()
 
+    def counter(self, key: str) -> int:
+        """An integer counter stored in the checkpoint (e.g. ``steps_done``), for throughput; 0 if there
+        is no checkpoint, it lacks ``key`` or cannot be read (:meth:`restore` reports such files)."""
+        if not self.path.exists():
+            return 0
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                return int(data[key]) if key in data.files else 0
+        except Exception:
+            return 0
+
     def restore(self, target: Resumable) -> bool:
         """Load the state into ``target`` if a checkpoint exists (RunError if it is not this run's)."""
         if not self.path.exists():
@@ -80,7 +91,7 @@ class Checkpoint:
 
     def save(self, state: dict[str, np.ndarray]) -> None:
         """Write ``state`` atomically (then the kill test hook may fire)."""
-        atomic_savez(self.path, _config_hash=np.array(self.config_hash), **state)
+        atomic_save_arrays(self.path, {"_config_hash": np.array(self.config_hash), **state})
         self.saved += 1
         kill_hook(self.hook, self.saved)
 

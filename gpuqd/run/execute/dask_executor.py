@@ -12,7 +12,7 @@ scheduler, and :class:`DaskExecutor` that runs work units on it.
   the Dask scheduler; the task is a pure function of its inputs, so its result is unchanged.
 
 Everything here imports dask lazily: without the ``gpuqd[dask]`` extra nothing is imported until a
-cluster is asked for, and :func:`gpuqd.run.execute.execution.check_execution_config` rejects the
+cluster is asked for, and :func:`gpuqd.run.config.execution_settings.check_execution_config` rejects the
 configuration before.
 """
 
@@ -23,7 +23,8 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from gpuqd.run.execute.execution import DASK_EXTRA_MESSAGE, ExecutionSettings, Job
+from gpuqd.run.config.execution_settings import DASK_EXTRA_MESSAGE, ExecutionSettings
+from gpuqd.run.execute.execution import Job
 from gpuqd.run.execute.executor import LocalExecutor
 
 __all__ = [

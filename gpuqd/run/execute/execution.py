@@ -1,5 +1,5 @@
-"""Distributed execution of work units: the ``execution:`` settings, chains of units with atomic per-unit
-files in the run directory (:mod:`gpuqd.run.execute.executor` defines the interface the stages use;
+"""Distributed execution of work units: chains of units with atomic per-unit files in the run directory
+(:mod:`gpuqd.run.execute.executor` defines the interface the stages use;
 :mod:`gpuqd.run.execute.dask_executor` implements it on Dask and chooses the run's executor).
 
 A *work unit* is a call ``task(shared, *args) -> dict of NumPy arrays``. ``shared`` is sent once per
@@ -16,7 +16,6 @@ Because the noise of a trajectory is keyed by (seed, global trajectory id, step)
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import time
@@ -28,81 +27,17 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from gpuqd.atomic_io import atomic_savez
+from gpuqd.atomic_io import atomic_save_arrays
 from gpuqd.run.execute.checkpoint import kill_hook
 
 __all__ = [
-    "ENGINES",
-    "DASK_EXTRA_MESSAGE",
-    "ExecutionSettings",
     "UnitExecutor",
     "Job",
     "SerialUnits",
     "UnitStore",
     "ChainStats",
-    "check_execution_config",
-    "dask_available",
-    "execution_settings",
     "run_chains",
 ]
-
-#: ``execution.engine`` values
-ENGINES = ("local", "dask")
-#: the one message for a missing optional dependency of ``engine: dask``
-DASK_EXTRA_MESSAGE = (
-    "engine 'dask' needs the optional extra gpuqd[dask] (pip install 'gpuqd[dask]', "
-    "which installs dask[distributed]); allowed without it: local"
-)
-#: scheduler addresses: a protocol URL (tcp://host:8786, tls://host:8786, ...) or host:port
-SCHEDULER_PATTERN = r"(tcp|tls|ucx|ws|wss|inproc)://\S+|[A-Za-z0-9_.\-\[\]:]+:\d{1,5}"
-
-
-def dask_available() -> bool:
-    """True if ``dask.distributed`` can be imported (the ``gpuqd[dask]`` extra is installed)."""
-    try:
-        return importlib.util.find_spec("distributed") is not None and importlib.util.find_spec("dask") is not None
-    except (ImportError, ValueError):
-        return False
-
-
-@dataclass(frozen=True)
-class ExecutionSettings:
-    """The ``execution:`` section: engine 'local' (in process) or 'dask'; ``scheduler`` the address of
-    an existing Dask scheduler (None: start a local cluster of ``workers`` processes)."""
-
-    engine: str = "local"
-    scheduler: str | None = None
-    workers: int = 2
-
-
-def execution_settings(data: dict) -> ExecutionSettings:
-    """The :class:`ExecutionSettings` of a validated configuration mapping (defaults if absent)."""
-    ex = data.get("execution") or {}
-    return ExecutionSettings(
-        engine=ex.get("engine", "local"), scheduler=ex.get("scheduler"), workers=int(ex.get("workers", 2))
-    )
-
-
-def check_execution_config(data: dict, fail: Callable[[str, str], None]) -> None:
-    """Cross-key checks of ``execution:`` (``fail(key_path, message)`` raises, one line).
-
-    A scheduler address or engine 'dask' without the dask extra installed fails here, before any work.
-    """
-    ex = data.get("execution") or {}
-    engine, scheduler = ex.get("engine", "local"), ex.get("scheduler")
-    if scheduler is not None and not re.fullmatch(SCHEDULER_PATTERN, str(scheduler)):
-        fail(
-            "execution.scheduler",
-            f"invalid address {scheduler!r}; allowed: null or a Dask scheduler address "
-            f"such as tcp://host:8786 or tls://host:8786",
-        )
-    if scheduler is not None and engine != "dask":
-        fail(
-            "execution.scheduler",
-            f"a scheduler ({scheduler}) is only used with execution.engine: dask, got engine: {engine}",
-        )
-    if engine == "dask" and not dask_available():
-        fail("execution.engine", DASK_EXTRA_MESSAGE)
 
 
 # --------------------------------------------------------------------------------------- executors
@@ -117,8 +52,9 @@ class Job:
 class UnitExecutor(Protocol):
     """Runs chained jobs, possibly on other processes or machines; results come back in completion order."""
 
-    #: number of worker processes (1 for in-process execution)
-    n_workers: int
+    @property
+    def n_workers(self) -> int:
+        """Number of worker processes (1 for in-process execution)."""
 
     def map_dynamic(
         self, task: Callable[..., Any], shared: Any, jobs: Iterable[Job], on_result: Callable[[Job, Any], Iterable[Job]]
@@ -180,7 +116,7 @@ class UnitStore:
         return sorted(p for p in self.directory.iterdir() if self._NAME.fullmatch(p.name))
 
     def save(self, chain: int, link: int, arrays: dict[str, np.ndarray]) -> Path:
-        path = atomic_savez(self.path(chain, link), _unit_fingerprint=np.array(self.fingerprint), **arrays)
+        path = atomic_save_arrays(self.path(chain, link), {"_unit_fingerprint": np.array(self.fingerprint), **arrays})
         for k in range(link):
             self.path(chain, k).unlink(missing_ok=True)
         return path
@@ -255,11 +191,12 @@ def run_chains(
         stats.reused += link + 1
         done_units += link + 1
     for chain in range(n_chains):
-        if last[chain] is None:
+        previous = last[chain]
+        if previous is None:
             jobs.append(Job(f"{stage}-c{chain}-l0", (chain, 0) + tuple(start_args(chain))))
         else:
             link = store.latest()[chain]
-            args = next_args(chain, link, last[chain])
+            args = next_args(chain, link, previous)
             if args is not None:
                 jobs.append(Job(f"{stage}-c{chain}-l{link + 1}", (chain, link + 1) + tuple(args)))
     total_units = n_chains * n_links

@@ -18,7 +18,7 @@ chunks and checkpointed after each (the behaviour ``--resume`` relies on).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -28,31 +28,38 @@ from gpuqd.run.execute.progress import Reporter
 __all__ = ["EnsembleWork", "Executor", "LocalExecutor", "run_block"]
 
 
-class EnsembleWork(Protocol):
-    """An ensemble stage's work, split-able by trajectory ids (see the module docstring)."""
+RunT = TypeVar("RunT", bound=Resumable)
 
-    #: trajectories (work items) in the ensemble; ids are 0 .. n_items - 1
-    n_items: int
-    #: steps per chunk between checkpoints (local engine)
-    chunk_steps: int
 
-    def start(self, ids: np.ndarray | None = None) -> Resumable:
+class EnsembleWork(Protocol[RunT]):
+    """An ensemble stage's work, split-able by trajectory ids (see the module docstring); ``RunT`` is the
+    type of its resumable runs."""
+
+    @property
+    def n_items(self) -> int:
+        """Trajectories (work items) in the ensemble; ids are 0 .. n_items - 1."""
+
+    @property
+    def chunk_steps(self) -> int:
+        """Steps per chunk between checkpoints (local engine)."""
+
+    def start(self, ids: np.ndarray | None = None) -> RunT:
         """A resumable run of the trajectories ``ids`` (None: all, in one block)."""
 
-    def collect(self, run: Resumable) -> Any:
+    def collect(self, run: RunT) -> Any:
         """Per-trajectory observables of a finished run."""
 
-    def progress_start(self, run: Resumable, reporter: Reporter, resumed: bool) -> None:
+    def progress_start(self, run: RunT, reporter: Reporter, resumed: bool) -> None:
         """Announce the work (and a resume) to ``reporter``."""
 
-    def progress_update(self, run: Resumable, reporter: Reporter) -> None:
+    def progress_update(self, run: RunT, reporter: Reporter) -> None:
         """Report progress after a chunk."""
 
-    def progress_end(self, run: Resumable, reporter: Reporter) -> None:
+    def progress_end(self, run: RunT, reporter: Reporter) -> None:
         """Close the progress display."""
 
 
-def run_block(work: EnsembleWork, ids: np.ndarray, chunk_steps: int | None = None) -> Any:
+def run_block(work: EnsembleWork[Any], ids: np.ndarray, chunk_steps: int | None = None) -> Any:
     """Run the trajectories ``ids`` of ``work`` over the full time range; their observables (one unit of work)."""
     run = work.start(ids)
     while not run.done:
@@ -68,7 +75,7 @@ class Executor(Protocol):
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         """``fn(item)`` for each item, results in item order."""
 
-    def run_ensemble(self, work: EnsembleWork, checkpoint: Checkpoint, reporter: Reporter) -> Any:
+    def run_ensemble(self, work: EnsembleWork[Any], checkpoint: Checkpoint, reporter: Reporter) -> Any:
         """Run (or resume) the ensemble; its observables as ``work.collect`` returns them."""
 
 
@@ -81,7 +88,7 @@ class LocalExecutor:
         for item in items:
             yield fn(item)
 
-    def run_ensemble(self, work: EnsembleWork, checkpoint: Checkpoint, reporter: Reporter) -> Any:
+    def run_ensemble(self, work: EnsembleWork[Any], checkpoint: Checkpoint, reporter: Reporter) -> Any:
         run = work.start(None)
         resumed = checkpoint.restore(run)
         work.progress_start(run, reporter, resumed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 __all__ = ["Reporter", "RichReporter"]
 
@@ -40,8 +41,8 @@ class RichReporter(Reporter):
     def __init__(self, quiet: bool = False):
         self.quiet = quiet
         self.console = _console()
-        self._progress = None
-        self._task = None
+        self._progress: Any = None  # rich.progress.Progress while a bar is shown (rich is imported lazily)
+        self._task: Any = None
         self._t0 = 0.0
         self._done0 = 0
         self._stage = ""

@@ -1,6 +1,8 @@
 """Registry of the stages: every module of this package that defines ``STAGE`` (a
 :class:`gpuqd.run.stages.base.Stage`) is a stage. Adding an output is adding one module here (and one
-plot module under :mod:`gpuqd.plots`); nothing else is edited.
+plot module under :mod:`gpuqd.plots`); nothing else is edited. Modules without ``STAGE`` are the
+interface (:mod:`~gpuqd.run.stages.base`) and parts of a stage (e.g. the result declarations
+:mod:`~gpuqd.run.stages.switching_results`, :mod:`~gpuqd.run.stages.fmr_variables`).
 """
 
 from __future__ import annotations
@@ -49,7 +51,9 @@ def stages_for(outputs: Iterable[str]) -> tuple[Stage, ...]:
 
 def section_classes() -> dict[str, type]:
     """Configuration section key → frozen dataclass, for the sections stages declare."""
-    return {s.section[0]: s.section_class for s in all_stages() if s.section is not None}
+    return {
+        s.section[0]: s.section_class for s in all_stages() if s.section is not None and s.section_class is not None
+    }
 
 
 def schema() -> Section:

@@ -8,6 +8,9 @@ A :class:`Stage` declares
 * ``outputs`` — the names in the configuration's ``outputs:`` list that make it run
   (``always=True``: it runs for every configuration);
 * ``run(context) -> StageResult`` — the computation: result arrays, notes, throughput;
+* ``estimate(cfg, costs, needs) -> StageEstimate`` — its work (counted exactly from the typed
+  configuration), peak memory and wall time on the cost coefficients ``costs``
+  (:class:`gpuqd.run.costs.coefficients.Costs`); ``needs`` as in :class:`StageContext`;
 * ``variables`` — units, dims and description of every result array it may write;
 * ``figures`` — the figure stems its plot module (``gpuqd.plots.<output>``) draws;
 * ``provides`` / ``needs`` — products handed to later stages through ``context.products``
@@ -18,7 +21,7 @@ The pipeline runs the stages of a configuration in ``order`` with one :class:`St
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -28,18 +31,36 @@ import numpy as np
 
 from gpuqd.run.config.schema import Section
 from gpuqd.run.config.typed import RunConfig
+from gpuqd.run.costs.coefficients import Costs
+from gpuqd.run.costs.model import StageEstimate
 from gpuqd.run.execute.checkpoint import Checkpoint
 from gpuqd.run.execute.executor import Executor
 from gpuqd.run.execute.progress import Reporter
 from gpuqd.run.store.cache import TransportCache
 
-__all__ = ["Stage", "StageContext", "StageResult", "Fail"]
+__all__ = ["Stage", "StageContext", "StageResult", "Fail", "needed_products", "needs_torque_table", "not_estimated"]
 
 Fail = Callable[[str, str], None]
 
 
 def _no_needs(cfg: RunConfig) -> frozenset[str]:
     return frozenset()
+
+
+def not_estimated(cfg: RunConfig, costs: Costs, needs: frozenset[str]) -> StageEstimate:
+    """The default ``estimate`` of a stage that declares none: no work, no time (every stage of the
+    registry declares its own; tests/run/test_estimate.py checks that)."""
+    return StageEstimate("?", "work not modelled", None, 0)
+
+
+def needed_products(cfg: RunConfig, stages: Iterable[Stage]) -> frozenset[str]:
+    """The union of the products the ``stages`` of the run ``cfg`` need (``StageContext.needs``)."""
+    return frozenset().union(*(s.needs(cfg) for s in stages))
+
+
+def needs_torque_table(cfg: RunConfig) -> frozenset[str]:
+    """``needs`` of an ensemble stage: the torque table, when the torque comes from the transport."""
+    return frozenset({"torque_table"}) if cfg.torque.model == "transport" else frozenset()
 
 
 @dataclass(frozen=True)
@@ -58,6 +79,7 @@ class Stage:
     figures: tuple[str, ...] = ()
     provides: tuple[str, ...] = ()
     needs: Callable[[RunConfig], frozenset[str]] = _no_needs
+    estimate: Callable[[RunConfig, Costs, frozenset[str]], StageEstimate] = not_estimated
 
 
 @dataclass

@@ -18,12 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd.dynamics import EnsembleResult, EnsembleRunner
+from gpuqd.dynamics import EnsembleResult, EnsembleRunner, EnsembleSpec
 from gpuqd.run.config.factories import make_magnet, make_torque
 from gpuqd.run.config.typed import RunConfig
+from gpuqd.run.costs.coefficients import Costs
+from gpuqd.run.costs.model import MAPS_PER_POINT, RESULTS_PER_TRAJ, StageEstimate, table_bytes
 from gpuqd.run.errors import SetupError
 from gpuqd.run.execute.progress import Reporter
-from gpuqd.run.stages.base import Stage, StageContext, StageResult
+from gpuqd.run.stages.base import Stage, StageContext, StageResult, needs_torque_table
+from gpuqd.run.store.results import point_coordinate_variables, point_coordinates
 
 __all__ = ["STAGE", "VARIABLES", "DynamicsWork", "STATE_FILE"]
 
@@ -94,9 +97,14 @@ VARIABLES = MappingProxyType(
             "description": "time spent in the AP state over [0, t_end]",
         },
         "final_state": {"dims": _G + ["trajectory"], "units": "1", "description": "+1 P, −1 AP at t_end"},
-        "inset_time": {"dims": ["sample"], "units": "1/Gamma", "description": "times of the inset θ(t) samples"},
+        "inset_time": {
+            "dims": ["inset_time"],
+            "units": "1/Gamma",
+            "description": "times of the inset θ(t) samples",
+            "coordinate": "dimension",
+        },
         "inset_theta": {
-            "dims": ["inset", "sample"],
+            "dims": ["inset", "inset_time"],
             "units": "rad",
             "description": "θ(t) of the first trajectory at the inset grid points",
         },
@@ -106,6 +114,7 @@ VARIABLES = MappingProxyType(
             "description": "(ε̃, V) of the grid points used for the insets (nearest to the "
             "requested figures.inset_* values)",
         },
+        **point_coordinate_variables("inset", "inset", "inset points (inset_point_over_U)"),
         "inset_requested_over_U": {
             "dims": ["inset", "xy"],
             "units": "U",
@@ -120,8 +129,19 @@ NOTES = (
 )
 
 
-def _needs(cfg: RunConfig) -> frozenset[str]:
-    return frozenset({"torque_table"}) if cfg.torque.model == "transport" else frozenset()
+def estimate(cfg: RunConfig, costs: Costs, needs: frozenset[str]) -> StageEstimate:
+    """All grid points × ``dynamics.trajectories_per_point`` trajectories for ``dynamics.t_end/dt`` steps
+    (no compaction); memory: the table, the engine state and the results per trajectory, the maps."""
+    n_pts = cfg.grid.n_points
+    steps = cfg.dynamics.steps
+    n_traj = n_pts * cfg.dynamics.trajectories_per_point
+    table = cfg.torque.model == "transport"
+    ec = costs.engine(table)
+    per_traj = ec.bytes_per_traj if ec else 0.0
+    memory = table_bytes(n_pts, cfg.transport.n_theta) if table else 0
+    memory += int(n_traj * (per_traj + RESULTS_PER_TRAJ * 8) + MAPS_PER_POINT * n_pts * 8)
+    work = f"{n_traj} trajectories × {steps} steps = {n_traj * steps:.3g} trajectory-steps"
+    return StageEstimate("dynamics", work, steps * ec.step(n_traj) if ec else None, memory)
 
 
 def inset_points(cfg: RunConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -154,6 +174,8 @@ class DynamicsWork:
         torque = make_torque(cfg, self.torque_table)
         sample_every = dyn.sample_every or max(1, dyn.steps // 2000)
         sample_traj = self.sample_ids()
+        block: dict[str, Any]
+        point_index: np.ndarray | None
         if ids is None:
             n_traj, block = self.n_items, {"trajectory_offset": 0}
             point_index = np.repeat(np.arange(cfg.grid.n_points, dtype=np.int64), tpp)
@@ -164,23 +186,23 @@ class DynamicsWork:
             sample_traj = np.flatnonzero(np.isin(ids, sample_traj))
         if cfg.torque.model != "transport":
             point_index = None
+        spec = EnsembleSpec(
+            make_magnet(cfg.magnet),
+            torque,
+            n_traj,
+            dyn.dt,
+            dyn.t_end,
+            cfg.seed,
+            initial_theta=dyn.initial_theta,
+            switch_threshold=dyn.switch_threshold,
+            average_from=dyn.average_from,
+            point_index=point_index,
+            sample_every=sample_every,
+            sample_trajectories=sample_traj,
+            **block,
+        )
         try:
-            return EnsembleRunner(
-                make_magnet(cfg.magnet),
-                torque,
-                n_traj,
-                dyn.dt,
-                dyn.t_end,
-                cfg.seed,
-                self.backend,
-                initial_theta=dyn.initial_theta,
-                switch_threshold=dyn.switch_threshold,
-                average_from=dyn.average_from,
-                point_index=point_index,
-                sample_every=sample_every,
-                sample_trajectories=sample_traj,
-                **block,
-            )
+            return EnsembleRunner(spec, backend=self.backend)
         except ValueError as exc:
             raise SetupError(
                 f"dynamics: {exc} (the torque coefficients of the table enter this bound; lower "
@@ -202,7 +224,7 @@ class DynamicsWork:
         order = np.argsort(ids, kind="stable")
         if not np.array_equal(ids[order], np.arange(self.n_items)):
             raise ValueError("the blocks do not partition the trajectory ids 0 .. n_items - 1")
-        rows = {}
+        rows: dict[int, tuple[EnsembleResult, int]] = {}
         for p in parts:
             sampled = p.trajectory_ids[np.flatnonzero(np.isin(p.trajectory_ids, self.sample_ids()))]
             rows |= {int(t): (p, r) for r, t in enumerate(sampled)}
@@ -264,6 +286,7 @@ def result_arrays(cfg: RunConfig, res: Any) -> dict[str, np.ndarray]:
     out["inset_time"] = np.asarray(res.sample_times, dtype=float)
     out["inset_theta"] = np.asarray(res.samples, dtype=float).reshape(len(req), -1)
     out["inset_point_over_U"] = used
+    out |= point_coordinates("inset", used)
     out["inset_requested_over_U"] = req
     return out
 
@@ -272,7 +295,7 @@ def run(ctx: StageContext) -> StageResult:
     work = DynamicsWork(ctx.cfg, ctx.products.get("torque_table"), ctx.backend)
     checkpoint = ctx.checkpoint(STATE_FILE, "dynamics")
     t0 = time.perf_counter()
-    steps0 = _steps_in(checkpoint)
+    steps0 = checkpoint.counter("steps_done")
     res = ctx.executor.run_ensemble(work, checkpoint, ctx.reporter)
     result = StageResult(arrays=result_arrays(ctx.cfg, res), notes=list(NOTES))
     steps_total = ctx.cfg.dynamics.steps
@@ -284,17 +307,6 @@ def run(ctx: StageContext) -> StageResult:
     return result
 
 
-def _steps_in(checkpoint: Any) -> int:
-    """Steps already done according to an existing checkpoint (0 if none)."""
-    if not checkpoint.exists():
-        return 0
-    try:
-        with np.load(checkpoint.path, allow_pickle=False) as d:
-            return int(d["steps_done"]) if "steps_done" in d.files else 0
-    except Exception:
-        return 0
-
-
 STAGE = Stage(
     name="dynamics",
     order=10,
@@ -302,5 +314,6 @@ STAGE = Stage(
     outputs=("switching_diagram", "readout"),
     variables=VARIABLES,
     figures=("fig2_switching", "fig3_readout"),
-    needs=_needs,
+    needs=needs_torque_table,
+    estimate=estimate,
 )

@@ -21,6 +21,9 @@ import numpy as np
 from gpuqd.observables.fokker_planck import axial_maps
 from gpuqd.run.config.factories import make_magnet
 from gpuqd.run.config.schema import Num, Section
+from gpuqd.run.config.typed import RunConfig
+from gpuqd.run.costs.coefficients import Costs
+from gpuqd.run.costs.model import MAPS_PER_POINT, StageEstimate
 from gpuqd.run.stages.base import Fail, Stage, StageContext, StageResult
 
 __all__ = ["STAGE", "SECTION", "FokkerPlanckConfig", "VARIABLES", "check"]
@@ -117,8 +120,22 @@ VARIABLES = MappingProxyType(
             "description": "mean first-passage time n_z: −1 → +switch_threshold",
         },
         "fp_window": {"dims": ["bound"], "units": "1/Gamma", "description": "the ⟨θ⟩ window [start, end]"},
+        "bound": {
+            "dims": ["bound"],
+            "units": "",
+            "description": "names of the fp_window bounds",
+            "coordinate": "dimension",
+        },
     }
 )
+
+
+def estimate(cfg: RunConfig, costs: Costs, needs: frozenset[str]) -> StageEstimate:
+    """The axial Fokker–Planck maps at every grid point (``fokker_planck.n_cells`` cells)."""
+    n_pts, n_cells = cfg.grid.n_points, cfg.fokker_planck.n_cells
+    seconds = n_pts * costs.fokker_planck_point(n_cells)
+    work = f"{n_pts} points × ({n_cells}-cell ⟨θ⟩(t) propagator + 2 mean first-passage times)"
+    return StageEstimate("fokker_planck", work, seconds, int(MAPS_PER_POINT * n_pts * 8), note="depends on the torques")
 
 
 def run(ctx: StageContext) -> StageResult:
@@ -142,6 +159,7 @@ def run(ctx: StageContext) -> StageResult:
     elapsed = time.perf_counter() - t0
     arrays = {f"fp_{k}": v.reshape(cfg.grid.shape) for k, v in maps.items()}
     arrays["fp_window"] = np.array([start, end], dtype=float)
+    arrays["bound"] = np.array(["start", "end"])
     notes = [
         f"fp_*: exact axial Fokker–Planck theory (docs/physics.md §14) from the torque table; "
         f"{fp.n_cells} cells for ⟨θ⟩(t); {elapsed:.1f} s for {cfg.grid.n_points} points."
@@ -164,4 +182,5 @@ STAGE = Stage(
     variables=VARIABLES,
     figures=("fig2_fokker_planck",),
     needs=lambda cfg: frozenset({"torque_table"}),
+    estimate=estimate,
 )

@@ -27,6 +27,8 @@ import numpy as np
 
 from gpuqd.run.config.factories import make_spin_valve, solve, table_nodes
 from gpuqd.run.config.typed import RunConfig
+from gpuqd.run.costs.coefficients import Costs
+from gpuqd.run.costs.model import MAPS_PER_POINT, StageEstimate, table_bytes
 from gpuqd.run.execute.checkpoint import kill_hook
 from gpuqd.run.execute.device import transport_backend
 from gpuqd.run.stages.base import Stage, StageContext, StageResult
@@ -43,6 +45,11 @@ THETA_AP = 0.99 * math.pi  # "θ ≈ π"
 TRANSPORT_BLOCK_POINTS = 2048
 #: Number of ε̃ values on which the resonance / partner lines are drawn.
 LINE_POINTS = 161
+#: Table nodes built when no later stage needs the table (maps only): the smallest table; the (ε̃, V)
+#: kernel is built once either way.
+MAPS_ONLY_NODES = 4
+#: θ values of the Fig. 4 inset I(θ)
+INSET_THETA = 241
 
 _G = ["eps_tilde", "V"]
 VARIABLES = MappingProxyType(
@@ -96,6 +103,7 @@ VARIABLES = MappingProxyType(
             "dims": ["line_eps"],
             "units": "U",
             "description": "fine ε̃ axis of lines_resonance_V_over_U / lines_partner_V_over_U",
+            "coordinate": "dimension",
         },
         "lines_resonance_V_over_U": {
             "dims": ["line_eps", "root"],
@@ -111,6 +119,7 @@ VARIABLES = MappingProxyType(
             "dims": ["theta"],
             "units": "rad",
             "description": "θ of the Fig. 4 inset (exact point torque_inset_point_over_U)",
+            "coordinate": "dimension",
         },
         "torque_inset_point_over_U": {"dims": ["xy"], "units": "U", "description": "(ε̃, V) of the Fig. 4 inset"},
         "torque_inset_field_like": {"dims": ["theta"], "units": "Gamma", "description": "I_FL(θ) at the inset point"},
@@ -207,7 +216,7 @@ def _extra_maps(cfg: RunConfig, sv: Any, table: TorqueTable) -> dict:
                 g[:, zero] = ((plus - minus) / (2 * delta))[:, None]
             maps[f"readout_conductance_{label}"] = g
     # Fig. 4 inset: I(θ) at the exact requested point, nodes clustered at θ = 0, π
-    s = np.linspace(0.002, 0.998, 241)
+    s = np.linspace(0.002, 0.998, INSET_THETA)
     theta = 0.5 * np.pi * (1 - np.cos(np.pi * s))
     unit = grid.point_unit
     e_in, v_in = fig.torque_inset_eps_tilde * unit, fig.torque_inset_V * unit
@@ -232,15 +241,45 @@ def _extra_maps(cfg: RunConfig, sv: Any, table: TorqueTable) -> dict:
     return maps
 
 
+def _cache_keys(cfg: RunConfig) -> tuple[str, str]:
+    """Cache keys of the torque table and of the transport maps of the run ``cfg``."""
+    tr, grid = cfg.transport, cfg.grid
+    nodes_hash = hashlib.sha256(table_nodes(tr.n_theta).tobytes()).hexdigest()
+    table_key = TransportCache.key("table", tr, grid, {"n_theta": tr.n_theta, "nodes": nodes_hash})
+    return table_key, TransportCache.key("maps", tr, grid, {"theta": [THETA_P, THETA_AP]})
+
+
+def estimate(cfg: RunConfig, costs: Costs, needs: frozenset[str]) -> StageEstimate:
+    """The table nodes (all of ``transport.n_theta`` if a later stage needs the table, else
+    :data:`MAPS_ONLY_NODES`) plus θ = 0.01π, 0.99π at every grid point, block by block, and the maps'
+    extras (inset I(θ), lines, V = 0 conductances); no time where the cache holds the results."""
+    tr, grid = cfg.transport, cfg.grid
+    need_table = "torque_table" in needs
+    n_pts, (n_eps, n_V) = grid.n_points, grid.shape
+    n_th = (tr.n_theta if need_table else MAPS_ONLY_NODES) + 2
+    block = min(n_pts, max(1, TRANSPORT_BLOCK_POINTS // n_V) * n_V)
+    tc = costs.transport(tr.order)
+    held = table_bytes(n_pts, n_th) + MAPS_PER_POINT * n_pts * 8
+    working = tc.block_bytes(block, n_th)
+    seconds = (
+        n_pts * tc.point(n_th) + tc.point(INSET_THETA) + 2 * (n_eps + LINE_POINTS) * tc.line_s + 4 * n_eps * tc.point(1)
+    )
+    cache = TransportCache(cfg.runs_dir / ".cache")
+    table_key, maps_key = _cache_keys(cfg)
+    cached = cache.path("maps", maps_key).is_file() and (not need_table or cache.path("tables", table_key).is_file())
+    work = f"{n_pts} points × {n_th} θ = {n_pts * n_th:.3g} solves (order {tr.order})"
+    if cached:
+        return StageEstimate("transport", work, 0.0, int(held), note="from the cache")
+    return StageEstimate("transport", work, seconds, int(held + working))
+
+
 def run(ctx: StageContext) -> StageResult:
     """Torque table (into ``ctx.products['torque_table']`` if needed) and the transport maps."""
     cfg, grid = ctx.cfg, ctx.cfg.grid
     tr = cfg.transport
     need_table = "torque_table" in ctx.needs
     n_theta = tr.n_theta
-    nodes_hash = hashlib.sha256(table_nodes(n_theta).tobytes()).hexdigest()
-    table_key = ctx.cache.key("table", tr, grid, {"n_theta": n_theta, "nodes": nodes_hash})
-    maps_key = ctx.cache.key("maps", tr, grid, {"theta": [THETA_P, THETA_AP]})
+    table_key, maps_key = _cache_keys(cfg)
     table = _load_table(ctx.cache, table_key, grid.n_points, n_theta) if need_table else None
     if table is not None:
         ctx.reporter.message(f"torque table: reusing cache {ctx.cache.path('tables', table_key)}")
@@ -252,8 +291,7 @@ def run(ctx: StageContext) -> StageResult:
     if compute_table or maps is None:
         t0 = time.perf_counter()
         sv = make_spin_valve(tr, transport_backend(ctx.backend))
-        # maps only: the smallest table (4 nodes) — the (ε̃, V) kernel is built once either way
-        n_build = n_theta if compute_table else 4
+        n_build = n_theta if compute_table else MAPS_ONLY_NODES
         job_key = hashlib.sha256(f"{table_key if compute_table else n_build}:{maps_key}".encode()).hexdigest()[:24]
         built = _build(ctx, sv, n_build, table_key, job_key)
         if compute_table:
@@ -279,4 +317,5 @@ STAGE = Stage(
     variables=VARIABLES,
     figures=("fig4_torques",),
     provides=("torque_table", "transport_maps"),
+    estimate=estimate,
 )

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd import __version__
-from gpuqd.atomic_io import atomic_savez
+from gpuqd.atomic_io import atomic_save_arrays
 from gpuqd.run.config.typed import Grid, TransportConfig
 from gpuqd.run.store.file_errors import load_npz
+from gpuqd.version import __version__
 
 __all__ = ["CACHE_VERSION", "TransportCache", "BlockStore"]
 
@@ -43,7 +43,7 @@ class BlockStore:
         return {k: block[k] for k in keys}
 
     def save(self, index: int, arrays: dict[str, np.ndarray]) -> None:
-        atomic_savez(self.path(index), **arrays)
+        atomic_save_arrays(self.path(index), arrays)
 
     def clear(self) -> None:
         """Delete the blocks and the folder (after the result is stored)."""
@@ -95,7 +95,7 @@ class TransportCache:
         return load_arrays(self.path(folder, key))
 
     def save(self, folder: str, key: str, arrays: dict[str, np.ndarray]) -> Path:
-        return atomic_savez(self.path(folder, key), **arrays)
+        return atomic_save_arrays(self.path(folder, key), arrays)
 
     def blocks(self, job_key: str) -> BlockStore:
         return BlockStore(self.root / "partial" / job_key)

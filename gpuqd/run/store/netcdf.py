@@ -5,9 +5,19 @@ Written and read with :class:`scipy.io.netcdf_file` (no dependency beyond SciPy)
 
 Layout
 ------
-* Dimensions ``eps_tilde`` and ``V`` carry the coordinate variables ``eps_tilde`` and ``V`` in units
-  of Γ; ``eps_tilde_over_U`` and ``V_over_U`` are auxiliary coordinates (named in the ``coordinates``
-  attribute of every variable on those dimensions).
+The layout is declared once, by the result variables of the stages (``dims``, ``units``,
+``description`` and the optional ``coordinate`` key); this module only follows the declarations:
+
+* ``"coordinate": "dimension"`` (a 1-D array that labels its one dimension, e.g. ``eps_tilde``,
+  ``switching_protocols`` on ``protocol``): written as the CF coordinate variable of that dimension,
+  i.e. under the dimension's name (``protocol``, ``survival_time``, ``theta``, ...), with the attribute
+  ``gpuqd_name`` holding the array name when the two differ (:func:`read_results_nc` restores it).
+  ``xarray`` makes these index coordinates: ``ds.sel(protocol="P_to_AP")``.
+* ``"coordinate": "auxiliary"`` (e.g. ``eps_tilde_over_U``, ``inset_V_over_U``): named in the
+  ``coordinates`` attribute of every variable whose dimensions include all of its dimensions, and in
+  the global ``coordinates`` attribute (so xarray makes all of them coordinates).
+* Dimensions without values (``trajectory``, ``root``, ``round``, ...) have no coordinate variable;
+  xarray selects on them by position (``ds.sel(trajectory=0)`` is ``ds.isel(trajectory=0)``).
 * Every variable has ``units`` (CF: ``"1"`` for dimensionless; energies ``"Gamma"``, times
   ``"1/Gamma"``, see the global ``units_convention``) and ``long_name``.
 * Global attributes: ``Conventions``, ``title``, ``source``, ``history``, ``config`` (the resolved YAML
@@ -53,11 +63,9 @@ from scipy.io import netcdf_file
 
 from gpuqd.atomic_io import atomic_open
 
-__all__ = ["NETCDF_FORMAT", "write_results_nc", "read_results_nc", "to_xarray", "cf_units"]
+__all__ = ["NETCDF_FORMAT", "write_results_nc", "read_results_nc", "to_xarray", "cf_units", "stored_name"]
 
 NETCDF_FORMAT = "gpuqd-results-netcdf/1"
-#: coordinate dimensions (in Γ) and their auxiliary U-scaled coordinates
-COORDS = {"eps_tilde": "eps_tilde_over_U", "V": "V_over_U"}
 _EXACT_FLOAT_INT = 2**53
 _I32 = np.iinfo(np.int32)
 
@@ -65,6 +73,17 @@ _I32 = np.iinfo(np.int32)
 def cf_units(units: str) -> str:
     """CF ``units`` text for a results ``units`` entry (dimensionless, boolean and codes → ``"1"``)."""
     return "1" if units in ("", "1", "bool", "code") else units
+
+
+def stored_name(name: str, meta: Mapping[str, Any]) -> str:
+    """Name of result array ``name`` in results.nc (and xarray): its dimension's name where the
+    declaration ``meta`` makes it the coordinate of that dimension, else ``name`` itself."""
+    if meta.get("coordinate") == "dimension":
+        dims = list(meta.get("dims", []))
+        if len(dims) != 1:
+            raise ValueError(f"result array {name!r}: a dimension coordinate needs exactly one dimension, got {dims}")
+        return str(dims[0])
+    return name
 
 
 def _b(text: str) -> bytes:
@@ -168,7 +187,7 @@ class _KeepOpen:
 def write_results_nc(
     path: str | os.PathLike,
     arrays: Mapping[str, np.ndarray],
-    variables: Mapping[str, dict],
+    variables: Mapping[str, Mapping[str, Any]],
     attrs: Mapping[str, Any],
     readme: str = "",
     *,
@@ -178,8 +197,9 @@ def write_results_nc(
 ) -> Path:
     """Write ``results.nc`` atomically (see the module docstring for layout and type mapping).
 
-    ``arrays``: name → array; ``variables``: name → {"dims", "units", "description"} (every array
-    must be described); ``attrs``: results metadata (JSON-serialisable; must hold ``config`` with
+    ``arrays``: name → array; ``variables``: name → {"dims", "units", "description"} and optionally
+    "coordinate": "dimension" | "auxiliary" (every array must be described; ValueError if two arrays
+    would be stored under one name); ``attrs``: results metadata (JSON-serialisable; must hold ``config`` with
     ``seed`` and may hold ``gpuqd_version``); ``timings``: wall seconds per stage and throughput.
     """
     missing = [k for k in arrays if k not in variables]
@@ -190,7 +210,11 @@ def write_results_nc(
         if v.dtype == object:
             raise ValueError(f"result array {k!r} has dtype object")
     dims: dict[str, int] = {}
-    plan = []
+    plan: list[tuple[str, np.ndarray, tuple[str, ...], dict[str, Any]]] = []
+    nc_names = {name: stored_name(name, variables[name]) if payload[name].size else name for name in payload}
+    clash = sorted(n for n in set(nc_names.values()) if list(nc_names.values()).count(n) > 1)
+    if clash:
+        raise ValueError(f"results.nc: more than one result array is stored as {clash}")
     for name, a in payload.items():
         meta = variables[name]
         if a.size == 0:
@@ -207,7 +231,7 @@ def write_results_nc(
                 )
             )
             continue
-        stored, extra, extra_attrs = _encode(name, a)
+        stored, extra, extra_attrs = _encode(nc_names[name], a)
         names = list(meta.get("dims", []))
         if len(names) != a.ndim:
             names = [f"{name}_dim{i}" for i in range(a.ndim)]
@@ -221,7 +245,14 @@ def write_results_nc(
             final.append(dn)
         if final != names:
             extra_attrs["gpuqd_dims"] = " ".join(names)
+        if nc_names[name] != name:
+            extra_attrs["gpuqd_name"] = name
         plan.append((name, stored, tuple(final), extra_attrs))
+    auxiliary: list[tuple[str, set[str]]] = [
+        (nc_names[name], set(vdims))
+        for name, _, vdims, extra_attrs in plan
+        if variables[name].get("coordinate") == "auxiliary" and "gpuqd_empty" not in extra_attrs
+    ]
 
     cfg = attrs.get("config", {}) if isinstance(attrs.get("config"), Mapping) else {}
     version = str(attrs.get("gpuqd_version", ""))
@@ -234,18 +265,20 @@ def write_results_nc(
             for name, stored, vdims, extra_attrs in plan:
                 meta = variables[name]
                 code = stored.dtype.char if stored.dtype.kind != "S" else "c"
-                var = nc.createVariable(name, code, vdims)
+                var = nc.createVariable(nc_names[name], code, vdims)
                 if stored.ndim:
                     var[...] = stored
                 else:
                     var.data[...] = stored
                 var.units = _b(cf_units(str(meta.get("units", ""))))
                 var.long_name = _b(meta.get("description", "") or name)
-                aux = [COORDS[d] for d in vdims if d in COORDS and COORDS[d] in payload and COORDS[d] != name]
-                if aux and name not in COORDS:
+                aux = [c for c, cdims in auxiliary if c != nc_names[name] and cdims <= set(vdims)]
+                if aux and not meta.get("coordinate"):
                     var.coordinates = _b(" ".join(aux))
                 for k, v in extra_attrs.items():
                     setattr(var, k, _b(v) if isinstance(v, str) else v)
+            if auxiliary:
+                nc.coordinates = _b(" ".join(c for c, _ in auxiliary))
             nc.Conventions = b"CF-1.8"
             nc.title = _b(f"gpuqd results: run {attrs.get('name', '')!s}")
             nc.source = _b(f"gpuqd {version}")
@@ -277,7 +310,10 @@ def read_results_nc(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
     ``attrs`` the results metadata including ``variables`` (dims, units, description per array).
     """
     with netcdf_file(path, "r", mmap=False, maskandscale=False) as nc:
-        arrays = {name: _decode(var.data, var._attributes) for name, var in nc.variables.items()}
+        arrays = {
+            _s(var._attributes.get("gpuqd_name", name)): _decode(var.data, var._attributes)
+            for name, var in nc.variables.items()
+        }
         g = {k: _s(v) for k, v in nc._attributes.items()}
     meta = json.loads(g.get("gpuqd_attrs", "{}") or "{}")
     attrs = dict(meta.get("attrs", {}))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -39,25 +40,86 @@ from gpuqd.run.store.netcdf import read_results_nc, write_results_nc
 from gpuqd.run.store.netcdf import to_xarray as nc_to_xarray
 from gpuqd.run.store.rundir import RESULTS_FILE, RESULTS_NC_FILE, RunDir, dumps_json
 
-__all__ = ["AXIS_VARIABLES", "RESULTS_FORMAT", "RunResults", "load_run", "readme_text", "save_results", "write_results"]
+__all__ = [
+    "AXIS_LABELS",
+    "AXIS_VARIABLES",
+    "point_coordinate_variables",
+    "point_coordinates",
+    "RESULTS_FORMAT",
+    "RunResults",
+    "load_run",
+    "readme_text",
+    "save_results",
+    "write_results",
+]
 
 RESULTS_FORMAT = "gpuqd-results/1"
 #: the grid axes every run writes
 AXIS_VARIABLES = MappingProxyType(
     {
-        "eps_tilde_over_U": {"dims": ["eps_tilde"], "units": "U", "description": "level position ε̃ = ε + U/2"},
-        "V_over_U": {"dims": ["V"], "units": "U", "description": "bias voltage V (μ_S = +V/2, μ_D = −V/2)"},
-        "eps_tilde": {"dims": ["eps_tilde"], "units": "Gamma", "description": "ε̃ in units of Γ"},
-        "V": {"dims": ["V"], "units": "Gamma", "description": "V in units of Γ"},
+        "eps_tilde_over_U": {
+            "dims": ["eps_tilde"],
+            "units": "U",
+            "description": "level position ε̃ = ε + U/2",
+            "coordinate": "auxiliary",
+        },
+        "V_over_U": {
+            "dims": ["V"],
+            "units": "U",
+            "description": "bias voltage V (μ_S = +V/2, μ_D = −V/2)",
+            "coordinate": "auxiliary",
+        },
+        "eps_tilde": {
+            "dims": ["eps_tilde"],
+            "units": "Gamma",
+            "description": "level position ε̃ in units of Γ",
+            "coordinate": "dimension",
+        },
+        "V": {
+            "dims": ["V"],
+            "units": "Gamma",
+            "description": "bias voltage V in units of Γ",
+            "coordinate": "dimension",
+        },
+        "xy": {
+            "dims": ["xy"],
+            "units": "",
+            "description": "components of the (ε̃, V) point arrays (*_point_over_U, *_requested_over_U)",
+            "coordinate": "dimension",
+        },
     }
 )
+
+#: label axes every run writes besides the grid axes (declared in AXIS_VARIABLES)
+AXIS_LABELS = MappingProxyType({"xy": np.array(["eps_tilde", "V"])})
+
+
+def point_coordinate_variables(prefix: str, dim: str, what: str) -> dict[str, dict[str, Any]]:
+    """Declarations of ``<prefix>_eps_tilde_over_U`` and ``<prefix>_V_over_U``: the (ε̃, V) of the
+    points along dimension ``dim`` (the components of a (``dim``, xy) point array of ``what``) as
+    auxiliary coordinates, so that every variable on ``dim`` carries its points in results.nc."""
+    return {
+        f"{prefix}_{axis}_over_U": {
+            "dims": [dim],
+            "units": "U",
+            "description": f"{label} of the {what}",
+            "coordinate": "auxiliary",
+        }
+        for axis, label in (("eps_tilde", "ε̃"), ("V", "V"))
+    }
+
+
+def point_coordinates(prefix: str, points_over_U: Any) -> dict[str, np.ndarray]:
+    """The arrays declared by :func:`point_coordinate_variables` from (n, 2) points (ε̃, V) over U."""
+    points = np.asarray(points_over_U, dtype=float).reshape(-1, 2)
+    return {f"{prefix}_eps_tilde_over_U": points[:, 0].copy(), f"{prefix}_V_over_U": points[:, 1].copy()}
 
 
 # --------------------------------------------------------------------------------------- results
 def write_results(
     path: str | os.PathLike,
     arrays: Mapping[str, np.ndarray],
-    variables: Mapping[str, dict],
+    variables: Mapping[str, Mapping[str, Any]],
     attrs: Mapping[str, Any],
     readme: str,
 ) -> Path:
@@ -116,23 +178,18 @@ class RunResults(Mapping):
             return arrays[name]
         raise AttributeError(name)
 
-    def to_xarray(self):  # noqa: ANN201 - xarray is optional
-        """The results as an ``xarray.Dataset`` (needs the ``xarray`` extra): results.nc as written,
-        or, for runs that only have results.npz, a Dataset built from the arrays and their dims."""
+    def to_xarray(self) -> Any:
+        """The results as an ``xarray.Dataset`` (needs the ``xarray`` extra), in the layout of
+        results.nc (:mod:`gpuqd.run.store.netcdf`): results.nc as written, or, for runs that only have
+        results.npz, that file's arrays written through the same layout into a temporary results.nc."""
         nc = self.path / RESULTS_NC_FILE
         if nc.exists():
             return nc_to_xarray(nc)
-        try:
-            import xarray as xr
-        except ImportError:
-            raise ImportError("to_xarray() needs xarray: pip install 'gpuqd[xarray]'") from None
-        data = {}
-        for k, a in self._arrays.items():
-            dims = list(self.dims(k))
-            if len(dims) != np.ndim(a):
-                dims = [f"{k}_dim{i}" for i in range(np.ndim(a))]
-            data[k] = xr.Variable(dims, a, {"units": self.units(k), "long_name": self.describe(k)})
-        return xr.Dataset(data).set_coords([k for k in self.AXES if k in data])
+        with tempfile.TemporaryDirectory() as tmp:
+            meta = {k: v for k, v in self.attrs.items() if k != "variables"}
+            variables = {k: {x: y for x, y in v.items() if x != "shape"} for k, v in self.variables.items()}
+            path = write_results_nc(Path(tmp) / RESULTS_NC_FILE, self._arrays, variables, meta, self.readme)
+            return nc_to_xarray(path)
 
     def units(self, name: str) -> str:
         return self.variables.get(name, {}).get("units", "")

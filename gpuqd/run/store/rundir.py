@@ -56,7 +56,7 @@ def now() -> str:
 
 def git_commit() -> str | None:
     """The git commit of the source tree gpuqd was imported from (with '-dirty'), if any."""
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]  # gpuqd/run/store/rundir.py → the source tree
     try:
         out = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
@@ -100,6 +100,15 @@ class RunDir:
 
     def write_meta(self, meta: Mapping) -> None:
         atomic_write_text(self.meta_path, dumps_json(meta) + "\n")
+
+    def add_stage_time(self, name: str, seconds: float) -> None:
+        """Add ``seconds`` of wall time to ``name`` in meta.json's ``stages`` and total (e.g. the figures,
+        drawn after the run has finished)."""
+        meta = self.read_meta()
+        stage = meta.setdefault("stages", {}).setdefault(name, {"wall_s": 0.0})
+        stage["wall_s"] = round(stage["wall_s"] + seconds, 3)
+        meta["wall_s_total"] = round(sum(s["wall_s"] for s in meta["stages"].values()), 3)
+        self.write_meta(meta)
 
     def read_config(self) -> dict | None:
         try:

@@ -2,7 +2,7 @@
 
 The run advances all trajectories chunk by chunk (``statistics.chunk_steps`` steps) and drops the
 switched ones between chunks (:mod:`gpuqd.run.execute.first_passage_units`), so chunk k costs
-``chunk·(c + d·A_k)`` seconds on the engine cost model of :mod:`gpuqd.run.calibration`, with A_k the
+``chunk·(c + d·A_k)`` seconds on the engine cost model of :mod:`gpuqd.run.costs.measure`, with A_k the
 trajectories still running at its start. A_k comes from a survival model per grid point and protocol:
 
 * mean first-passage time τ from the exact axial Fokker–Planck theory (docs/physics.md §14: u = cos θ
@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 
-__all__ = ["MAX_AXIS", "expected_active", "compacting_cost", "mean_first_passage_times", "validated"]
+from gpuqd.run.config.typed import RunConfig
+from gpuqd.run.costs.coefficients import Costs
+from gpuqd.run.costs.model import RESULTS_PER_TRAJ, StageEstimate, format_seconds, table_bytes
+
+__all__ = ["MAX_AXIS", "compacting_cost", "estimate", "expected_active", "mean_first_passage_times"]
 
 #: largest number of ε̃ (and of V) values of the subgrid on which τ is computed
 MAX_AXIS = 12
@@ -75,16 +77,15 @@ def _sample(axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return idx, np.bincount(nearest, minlength=idx.size)
 
 
-def mean_first_passage_times(data: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
-    """(τ per sampled point and protocol (1/Γ), grid points each stands for), for the resolved configuration
-    ``data`` of a switching_times run; None where the axial Fokker–Planck model does not apply."""
+def mean_first_passage_times(cfg: RunConfig) -> tuple[np.ndarray, np.ndarray] | None:
+    """(τ per sampled point and protocol (1/Γ), grid points each stands for), for the switching_times run
+    ``cfg``; None where the axial Fokker–Planck model does not apply."""
     from gpuqd.dynamics import ConstantTorque
     from gpuqd.observables.fokker_planck import AxialFokkerPlanck, axial_maps
     from gpuqd.run.config.factories import make_magnet, make_spin_valve, make_torque
     from gpuqd.transport import TorqueTable
 
     try:
-        cfg = validated(data)
         magnet = make_magnet(cfg.magnet)
         u_s = cfg.dynamics.switch_threshold
         protocols = {
@@ -97,8 +98,9 @@ def mean_first_passage_times(data: Mapping[str, Any]) -> tuple[np.ndarray, np.nd
         weights = np.outer(we, wv).ravel()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torque = make_torque(cfg, None)
-            if isinstance(torque, ConstantTorque):
+            if cfg.torque.model != "transport":
+                torque = make_torque(cfg, None)
+                assert isinstance(torque, ConstantTorque)
                 fp = AxialFokkerPlanck(magnet, torque)
                 pair = {
                     "mfpt_p_to_ap": fp.mean_first_passage_time(1.0, -u_s),
@@ -117,10 +119,37 @@ def mean_first_passage_times(data: Mapping[str, Any]) -> tuple[np.ndarray, np.nd
     return tau, np.tile(weights, len(protocols))
 
 
-def validated(data: Mapping[str, Any]) -> Any:
-    """The :class:`gpuqd.run.config.typed.RunConfig` of a resolved configuration mapping (validated again)."""
-    import json
-
-    from gpuqd.run.config.validate import validate_config
-
-    return validate_config(json.loads(json.dumps(data, default=list)), check_output=False)
+def estimate(cfg: RunConfig, costs: Costs, needs: frozenset[str]) -> StageEstimate:
+    """The ``estimate`` of stage switching_times: the first round of ``statistics.trajectories_per_point``
+    trajectories per grid point and protocol, compaction modelled by the survival above where the axial
+    model applies, else the bound of no compaction (all trajectories to t_end)."""
+    st, dt = cfg.statistics, cfg.dynamics.dt
+    n_pts = cfg.grid.n_points
+    t_end = st.t_end if st.t_end is not None else cfg.dynamics.t_end
+    steps = round(t_end / dt)
+    n_per = int(st.trajectories_per_point)
+    n_traj = n_pts * (2 if st.protocol == "both" else 1) * n_per
+    table = cfg.torque.model == "transport"
+    ec = costs.engine(table)
+    per_traj = ec.bytes_per_traj if ec else 0.0
+    memory = table_bytes(n_pts, cfg.transport.n_theta) if table else 0
+    memory += int(n_traj * (per_traj + RESULTS_PER_TRAJ * 8))
+    extra = "; adaptive rounds may add trajectories" if st.adaptive else ""
+    work = f"{n_traj} trajectories × ≤ {steps} steps = ≤ {n_traj * steps:.3g} trajectory-steps (first round)"
+    if ec is None:
+        return StageEstimate("switching_times", work, None, memory, bound=True, note=extra.lstrip("; "))
+    bound = steps * ec.step(n_traj)
+    model = mean_first_passage_times(cfg) if st.compaction else None
+    if model is None:
+        why = "compaction off" if not st.compaction else "switched trajectories are dropped (compaction)"
+        return StageEstimate("switching_times", work, bound, memory, bound=True, note=why + extra)
+    tau, weights = model
+    seconds, expected = compacting_cost(tau, weights * n_per, dt, steps, int(st.chunk_steps), ec.c, ec.d)
+    return StageEstimate(
+        "switching_times",
+        work,
+        seconds,
+        memory,
+        note=f"≈ {expected:.3g} trajectory-steps with compaction, from the Fokker–Planck mean "
+        f"switching times; ≤ {format_seconds(bound)} without" + extra,
+    )

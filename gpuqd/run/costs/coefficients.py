@@ -1,0 +1,269 @@
+"""Cost coefficients of this machine and backend, for one estimate: cached, measured, or static.
+
+:class:`Costs` hands the stages' ``estimate`` methods the coefficients of the cost models of
+:mod:`gpuqd.run.costs.measure`. Each coefficient set comes from, in this order:
+
+1. the calibration cache (:mod:`gpuqd.run.costs.store`): measured once per machine and backend;
+2. a measurement now, if it fits the budget: all measurements of one estimate together end within
+   :data:`CALIBRATION_BUDGET_S` seconds plus one piece of work (a measurement starts only if its
+   predicted duration fits what is left; none of its pieces starts after the deadline, else it is
+   abandoned for the static model); a progress line says what is measured; only one gpuqd
+   process measures at a time (:class:`~gpuqd.run.costs.store.CalibrationLock`; the others use the
+   static model); a measurement whose process CPU time is below :data:`MIN_CPU_FRACTION` of its wall
+   time (× the threads it may use) was slowed by other processes: it is used for this estimate but not
+   cached, and the estimate says so;
+3. the static model (:mod:`gpuqd.run.costs.static`): coefficients measured on the 2-core development VM.
+
+``Costs(backend, measure=False)`` never measures (cache or static model only): the memory check uses
+it; ``$GPUQD_CALIBRATE=0`` makes every estimate so (batch jobs, the test suite).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gpuqd.run.costs import measure as m
+from gpuqd.run.costs import static
+from gpuqd.run.costs.store import CalibrationLock, machine_description, read_entries, store_entries
+
+__all__ = ["CALIBRATION_BUDGET_S", "MIN_CPU_FRACTION", "Costs", "EngineCosts", "TransportCosts"]
+
+#: wall seconds one estimate may spend measuring this machine: no piece of measuring work starts later,
+#: so the measuring ends within this plus one piece (≤ 0.3 s on a quiet 2-core VM, ≈ 1 s at load 9):
+#: ≤ 5 s in all
+CALIBRATION_BUDGET_S = 4.0
+#: a measurement with process CPU time below this fraction of wall time × threads is not cached
+MIN_CPU_FRACTION = 0.7
+
+
+@dataclass(frozen=True)
+class TransportCosts:
+    """Seconds per grid point solved at n directions ``p0 + p1·n``; ``line_s`` per ε̃ of a resonance-line
+    scan; working memory of a block of P points at n directions ``bytes_fixed + P·(bytes_per_point +
+    bytes_per_solve·n)``."""
+
+    p0: float
+    p1: float
+    line_s: float
+    bytes_per_point: float
+    bytes_per_solve: float
+    bytes_fixed: float
+
+    def point(self, n_theta: int) -> float:
+        return self.p0 + self.p1 * n_theta
+
+    def block_bytes(self, n_points: int, n_theta: int) -> float:
+        return self.bytes_fixed + n_points * (self.bytes_per_point + self.bytes_per_solve * n_theta)
+
+
+@dataclass(frozen=True)
+class EngineCosts:
+    """Seconds per step of n trajectories ``c + d·n``; memory per trajectory (bytes)."""
+
+    c: float
+    d: float
+    bytes_per_traj: float
+
+    def step(self, n_traj: float) -> float:
+        return self.c + self.d * n_traj
+
+
+def _default_report(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class Costs:
+    """The coefficients of one estimate on ``backend`` (see the module docstring); ``report`` receives
+    the progress lines (default: standard error)."""
+
+    def __init__(
+        self,
+        backend: str,
+        measure: bool = True,
+        budget_s: float = CALIBRATION_BUDGET_S,
+        report: Callable[[str], None] | None = None,
+        threads: int | None = None,
+    ) -> None:
+        self.backend = backend
+        self.measure = measure and os.environ.get("GPUQD_CALIBRATE", "1") != "0"
+        self.budget_s = budget_s
+        self.report = report or _default_report
+        self.threads = threads
+        #: wall seconds spent measuring in this estimate
+        self.calibration_s = 0.0
+        #: where each coefficient set came from: name → "cached" | "measured" | "measured under load" | "static"
+        self.sources: dict[str, str] = {}
+        self.notices: list[str] = []
+        self._memo: dict[str, dict[str, float] | None] = {}
+
+    # ---- the coefficient sets
+
+    def transport(self, order: int) -> TransportCosts:
+        values = self._get("transport", f"transport:order={order}", lambda d: m.transport(order, d))
+        return TransportCosts(**(values or static.TRANSPORT[order]))
+
+    def engine(self, table: bool) -> EngineCosts | None:
+        """None: no measurement and no static model for this backend (e.g. cupy without a GPU measurement)."""
+        kind = "table" if table else "constant"
+        values = self._get(
+            self.backend,
+            f"engine:{kind}",
+            lambda d: m.engine(self.backend, table, d, self._engine_threads()),
+            ready=self._engine_ready(table),
+        )
+        return None if values is None else EngineCosts(**values)
+
+    def fmr_step(self) -> float | None:
+        """Seconds per engine step of the simulated FMR (one trajectory)."""
+        values = self._get(self.backend, "fmr", lambda d: m.fmr(self.backend, d), ready=self._engine_ready(False))
+        return None if values is None else values["s_per_step"]
+
+    def fokker_planck_point(self, n_cells: int) -> float:
+        """Seconds per grid point of the axial Fokker–Planck maps with ``n_cells`` cells."""
+        values = self._get("observables", f"fokker_planck:n_cells={n_cells}", lambda d: m.fokker_planck(n_cells, d))
+        if values is None:  # static: the development VM's time at 128 cells, linear in the cells
+            return static.FOKKER_PLANCK_S_PER_POINT_128 * n_cells / 128 * self.speed()
+        return values["s_per_point"]
+
+    def startup(self) -> float:
+        """Seconds of a ``gpuqd run`` besides its stages and figures: the imports of a fresh interpreter
+        (measured) plus reading and validating the configuration, run directory, lock, metadata and
+        results files (static, :data:`gpuqd.run.costs.static.STARTUP_REST_S`, scaled by this machine's speed)."""
+        values = self._get("interpreter", "startup", m.startup_imports)
+        imports = (values or static.STARTUP_IMPORTS)["s"]
+        return imports + static.STARTUP_REST_S * self.speed()
+
+    def figures(self, n_outputs: int) -> float:
+        """Seconds of drawing and saving the figures of ``n_outputs`` outputs: the static model
+        (:data:`gpuqd.run.costs.static.FIGURES`) scaled by this machine's speed."""
+        f = static.FIGURES
+        return (f["fixed"] + f["per_output"] * n_outputs) * self.speed() if n_outputs else 0.0
+
+    def speed(self) -> float:
+        """This machine's time for Python/NumPy work relative to the development VM (1: as fast), from
+        the transport coefficients fetched so far (1 if none were measured); clamped to [0.25, 4]."""
+        ratios = [
+            v["p0"] / static.TRANSPORT[int(k.split("=")[1])]["p0"]
+            for k, v in self._memo.items()
+            if k.startswith("transport:") and v is not None and self.sources.get(k) != "static"
+        ]
+        return min(max(ratios[0], 0.25), 4.0) if ratios else 1.0
+
+    def source(self) -> str:
+        """Where the coefficients came from, for the estimate's total line."""
+        kinds = set(self.sources.values())
+        if kinds <= {"static"}:
+            return f"static cost model of {static.MACHINE}"
+        text = f"calibrated on {machine_description()}"
+        return text + (
+            f"; static model for {', '.join(sorted(k for k, v in self.sources.items() if v == 'static'))}"
+            if "static" in kinds
+            else ""
+        )
+
+    # ---- the cache / measure / static logic
+
+    def _engine_threads(self) -> int:
+        if self.backend != "cpu":
+            return 1
+        from gpuqd.dynamics.host_build import default_threads
+
+        return self.threads or default_threads()
+
+    def _engine_ready(self, table: bool) -> str | None:
+        """Why the engine cannot be measured within the budget now (None: it can)."""
+        if self.backend != "cpu":
+            return None
+        try:
+            from gpuqd.dynamics.host_build import library_path
+
+            defines = {"LLG_USE_TABLE": int(table), "LLG_BOTH_FREE": 0, "LLG_HAS_CUBIC": 0, "LLG_HAS_AC": 0}
+            if library_path(defines | {"LLG_HAS_NOISE": 1}).is_file():
+                return None
+        except Exception:  # noqa: BLE001 - no compiler: the run will say so; the estimate uses the static model
+            return "the host compiler is not usable"
+        return "the cpu engine is not compiled yet (the run compiles it)"
+
+    def _get(
+        self,
+        cache_backend: str,
+        name: str,
+        measure: Callable[[float], m.Measurement],
+        ready: str | None = None,
+    ) -> dict[str, float] | None:
+        """The values of coefficient set ``name`` (None: static model, which the caller applies)."""
+        if name in self._memo:
+            return self._memo[name]
+        entry = read_entries(cache_backend).get(name)
+        values: dict[str, float] | None = None
+        if entry is not None:
+            values = {k: float(v) for k, v in entry.items() if isinstance(v, int | float)}
+            values.pop("cpu_fraction", None)
+            self.sources[name] = "cached"
+        else:
+            values = self._measure(cache_backend, name, measure, ready)
+        if values is None:
+            values = self._static(name)
+        self._memo[name] = values
+        return values
+
+    def _static(self, name: str) -> dict[str, float] | None:
+        self.sources[name] = "static"
+        if name.split(":")[0] in ("transport", "startup", "fokker_planck"):
+            return None  # the caller applies the static model (always available for these)
+        table = static.ENGINE.get(self.backend, {})
+        if name == "fmr":
+            return {"s_per_step": table["fmr_s_per_step"]} if "fmr_s_per_step" in table else None
+        kind = name.split(":")[1]
+        return dict(table[kind]) if kind in table else None
+
+    def _measure(
+        self, cache_backend: str, name: str, measure: Callable[[float], m.Measurement], ready: str | None
+    ) -> dict[str, float] | None:
+        if not self.measure:
+            return None
+        if ready is not None:
+            self.notices.append(f"{name}: not measured, {ready}; static model")
+            return None
+        predicted = static.PREDICTED_MEASURE_S.get(name.split(":")[0], 1.0) * self.speed()
+        left = self.budget_s - self.calibration_s
+        if predicted > left:
+            self.notices.append(f"{name}: not measured within the {self.budget_s:g} s calibration budget; static model")
+            return None
+        with CalibrationLock() as held:
+            if not held:
+                self.notices.append(f"{name}: another gpuqd process is measuring this machine; static model")
+                return None
+            if (entry := read_entries(cache_backend).get(name)) is not None:  # measured while we waited
+                self.sources[name] = "cached"
+                return {k: float(v) for k, v in entry.items() if isinstance(v, int | float) and k != "cpu_fraction"}
+            self.report(f"measuring this machine for the time estimate: {name} (≈ {predicted:.1f} s, once)")
+            t0 = time.perf_counter()
+            try:
+                got = measure(t0 + left)
+            except m.OutOfTime:
+                self.notices.append(
+                    f"{name}: not measured within the {self.budget_s:g} s calibration budget; static model"
+                )
+                return None
+            except Exception as exc:  # noqa: BLE001 - an estimate never stops a run
+                self.notices.append(f"{name}: measurement failed ({type(exc).__name__}); static model")
+                return None
+            finally:
+                self.calibration_s += time.perf_counter() - t0
+            fraction = got.cpu_s / max(got.wall_s * max(got.threads, 1), 1e-9)
+            if cache_backend == "cupy" or fraction >= MIN_CPU_FRACTION:
+                store_entries(cache_backend, {name: got.values | {"cpu_fraction": round(fraction, 3)}})
+                self.sources[name] = "measured"
+            else:
+                self.sources[name] = "measured under load"
+                self.notices.append(
+                    f"{name} measured while the machine was busy (CPU time {100 * fraction:.0f} % of wall time"
+                    f"{f' × {got.threads} threads' if got.threads > 1 else ''}): used now, not cached; "
+                    f"the estimate may be high"
+                )
+            return dict(got.values)

@@ -1,0 +1,79 @@
+"""The static cost model: coefficients of :mod:`gpuqd.run.costs.measure` measured on the development
+machine, used where this machine has no cached measurement and none fits the calibration budget (or
+another gpuqd process is measuring, or a measurement failed).
+
+Machine: the 2-core x86-64 development VM (``vm``, NumPy 2.4, gpuqd 0.2.0). The coefficients come from
+the whole-run stage times of ``benchmarks/results/estimates-vm.json`` (quiet machine, 2026-11-28: fig4's
+transport gives ``p0 + 6·p1`` at order 2, quickstart's ``p1``, quickstart's dynamics the cpu table
+engine at 625 trajectories with switching_times' at 8100, quickstart ``--backend numpy`` the NumPy
+engine, fmr's stage the simulated-FMR step, the figures and start-up their stages) and, for the ratios
+these do not fix (order 1, the constant-torque engine, memory, Fokker–Planck, the start-up imports),
+from :mod:`gpuqd.run.costs.measure` on 2026-12-04 under load, scaled by the measured CPU-time / wall-
+time ratio (0.16–0.41). Accuracy on the development VM: see the README's cost table. On another machine
+these are only a guess: the Python/NumPy parts are scaled by the measured speed of its transport solves
+(:meth:`gpuqd.run.costs.coefficients.Costs.speed`). There is no static model of the CuPy engine (no GPU
+measurement): its time is "not estimated" until measured on the GPU machine.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ENGINE",
+    "FIGURES",
+    "FOKKER_PLANCK_S_PER_POINT_128",
+    "MACHINE",
+    "PREDICTED_MEASURE_S",
+    "STARTUP_IMPORTS",
+    "STARTUP_REST_S",
+    "TRANSPORT",
+]
+
+MACHINE = "the 2-core development VM (x86-64)"
+
+#: transport per order: seconds per point ``p0 + p1·n`` (n directions), per ε̃ of a line scan, memory
+TRANSPORT: dict[int, dict[str, float]] = {
+    1: {
+        "p0": 2.0e-06,
+        "p1": 1.3e-06,
+        "line_s": 1.0e-03,
+        "bytes_per_point": 13000.0,
+        "bytes_per_solve": 911.0,
+        "bytes_fixed": 101000.0,
+    },
+    2: {
+        "p0": 2.0e-04,
+        "p1": 8.0e-07,
+        "line_s": 1.0e-03,
+        "bytes_per_point": 235000.0,
+        "bytes_per_solve": 313.0,
+        "bytes_fixed": 222000.0,
+    },
+}
+
+#: engine per backend and torque kind: seconds per step ``c + d·n`` (n trajectories), bytes per
+#: trajectory; ``fmr_s_per_step``: seconds per step of the simulated FMR
+ENGINE: dict[str, dict] = {
+    "numpy": {
+        "table": {"c": 1.2e-4, "d": 3.8e-7, "bytes_per_traj": 512.0},
+        "constant": {"c": 4.0e-5, "d": 2.7e-7, "bytes_per_traj": 504.0},
+        "fmr_s_per_step": 6.0e-5,
+    },
+    "cpu": {
+        "table": {"c": 1.0e-5, "d": 9.0e-8, "bytes_per_traj": 244.0},
+        "constant": {"c": 5.0e-6, "d": 4.0e-8, "bytes_per_traj": 239.0},
+        "fmr_s_per_step": 1.5e-6,
+    },
+}
+
+#: seconds per grid point of the axial Fokker–Planck maps at 128 cells (the measurement's case)
+FOKKER_PLANCK_S_PER_POINT_128 = 1.5e-2
+#: fresh interpreter importing what ``gpuqd run`` imports (s)
+STARTUP_IMPORTS = {"s": 1.1}
+#: the rest of the start-up: validation, run directory, lock, metadata and results files (s)
+STARTUP_REST_S = 0.5
+#: figures: importing matplotlib and the first figure of a run, and each output's figures (s)
+FIGURES = {"fixed": 2.5, "per_output": 1.5}
+
+#: predicted wall seconds of each measurement (by the first part of its name) on the development VM:
+#: a measurement starts only if this, scaled by the machine's speed, fits the budget that is left
+PREDICTED_MEASURE_S = {"transport": 0.8, "engine": 0.9, "fmr": 0.3, "startup": 1.2, "fokker_planck": 0.6}
