@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from gpuqd.atomic_io import atomic_savez
+from gpuqd.atomic_io import atomic_save_arrays
 from gpuqd.run.store.file_errors import REMEDY_RERUN, RunFileError, load_npz
 from gpuqd.run.store.netcdf import read_results_nc, write_results_nc
 from gpuqd.run.store.netcdf import to_xarray as nc_to_xarray
@@ -139,7 +139,7 @@ def write_results(
             raise ValueError(f"result array {k!r} has dtype object (not readable without pickle)")
     payload["attrs"] = np.array(dumps_json(full_attrs))
     payload["README"] = np.array(readme)
-    return atomic_savez(path, compressed=True, **payload)
+    return atomic_save_arrays(path, payload, compressed=True)
 
 
 class RunResults(Mapping):
