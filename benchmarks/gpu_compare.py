@@ -5,7 +5,7 @@ Two runs through the public API, each on both engines with the same seed:
 1. a small switching diagram: a 6 × 6 (ε̃, V) grid over [−U/2, U/2]² at the paper's transport
    parameters (table from :meth:`gpuqd.transport.TorqueTable.build`), a few trajectories per pixel
    from the parallel state, ⟨θ⟩ over the second half of the run (``EnsembleRunner``);
-2. a compacting first-passage run (``gpuqd.first_passage.FirstPassageEnsemble``) on the same table.
+2. a compacting first-passage run (``gpuqd.observables.first_passage.FirstPassageEnsemble``) on the same table.
 
 The engines draw the same Philox noise for every (seed, trajectory, step), so they differ only by
 floating-point rounding. Rounding differences stay at the 1e-12 level on contracting trajectories
@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from gpuqd.first_passage import FirstPassageEnsemble
 
 from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin
+from gpuqd.observables.first_passage import FirstPassageEnsemble
 from gpuqd.transport import SpinValve, TorqueTable
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gpu_compare.json"

@@ -1,6 +1,8 @@
 """Shared pytest configuration and fixtures.
 
 * the ``gpu`` marker skips unless the ``cupy`` backend is usable (gpuqd.dynamics.engines.registry);
+* ``GPUQD_CUPY_STANDIN=1`` puts the CuPy stand-in of tests/cupy_standin/ first on the path (this process
+  and its subprocesses), so the ``gpu`` tests run without a GPU; it is an error if it is not usable then;
 * ``tiny_config``: the tiny run configuration of the application-layer tests (3×3 grid, U = 100,
   T = 10, order 1; seconds), a fresh deep copy per test;
 * ``run_helpers``: run the CLI in process or as a subprocess, read results.npz, compare runs.
@@ -19,22 +21,40 @@ import yaml
 from tiny_config import tiny_with
 
 REPO = Path(__file__).resolve().parent.parent
+#: the CuPy stand-in (tests/cupy_standin/README.md), enabled by GPUQD_CUPY_STANDIN=1
+STANDIN_ENV = "GPUQD_CUPY_STANDIN"
+STANDIN_DIR = Path(__file__).resolve().parent / "cupy_standin"
+if os.environ.get(STANDIN_ENV) == "1":
+    sys.path.insert(0, str(STANDIN_DIR))
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(STANDIN_DIR), os.environ.get("PYTHONPATH")) if p)
 #: environment variable of the kill test hook (gpuqd.run.execute.checkpoint.KILL_HOOK_ENV)
 KILL_HOOK_ENV = "GPUQD_TEST_KILL_AFTER"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not any("gpu" in item.keywords for item in items):
+    # markers, not keywords: a keyword is also any parent folder's name (a checkout in a folder named gpu)
+    if not any(item.get_closest_marker("gpu") for item in items):
         return
     from gpuqd.dynamics.engines import registry as backends
 
     cupy = backends.availability("cupy")
+    if os.environ.get(STANDIN_ENV) == "1" and not cupy.detail.startswith("CuPy stand-in"):
+        raise pytest.UsageError(f"{STANDIN_ENV}=1 but the cupy backend is not the stand-in: {cupy.detail}")
     if cupy.usable:
         return
     skip_gpu = pytest.mark.skip(reason=f"needs a usable cupy backend: {cupy.detail}")
     for item in items:
-        if "gpu" in item.keywords:
+        if item.get_closest_marker("gpu"):
             item.add_marker(skip_gpu)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if os.environ.get(STANDIN_ENV) != "1":
+        return None
+    return (
+        "CuPy stand-in (tests/cupy_standin): kernels compiled by NVRTC, launches checked and run on the host "
+        "build; tests marked device_numerics check the launch, not the device's arithmetic"
+    )
 
 
 class RunHelpers:

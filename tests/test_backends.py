@@ -9,6 +9,8 @@ import warnings
 
 import numpy as np
 import pytest
+import yaml
+from tiny_config import tiny_with
 
 from gpuqd.dynamics import ConstantTorque, Macrospin
 from gpuqd.dynamics.engine_config import build_config
@@ -84,14 +86,56 @@ def test_without_cupy_auto_takes_cpu_with_notice(registry, monkeypatch) -> None:
 
 def test_no_device(registry, monkeypatch) -> None:
     _install_fake_cupy(monkeypatch, devices=0)
-    assert registry.availability("cupy") == backends.Availability("cupy", False, "no CUDA device")
+    assert registry.availability("cupy") == backends.Availability("cupy", False, "no CUDA device", backends.NO_GPU_HINT)
     assert registry.resolve("auto") == ("cpu", "backend auto → cpu [fake g++, 2 threads]; cupy skipped: no CUDA device")
 
 
-def test_driver_error_is_no_device(registry, monkeypatch) -> None:
-    _install_fake_cupy(monkeypatch, devices=RuntimeError("cudaErrorInsufficientDriver"))
+@pytest.mark.parametrize(
+    ("driver", "cause"),
+    [
+        ("no NVIDIA driver on this machine (libcuda.so.1 not found)", "no NVIDIA driver"),
+        ("the NVIDIA driver is installed but reports no CUDA device", "reports no CUDA device"),
+    ],
+)
+def test_driver_error_names_the_true_cause(registry, monkeypatch, driver: str, cause: str) -> None:
+    """Without a driver CuPy says "driver version insufficient"; the message must say what is missing
+    (driver or device) and must not advise installing CuPy, which is installed."""
+    _install_fake_cupy(
+        monkeypatch, devices=RuntimeError("cudaErrorInsufficientDriver: CUDA driver version is insufficient")
+    )
+    monkeypatch.setattr(registry, "driver_status", lambda: driver)
     info = registry.availability("cupy")
-    assert not info.usable and "no CUDA device" in info.detail and "InsufficientDriver" in info.detail
+    assert not info.usable and info.detail.startswith(cause if cause.startswith("no") else "the NVIDIA driver")
+    with pytest.raises(backends.BackendUnavailable) as raised:
+        registry.resolve("cupy")
+    message = str(raised.value)
+    assert cause in message and "pip install" not in message and "--backend cpu" in message
+
+
+def test_missing_cupy_advises_the_install(registry, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    with pytest.raises(backends.BackendUnavailable, match=r"not importable.*pip install -e '\.\[gpu\]'"):
+        registry.resolve("cupy")
+
+
+def test_driver_status_reads_the_driver_library() -> None:
+    """On any machine: one line, naming the driver library or its answer."""
+    status = backends.driver_status()
+    assert "\n" not in status and ("libcuda" in status or "driver" in status)
+
+
+def test_cli_shows_the_auto_fallback_notice(registry, monkeypatch, tmp_path, capsys) -> None:
+    """The CLI hides RuntimeWarnings of the numerics; the auto notice must still reach the user."""
+    from gpuqd import cli
+
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    monkeypatch.setitem(backends.PROBES, "cpu", lambda: backends.Availability("cpu", False, "no compiler"))
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(tiny_with(backend="auto", runs_dir=str(tmp_path))))
+    with warnings.catch_warnings():
+        assert cli.main(["validate", str(config)]) == 0
+    err = capsys.readouterr().err
+    assert "backend auto → numpy" in err and "cupy skipped: CuPy is not importable" in err
 
 
 def test_device_without_nvrtc_is_not_usable(registry, monkeypatch) -> None:
@@ -100,7 +144,7 @@ def test_device_without_nvrtc_is_not_usable(registry, monkeypatch) -> None:
     assert not info.usable and "NVRTC is missing" in info.detail
     with pytest.raises(backends.BackendUnavailable, match="NVRTC"):
         registry.resolve_backend("cupy")
-    with pytest.warns(RuntimeWarning, match="cupy skipped: CUDA device present but NVRTC is missing"):
+    with pytest.warns(backends.BackendNotice, match="cupy skipped: CUDA device present but NVRTC is missing"):
         assert registry.resolve_backend("auto") == "cpu"
 
 
@@ -192,7 +236,7 @@ def test_auto_falls_back_to_numpy_when_this_variant_does_not_build(registry, mon
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         runner = EnsembleRunner(magnet, torque, backend="auto", **args)
-    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    messages = [str(w.message) for w in caught if issubclass(w.category, backends.BackendNotice)]
     assert messages[0].startswith("backend auto → cpu")  # the registry's choice ...
     assert messages[1].startswith("backend auto → numpy (cpu skipped: ") and "boom" in messages[1]  # ... revised
     assert runner.backend == "numpy"

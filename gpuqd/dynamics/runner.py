@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from gpuqd.dynamics import table_cache
 from gpuqd.dynamics.engine_config import (
     STATE_KEYS,
     EngineConfig,
@@ -21,28 +22,21 @@ from gpuqd.dynamics.engine_config import (
     torque_digest,
 )
 from gpuqd.dynamics.engines import registry as backends
-from gpuqd.dynamics.engines.numpy_engine import NumpyEngine
+from gpuqd.dynamics.engines.catalog import EngineOptions, make_engine
 from gpuqd.dynamics.host_build import HostBuildError
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = (*backends.CHOICES,)
 # Default number of steps per advance() call in run_ensemble (progress / checkpoint granularity).
 DEFAULT_CHUNK_STEPS = 10_000
-
-
-def cupy_usable() -> bool:
-    """True if the ``cupy`` backend is usable (:func:`gpuqd.dynamics.engines.registry.availability`;
-    kept for old callers)."""
-    return backends.availability("cupy").usable
 
 
 def resolve_backend(backend: str) -> str:
     """ "auto" | "numpy" | "cpu" | "cupy" → the backend to use
     (:func:`gpuqd.dynamics.engines.registry.resolve_backend`).
 
-    A fallback of "auto" is announced with a RuntimeWarning; an explicit backend that is not usable
-    raises :class:`gpuqd.dynamics.engines.registry.BackendUnavailable` (a RuntimeError).
+    A fallback of "auto" is announced with a :class:`gpuqd.dynamics.engines.registry.BackendNotice` warning; an explicit
+    backend that is not usable raises :class:`gpuqd.dynamics.engines.registry.BackendUnavailable` (a RuntimeError).
     """
     return backends.resolve_backend(backend)
 
@@ -64,18 +58,6 @@ def ensemble_spec(args: tuple, fields: dict[str, Any], backend: str) -> tuple[En
             "give the other fields of EnsembleSpec by name"
         )
     return EnsembleSpec(*required, **fields), backend
-
-
-def _make_engine(backend: str, cfg: EngineConfig, threads: int | None):  # noqa: ANN202
-    if backend == "cupy":
-        from gpuqd.dynamics.engines.cupy_engine import CupyEngine
-
-        return CupyEngine(cfg)
-    if backend == "cpu":
-        from gpuqd.dynamics.engines.cpu_engine import CpuEngine
-
-        return CpuEngine(cfg, threads=threads)
-    return NumpyEngine(cfg)
 
 
 @dataclass
@@ -120,6 +102,11 @@ class PendingState:
     def __init__(self, pending: Any, fingerprint: int) -> None:
         self._pending, self._fingerprint = pending, fingerprint
 
+    @property
+    def in_flight(self) -> bool:
+        """True while the copy may still be under way (a device engine); False when it is on the host."""
+        return bool(getattr(self._pending, "in_flight", False))
+
     def result(self) -> dict[str, np.ndarray]:
         """The state dictionary of :meth:`EnsembleRunner.get_state` at the time of the snapshot."""
         state = self._pending if isinstance(self._pending, dict) else self._pending.result()
@@ -147,17 +134,18 @@ class EnsembleRunner:
         self._fingerprint: int | None = None
         self._torque_digest: bytes | None = None
         self.backend = resolve_backend(backend)
+        options = EngineOptions(threads=threads)
         try:
-            self._engine = _make_engine(self.backend, self.config, threads)
+            self._engine = make_engine(self.backend, self.config, options)
         except HostBuildError as exc:
             if backend != "auto":
                 raise
             # the probe built the default variant; this configuration's variant did not compile
             warnings.warn(
-                f"backend auto → numpy (cpu skipped: {str(exc).splitlines()[0]})", RuntimeWarning, stacklevel=2
+                f"backend auto → numpy (cpu skipped: {str(exc).splitlines()[0]})", backends.BackendNotice, stacklevel=2
             )
             self.backend = "numpy"
-            self._engine = NumpyEngine(self.config)
+            self._engine = make_engine("numpy", self.config, options)
         logger.debug(
             "EnsembleRunner: %d trajectories, %d steps, backend %s",
             self.config.n_traj,
@@ -186,7 +174,12 @@ class EnsembleRunner:
         """64-bit digest of the configuration (saved with the state, checked by set_state)."""
         if self._fingerprint is None:
             if self._torque_digest is None:
-                self._torque_digest = torque_digest(self.config)
+                cfg = self.config
+                self._torque_digest = (
+                    table_cache.table_digest(cfg.torque, cfg.both_free, lambda: torque_digest(cfg))
+                    if cfg.is_table
+                    else torque_digest(cfg)
+                )
             self._fingerprint = config_fingerprint(self.config, self._torque_digest)
         return self._fingerprint
 

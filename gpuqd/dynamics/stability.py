@@ -39,7 +39,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy import optimize
 
 from gpuqd.dynamics.model import Macrospin
 
@@ -61,6 +60,8 @@ def chi2_3_tail(y: float) -> float:
 def critical_rotation(S: float, alpha: float, limit: float = NORM_DRIFT_LIMIT) -> float:
     """Per-step rotation ρ (rad) at which the leading-order bound ¼ g ρ⁴ (1 + ρ)² on the norm change
     of one Heun step reaches ``limit``; g = (S + α)²/(S² + α²)."""
+    from scipy import optimize  # imported here: 0.25 s of every start-up otherwise
+
     g = (S + alpha) ** 2 / (S * S + alpha * alpha)
     return float(optimize.brentq(lambda r: 0.25 * g * r**4 * (1.0 + r) ** 2 - limit, 0.0, 2.0, xtol=1e-12))
 
@@ -69,6 +70,8 @@ def max_noise_rotation(S: float, alpha: float) -> float:
     """Largest per-step thermal rotation scale s = √(σ² Δt)/√(S² + α²) the guard admits (rad): the
     critical rotation over the √χ²₃ quantile that GUARD_TRAJECTORY_STEPS draws exceed with probability
     GUARD_ABORT_PROBABILITY."""
+    from scipy import optimize
+
     target = GUARD_ABORT_PROBABILITY / GUARD_TRAJECTORY_STEPS
     y = optimize.brentq(lambda v: math.log(chi2_3_tail(v)) - math.log(target), 1.0, 1000.0, xtol=1e-10)
     return critical_rotation(S, alpha) / math.sqrt(y)
@@ -102,6 +105,8 @@ def max_rate_dt(damping_ratio: float, tolerance: float = MAX_RATE_ERROR) -> floa
         return float(grid[-1])
     hi = grid[bad[0]]
     lo = grid[bad[0] - 1] if bad[0] > 0 else 0.0
+    from scipy import optimize  # imported here: 0.25 s of every start-up otherwise
+
     return float(optimize.brentq(lambda x: _worst_error(x, damping_ratio) - tolerance, lo, hi, xtol=1e-12))
 
 

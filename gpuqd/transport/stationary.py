@@ -57,15 +57,41 @@ def _trace_system(generator: Any, xp: ModuleType) -> tuple[Any, Any]:
     return a, rhs
 
 
+def _least_squares(a: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Minimum-norm least-squares solutions of (m, 6, 6) systems, one by one (NumPy)."""
+    return np.stack([np.linalg.lstsq(a[k], rhs[k], rcond=None)[0] for k in range(a.shape[0])])
+
+
 def _solve(a: Any, rhs: Any, xp: ModuleType) -> Any:
-    try:
-        return xp.linalg.solve(a, rhs[..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        out = np.empty(rhs.shape)
-        flat_a, flat_b, flat_out = a.reshape(-1, 6, 6), rhs.reshape(-1, 6), out.reshape(-1, 6)
-        for k in range(flat_a.shape[0]):
-            flat_out[k] = np.linalg.lstsq(flat_a[k], flat_b[k], rcond=None)[0]
-        return out
+    """Solve the (..., 6, 6) systems; a system that is singular in floating point gets the minimum-norm
+    least-squares solution instead (NumPy and CuPy alike, so a point's result does not depend on the backend
+    or on the other points of its batch).
+
+    Singular systems occur where a physical rate is below the rounding of the others, e.g. at order 1 and
+    ε̃ = 0, V = 0 (T ≪ U): the spin decay rate of the singly occupied dot is ~Γ e^{−U/2T}, rounded to ±1e-16
+    or exactly 0 depending on the order of operations, while the spin source vanishes there (P0 = P2).
+    NumPy raises LinAlgError for an exact zero pivot; CuPy's batched solve raises nothing and returns
+    non-finite values (its default ``cupyx.errstate(linalg="ignore")``), which are detected here.
+    """
+    shape = rhs.shape
+    flat_a, flat_b = a.reshape(-1, 6, 6), rhs.reshape(-1, 6)
+    if xp is np:
+        try:
+            return np.linalg.solve(flat_a, flat_b[..., None])[..., 0].reshape(shape)
+        except np.linalg.LinAlgError:
+            out = np.empty(flat_b.shape)
+            for k in range(flat_a.shape[0]):
+                try:
+                    out[k] = np.linalg.solve(flat_a[k], flat_b[k])
+                except np.linalg.LinAlgError:
+                    out[k] = _least_squares(flat_a[k : k + 1], flat_b[k : k + 1])[0]
+            return out.reshape(shape)
+    out = xp.linalg.solve(flat_a, flat_b[..., None])[..., 0]
+    bad = ~xp.all(xp.isfinite(out), axis=-1)
+    if bool(bad.any()):
+        rows = xp.flatnonzero(bad)
+        out[rows] = xp.asarray(_least_squares(xp.asnumpy(flat_a[rows]), xp.asnumpy(flat_b[rows])))
+    return out.reshape(shape)
 
 
 def stationary_state(generator: Any, xp: ModuleType = np) -> Any:

@@ -27,6 +27,7 @@ def test_device_philox_words_equal_numpy() -> None:
         np.testing.assert_array_equal(device, np.stack(host, axis=1).astype(np.uint32))
 
 
+@pytest.mark.device_numerics
 def test_device_normal_parts_bit_identical_to_numpy() -> None:
     """The float32 normals on the GPU equal NumPy's for all 2²³ generator inputs (same check as the host
     build in tests/dynamics/test_normals_f32.py)."""
@@ -41,6 +42,7 @@ def test_device_normal_parts_bit_identical_to_numpy() -> None:
     np.testing.assert_array_equal(sincos[:, 1], c)
 
 
+@pytest.mark.device_numerics
 def test_device_angle_functions_match_numpy() -> None:
     """GPU acos and table coordinate (hardware reciprocal and 1/√ estimates + Newton steps) against NumPy,
     with the tolerances of tests/dynamics/test_angle_functions.py."""
@@ -57,6 +59,7 @@ def _table() -> TorqueTable:
     return synthetic_table(96)
 
 
+@pytest.mark.device_numerics  # FMA contraction on the device; the stand-in's host build has none
 @pytest.mark.parametrize("free", ["drain", "both"])
 @pytest.mark.parametrize("use_table", [False, True])
 def test_cupy_trajectories_match_numpy_after_1000_steps(use_table: bool, free: str) -> None:

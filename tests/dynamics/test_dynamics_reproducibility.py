@@ -278,7 +278,7 @@ def test_auto_backend_falls_back_to_numpy_with_warning(monkeypatch) -> None:
         monkeypatch.setitem(backends.PROBES, name, lambda name=name: backends.Availability(name, False, "absent"))
     backends.availability.cache_clear()
     try:
-        with pytest.warns(RuntimeWarning, match="NumPy"):
+        with pytest.warns(backends.BackendNotice, match="NumPy"):
             assert runner_module.resolve_backend("auto") == "numpy"
         with pytest.raises(RuntimeError, match="cupy"):
             runner_module.resolve_backend("cupy")

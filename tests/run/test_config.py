@@ -436,12 +436,15 @@ def test_unwritable_runs_dir_permissions(tmp_path, capsys, no_compute, base):
 
 
 def test_cupy_backend_unavailable_is_clean_error(tmp_path, capsys, monkeypatch, no_compute, base):
-    import gpuqd.dynamics.runner as runner  # gpuqd.run.execute.device asks it
+    from gpuqd.dynamics.engines import registry as backends  # gpuqd.run.execute.device asks it
 
-    monkeypatch.setattr(runner, "cupy_usable", lambda: False)
+    backends.clear_cache()
+    unusable = backends.Availability("cupy", False, "no CUDA device", backends.NO_GPU_HINT)
+    monkeypatch.setitem(backends.PROBES, "cupy", lambda: unusable)
     p = tmp_path / "c.yaml"
     p.write_text(yaml.safe_dump(base))
     rc, err = _run_cli(["run", str(p), "--backend", "cupy", "--runs-dir", str(tmp_path / "runs")], capsys)
+    backends.clear_cache()
     assert rc != 0 and "cupy" in err and "Traceback" not in err
     assert not (tmp_path / "runs" / "tiny").exists()
 

@@ -28,6 +28,7 @@ VALUED_DIMS = {
     "survival_time",
     "bin_edge",
     "inset_time",
+    "pulse_width",
     "theta",
     "line_eps",
     "state",
@@ -40,6 +41,7 @@ ALL_OUTPUTS_SECTIONS = {
     "dynamics": {"dt": 0.05, "t_end": 20.0, "average_from": 10.0, "trajectories_per_point": 2, "chunk_steps": 400},
     "statistics": {"protocol": "both", "trajectories_per_point": 4, "survival_eps_tilde": 0.0, "survival_V": [0.4]},
     "fmr": {"spectra_eps_tilde": [0.25], "spectra_V": [0.2], "n_omega": 11},
+    "write_error": {"widths": [1.0, 2.0], "settle": 1.0, "trajectories": 50, "fp_degree": 32},
 }
 
 

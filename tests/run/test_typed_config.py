@@ -66,7 +66,14 @@ def test_step_count_tolerance():
 
 def test_registry_declares_outputs_sections_and_variables():
     stages = all_stages()
-    assert [s.name for s in stages] == ["transport", "dynamics", "fokker_planck", "fmr", "switching_times"]
+    assert [s.name for s in stages] == [
+        "transport",
+        "dynamics",
+        "fokker_planck",
+        "fmr",
+        "switching_times",
+        "write_error",
+    ]
     assert set(output_names()) == {
         "switching_diagram",
         "readout",
@@ -74,6 +81,7 @@ def test_registry_declares_outputs_sections_and_variables():
         "fokker_planck",
         "fmr",
         "switching_times",
+        "write_error",
     }
     assert {"statistics", "fmr"} <= set(schema().fields)
     assert [s.name for s in stages_for(["fmr"])] == ["transport", "fmr"]

@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from gpuqd.dynamics import layout
 from gpuqd.dynamics.engine_config import EngineConfig
-from gpuqd.dynamics.engines.kernel_engine import KernelEngine, kernel_defines
+from gpuqd.dynamics.engines.kernel_engine import KernelEngine, fill_duplicate_rows, kernel_defines
 from gpuqd.dynamics.kernel_source import bundled_source, variant_flags
 
 KERNEL_NAME = "llg_heun_advance"
@@ -33,17 +34,104 @@ def _compiled_kernel(defines: tuple[tuple[str, int], ...], name: str = KERNEL_NA
 
 
 class CupyEngine(KernelEngine):
-    """Device-resident ensemble state advanced by the fused kernel."""
+    """Device-resident ensemble state advanced by the fused kernel.
+
+    The health check of an :meth:`advance` call is queued on the device behind its launches and read
+    at the next call, after that call's launches are queued (or at the next state read), so the device
+    never waits for the host between chunks; a failure is reported at most one call late, naming the
+    step at which it was detected.
+    """
 
     def __init__(self, cfg: EngineConfig) -> None:
         import cupy
 
         self.kernel = _compiled_kernel(tuple(sorted(kernel_defines(cfg).items())))
+        self._pending_health: tuple | None = None
         super().__init__(cfg, cupy)
 
     def _launch(self, args: list[Any]) -> None:
         grid = ((self.cfg.n_traj + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK,)
         self.kernel(grid, (THREADS_PER_BLOCK,), tuple(args))
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        super().set_state(state)
+        self._pending_health = None
+
+    # ------------------------------------------------------------------ health check, queued
+    def _check_health(self, step: int) -> None:
+        previous, self._pending_health = self._pending_health, self._queue_health_check(step)
+        self._resolve_health(previous)
+
+    def _queue_health_check(self, step: int) -> tuple:
+        """Queue the check on the device: (event, pinned host flag, device mask, step)."""
+        import cupy
+        import cupyx
+
+        bad = self._bad_trajectories()
+        flag = cupyx.empty_pinned((1,), dtype=np.bool_)
+        bad.any().reshape(1).get(out=flag, blocking=False)
+        event = cupy.cuda.Event()
+        event.record()
+        return event, flag, bad, step
+
+    def _resolve_health(self, pending: tuple | None) -> None:
+        if pending is None:
+            return
+        event, flag, bad, step = pending
+        event.synchronize()
+        if flag[0]:
+            self._raise_if_bad(bad, step)
+
+    def _settle(self) -> None:
+        """Resolve a queued health check before the state is read."""
+        pending, self._pending_health = self._pending_health, None
+        self._resolve_health(pending)
+
+    # ------------------------------------------------------------------ asynchronous snapshot
+    def snapshot(self) -> Any:
+        """Copy the state on the device (ordered after the queued launches), then to pinned host memory on
+        a side stream, and return at once; further :meth:`advance` calls can be queued meanwhile (the
+        device does not idle for a checkpoint). ``.result()`` waits and gives get_state's dictionary."""
+        import cupy
+        import cupyx
+
+        self._settle()
+        copies = {name: a.copy() for name, a in self.arrays.items()}
+        samples = self.samples.copy()
+        ready = cupy.cuda.Event()
+        ready.record()
+        stream = cupy.cuda.Stream(non_blocking=True)
+        stream.wait_event(ready)
+        host = {}
+        for name, a in [*copies.items(), ("samples", samples)]:
+            host[name] = cupyx.empty_pinned(a.shape, dtype=a.dtype)
+            a.get(stream=stream, out=host[name], blocking=False)
+        return _DeviceSnapshot(
+            stream, host, (copies, samples), self.samples_shape, self.steps_done, self.duplicate_rows
+        )
+
+
+class _DeviceSnapshot:
+    """State copies in flight to pinned host memory; result() waits for them."""
+
+    in_flight = True
+
+    def __init__(
+        self, stream: Any, host: dict, keep_alive: tuple, samples_shape: tuple, steps_done: int, duplicates: tuple
+    ) -> None:
+        self._stream, self._host = stream, host
+        self._keep_alive: tuple | None = keep_alive
+        self._samples_shape, self._steps_done, self._duplicates = samples_shape, steps_done, duplicates
+
+    def result(self) -> dict[str, np.ndarray]:
+        self._stream.synchronize()
+        self._keep_alive = None
+        state = {f.name: layout.state_from_device_layout(f, np.asarray(self._host[f.name])) for f in layout.STATE}
+        n_total = int(np.prod(self._samples_shape))
+        samples = np.array(self._host["samples"]) if n_total else np.zeros(self._samples_shape)
+        state["samples"] = fill_duplicate_rows(samples.reshape(self._samples_shape), self._duplicates)
+        state["steps_done"] = np.array(self._steps_done, dtype=np.int64)
+        return state
 
 
 def philox_words_device(step: int, traj_offset: int, n: int, key: tuple[int, int]) -> np.ndarray:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd.dynamics import layout
+from gpuqd.dynamics import layout, table_cache
 from gpuqd.dynamics.engine_config import EngineConfig, initial_state
 from gpuqd.dynamics.stability import NORM_DRIFT_LIMIT
 
@@ -94,7 +94,7 @@ class KernelEngine:
         self.cfg = cfg
         self.params = parameter_block(cfg)  # host structured array, passed by value at every launch
         if cfg.is_table:
-            self.table = xp.asarray(layout.pack_table(cfg.torque, cfg.both_free))
+            self.table = table_cache.device_table(cfg.table, cfg.both_free, xp)  # packed/uploaded once
             self.n_theta = cfg.table.n_theta
         else:
             self.table = xp.zeros(1, dtype=np.float64)
@@ -105,8 +105,13 @@ class KernelEngine:
         self.traj_ids = xp.asarray(
             cfg.trajectory_ids.astype(np.int64) if cfg.trajectory_ids is not None else np.zeros(1, dtype=np.int64)
         )
+        # one sample row per sampled trajectory; a trajectory listed twice (two inset points on one grid
+        # pixel) is recorded in its first row and copied to the others on the host (duplicate_rows)
+        sampled = cfg.sample_trajectories
+        rows = np.arange(sampled.size, dtype=np.int32)
         slots = np.full(cfg.n_traj, -1, dtype=np.int32)
-        slots[cfg.sample_trajectories] = np.arange(cfg.sample_trajectories.size, dtype=np.int32)
+        slots[sampled[::-1]] = rows[::-1]  # the last write wins: the first row of each trajectory
+        self.duplicate_rows = (rows[slots[sampled] != rows], slots[sampled][slots[sampled] != rows])
         self.sample_slot = xp.asarray(slots)
         self.set_state(initial_state(cfg))
 
@@ -119,7 +124,6 @@ class KernelEngine:
         self.samples_shape = samples.shape
         self.steps_done = int(state["steps_done"])
         self.last_norm_sq = xp.ones(self.cfg.n_traj, dtype=np.float64)
-        self._pending_health: Any = None
 
     def _to_host(self, array: Any) -> np.ndarray:
         return np.asarray(self.xp.asnumpy(array) if hasattr(self.xp, "asnumpy") else array)
@@ -129,7 +133,7 @@ class KernelEngine:
         state = {f.name: layout.state_from_device_layout(f, self._to_host(self.arrays[f.name])) for f in layout.STATE}
         n_samples_total = int(np.prod(self.samples_shape))
         samples = self._to_host(self.samples).copy() if n_samples_total else np.zeros(self.samples_shape)
-        state["samples"] = samples.reshape(self.samples_shape)
+        state["samples"] = fill_duplicate_rows(samples.reshape(self.samples_shape), self.duplicate_rows)
         state["steps_done"] = np.array(self.steps_done, dtype=np.int64)
         return state
 
@@ -202,10 +206,8 @@ class KernelEngine:
     def advance(self, n_steps: int) -> int:
         """Run up to ``n_steps`` more steps (never past steps_total); returns the steps taken.
 
-        On a device the health check of this call is queued behind its launches and read at the next
-        call, after that call's launches are queued (or at the next state read), so the device never
-        waits for the host between chunks; a failure is reported at most one call late, naming the
-        step at which it was detected.
+        The health check (NaN or |n| drift) follows the launches: on the host at once; a device engine
+        may queue it and report a failure at most one call late (:meth:`_check_health`).
         """
         start = self.steps_done
         end = min(start + max(int(n_steps), 0), self.cfg.steps_total)
@@ -215,12 +217,7 @@ class KernelEngine:
             self._launch(self._arguments(k, launch_steps))
             k += launch_steps
         self.steps_done = end
-        previous, self._pending_health = getattr(self, "_pending_health", None), None
-        if self.xp is np:
-            self._raise_if_bad(self._bad_trajectories(), end)
-            return end - start
-        self._pending_health = self._queue_health_check(end)
-        self._resolve_health(previous)
+        self._check_health(end)
         return end - start
 
     # ------------------------------------------------------------------ health check
@@ -239,54 +236,27 @@ class KernelEngine:
                 f"for trajectory ids {ids[:20].tolist()}{' ...' if ids.size > 20 else ''}; reduce dt"
             )
 
-    def _queue_health_check(self, step: int) -> tuple:
-        """Queue the check on the device: (event, pinned host flag, device mask, step)."""
-        import cupy
-        import cupyx
-
-        bad = self._bad_trajectories()
-        flag = cupyx.empty_pinned((1,), dtype=np.bool_)
-        bad.any().reshape(1).get(out=flag, blocking=False)
-        event = cupy.cuda.Event()
-        event.record()
-        return event, flag, bad, step
-
-    def _resolve_health(self, pending: tuple | None) -> None:
-        if pending is None:
-            return
-        event, flag, bad, step = pending
-        event.synchronize()
-        if flag[0]:
-            self._raise_if_bad(bad, step)
+    def _check_health(self, step: int) -> None:
+        """Raise if a trajectory failed by ``step`` (host engines: now)."""
+        self._raise_if_bad(self._bad_trajectories(), step)
 
     def _settle(self) -> None:
-        """Resolve a queued health check before the state is read."""
-        pending, self._pending_health = getattr(self, "_pending_health", None), None
-        self._resolve_health(pending)
+        """Resolve deferred work before the state is read (nothing on the host)."""
 
     # ------------------------------------------------------------------ asynchronous snapshot
     def snapshot(self) -> Any:
-        """Start copying the state to the host and return at once; ``.result()`` of the returned object
-        waits and gives :meth:`get_state`'s dictionary. On a device the state is first copied on the
-        device (ordered after the queued launches), then to pinned host memory on a side stream, so
-        further :meth:`advance` calls can be queued meanwhile (the device does not idle for a checkpoint)."""
-        if self.xp is np:
-            return ReadyState(self.get_state())
-        import cupy
-        import cupyx
+        """Start copying the state to the host and return; ``.result()`` of the returned object gives
+        :meth:`get_state`'s dictionary. On the host the copy is made at once; a device engine copies in
+        the background (gpuqd.dynamics.engines.cupy_engine)."""
+        return ReadyState(self.get_state())
 
-        self._settle()
-        copies = {name: a.copy() for name, a in self.arrays.items()}
-        samples = self.samples.copy()
-        ready = cupy.cuda.Event()
-        ready.record()
-        stream = cupy.cuda.Stream(non_blocking=True)
-        stream.wait_event(ready)
-        host = {}
-        for name, a in [*copies.items(), ("samples", samples)]:
-            host[name] = cupyx.empty_pinned(a.shape, dtype=a.dtype)
-            a.get(stream=stream, out=host[name], blocking=False)
-        return _DeviceSnapshot(stream, host, (copies, samples), self.samples_shape, self.steps_done)
+
+def fill_duplicate_rows(samples: np.ndarray, duplicate_rows: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """``samples`` with the rows of repeated sampled trajectories copied from their first rows (in place)."""
+    target, source = duplicate_rows
+    if target.size:
+        samples[target] = samples[source]
+    return samples
 
 
 class ReadyState:
@@ -297,22 +267,3 @@ class ReadyState:
 
     def result(self) -> dict[str, np.ndarray]:
         return self._state
-
-
-class _DeviceSnapshot:
-    """State copies in flight to pinned host memory; result() waits for them."""
-
-    def __init__(self, stream: Any, host: dict, keep_alive: tuple, samples_shape: tuple, steps_done: int) -> None:
-        self._stream, self._host = stream, host
-        self._keep_alive: Any = keep_alive
-        self._samples_shape, self._steps_done = samples_shape, steps_done
-
-    def result(self) -> dict[str, np.ndarray]:
-        self._stream.synchronize()
-        self._keep_alive = None
-        state = {f.name: layout.state_from_device_layout(f, np.asarray(self._host[f.name])) for f in layout.STATE}
-        n_total = int(np.prod(self._samples_shape))
-        samples = np.array(self._host["samples"]) if n_total else np.zeros(self._samples_shape)
-        state["samples"] = samples.reshape(self._samples_shape)
-        state["steps_done"] = np.array(self._steps_done, dtype=np.int64)
-        return state

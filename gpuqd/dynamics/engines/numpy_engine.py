@@ -23,7 +23,7 @@ import copy
 
 import numpy as np
 
-from gpuqd.dynamics import layout
+from gpuqd.dynamics import layout, table_cache
 from gpuqd.dynamics.engine_config import EngineConfig, initial_state
 from gpuqd.dynamics.philox import SOURCE_STREAM_BIT, noise_block_for_ids
 from gpuqd.dynamics.stability import NORM_DRIFT_LIMIT
@@ -58,7 +58,7 @@ class NumpyEngine:
             n_theta = cfg.table.n_theta
             # row p*M + i holds the columns of gpuqd.dynamics.layout.TABLE_COLUMNS of point p at node i
             columns = layout.TABLE_COLUMNS[cfg.both_free]
-            self.table_rows = layout.pack_table(cfg.torque, cfg.both_free).reshape(-1, len(columns))
+            self.table_rows = table_cache.packed_table(cfg.torque, cfg.both_free).reshape(-1, len(columns))
             self.table_col = {name: c for c, name in enumerate(columns) if name is not None}
             self.row_base = cfg.point_index * n_theta
             self.n_theta = n_theta

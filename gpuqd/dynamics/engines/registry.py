@@ -9,7 +9,8 @@ Backends (:data:`BACKENDS`):
   is present and a tiny kernel compiles and launches.
 
 ``auto`` resolves to the first usable of :data:`AUTO_ORDER` (cupy → cpu → numpy), with a one-line
-notice naming each preferred backend that was skipped and why. Probes run once per process
+notice naming each preferred backend that was skipped and why (a :class:`BackendNotice` warning, which
+the CLI shows). Probes run once per process
 (:func:`clear_cache` forgets them). An explicitly requested backend that is not usable raises
 :class:`BackendUnavailable` with the reason (for ``cpu``: the compiler tried and its error).
 
@@ -38,13 +39,26 @@ class BackendUnavailable(RuntimeError):
     """An explicitly requested backend cannot be used here; the message says why."""
 
 
+class BackendNotice(UserWarning):
+    """The one-line notice of an ``auto`` fallback (a UserWarning: shown by the CLI, which hides
+    RuntimeWarnings of the numerics; a fallback to the CPU can mean hours instead of minutes)."""
+
+
 @dataclass(frozen=True)
 class Availability:
-    """``usable``; ``detail``: a description when usable, the reason otherwise."""
+    """``usable``; ``detail``: a description when usable, the reason otherwise; ``hint``: what to do
+    about it (one sentence, empty when there is nothing to install or change)."""
 
     name: str
     usable: bool
     detail: str
+    hint: str = ""
+
+
+#: What to do when CuPy itself is missing (README, "Running on a GPU").
+INSTALL_CUPY_HINT = "pip install -e '.[gpu]' (driver for CUDA 12) or -e '.[gpu-cuda13]' (CUDA 13)"
+#: What to do when CuPy is there but the machine has no usable GPU.
+NO_GPU_HINT = "run on a machine with an NVIDIA GPU, or use --backend cpu (or auto)"
 
 
 def _probe_numpy() -> Availability:
@@ -58,7 +72,7 @@ def _probe_cpu() -> Availability:
 
     usable, detail = host_build.probe()
     if not usable:
-        return Availability("cpu", False, detail)
+        return Availability("cpu", False, detail, "install a C++14 compiler (g++, set CXX), or use --backend numpy")
     return Availability("cpu", True, f"{detail}, {host_build.default_threads()} threads")
 
 
@@ -69,13 +83,13 @@ def _probe_cupy() -> Availability:
     try:
         import cupy
     except Exception as exc:  # ImportError, or a broken install raising anything
-        return unusable(f"CuPy is not importable ({type(exc).__name__}: {exc}); see the README's GPU section")
+        return Availability("cupy", False, f"CuPy is not importable ({type(exc).__name__}: {exc})", INSTALL_CUPY_HINT)
     try:
         count = int(cupy.cuda.runtime.getDeviceCount())
     except Exception as exc:
-        return unusable(f"no CUDA device ({type(exc).__name__}: {exc})")
+        return Availability("cupy", False, f"{driver_status()} (CuPy: {type(exc).__name__}: {exc})", NO_GPU_HINT)
     if count < 1:
-        return unusable("no CUDA device")
+        return Availability("cupy", False, "no CUDA device", NO_GPU_HINT)
     try:
         from cupy.cuda import nvrtc
 
@@ -103,6 +117,32 @@ def _probe_cupy() -> Availability:
     return Availability("cupy", True, f"{name} ({count} device(s)), NVRTC {nvrtc_version}, CuPy {cupy.__version__}")
 
 
+def driver_status() -> str:
+    """The NVIDIA driver's own account of the GPUs, through ``libcuda`` (no CuPy): no driver, no device,
+    or the driver's CUDA version (why CuPy's runtime may refuse it)."""
+    import ctypes
+
+    try:
+        lib = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return "no NVIDIA driver on this machine (libcuda.so.1 not found)"
+    try:
+        status = lib.cuInit(0)
+        if status == 100:  # CUDA_ERROR_NO_DEVICE
+            return "the NVIDIA driver is installed but reports no CUDA device"
+        if status != 0:
+            return f"the NVIDIA driver does not initialise (cuInit error {status})"
+        count, version = ctypes.c_int(0), ctypes.c_int(0)
+        lib.cuDeviceGetCount(ctypes.byref(count))
+        lib.cuDriverGetVersion(ctypes.byref(version))
+    except (AttributeError, OSError) as exc:  # pragma: no cover - a broken libcuda
+        return f"the NVIDIA driver library is unusable ({exc})"
+    cuda = f"{version.value // 1000}.{version.value % 1000 // 10}"
+    if count.value < 1:
+        return f"the NVIDIA driver (CUDA {cuda}) reports no CUDA device"
+    return f"{count.value} CUDA device(s), driver for CUDA {cuda}: CuPy's CUDA runtime cannot use it"
+
+
 # Probe of each backend by name (tests substitute fakes; call clear_cache() afterwards).
 PROBES: dict[str, Callable[[], Availability]] = {"numpy": _probe_numpy, "cpu": _probe_cpu, "cupy": _probe_cupy}
 
@@ -119,7 +159,7 @@ def availability(name: str) -> Availability:
     _check_name(name)
     info = PROBES[name]()
     detail = " ".join(info.detail.split())
-    return Availability(name, info.usable, detail if len(detail) <= 300 else detail[:297] + "...")
+    return Availability(name, info.usable, detail if len(detail) <= 300 else detail[:297] + "...", info.hint)
 
 
 def clear_cache() -> None:
@@ -160,7 +200,8 @@ def resolve(requested: str) -> tuple[str, str | None]:
     if requested != "auto":
         info = availability(requested)
         if not info.usable:
-            raise BackendUnavailable(f"backend {requested!r} is not usable here: {info.detail}")
+            hint = f"; {info.hint}" if info.hint else ""
+            raise BackendUnavailable(f"backend {requested!r} is not usable here: {info.detail}{hint}")
         return requested, None
     skipped: list[str] = []
     for name in AUTO_ORDER:
@@ -175,11 +216,12 @@ def resolve(requested: str) -> tuple[str, str | None]:
 
 
 def resolve_backend(requested: str, notify: Callable[[str], None] | None = None) -> str:
-    """The backend to use for ``requested``; a fallback notice goes to ``notify`` (default: a RuntimeWarning)."""
+    """The backend to use for ``requested``; a fallback notice goes to ``notify`` (default: a
+    :class:`BackendNotice` warning, which the CLI prints as one line)."""
     name, notice = resolve(requested)
     if notice is not None:
         if notify is None:
-            warnings.warn(notice, RuntimeWarning, stacklevel=2)
+            warnings.warn(notice, BackendNotice, stacklevel=2)
         else:
             notify(notice)
     return name

@@ -12,7 +12,14 @@ import numpy as np
 
 from gpuqd.dynamics import ConstantTorque, Macrospin
 from gpuqd.dynamics.stability import scan_torque_bound
-from gpuqd.run.config.typed import Grid, MagnetConfig, RunConfig, TorqueConfig, TransportConfig, thermal_field_variance
+from gpuqd.run.config.typed import (
+    Grid,
+    MagnetConfig,
+    RunConfig,
+    TorqueConfig,
+    TransportConfig,
+    thermal_field_variance,
+)
 from gpuqd.transport import SpinValve, TorqueTable
 
 #: Table nodes per end (θ → 0, θ → π) solved by the pre-table torque bound: the coefficients peak within a
@@ -85,17 +92,29 @@ def make_torque(cfg: RunConfig, table: TorqueTable | None) -> ConstantTorque | T
     )
 
 
-def torque_bound(transport: TransportConfig, torque: TorqueConfig, grid: Grid) -> float:
+def scan_backend(backend: str) -> str:
+    """Array backend of the time-step guard's transport scan for a run on ``backend``: the GPU when the
+    run will use it (the scan solves every grid point at the table's end nodes: seconds on a CPU at
+    Fig. 2 size), else NumPy."""
+    from gpuqd.dynamics.engines import registry
+
+    if backend == "cupy" or (backend == "auto" and registry.availability("cupy").usable):
+        return "cupy"
+    return "numpy"
+
+
+def torque_bound(transport: TransportConfig, torque: TorqueConfig, grid: Grid, backend: str = "numpy") -> float:
     """Bound on max |I_FL| + |I_DL| (Γ) over the grid before any table exists (for the time-step guard).
 
     Constant torques: their sum. Transport torques: the table interpolant's maximum within
     :data:`SCAN_NODES_PER_END` nodes of θ = 0 and θ = π, solved at every grid point
     (:func:`gpuqd.dynamics.stability.scan_torque_bound`; the coefficients are largest there,
     docs/physics.md §15); each (ε̃, V) kernel is built once, about as costly as the table's kernels.
+    ``backend``: the transport's array backend for the scan ('cupy': on the GPU, as the table will be).
     """
     if torque.model == "constant":
         return abs(torque.field_like) + abs(torque.damping_like)
-    spin_valve = make_spin_valve(transport)
+    spin_valve = make_spin_valve(transport, backend)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return scan_torque_bound(

@@ -261,6 +261,11 @@ CORE_SCHEMA = Section(
                     hi_open=True,
                     doc="u_s: P if n_z > u_s, AP if n_z < −u_s (docs/physics.md §10)",
                 ),
+                "crossing_correction": Flag(
+                    default=True,
+                    doc="switching_times: test the thresholds moved by β σ_u √dt so that first passages of the "
+                    "continuous path are detected (docs/physics.md §16)",
+                ),
                 "chunk_steps": Num("int", default=20000, lo=1, hi=10**9, doc="steps between checkpoints"),
                 "sample_every": Num(
                     "int",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gpuqd.run.config.factories import make_magnet, torque_bound
+from gpuqd.run.config.factories import make_magnet, scan_backend, torque_bound
 from gpuqd.run.config.schema import fmt_number
 from gpuqd.run.config.typed import Grid, MagnetConfig, TorqueConfig, TransportConfig, section_from_mapping
 
@@ -30,6 +30,7 @@ def dt_limit(data: dict) -> tuple[float, str]:
         section_from_mapping(TransportConfig, data["transport"]),
         section_from_mapping(TorqueConfig, data["torque"]),
         Grid.from_data(data),
+        scan_backend(str(data.get("backend", "auto"))),
     )
     rate, lim_det, _, lim_noise = time_step_limits(magnet, i_max)
     if lim_det <= lim_noise:

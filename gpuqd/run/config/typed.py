@@ -254,6 +254,7 @@ class DynamicsConfig:
     trajectories_per_point: int
     initial_theta: float
     switch_threshold: float
+    crossing_correction: bool
     chunk_steps: int
     sample_every: int | None
 

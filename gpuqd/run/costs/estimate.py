@@ -39,7 +39,8 @@ def estimate_run(
     costs = costs or Costs(backend, report=report)
     stages = [registry.get_stage(name) for name in cfg.stages]
     needs = needed_products(cfg, stages)
-    est = RunEstimate(backend=backend, available_bytes=available_memory("numpy"))
+    # the stages of a cupy run hold their arrays on the device: compare with the device's free memory
+    est = RunEstimate(backend=backend, available_bytes=available_memory(backend))
     est.stages = [stage.estimate(cfg, costs, needs) for stage in stages]
     est.stages.insert(0, _startup(cfg, costs))
     draws = figures and cfg.transport.U > 0 and importlib.util.find_spec("matplotlib") is not None

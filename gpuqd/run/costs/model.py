@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from gpuqd.dynamics.layout import TABLE_COLUMNS
 from gpuqd.run.errors import RunError
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "MAPS_PER_POINT",
     "RESULTS_PER_TRAJ",
     "table_bytes",
+    "engine_table_bytes",
 ]
 
 #: float64 maps per grid point a stage holds besides its tables (transport maps, result maps)
@@ -33,6 +35,12 @@ RESULTS_PER_TRAJ = 12
 def table_bytes(n_points: int, n_theta: int) -> int:
     """Bytes of a torque table: 3 float64 quantities (I_FL, I_DL, I_C) per point and direction."""
     return 3 * n_points * n_theta * 8
+
+
+def engine_table_bytes(n_points: int, n_theta: int, both_free: bool) -> int:
+    """Bytes of the torque table as the engines hold it (on the device for cupy): the columns of
+    :data:`gpuqd.dynamics.layout.TABLE_COLUMNS` (4, or 6 with a free source) in float64."""
+    return n_points * n_theta * len(TABLE_COLUMNS[bool(both_free)]) * 8
 
 
 class EstimateError(RunError):
@@ -112,7 +120,7 @@ def format_seconds(s: float) -> str:
 
 
 def available_memory(backend: str = "numpy") -> int | None:
-    """Bytes available to a new allocation: MemAvailable (CPU) or the free device memory (cupy);
+    """Bytes available to a new allocation: MemAvailable (numpy, cpu) or the free device memory (cupy);
     ``$GPUQD_AVAILABLE_MEMORY`` (bytes) overrides both (batch systems, tests).
     """
     env = os.environ.get("GPUQD_AVAILABLE_MEMORY")
@@ -146,6 +154,7 @@ def check_memory(est: RunEstimate, allow_large: bool = False) -> None:
     if worst.bytes > est.available_bytes:
         raise EstimateError(
             f"the {worst.name} stage needs ≈ {format_bytes(worst.bytes)} of memory "
-            f"({worst.work}) but only {format_bytes(est.available_bytes)} is available; "
+            f"({worst.work}) but only {format_bytes(est.available_bytes)} "
+            f"{'of device memory is free' if est.backend == 'cupy' else 'is available'}; "
             f"reduce the grid or the trajectories, or use --allow-large to run anyway"
         )

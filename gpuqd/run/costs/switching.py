@@ -33,7 +33,7 @@ import numpy as np
 
 from gpuqd.run.config.typed import RunConfig
 from gpuqd.run.costs.coefficients import Costs
-from gpuqd.run.costs.model import RESULTS_PER_TRAJ, StageEstimate, format_seconds, table_bytes
+from gpuqd.run.costs.model import RESULTS_PER_TRAJ, StageEstimate, engine_table_bytes, format_seconds
 
 __all__ = ["MAX_AXIS", "compacting_cost", "estimate", "expected_active", "mean_first_passage_times"]
 
@@ -132,7 +132,7 @@ def estimate(cfg: RunConfig, costs: Costs, needs: frozenset[str]) -> StageEstima
     table = cfg.torque.model == "transport"
     ec = costs.engine(table)
     per_traj = ec.bytes_per_traj if ec else 0.0
-    memory = table_bytes(n_pts, cfg.transport.n_theta) if table else 0
+    memory = engine_table_bytes(n_pts, cfg.transport.n_theta, cfg.magnet.free == "both") if table else 0
     memory += int(n_traj * (per_traj + RESULTS_PER_TRAJ * 8))
     extra = "; adaptive rounds may add trajectories" if st.adaptive else ""
     work = f"{n_traj} trajectories × ≤ {steps} steps = ≤ {n_traj * steps:.3g} trajectory-steps (first round)"

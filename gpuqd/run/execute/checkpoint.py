@@ -121,6 +121,9 @@ def run_chunks(
 ) -> None:
     """Advance ``work`` until done, checkpointing after every ``chunk_steps`` steps.
 
+    Checkpoints of work on a GPU are written asynchronously (:func:`_start_save`): the state is copied
+    on the device, the next advance is queued, then the copy is written.
+
     ``split``: the work's results do not depend on how its steps are chunked (the ensemble engine,
     counter-based noise, docs/physics.md §11); it is then advanced in smaller pieces and also
     checkpointed every :data:`~gpuqd.run.execute.checkpoint_clock.DEFAULT_INTERVAL_S` seconds of wall clock
@@ -135,13 +138,41 @@ def run_chunks(
                 after_chunk()
         return
     clock = clock or CheckpointClock(chunk_steps)
-    while not work.done:
-        remaining = getattr(work, "steps_total", 2**62) - getattr(work, "steps_done", 0)
-        n = clock.advance_size(remaining)
-        _advance(work, n, checkpoint)
-        clock.record(n)
-        if clock.due() or work.done:
-            checkpoint.save(work.get_state())
-            clock.saved()
-            if after_chunk is not None:
-                after_chunk()
+    saves_at_flight = -1
+    in_flight: Any = None  # a state copy on its way from a device (written after the next advance is queued)
+    try:
+        while not work.done:
+            remaining = getattr(work, "steps_total", 2**62) - getattr(work, "steps_done", 0)
+            n = clock.advance_size(remaining)
+            _advance(work, n, checkpoint)
+            if in_flight is not None:
+                state, in_flight = in_flight.result(), None
+                checkpoint.save(state)
+            clock.record(n)
+            if clock.due() or work.done:
+                in_flight = _start_save(work, checkpoint)
+                saves_at_flight = checkpoint.saved
+                clock.saved()
+                if after_chunk is not None:
+                    after_chunk()
+    finally:
+        # the last state copy (or one overtaken by an error) is still written, unless an interrupt has
+        # already saved the newer state reached since (_advance)
+        if in_flight is not None and checkpoint.saved == saves_at_flight:
+            checkpoint.save(in_flight.result())
+
+
+def _start_save(work: Resumable, checkpoint: Checkpoint) -> Any:
+    """Save the state now, or, where the work copies it asynchronously (``snapshot()`` with
+    ``in_flight``: a GPU engine), return the copy in flight so that the caller writes it after
+    queueing the next advance: the device then computes while the host writes the file. The state
+    written is the state at this call either way, so a resume is bit-identical."""
+    snapshot = getattr(work, "snapshot", None)
+    if snapshot is not None and not work.done:
+        pending = snapshot()
+        if getattr(pending, "in_flight", False):
+            return pending
+        checkpoint.save(pending.result())
+        return None
+    checkpoint.save(work.get_state())
+    return None

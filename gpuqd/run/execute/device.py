@@ -25,10 +25,7 @@ def resolve_backend(requested: str, notify: Callable[[str], None] | None = None)
     try:
         return backends.resolve_backend(requested, notify=notify)
     except (backends.BackendUnavailable, ValueError) as exc:
-        raise RunError(
-            f"backend: {exc} (pip install -e '.[gpu]' for cupy; a C++ compiler with OpenMP for cpu; "
-            "or use --backend numpy)"
-        ) from None
+        raise RunError(f"backend: {exc}") from None
 
 
 def available_backends() -> list[str]:
@@ -37,8 +34,11 @@ def available_backends() -> list[str]:
 
 
 def transport_backend(backend: str) -> str:
-    """Array backend of the transport stage for a run on ``backend``: the GPU when the run uses it, else NumPy."""
-    return "cupy" if backend == "cupy" else "numpy"
+    """Array backend of the transport stage for a run on ``backend``: the GPU when the run uses it, else NumPy
+    (:data:`gpuqd.dynamics.engines.ENGINES`)."""
+    from gpuqd.dynamics.engines.catalog import engine_entry
+
+    return engine_entry(backend).transport_backend
 
 
 def device_info(backend: str) -> dict:

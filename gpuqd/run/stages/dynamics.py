@@ -22,7 +22,7 @@ from gpuqd.dynamics import EnsembleResult, EnsembleRunner, EnsembleSpec
 from gpuqd.run.config.factories import make_magnet, make_torque
 from gpuqd.run.config.typed import RunConfig
 from gpuqd.run.costs.coefficients import Costs
-from gpuqd.run.costs.model import MAPS_PER_POINT, RESULTS_PER_TRAJ, StageEstimate, table_bytes
+from gpuqd.run.costs.model import MAPS_PER_POINT, RESULTS_PER_TRAJ, StageEstimate, engine_table_bytes
 from gpuqd.run.errors import SetupError
 from gpuqd.run.execute.progress import Reporter
 from gpuqd.run.stages.base import Stage, StageContext, StageResult, needs_torque_table
@@ -138,7 +138,7 @@ def estimate(cfg: RunConfig, costs: Costs, needs: frozenset[str]) -> StageEstima
     table = cfg.torque.model == "transport"
     ec = costs.engine(table)
     per_traj = ec.bytes_per_traj if ec else 0.0
-    memory = table_bytes(n_pts, cfg.transport.n_theta) if table else 0
+    memory = engine_table_bytes(n_pts, cfg.transport.n_theta, cfg.magnet.free == "both") if table else 0
     memory += int(n_traj * (per_traj + RESULTS_PER_TRAJ * 8) + MAPS_PER_POINT * n_pts * 8)
     work = f"{n_traj} trajectories × {steps} steps = {n_traj * steps:.3g} trajectory-steps"
     return StageEstimate("dynamics", work, steps * ec.step(n_traj) if ec else None, memory)

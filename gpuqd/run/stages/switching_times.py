@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from gpuqd.dynamics.crossing import monitor_threshold
 from gpuqd.observables.adaptive_switching import AdaptiveSwitchingRun, protocol_list
 from gpuqd.run.config.factories import make_magnet, make_torque
 from gpuqd.run.config.schema import Choice, Flag, Num, Section, Vec3
@@ -190,9 +191,13 @@ class SwitchingWork:
         if ids is not None:
             raise NotImplementedError("the adaptive statistics run is one block of all groups")
         cfg, st, dyn = self.cfg, self.cfg.statistics, self.cfg.dynamics
+        magnet = make_magnet(cfg.magnet)
         try:
+            threshold = dyn.switch_threshold
+            if dyn.crossing_correction:  # detect passages of the continuous path (docs/physics.md §16)
+                threshold = monitor_threshold(magnet, threshold, dyn.dt)
             return AdaptiveSwitchingRun(
-                make_magnet(cfg.magnet),
+                magnet,
                 make_torque(cfg, self.torque_table),
                 cfg.grid.n_points,
                 protocol_list(st.protocol),
@@ -200,7 +205,7 @@ class SwitchingWork:
                 statistics_t_end(cfg.data),
                 cfg.seed,
                 st.trajectories_per_point,
-                switch_threshold=dyn.switch_threshold,
+                switch_threshold=threshold,
                 backend=self.backend,
                 compaction=st.compaction,
                 adaptive=st.adaptive,

@@ -4,7 +4,8 @@ One O(Γ)+O(Γ²) solve per grid point and block of ε̃ rows at the torque-tabl
 stage needs the table) and at θ = 0.01π, 0.99π (readout and torque maps), plus the linear
 conductance at V = 0, the Fig. 4 inset I(θ) and the resonance / partner lines (docs/physics.md §5).
 Everything is built by :meth:`gpuqd.transport.TorqueTable.build` (the table nodes plus θ = 0.01π, 0.99π
-for the maps; each (ε̃, V) kernel once), its blocks computed through the run's executor. Results are
+for the maps; each (ε̃, V) kernel once), its blocks computed through the run's executor (a local run:
+on threads over every usable core, :func:`transport_workers`; the same numbers as on one). Results are
 cached in ``<runs_dir>/.cache/`` (:class:`gpuqd.run.store.cache.TransportCache`); the blocks of a computation in
 progress survive interruptions.
 
@@ -18,6 +19,7 @@ import math
 import os
 import time
 import warnings
+from collections.abc import Callable, Iterable, Iterator
 from types import MappingProxyType
 from typing import Any
 
@@ -34,8 +36,9 @@ from gpuqd.run.stages.base import Stage, StageContext, StageResult
 from gpuqd.run.store.cache import TransportCache
 from gpuqd.run.store.file_errors import RunFileError
 from gpuqd.transport import TorqueTable
+from gpuqd.transport.torque_table import threaded_map, usable_cores
 
-__all__ = ["STAGE", "THETA_P", "THETA_AP", "TRANSPORT_BLOCK_POINTS", "VARIABLES"]
+__all__ = ["STAGE", "THETA_P", "THETA_AP", "TRANSPORT_BLOCK_POINTS", "VARIABLES", "transport_workers"]
 
 THETA_P = 0.01 * math.pi  # "θ ≈ 0" of [G] Figs. 3, 4
 THETA_AP = 0.99 * math.pi  # "θ ≈ π"
@@ -64,6 +67,12 @@ VARIABLES = MappingProxyType(
             "description": "charge (particle) current I_C into the drain at θ = 0.01π",
         },
         "readout_current_antiparallel": {"dims": _G, "units": "Gamma (e Γ/ħ)", "description": "I_C at θ = 0.99π"},
+        "dot_state_unphysical": {
+            "dims": _G,
+            "units": "1",
+            "description": "order 1 only: 1 where the dot state at θ = 0.01π or 0.99π is not a density matrix "
+            "(|S| > P1/2 or a probability outside [0, 1]); torques there are not physical",
+        },
         "readout_conductance_parallel": {
             "dims": _G,
             "units": "e^2/hbar",
@@ -153,11 +162,27 @@ def _load_table(cache: TransportCache, key: str, n_points: int, n_theta: int) ->
     return table if table.n_points == n_points and table.n_theta == n_theta else None
 
 
+def transport_workers() -> int:
+    """Threads for the table blocks of a local run: ``GPUQD_TRANSPORT_WORKERS`` (≥ 1) or the usable cores."""
+    raw = os.environ.get("GPUQD_TRANSPORT_WORKERS", "").strip()
+    if not raw:
+        return usable_cores()
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"GPUQD_TRANSPORT_WORKERS={raw!r}: allowed integers >= 1")
+    return int(raw)
+
+
 def _build(ctx: StageContext, sv: Any, n_theta: int, table_key: str, job_key: str) -> TorqueTable:
     """:meth:`TorqueTable.build` on the run's grid (its nodes plus θ = 0.01π, 0.99π for the maps), block
     by block through the run's executor; blocks kept in the cache until the stage is done."""
     grid = ctx.cfg.grid
     block_points = int(os.environ.get("GPUQD_TRANSPORT_BLOCK_POINTS", TRANSPORT_BLOCK_POINTS))
+    map_blocks: Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]] = ctx.executor.map
+    workers = transport_workers()
+    if getattr(ctx.executor, "name", "") == "local" and workers > 1:
+        # every core of this machine: the blocks on threads (the blocking itself never depends on the
+        # number of threads: BLAS-batched sums are reproducible for the same blocks only)
+        map_blocks = threaded_map(workers)
     ctx.reporter.start("transport", grid.n_points, "points", work_per_unit=float(n_theta + 2))
     table = TorqueTable.build(
         sv,
@@ -169,12 +194,25 @@ def _build(ctx: StageContext, sv: Any, n_theta: int, table_key: str, job_key: st
         block_points=block_points,
         cache_dir=ctx.cache.blocks(job_key).root,
         cache_key=table_key,
-        map_blocks=ctx.executor.map,
+        map_blocks=map_blocks,
         progress=lambda done, total: ctx.reporter.update(done),
         on_block_saved=lambda n: kill_hook("transport", n),
     )
     ctx.reporter.finish()
     return table
+
+
+#: tolerance of the dot-state bounds (probabilities in [0, 1], |⟨S⟩| ≤ P1/2)
+DOT_STATE_TOLERANCE = 1e-9
+
+
+def unphysical_dot_state(result: Any) -> np.ndarray:
+    """(ε̃, V) mask, 1 where the stationary dot state at any solved angle violates a bound that every
+    density matrix obeys: occupations P0, P1, P2 in [0, 1] and |⟨S⟩| ≤ P1/2 (spin ½, single occupation)."""
+    occ, spin = np.asarray(result.occupations), np.asarray(result.dot_spin)
+    tol = DOT_STATE_TOLERANCE
+    bad = np.any((occ < -tol) | (occ > 1 + tol), axis=-1) | (np.linalg.norm(spin, axis=-1) > 0.5 * occ[..., 1] + tol)
+    return np.any(bad, axis=-1).astype(np.int8)
 
 
 def _extra_maps(cfg: RunConfig, sv: Any, table: TorqueTable) -> dict:
@@ -187,6 +225,10 @@ def _extra_maps(cfg: RunConfig, sv: Any, table: TorqueTable) -> dict:
         maps[f"readout_current_{label}"] = table.extra["charge_current"][:, j].reshape(grid.shape)
         maps[f"torque_field_like_{label}"] = table.extra["field_like"][:, j].reshape(grid.shape)
         maps[f"torque_damping_like_{label}"] = table.extra["damping_like"][:, j].reshape(grid.shape)
+    if order == 1:  # deep blockade: flag where the first-order dot state is unphysical (docs/physics.md §16)
+        maps["dot_state_unphysical"] = unphysical_dot_state(
+            solve(sv, eps[:, None, None], V[None, :, None], np.array([THETA_P, THETA_AP]), order)
+        )
     # conductance I_C/V; at V = 0 the linear conductance from a symmetric difference
     scale = U if U > 0 else tr.T
     delta = 1e-3 * scale
@@ -287,6 +329,15 @@ def run(ctx: StageContext) -> StageResult:
             ctx.cache.save("maps", maps_key, maps)
         ctx.cache.blocks(job_key).clear()
         result.throughput["transport_points_per_s"] = round(grid.n_points / max(time.perf_counter() - t0, 1e-9), 3)
+    bad = int(np.sum(maps.get("dot_state_unphysical", 0)))
+    if bad:  # once per run, also when the maps come from the cache
+        warnings.warn(
+            f"transport: the order-1 dot state is unphysical (|S| > P1/2 or a probability outside [0, 1]) at "
+            f"{bad} of {grid.n_points} grid points; see the mask dot_state_unphysical in the results",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        result.notes.append(f"dot_state_unphysical: {bad} of {grid.n_points} grid points (order 1, deep blockade).")
     ctx.products["torque_table"] = table
     ctx.products["transport_maps"] = maps
     result.arrays = {"theta_parallel": np.array(THETA_P), "theta_antiparallel": np.array(THETA_AP)} | maps
