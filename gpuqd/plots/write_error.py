@@ -103,7 +103,7 @@ def _map(r, out: Path) -> list[Path]:  # noqa: ANN001
         vmin = max(np.floor(low), np.log10(FLOOR)) if low < 0 else -1.0  # the colours span the rates drawn
         m = mesh(ax, r, z, cmap="viridis", vmin=vmin, vmax=0.0)
         colorbar(fig, m, ax, "log₁₀ write-error rate")
-        diamond(ax, r)
+        diamond(ax, r, color="0.35")  # visible on the yellow (rate 1) background
         rest = np.asarray(r["write_error_points"], dtype=float)[0]
         scaled = np.asarray(r["eps_tilde_over_U"], dtype=float)
         k = int(np.argmax(np.abs(scaled)))
@@ -112,6 +112,7 @@ def _map(r, out: Path) -> list[Path]:  # noqa: ANN001
             ax.plot(rest[0] / u, rest[1] / u, "r*", ms=7, ls="none", label="rest point")
         width = f", pulse {float(r['write_error_map_width']):g} ħ/Γ" if "write_error_map_width" in r else ""
         frame(ax, r, f"exact write-error rate{width}")
+        ax.set_aspect("equal")  # ε̃ and V in the same unit U
         parameter_title(fig, r.config, fmt)
         shared_legend(fig, [ax], dark=True)
     what = (
