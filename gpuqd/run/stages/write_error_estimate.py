@@ -51,9 +51,12 @@ def _fokker_planck(cfg: RunConfig, costs: Costs, write: int | None) -> tuple[str
     else:
         works = [legendre_work(protocol_for(cfg, write), we.widths, we.fp_degree)]
     seconds, exponentials, peak = 0.0, 0, 0
+    nodes_at: dict[int, int] = {}  # quadrature nodes Q per size
     for per_size in works:
         for w in per_size:
-            q = theta_panels(nodes, 2.0 * math.pi / (3.0 * w.size))[0].size
+            if w.size not in nodes_at:
+                nodes_at[w.size] = theta_panels(nodes, 2.0 * math.pi / (3.0 * w.size))[0].size
+            q = nodes_at[w.size]
             seconds += lc.solve(w.size, q, w.generators, len(w.durations))
             exponentials += len(w.durations)
             peak = max(peak, 8 * (LEGENDRE_MATRICES * w.size**2 + 3 * w.size * q))
