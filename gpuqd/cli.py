@@ -140,7 +140,13 @@ def cmd_plot(args) -> int:
     if not rd.results_path.exists() and not rd.results_nc_path.exists():
         return _fail(f"{args.run_dir}: no results.npz and no results.nc (not a finished gpuqd run directory)")
     rep = RichReporter()
-    written, skipped = make_figures(rd.path)
+    width = args.width
+    if width is not None and width not in ("double", "single"):
+        try:
+            width = float(width)
+        except ValueError:
+            pass  # named in the validation message
+    written, skipped = make_figures(rd.path, width=width, style=args.style)
     for s in skipped:
         rep.message(s)
     for p in written:
@@ -241,6 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("plot", help="(re)draw the figures of a finished run directory")
     pl.add_argument("run_dir")
+    pl.add_argument(
+        "--width",
+        metavar="W",
+        help="figure width: double (7.0 in), single (3.4 in) or inches (overrides the run's figures.width)",
+    )
+    pl.add_argument("--style", metavar="S", help="font family: sans | serif (overrides figures.style)")
     pl.set_defaults(func=cmd_plot)
 
     i = sub.add_parser("info", help="version, available backends, GPU")

@@ -12,7 +12,6 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
 from number_text import NUM, matches
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,29 +51,53 @@ def test_kernel_sass_numbers() -> None:
 
 
 def test_cpu_engine_numbers() -> None:
+    """The README's one-core throughput table (cmtj, numpy, the cpu engine's drivers) at N = 10⁴."""
     report = json.loads((RESULTS / "llg.json").read_text())
     rows = report["results"]
 
-    def rates(backend: str, torque: str, threads: int = 1) -> list[float]:
-        return [
-            r["traj_steps_per_cpu_s"]
+    def row(backend: str, torque: str, variant: str | None = None, threads: int = 1) -> dict:
+        found = [
+            r
             for r in rows
-            if r["backend"] == backend and r["torque"] == torque and r["threads"] == threads
+            if r["backend"] == backend
+            and r["torque"] == torque
+            and r.get("threads", 1) == threads
+            and r.get("n_traj") in (1, 10**4)
+            and (variant is None or r.get("variant") == variant)
         ]
+        assert len(found) == 1, (backend, torque, variant, threads)
+        return found[0]
 
-    exp = r"(·10[⁰¹²³⁴⁵⁶⁷⁸⁹]+)"
-    pair = r"([\d.]+)–([\d.]+)"
-    m = _find(
-        rf"trajectory-steps/s per core(?: at N = [^:]*)?: constant torque {pair}{exp} \(NumPy {pair}{exp}\), "
-        rf"384-node table {pair}{exp} \(NumPy {pair}{exp}\); 2 threads {pair}× one"
+    cmtj = _find(r"\| cmtj 1\.15 \([^|]*\) \| " + NUM + r" \|")
+    assert matches(cmtj.group(1), row("cmtj", "constant")["traj_steps_per_cpu_s"]), "cmtj"
+    m = _find(r"\| `numpy` \| " + NUM + r" \| " + NUM + r" \|")
+    assert matches(m.group(1), row("numpy", "constant")["traj_steps_per_cpu_s"]), "numpy constant"
+    assert matches(m.group(2), row("numpy", "table")["traj_steps_per_cpu_s"]), "numpy table"
+    m = _find(r"`GPUQD_CPU_LANES=0`\) \| " + NUM + r" \(([\d.]+)× cmtj\) \| " + NUM + r" \(([\d.]+)× cmtj\) \|")
+    for (rate, ratio), torque in zip((m.groups()[:2], m.groups()[2:]), ("constant", "table"), strict=True):
+        r = row("cpu", torque, "scalar")
+        assert matches(rate, r["traj_steps_per_cpu_s"]) and matches(ratio, r["per_core_vs_cmtj"]), ("scalar", torque)
+    for label, variant in (
+        ("AVX2 \\+ FMA \\(`GPUQD_CPU_ISA=avx2`\\)", "simd avx2+fma"),
+        ("AVX-512 \\(the default on this CPU\\)", "simd avx512"),
+    ):
+        m = _find(
+            label + r" \| " + NUM + r" \(([\d.]+)× cmtj; (\d+) %[^|]*\| " + NUM + r" \(([\d.]+)× cmtj; (\d+) %\) \|"
+        )
+        g = m.groups()
+        for (rate, ratio, peak), torque in zip((g[:3], g[3:]), ("constant", "table"), strict=True):
+            r = row("cpu", torque, variant)
+            assert matches(rate, r["traj_steps_per_cpu_s"]), (variant, torque)
+            assert matches(ratio, r["per_core_vs_cmtj"]), (variant, torque)
+            assert matches(peak, 100 * r["fp64_peak_fraction"]), (variant, torque)
+    m = _find(r"Two threads keep the per-CPU-second rate \(" + NUM + r" and " + NUM + r"\)")
+    assert matches(m.group(1), row("cpu", "constant", threads=2)["traj_steps_per_cpu_s"])
+    assert matches(m.group(2), row("cpu", "table", threads=2)["traj_steps_per_cpu_s"])
+    m = _find(r"counted in the compiled step \((\d+) constant, (\d+) table;")
+    assert (int(m.group(1)), int(m.group(2))) == (
+        report["fp64_ops_per_step"]["constant"],
+        report["fp64_ops_per_step"]["table"],
     )
-    g = m.groups()
-    assert _range_matches(g[0], g[1], rates("cpu", "constant"), g[2]), "cpu constant"
-    assert _range_matches(g[3], g[4], rates("numpy", "constant"), g[5]), "numpy constant"
-    assert _range_matches(g[6], g[7], rates("cpu", "table"), g[8]), "cpu table"
-    assert _range_matches(g[9], g[10], rates("numpy", "table"), g[11]), "numpy table"
-    speedups = [r["speedup_vs_1_thread"] for r in rows if r["backend"] == "cpu" and r["threads"] == 2]
-    assert _range_matches(g[12], g[13], speedups), "2-thread speed-up"
 
 
 def test_transport_numbers() -> None:
@@ -109,22 +132,22 @@ def test_scaling_numbers() -> None:
 
 
 def test_fig2_time_from_the_engine_rate() -> None:
-    """The cost-table line for Fig. 2: its trajectory-steps (from the config) at the 2-thread table rate."""
+    """The cost-table line for Fig. 2: its trajectory-steps (from the config) at the fig2 ensemble's rate
+    per CPU-second on 2 threads, on 2 cores (benchmarks/llg_fig2.py)."""
     import yaml
 
-    rows = json.loads((RESULTS / "llg.json").read_text())["results"]
-    rate = float(
-        np.median(
-            [
-                r["traj_steps_per_s"]
-                for r in rows
-                if r["backend"] == "cpu" and r["torque"] == "table" and r["threads"] == 2
-            ]
-        )
-    )
-    m = _find(r"at the measured " + NUM + r"/s of the table engine on 2 threads, `benchmarks/llg.py`: ≈ ([\d.]+) h")
+    report = json.loads((RESULTS / "llg_fig2.json").read_text())
+    rate = next(r["traj_steps_per_cpu_s"] for r in report["rows"] if r["threads"] == 2)
+    m = _find(r"8\.1·10¹⁰ trajectory-steps / \(2 × " + NUM + r" per CPU-second, the fig2 ensemble's rate, "
+              r"`benchmarks/llg_fig2.py`, [\d-]+\) = ([\d.]+) min")  # fmt: skip
     assert matches(m.group(1), rate)
     cfg = yaml.safe_load((REPO / "configs" / "fig2.yaml").read_text())
     points = cfg["grid"]["eps_tilde"]["num"] * cfg["grid"]["V"]["num"]
     steps = cfg["dynamics"]["t_end"] / cfg["dynamics"]["dt"]
-    assert matches(m.group(2), points * steps / rate / 3600.0)
+    assert matches(m.group(2), points * steps / (2 * rate) / 60.0)
+
+
+def test_full_table_on_every_core() -> None:
+    full = json.loads((RESULTS / "transport_full.json").read_text())["table_201x201_all_cores_s"]
+    m = _find(r"built the whole 201×201 table in ([\d.]+) s of CPU time on 2 threads .*? its wall time, ([\d.]+) s,")
+    assert matches(m.group(1), full["cpu"]) and matches(m.group(2), full["wall"])

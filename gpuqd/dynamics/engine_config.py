@@ -157,7 +157,8 @@ def build_config(*args: Any, **fields: Any) -> EngineConfig:
         raise ValueError(f"switch_threshold must be in [0, 1), got {switch_threshold}")
     average_start = _average_start(spec.average_from, t_end, dt)
     point_index, max_torque = _points_and_torque_bound(spec.magnet, spec.torque, spec.point_index, n_traj)
-    check_time_step(spec.magnet, max_torque, dt)
+    # the noise bound for this ensemble's own draws (a run's validation uses the larger default bound)
+    check_time_step(spec.magnet, max_torque, dt, trajectory_steps=float(n_traj) * max(steps_total, 1))
     sample_every, sample_ids = _samples(spec.sample_every, spec.sample_trajectories, n_traj)
     return EngineConfig(
         magnet=spec.magnet,

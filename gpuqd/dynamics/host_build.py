@@ -9,7 +9,11 @@ and compiler version. Compiling writes to a unique temporary name and renames it
 
 The compiler is ``$CXX`` if set, else the first of ``g++``, ``c++``, ``clang++`` on the PATH. No
 ``-march=native`` (a cache in a shared home must run on every node) and ``-ffp-contract=off`` (no
-fused multiply-adds, so the arithmetic is the NumPy engine's operation for operation).
+fused multiply-adds, so the arithmetic is the NumPy engine's operation for operation). With GCC on
+x86-64 the vectorised driver is compiled for AVX-512, AVX2 + FMA and the baseline in the same library
+(function-specific targets) and ``llg_heun_advance`` picks the best the CPU supports at run time
+(``llg_host_isa``); other compilers and CPUs get the baseline only (still vectorised where the
+compiler can). All give bit-identical results.
 """
 
 from __future__ import annotations
@@ -121,18 +125,24 @@ def _openmp_works(compiler: str) -> bool:
     return True
 
 
-def build_flags(defines: dict[str, int]) -> list[str]:
+# Fallback when the compiler rejects the instruction-set variants of llg_host.cpp: the baseline only.
+SINGLE_ISA_FLAG = "-DLLG_HOST_MULTI_ISA=0"
+
+
+def build_flags(defines: dict[str, int], multi_isa: bool = True) -> list[str]:
     """Compiler flags for one kernel variant (OpenMP only where the compiler supports it)."""
     flags = [*BASE_FLAGS, *variant_flags(defines)]
     if _openmp_works(compiler_name()):
         flags.append(OPENMP_FLAG)
+    if not multi_isa:
+        flags.append(SINGLE_ISA_FLAG)
     return flags
 
 
-def library_path(defines: dict[str, int]) -> Path:
+def library_path(defines: dict[str, int], multi_isa: bool = True) -> Path:
     """Cache path of the library for ``defines`` (source + flags + compiler in the name's hash)."""
     compiler, version = _compiler_version(compiler_name())
-    flags = build_flags(defines)
+    flags = build_flags(defines, multi_isa)
     digest = hashlib.sha256()
     for part in (bundled_source(host=True), " ".join(flags), compiler, version):
         digest.update(part.encode())
@@ -146,15 +156,25 @@ def _load(compiler: str, defines_items: tuple[tuple[str, int], ...]) -> ctypes.C
     defines = dict(defines_items)
     path = library_path(defines)
     if not path.is_file():
-        _compile(bundled_source(host=True), build_flags(defines), path)
+        try:
+            _compile(bundled_source(host=True), build_flags(defines), path)
+        except HostBuildError as first_error:  # e.g. no AVX-512 target support: the baseline build
+            path = library_path(defines, multi_isa=False)
+            if not path.is_file():
+                try:
+                    _compile(bundled_source(host=True), build_flags(defines, multi_isa=False), path)
+                except HostBuildError:
+                    raise first_error from None
     lib = ctypes.CDLL(str(path))
     advance = lib.llg_heun_advance
     argtypes: list[type[ctypes._SimpleCData[Any]] | type[ctypes.Structure]] = [
         layout.params_ctypes() if arg.is_params else ctypes.c_void_p if arg.pointer else _CTYPES[arg.dtype]
         for arg in layout.KERNEL_ARGS
-    ] + [ctypes.c_int]
+    ] + [ctypes.c_int, ctypes.c_int, ctypes.c_int]  # threads, lanes, instruction set
     advance.argtypes = argtypes
-    advance.restype = None
+    advance.restype = ctypes.c_int
+    lib.llg_host_isa.argtypes = [ctypes.c_int]
+    lib.llg_host_isa.restype = ctypes.c_int
     lib.philox_words.argtypes = [
         ctypes.c_void_p,
         ctypes.c_longlong,

@@ -28,8 +28,9 @@ NORM_DRIFT_LIMIT (5 %) in one step. Since F(x) ⊥ x, one Heun step from a unit 
 exactly |n′|² − 1 = ¼ |Δt (F(n_p) − F(n))|², which to leading order is at most ¼ g ρ⁴ (1 + ρ)² with
 ρ the step's rotation angle and g = (S + α)²/(S² + α²). The thermal part of ρ is s |ξ| (s the
 per-step rotation √(σ² Δt)/√(S² + α²), ξ the step's three normals, |ξ|² a χ² variable with 3 degrees
-of freedom), so the guard bounds s such that the probability that any of GUARD_TRAJECTORY_STEPS
-trajectory-steps trips the check stays below GUARD_ABORT_PROBABILITY.
+of freedom), so the guard bounds s such that the probability that any of N trajectory-steps trips
+the check stays below GUARD_ABORT_PROBABILITY: N = GUARD_TRAJECTORY_STEPS when a run is validated,
+N = n_traj × steps for an ensemble built directly (gpuqd.dynamics.engine_config.build_config).
 """
 
 from __future__ import annotations
@@ -66,13 +67,14 @@ def critical_rotation(S: float, alpha: float, limit: float = NORM_DRIFT_LIMIT) -
     return float(optimize.brentq(lambda r: 0.25 * g * r**4 * (1.0 + r) ** 2 - limit, 0.0, 2.0, xtol=1e-12))
 
 
-def max_noise_rotation(S: float, alpha: float) -> float:
+def max_noise_rotation(S: float, alpha: float, trajectory_steps: float = GUARD_TRAJECTORY_STEPS) -> float:
     """Largest per-step thermal rotation scale s = √(σ² Δt)/√(S² + α²) the guard admits (rad): the
-    critical rotation over the √χ²₃ quantile that GUARD_TRAJECTORY_STEPS draws exceed with probability
-    GUARD_ABORT_PROBABILITY."""
+    critical rotation over the √χ²₃ quantile that ``trajectory_steps`` draws (default
+    GUARD_TRAJECTORY_STEPS, the bound of a run's validation; an ensemble built directly passes its own
+    n_traj × steps) exceed with probability GUARD_ABORT_PROBABILITY."""
     from scipy import optimize
 
-    target = GUARD_ABORT_PROBABILITY / GUARD_TRAJECTORY_STEPS
+    target = GUARD_ABORT_PROBABILITY / max(float(trajectory_steps), 1.0)
     y = optimize.brentq(lambda v: math.log(chi2_3_tail(v)) - math.log(target), 1.0, 1000.0, xtol=1e-10)
     return critical_rotation(S, alpha) / math.sqrt(y)
 
@@ -110,11 +112,13 @@ def max_rate_dt(damping_ratio: float, tolerance: float = MAX_RATE_ERROR) -> floa
     return float(optimize.brentq(lambda x: _worst_error(x, damping_ratio) - tolerance, lo, hi, xtol=1e-12))
 
 
-def time_step_limits(magnet: Macrospin, max_torque: float) -> tuple[float, float, float, float]:
+def time_step_limits(
+    magnet: Macrospin, max_torque: float, trajectory_steps: float = GUARD_TRAJECTORY_STEPS
+) -> tuple[float, float, float, float]:
     """(fastest rate r in Γ, dt bound from it, per-step noise rotation per √dt, dt bound from the noise).
 
     r = (KV + |field| + |h_ac| + 4|K_cubic| + max_torque)/S, also ≥ the AC frequency; the bounds are
-    r·dt ≤ max_rate_dt(α/S) and sqrt(σ² dt)/sqrt(S² + α²) ≤ max_noise_rotation(S, α).
+    r·dt ≤ max_rate_dt(α/S) and sqrt(σ² dt)/sqrt(S² + α²) ≤ max_noise_rotation(S, α, trajectory_steps).
     """
     rate = magnet.fastest_rate + max_torque / magnet.S
     if magnet.ac_field is not None:
@@ -122,14 +126,19 @@ def time_step_limits(magnet: Macrospin, max_torque: float) -> tuple[float, float
     dt_rate = max_rate_dt(magnet.alpha / magnet.S) / rate if rate > 0 else math.inf
     noise_per_sqrt_dt = math.sqrt(magnet.noise_variance) / math.hypot(magnet.S, magnet.alpha)
     dt_noise = (
-        (max_noise_rotation(magnet.S, magnet.alpha) / noise_per_sqrt_dt) ** 2 if noise_per_sqrt_dt > 0 else math.inf
+        (max_noise_rotation(magnet.S, magnet.alpha, trajectory_steps) / noise_per_sqrt_dt) ** 2
+        if noise_per_sqrt_dt > 0
+        else math.inf
     )
     return rate, dt_rate, noise_per_sqrt_dt, dt_noise
 
 
-def check_time_step(magnet: Macrospin, max_torque: float, dt: float) -> None:
-    """ValueError (one line) if dt exceeds :func:`time_step_limits`; a warning if rate·dt > WARN_RATE_DT."""
-    rate, dt_rate, noise_per_sqrt_dt, dt_noise = time_step_limits(magnet, max_torque)
+def check_time_step(
+    magnet: Macrospin, max_torque: float, dt: float, trajectory_steps: float = GUARD_TRAJECTORY_STEPS
+) -> None:
+    """ValueError (one line) if dt exceeds :func:`time_step_limits` (the noise bound for
+    ``trajectory_steps`` draws); a warning if rate·dt > WARN_RATE_DT."""
+    rate, dt_rate, noise_per_sqrt_dt, dt_noise = time_step_limits(magnet, max_torque, trajectory_steps)
     if dt > dt_rate:
         decay, _ = heun_rate_errors(rate * dt, magnet.alpha / magnet.S)
         raise ValueError(
@@ -140,7 +149,8 @@ def check_time_step(magnet: Macrospin, max_torque: float, dt: float) -> None:
         raise ValueError(
             f"dt = {dt} too large for the noise: per-step rotation sqrt(σ² dt)/sqrt(S²+α²) = "
             f"{noise_per_sqrt_dt * math.sqrt(dt):.3g}, need dt <= {dt_noise:.4g} (rotation <= "
-            f"{max_noise_rotation(magnet.S, magnet.alpha):.3g}, so that the engine's 5% norm check never trips)"
+            f"{max_noise_rotation(magnet.S, magnet.alpha, trajectory_steps):.3g}, so that the engine's 5% norm "
+            f"check trips with probability <= {GUARD_ABORT_PROBABILITY:g} in {trajectory_steps:.3g} trajectory-steps)"
         )
     if rate * dt > WARN_RATE_DT:
         decay, _ = heun_rate_errors(rate * dt, magnet.alpha / magnet.S)

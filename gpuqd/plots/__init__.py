@@ -13,6 +13,7 @@ from pathlib import Path
 from types import ModuleType
 
 from gpuqd.plots.common import matplotlib_available
+from gpuqd.plots.journal import check_figure_keys
 from gpuqd.run.load import load_run
 from gpuqd.run.stages import output_names
 
@@ -30,14 +31,23 @@ def plot_modules() -> list[ModuleType]:
     return sorted(found.values(), key=lambda m: order.get(m.OUTPUT, len(order)))
 
 
-def make_figures(run_dir: str | Path) -> tuple[list[Path], list[str]]:
-    """Draw the figures requested by the run's ``outputs``; returns (written paths, skip notices)."""
+def make_figures(
+    run_dir: str | Path, width: str | float | None = None, style: str | None = None
+) -> tuple[list[Path], list[str]]:
+    """Draw the figures requested by the run's ``outputs``; returns (written paths, skip notices).
+
+    ``width`` (``"double"``, ``"single"`` or inches) and ``style`` override the run's ``figures.width`` /
+    ``figures.style`` (validated like the configuration keys; ``ConfigError`` names key, value and range).
+    Each figure is written as ``<stem>.png``, ``.pdf`` and the one-line caption ``<stem>.txt``."""
     run_dir = Path(run_dir)
     if not matplotlib_available():
         return [], [
             "figures skipped: matplotlib is not installed (pip install -e '.[plot]'), then `gpuqd plot RUN_DIR`"
         ]
     r = load_run(run_dir)
+    overrides = {k: v for k, v in (("width", width), ("style", style)) if v is not None}
+    if overrides:
+        r.config["figures"] = {**(r.config.get("figures") or {}), **check_figure_keys(overrides)}
     if not r.config.get("transport", {}).get("U", 0) > 0:
         return [], ["figures skipped: they are drawn in units of U and need U > 0"]
     outputs = set(r.config.get("outputs", []))

@@ -1,17 +1,43 @@
 """Shared helpers of the figure modules (matplotlib is optional; imported only when drawing).
 
-Maps are drawn with ε̃/U on x and V/U on y from a :class:`gpuqd.run.store.results.RunResults`.
+Maps are drawn with ε̃/U on x and V/U on y from a :class:`gpuqd.run.load.RunResults`. The journal
+sizing (``figures.width``), the style, :func:`save` with its caption file and metadata are in
+:mod:`gpuqd.plots.journal` and re-exported here: a new figure module needs only this module.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from gpuqd.atomic_io import atomic_open
+from gpuqd.plots.journal import (
+    MIN_FONT_PT,
+    PRINT_DPI,
+    FigureFormat,
+    caption_line,
+    figure_format,
+    fitting_locator,
+    journal_style,
+    matplotlib_available,
+    new_figure,
+    parameter_title,
+    pyplot,
+    run_parameters,
+    save,
+    wrap,
+)
 
 __all__ = [
+    "MIN_FONT_PT",
+    "PRINT_DPI",
+    "FigureFormat",
+    "caption_line",
+    "figure_format",
+    "journal_style",
+    "new_figure",
+    "parameter_title",
+    "run_parameters",
+    "save",
+    "wrap",
     "matplotlib_available",
     "pyplot",
     "edges",
@@ -20,29 +46,18 @@ __all__ = [
     "diamond",
     "zero_line",
     "frame",
-    "save",
-    "print_size",
-    "legend_below",
+    "fitting_locator",
+    "colorbar",
+    "note",
+    "shared_legend",
+    "inset_cut",
+    "curve_style",
+    "label_panels",
+    "inner_y_labels_off",
+    "u_text",
     "cb_interior",
     "sym_limit",
 ]
-
-
-def matplotlib_available() -> bool:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def edges(x: np.ndarray) -> np.ndarray:
@@ -69,7 +84,7 @@ def lines(ax, x, v, style, label=None, jump=0.05):
 
     Segments that span less than :data:`PARTIAL_FRACTION` of the ε̃ range (roots of the same equation
     that exist only over part of it, e.g. the short pieces near ε̃ ≈ ±0.45U) are drawn thinner and get
-    their own legend entry, so that every line drawn is explained.
+    their own legend entry ("partial branch"), so that every line drawn is explained.
     """
     xs_all = np.asarray(x, dtype=float)
     span = float(np.nanmax(xs_all) - np.nanmin(xs_all)) if xs_all.size > 1 else 0.0
@@ -85,9 +100,9 @@ def lines(ax, x, v, style, label=None, jump=0.05):
             kind = "partial" if span > 0 and extent < PARTIAL_FRACTION * span else "full"
             text = None
             if label and not labelled[kind]:
-                text = label if kind == "full" else f"{label}: partial branch (a root over part of the ε̃ range)"
+                text = label if kind == "full" else f"{label} (partial branch)"
                 labelled[kind] = True
-            ax.plot(xs_all[idx], y[idx], style, lw=1.2 if kind == "full" else 0.7, label=text)
+            ax.plot(xs_all[idx], y[idx], style, lw=1.0 if kind == "full" else 0.6, label=text)
 
 
 def zero_line(ax) -> None:
@@ -102,61 +117,114 @@ def diamond(ax, r, color="0.85"):
     ax.plot(e, -v, ls=":", color=color, lw=1.0)
 
 
-def frame(ax, r, title):
+def frame(ax, r, title: str | None = None, nbins: int = 4) -> None:
+    """Limits, labels (ε̃/U, V/U), ticks (x: as many as fit, y: at most ``nbins``) and the title of a map."""
+    from matplotlib.ticker import MaxNLocator
+
     x, y = r["eps_tilde_over_U"], r["V_over_U"]
     ax.set_xlim(edges(x).min(), edges(x).max())
     ax.set_ylim(edges(y).min(), edges(y).max())
+    ax.xaxis.set_major_locator(fitting_locator())
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=nbins, steps=[1, 2, 5, 10]))
     ax.set_xlabel("ε̃ / U")
     ax.set_ylabel("V / U")
-    ax.set_title(title, fontsize=10)
+    if title:
+        ax.set_title(title)
 
 
-#: print size: PNGs at 200 dpi, at most 12 in (2400 px) wide, no text below 8 pt
-PRINT_DPI = 200
-MAX_WIDTH_IN = 12.0
-MIN_FONT_PT = 8.0
+def inner_y_labels_off(axes) -> None:  # noqa: ANN001
+    """Hide the V/U label and tick labels of the maps ``axes`` that are not in the leftmost column of
+    their row (maps of one run share the V axis; saves width in narrow figures)."""
+    lefts: dict[float, float] = {}
+    for ax in axes:
+        box = ax.get_position()
+        row = round(box.y1, 2)
+        lefts[row] = min(lefts.get(row, box.x0), box.x0)
+    for ax in axes:
+        box = ax.get_position()
+        if box.x0 > lefts[round(box.y1, 2)] + 1e-6:
+            ax.set_ylabel("")
+            ax.tick_params(labelleft=False)
 
 
-def print_size(fig) -> None:  # noqa: ANN001
-    """Raise every text to ≥ MIN_FONT_PT and shrink the figure until its saved (tight) width is
-    ≤ MAX_WIDTH_IN; the modules lay their figures out for that width, this is the guarantee."""
-    import warnings
+def colorbar(fig, mappable, ax, label: str, nbins: int = 4, **kw):  # noqa: ANN001, ANN201
+    """A vertical colour bar beside ``ax`` (at most ``nbins`` ticks unless ``ticks`` are given)."""
+    from matplotlib.ticker import MaxNLocator
 
-    from matplotlib.text import Text
-
-    for t in fig.findobj(Text):
-        if t.get_fontsize() < MIN_FONT_PT:
-            t.set_fontsize(MIN_FONT_PT)
-    for _ in range(4):
-        fig.canvas.draw()
-        width = fig.get_tightbbox(fig.canvas.get_renderer()).width + 0.2  # + pad_inches on both sides
-        if width <= MAX_WIDTH_IN:
-            return
-        w, h = fig.get_size_inches()
-        scale = 0.98 * MAX_WIDTH_IN / width
-        fig.set_size_inches(w * scale, h * scale)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fig.tight_layout()
+    bar = fig.colorbar(mappable, ax=ax, label=label, fraction=0.07, pad=0.03, aspect=25, **kw)
+    if (
+        "ticks" not in kw
+        and not hasattr(mappable.norm, "linthresh")
+        and mappable.norm.__class__.__name__
+        not in (
+            "LogNorm",
+            "BoundaryNorm",
+        )
+    ):
+        bar.locator = MaxNLocator(nbins=nbins)
+        bar.update_ticks()
+    if hasattr(mappable.norm, "linthresh"):
+        bar.ax.minorticks_off()  # symmetric-log minor ticks crowd at 0
+    return bar
 
 
-def save(fig, out: Path, stem: str) -> list[Path]:
-    """Lay out ``fig``, write ``out/stem.png`` and ``.pdf`` atomically at print size, close it; the paths."""
-    fig.tight_layout()
-    out.mkdir(parents=True, exist_ok=True)
-    print_size(fig)
-    paths = []
-    for ext in ("png", "pdf"):
-        p = out / f"{stem}.{ext}"
-        with atomic_open(p, suffix=f".{ext}") as tmp:  # unpredictable temporary name, no symlinks followed
-            fig.savefig(tmp, format=ext, dpi=PRINT_DPI, bbox_inches="tight")
-        paths.append(p)
-    pyplot().close(fig)
-    return paths
+def note(ax, text: str) -> None:  # noqa: ANN001
+    """An empty panel that says why it is empty (no axes, the text centred, wrapped to the panel)."""
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.3", wrap=False)
 
 
-def legend_below(ax, ncol=2):
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=ncol, fontsize=MIN_FONT_PT, frameon=False)
+def shared_legend(fig, axes, dark: bool = False, **kw):  # noqa: ANN001, ANN201
+    """One legend below all panels for the labelled artists of ``axes`` (each label once), in as many
+    columns as fit the figure width; ``dark``: a grey box (for white and light lines on the maps)."""
+    handles, labels = [], []
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    if not handles:
+        return None
+    style = {"facecolor": "0.62", "framealpha": 1.0, "edgecolor": "0.62"} if dark else {}
+    renderer = fig.canvas.get_renderer()
+    width = fig.bbox.width
+    for ncol in range(len(handles), 0, -1):
+        leg = fig.legend(handles, labels, loc="outside lower center", ncol=ncol, **style, **kw)
+        if leg.get_window_extent(renderer).width <= 0.98 * width or ncol == 1:
+            return leg
+        leg.remove()
+    return None
+
+
+def inset_cut(ax, x0: float, y_range: tuple[float, float], label: str = "cut of the insets") -> None:  # noqa: ANN001
+    """The cut ε̃ = x0 drawn on a map as a dashed white line ([G] Fig. 3's caption)."""
+    ax.plot([x0, x0], list(y_range), color="w", ls=(0, (4, 2)), lw=1.0, label=label)
+
+
+def label_panels(axes) -> None:  # noqa: ANN001
+    """Prefix the titles of the visible, titled ``axes`` with (a), (b), … in reading order (rows top to
+    bottom, then columns left to right, by their place in the figure)."""
+
+    def place(ax) -> tuple[float, float]:  # noqa: ANN001
+        box = ax.get_position()  # the grid position before the layout: top edge, then left edge
+        return (-round(box.y1, 2), round(box.x0, 2))
+
+    titled = [ax for ax in axes if ax.get_visible() and ax.axison and ax.get_title()]
+    for k, ax in enumerate(sorted(titled, key=place)):
+        ax.set_title(f"({'abcdefghijklmnopqrstuvwxyz'[k % 26]}) {ax.get_title()}")
+
+
+def u_text(x: float) -> str:
+    """A value in units of U for a label: ``0`` (not ``0U``), else e.g. ``−0.3U``."""
+    return "0" if x == 0 else f"{x:.3g}U".replace("-", "−")
+
+
+def curve_style(n_samples: int) -> dict:
+    """Plot keywords of a cut with ``n_samples`` points: markers with a thin line for coarse cuts
+    (< 40 samples: a line alone would suggest structure between the samples), a line otherwise."""
+    if n_samples < 40:
+        return {"marker": "o", "ms": 2.5, "lw": 0.5}
+    return {"lw": 1.0}
 
 
 def cb_interior(r, margin):

@@ -57,7 +57,7 @@ def test_refused_dt_of_the_issue_trips_the_engine_check(monkeypatch):
     assert per_sqrt_dt * math.sqrt(0.1) == pytest.approx(0.1414, rel=1e-3)  # the issue's 0.14 rad
     with pytest.raises(ValueError, match="too large for the noise"):
         _run(0.1, 10, 10)  # the engine's own guard refuses it up front
-    monkeypatch.setattr("gpuqd.dynamics.engine_config.check_time_step", lambda *a: None)  # run it anyway
+    monkeypatch.setattr("gpuqd.dynamics.engine_config.check_time_step", lambda *a, **k: None)  # run it anyway
     with pytest.raises(RuntimeError, match="drift"):
         _run(0.1, 4000, 1000)
 

@@ -145,6 +145,7 @@ def test_atomic_write_refuses_symlink_and_uses_unpredictable_exclusive_names(tmp
 
 
 # ------------------------------------------------------------------------------------ 3. disk full, cache dir
+@pytest.mark.slow
 @pytest.mark.parametrize("after", [1, 4, 9])
 def test_disk_full_is_one_line_and_resumable(work, after):
     proc = gpuqd(*run_args(work, "--set", "name=full"), cwd=work, **{FULL_DISK_HOOK_ENV: str(after)})
@@ -196,6 +197,7 @@ def test_unreachable_or_malformed_scheduler(work, address, needle):
 
 
 # ------------------------------------------------------------------------------------ 5, 7. damaged files
+@pytest.mark.slow
 def test_plausible_but_wrong_cache_entries_are_recomputed(work):
     entries = sorted((work / "runs" / ".cache").rglob("*.npz"))
     assert entries and all(checksum_ok(e) for e in entries)
@@ -212,6 +214,7 @@ def test_plausible_but_wrong_cache_entries_are_recomputed(work):
     assert_same_results(work / "runs" / "again", work / "runs" / "tiny")
 
 
+@pytest.mark.slow
 def test_truncated_partial_table_block_is_recomputed(tmp_path, tiny_config):
     write(tmp_path / "tiny.yaml", tiny_config)
     env = {KILL_HOOK_ENV: "transport:2", "GPUQD_TRANSPORT_BLOCK_POINTS": "3"}
@@ -257,6 +260,7 @@ def test_damaged_unit_file_is_recomputed(tmp_path):
         assert run(store) == [3.0, 13.0]
 
 
+@pytest.mark.slow
 def test_corrupt_checkpoint_is_reported_before_the_estimate(tmp_path, tiny_config):
     cfg = write(tmp_path / "tiny.yaml", tiny_config)
     assert gpuqd(*run_args(tmp_path), cwd=tmp_path, **{KILL_HOOK_ENV: "dynamics:1"}).returncode != 0

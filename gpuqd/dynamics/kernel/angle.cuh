@@ -20,19 +20,27 @@ LLG_CONSTANT_ARRAY double LLG_ATANH_POLY[7] = {0.33333333333332515, 0.2000000000
                                                0.06904031049655894};
 
 // acos(c), c clamped to [−1, 1]: |c| ≤ ½: π/2 − asin c; |c| > ½: 2 asin √((1 − |c|)/2) (mirrored for
-// c < 0). One polynomial evaluation for all three branches (selects, no divergence).
+// c < 0). One polynomial evaluation for all three branches; every candidate is computed and one selected
+// (no branch: no divergence on the GPU, vectorisable across trajectories on the host).
 __device__ __forceinline__ double llg_acos(double c) {
-    double a = fabs(c);
-    a = a > 1.0 ? 1.0 : a;
+    const double a = llg_select(fabs(c) > 1.0, 1.0, fabs(c));
     const bool big = a > 0.5;
-    const double y = big ? 0.5 - 0.5 * a : a * a;
-    const double x = big ? llg_sqrt(y) : a;
+    const double y_big = 0.5 - 0.5 * a, y_small = a * a;
+    const double y = llg_select(big, y_big, y_small);
+#if LLG_DEVICE_TARGET
+    const double x = big ? llg_sqrt(y_big) : a;  // the square root only where needed (warp-uniform mostly)
+#else
+    const double x = llg_select(big, llg_sqrt(y_big), a);  // both computed: vectorisable
+#endif
     double p = LLG_ASIN_POLY[11];
 #pragma unroll
     for (int i = 10; i >= 0; --i) p = llg_fma(p, y, LLG_ASIN_POLY[i]);
     const double r = llg_fma(x * y, p, x);  // asin x
-    if (big) return c > 0.0 ? 2.0 * r : LLG_PI - 2.0 * r;
-    return c > 0.0 ? LLG_HALF_PI - r : LLG_HALF_PI + r;
+    const double r2 = 2.0 * r;
+    const bool positive = c > 0.0;
+    const double acos_big = llg_select(positive, r2, LLG_PI - r2);
+    const double acos_small = llg_select(positive, LLG_HALF_PI - r, LLG_HALF_PI + r);
+    return llg_select(big, acos_big, acos_small);
 }
 
 // ln x for a normal positive x: x = m·2^e with m ∈ (√½, √2], ln m = 2 atanh((m − 1)/(m + 1)).
@@ -49,10 +57,11 @@ __device__ __forceinline__ double llg_log(double x) {
     memcpy(&m, &bits, sizeof m);
 #endif
     double e = (double)((hi >> 20) - 1023);
-    if (m > LLG_SQRT2) {
-        m *= 0.5;
-        e += 1.0;
-    }
+    // m ∈ (√½, √2]: both candidates computed, one selected (no branch)
+    const bool halve = m > LLG_SQRT2;
+    const double m_half = m * 0.5, e_plus = e + 1.0;
+    m = llg_select(halve, m_half, m);
+    e = llg_select(halve, e_plus, e);
     const double f = (m - 1.0) * llg_recip(m + 1.0);
     const double f2 = f * f;
     double p = LLG_ATANH_POLY[6];

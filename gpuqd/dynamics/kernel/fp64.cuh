@@ -72,3 +72,14 @@ __device__ __forceinline__ double llg_sqrt(double y) {
     return sqrt(y);
 #endif
 }
+
+// ⌊x⌋ for |x| < 2³¹ (the table coordinate): one instruction on the GPU; on the host from the truncation,
+// because GCC vectorises floor() only without -ftrapping-math (the value is the same).
+__device__ __forceinline__ double llg_floor(double x) {
+#if LLG_DEVICE_TARGET
+    return floor(x);
+#else
+    const double truncated = (double)(int)x;
+    return llg_select(truncated > x, truncated - 1.0, truncated);
+#endif
+}

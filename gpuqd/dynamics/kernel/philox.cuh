@@ -62,12 +62,12 @@ __device__ __forceinline__ float llg_uniform_f32(unsigned int w) {
 // −2 ln u for a normal positive float u: u = m·2^e, m ∈ (√½, √2], ln m = t + t² P(t), t = m − 1 (exact)
 __device__ __forceinline__ float llg_minus_two_log_f32(float u) {
     const unsigned int bits = llg_float_bits(u);
-    float m = llg_bits_float((bits & 0x007FFFFFu) | 0x3F800000u);
-    float e = (float)((int)(bits >> 23) - 127);
-    if (m > 1.4142135f) {
-        m = __fmul_rn(m, 0.5f);
-        e = __fadd_rn(e, 1.0f);
-    }
+    const float m1 = llg_bits_float((bits & 0x007FFFFFu) | 0x3F800000u);
+    const float e1 = (float)((int)(bits >> 23) - 127);
+    // m ∈ (√½, √2]: both candidates computed, one selected (no branch: vectorises across trajectories)
+    const bool halve = m1 > 1.4142135f;
+    const float m_half = __fmul_rn(m1, 0.5f), e_plus = __fadd_rn(e1, 1.0f);
+    const float m = llg_selectf(halve, m_half, m1), e = llg_selectf(halve, e_plus, e1);
     const float t = __fsub_rn(m, 1.0f);
     float p = -0.07866668f;
     p = llg_fmaf(p, t, 0.12821749f);
@@ -101,8 +101,8 @@ __device__ __forceinline__ void llg_sincos_2pi_f32(unsigned int w, float& sin_x,
     // quadrant q (mod 4): odd q swaps sin and cos; sin < 0 for q = 2, 3, cos < 0 for q = 1, 2
     const bool swap = (q & 1) != 0;
     const unsigned int sin_sign = ((unsigned int)q & 2u) << 30, cos_sign = ((unsigned int)(q + 1) & 2u) << 30;
-    sin_x = llg_bits_float(llg_float_bits(swap ? cos_z : sin_z) ^ sin_sign);
-    cos_x = llg_bits_float(llg_float_bits(swap ? sin_z : cos_z) ^ cos_sign);
+    sin_x = llg_bits_float(llg_float_bits(llg_selectf(swap, cos_z, sin_z)) ^ sin_sign);
+    cos_x = llg_bits_float(llg_float_bits(llg_selectf(swap, sin_z, cos_z)) ^ cos_sign);
 }
 
 // Three standard normals (float32) from one draw (words 0,1 → cos/sin pair, words 2,3 → cos; see

@@ -1,6 +1,6 @@
 // Torque coefficients at cos θ: constant, or interpolated in a TorqueTable with the 4-point Lagrange
 // stencil and the angle map s(θ) of gpuqd/transport/torque_table.py (docs/physics.md §6.4).
-// Table layout (gpuqd.dynamics.layout.TABLE_COLUMNS): row of point p = table + p·n_theta·LLG_TABLE_WIDTH,
+// Table layout (gpuqd.dynamics.layout.TABLE_COLUMNS): row of point p at offset p·n_theta·LLG_TABLE_WIDTH,
 // node i of that row at + i·LLG_TABLE_WIDTH; columns (FL, DL) first, then (FL_S, DL_S) when the source
 // is free, then I_C; every column pair is one 16-byte double2 load.
 #pragma once
@@ -23,9 +23,13 @@ __device__ __forceinline__ double llg_stencil(double cos_theta, int n_theta, con
     const double s = llg_table_coordinate(theta, p.theta_min, p.theta_min_plus_pi, p.inv_theta_mid,
                                           p.inv_map_scale);
     const double x = s * p.table_nodes - 0.5;
-    int i = (int)floor(x) - 1;
-    i = i < 0 ? 0 : (i > n_theta - 4 ? n_theta - 4 : i);
-    const double t = x - (double)i;
+    // the clip in floating point (integers, exact) with selects, no branch; NaN gives node 0 as before
+    const double last = (double)(n_theta - 4);
+    double first_node = llg_floor(x) - 1.0;
+    first_node = llg_select(!(first_node >= 0.0), 0.0, first_node);
+    first_node = llg_select(first_node > last, last, first_node);
+    const int i = (int)first_node;
+    const double t = x - first_node;
     const double a = t - 1.0, b = t - 2.0, c = t - 3.0;
     const double ab = a * b, tc = t * c;
     w[0] = -(ab * c) * LLG_ONE_SIXTH;
@@ -36,32 +40,46 @@ __device__ __forceinline__ double llg_stencil(double cos_theta, int n_theta, con
     return theta;
 }
 
+// Columns c, c + 1 of the table at ``offset`` (c even): one 16-byte load on the GPU; two loads on the host,
+// each a gather from the table base when vectorised across trajectories.
+__device__ __forceinline__ double2 llg_table_pair(const double* __restrict__ table, long long offset) {
+#if LLG_DEVICE_TARGET
+    return __ldg(reinterpret_cast<const double2*>(table + offset));
+#else
+    double2 v;
+    v.x = table[offset];
+    v.y = table[offset + 1];
+    return v;
+#endif
+}
+
 // Stage coefficients at cos θ. With ``first`` also θ (returned) and, while averaging, I_C.
-__device__ __forceinline__ double torque_coefficients(double cos_theta, const double* __restrict__ row, int n_theta,
+__device__ __forceinline__ double torque_coefficients(double cos_theta, const double* __restrict__ table,
+                                                      long long row_offset, int n_theta,
                                                       const LlgParams& p, bool first,
                                                       bool averaging, LlgTorque& q, double& ic) {
 #if LLG_USE_TABLE
     int i0;
     double w[4];
     const double theta = llg_stencil(cos_theta, n_theta, p, i0, w);
-    const double2* node = reinterpret_cast<const double2*>(row + (long long)i0 * LLG_TABLE_WIDTH);
-    const int pairs = LLG_TABLE_WIDTH / 2;
-    double2 v = __ldg(node);
+    // (the table base plus an offset, not a per-trajectory pointer: the host vectorises this as gathers)
+    const long long node_offset = row_offset + (long long)i0 * LLG_TABLE_WIDTH;
+    double2 v = llg_table_pair(table, node_offset);
     q.fl = w[0] * v.x;
     q.dl = w[0] * v.y;
 #pragma unroll
     for (int k = 1; k < 4; ++k) {
-        v = __ldg(node + k * pairs);
+        v = llg_table_pair(table, node_offset + k * LLG_TABLE_WIDTH);
         q.fl += w[k] * v.x;
         q.dl += w[k] * v.y;
     }
 #if LLG_BOTH_FREE
-    v = __ldg(node + LLG_TABLE_COL_SOURCE_FIELD_LIKE / 2);
+    v = llg_table_pair(table, node_offset + LLG_TABLE_COL_SOURCE_FIELD_LIKE);
     q.fl_s = w[0] * v.x;
     q.dl_s = w[0] * v.y;
 #pragma unroll
     for (int k = 1; k < 4; ++k) {
-        v = __ldg(node + k * pairs + LLG_TABLE_COL_SOURCE_FIELD_LIKE / 2);
+        v = llg_table_pair(table, node_offset + k * LLG_TABLE_WIDTH + LLG_TABLE_COL_SOURCE_FIELD_LIKE);
         q.fl_s += w[k] * v.x;
         q.dl_s += w[k] * v.y;
     }
@@ -70,14 +88,15 @@ __device__ __forceinline__ double torque_coefficients(double cos_theta, const do
     q.dl_s = 0.0;
 #endif
     if (first && averaging) {
-        const double* c = row + (long long)i0 * LLG_TABLE_WIDTH + LLG_TABLE_COL_CHARGE_CURRENT;
-        ic = w[0] * __ldg(c);
+        const long long c = node_offset + LLG_TABLE_COL_CHARGE_CURRENT;
+        ic = w[0] * __ldg(table + c);
 #pragma unroll
-        for (int k = 1; k < 4; ++k) ic += w[k] * __ldg(c + k * LLG_TABLE_WIDTH);
+        for (int k = 1; k < 4; ++k) ic += w[k] * __ldg(table + (c + k * LLG_TABLE_WIDTH));
     }
     return theta;
 #else
-    (void)row;
+    (void)table;
+    (void)row_offset;
     (void)n_theta;
     q.fl = p.const_fl;
     q.dl = p.const_dl;

@@ -38,6 +38,35 @@ static inline float __fsqrt_rn(float a) { return sqrtf(a); }
 #define __noinline__ __attribute__((noinline))
 #endif
 
+// c ? a : b with both a and b already evaluated: a select, never a branch. On the host a bitwise blend,
+// so that the compiler cannot move the computation of a or b under a branch (which would stop the
+// vectorisation across trajectories, kernel/advance.cuh); the value is exactly a or b either way.
+#if LLG_DEVICE_TARGET
+__device__ __forceinline__ double llg_select(bool c, double a, double b) { return c ? a : b; }
+__device__ __forceinline__ float llg_selectf(bool c, float a, float b) { return c ? a : b; }
+#else
+static inline __attribute__((always_inline)) double llg_select(bool c, double a, double b) {
+    unsigned long long ua, ub;
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    const unsigned long long mask = 0ull - (unsigned long long)c;
+    const unsigned long long r = (ua & mask) | (ub & ~mask);
+    double out;
+    memcpy(&out, &r, sizeof out);
+    return out;
+}
+static inline __attribute__((always_inline)) float llg_selectf(bool c, float a, float b) {
+    unsigned int ua, ub;
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    const unsigned int mask = 0u - (unsigned int)c;
+    const unsigned int r = (ua & mask) | (ub & ~mask);
+    float out;
+    memcpy(&out, &r, sizeof out);
+    return out;
+}
+#endif
+
 // the parameter block is passed by value and read in place (CUDA ≥ 11.7 on compute capability ≥ 7.0;
 // older GPUs and the host copy it)
 #if LLG_DEVICE_TARGET && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 700

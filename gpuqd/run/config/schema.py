@@ -65,9 +65,17 @@ class Num:
 
 @dataclass
 class Choice:
+    """One of ``choices`` (strings), or, where ``number`` is given, a number in its range."""
+
     choices: tuple
     default: Any = REQUIRED
     doc: str = ""
+    number: Num | None = None
+
+    def allowed(self, name: str) -> str:
+        """The allowed values in words, e.g. ``double | single | a number 2 <= width <= 12``."""
+        number = f" | a number {self.number.range_text(name)}" if self.number is not None else ""
+        return " | ".join(self.choices) + number
 
 
 @dataclass
@@ -301,6 +309,14 @@ CORE_SCHEMA = Section(
                 "readout_inset_eps_tilde": Num(
                     default=-0.3, lo=-1e6, hi=1e6, unit="U", doc="ε̃ of the Fig. 3 insets I_FL, I_DL vs V (nearest row)"
                 ),
+                "width": Choice(
+                    ("double", "single"),
+                    default="double",
+                    number=Num(lo=2.0, hi=12.0, unit="in"),
+                    doc="figure width: double (7.0 in, a double-column journal figure), single (3.4 in; "
+                    "figures with many panels draw a reduced set and say so in their caption), or inches",
+                ),
+                "style": Choice(("sans", "serif"), default="sans", doc="font family of the figures"),
                 "current_clip_decades": Num(
                     default=0.5,
                     lo=0,
@@ -370,7 +386,7 @@ def schema_reference(spec: Section, prefix: str = "") -> list[tuple[str, str, st
         if isinstance(sub, Num):
             allowed = sub.range_text(key) + (" or null" if sub.nullable else "")
         elif isinstance(sub, Choice):
-            allowed = " | ".join(sub.choices)
+            allowed = sub.allowed(key)
         elif isinstance(sub, OutputList):
             allowed = "subset of " + ", ".join(sub.choices)
         elif isinstance(sub, Vec3):

@@ -273,6 +273,8 @@ class FiguresConfig:
     torque_inset_eps_tilde: float
     torque_inset_V: float
     readout_inset_eps_tilde: float
+    width: str | float
+    style: str
     current_clip_decades: float
 
 

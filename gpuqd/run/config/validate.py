@@ -165,12 +165,12 @@ def _check(spec: Any, value: Any, path: str, ctx: _Ctx, present: bool) -> Any:
     if isinstance(spec, Num):
         return _check_num(spec, value, path, ctx)
     if isinstance(spec, Choice):
+        if spec.number is not None and _is_number(value):
+            return _check_num(spec.number, value, path, ctx)
         if not isinstance(value, str) or value not in spec.choices:
-            hint = ""
-            if isinstance(value, str):
-                close = difflib.get_close_matches(value, spec.choices, n=1, cutoff=0.5)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
-            ctx.fail(path, f"invalid value {short_repr(value)}; allowed: {' | '.join(spec.choices)}{hint}")
+            close = difflib.get_close_matches(value, spec.choices, n=1, cutoff=0.5) if isinstance(value, str) else []
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            ctx.fail(path, f"invalid value {short_repr(value)}; allowed: {spec.allowed(path.rsplit('.', 1)[-1])}{hint}")
         return value
     if isinstance(spec, Str):
         if value is None and spec.nullable:
@@ -374,6 +374,12 @@ def validate_config(
     warnings = _physics_checks(data, ctx, check_output)
     stages = registry.stages_for(data["outputs"])
     return RunConfig.from_data(data, registry.section_classes(), tuple(s.name for s in stages), source, tuple(warnings))
+
+
+def check_section_keys(section: str, values: Mapping[str, Any], source: str = "<command line>") -> dict:
+    """Keys of one section validated as in a configuration file (``ConfigError``: key, value, allowed range)."""
+    f = full_schema().fields[section].fields
+    return {k: v for k, v in _check(Section(f), values, section, _Ctx(source, set()), True).items() if k in values}
 
 
 def load_config(

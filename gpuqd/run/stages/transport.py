@@ -4,7 +4,8 @@ One O(Γ)+O(Γ²) solve per grid point and block of ε̃ rows at the torque-tabl
 stage needs the table) and at θ = 0.01π, 0.99π (readout and torque maps), plus the linear
 conductance at V = 0, the Fig. 4 inset I(θ) and the resonance / partner lines (docs/physics.md §5).
 Everything is built by :meth:`gpuqd.transport.TorqueTable.build` (the table nodes plus θ = 0.01π, 0.99π
-for the maps; each (ε̃, V) kernel once), its blocks computed through the run's executor. Results are
+for the maps; each (ε̃, V) kernel once), its blocks computed through the run's executor (a local run:
+on threads over every usable core, :func:`transport_workers`; the same numbers as on one). Results are
 cached in ``<runs_dir>/.cache/`` (:class:`gpuqd.run.store.cache.TransportCache`); the blocks of a computation in
 progress survive interruptions.
 
@@ -18,6 +19,7 @@ import math
 import os
 import time
 import warnings
+from collections.abc import Callable, Iterable, Iterator
 from types import MappingProxyType
 from typing import Any
 
@@ -34,8 +36,9 @@ from gpuqd.run.stages.base import Stage, StageContext, StageResult
 from gpuqd.run.store.cache import TransportCache
 from gpuqd.run.store.file_errors import RunFileError
 from gpuqd.transport import TorqueTable
+from gpuqd.transport.torque_table import threaded_map, usable_cores
 
-__all__ = ["STAGE", "THETA_P", "THETA_AP", "TRANSPORT_BLOCK_POINTS", "VARIABLES"]
+__all__ = ["STAGE", "THETA_P", "THETA_AP", "TRANSPORT_BLOCK_POINTS", "VARIABLES", "transport_workers"]
 
 THETA_P = 0.01 * math.pi  # "θ ≈ 0" of [G] Figs. 3, 4
 THETA_AP = 0.99 * math.pi  # "θ ≈ π"
@@ -159,11 +162,27 @@ def _load_table(cache: TransportCache, key: str, n_points: int, n_theta: int) ->
     return table if table.n_points == n_points and table.n_theta == n_theta else None
 
 
+def transport_workers() -> int:
+    """Threads for the table blocks of a local run: ``GPUQD_TRANSPORT_WORKERS`` (≥ 1) or the usable cores."""
+    raw = os.environ.get("GPUQD_TRANSPORT_WORKERS", "").strip()
+    if not raw:
+        return usable_cores()
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"GPUQD_TRANSPORT_WORKERS={raw!r}: allowed integers >= 1")
+    return int(raw)
+
+
 def _build(ctx: StageContext, sv: Any, n_theta: int, table_key: str, job_key: str) -> TorqueTable:
     """:meth:`TorqueTable.build` on the run's grid (its nodes plus θ = 0.01π, 0.99π for the maps), block
     by block through the run's executor; blocks kept in the cache until the stage is done."""
     grid = ctx.cfg.grid
     block_points = int(os.environ.get("GPUQD_TRANSPORT_BLOCK_POINTS", TRANSPORT_BLOCK_POINTS))
+    map_blocks: Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]] = ctx.executor.map
+    workers = transport_workers()
+    if getattr(ctx.executor, "name", "") == "local" and workers > 1:
+        # every core of this machine: the blocks on threads (the blocking itself never depends on the
+        # number of threads: BLAS-batched sums are reproducible for the same blocks only)
+        map_blocks = threaded_map(workers)
     ctx.reporter.start("transport", grid.n_points, "points", work_per_unit=float(n_theta + 2))
     table = TorqueTable.build(
         sv,
@@ -175,7 +194,7 @@ def _build(ctx: StageContext, sv: Any, n_theta: int, table_key: str, job_key: st
         block_points=block_points,
         cache_dir=ctx.cache.blocks(job_key).root,
         cache_key=table_key,
-        map_blocks=ctx.executor.map,
+        map_blocks=map_blocks,
         progress=lambda done, total: ctx.reporter.update(done),
         on_block_saved=lambda n: kill_hook("transport", n),
     )

@@ -68,7 +68,10 @@ def launch(name: str, options: tuple, grid: tuple, block: tuple, args: tuple) ->
     count = {"llg_heun_advance": -1, "philox_words": 5, "llg_angle_functions": 3, "llg_normal_parts": 3}[name]
     _require_cover(name, grid, block, values[count])
     if name == "llg_heun_advance":
-        lib.llg_heun_advance(*values, host_build.default_threads())
+        from gpuqd.dynamics.engines.cpu_engine import default_isa, default_lanes
+
+        # threads, lanes, instruction set: the cpu engine's defaults (results do not depend on them)
+        lib.llg_heun_advance(*values, host_build.default_threads(), default_lanes(), default_isa())
     elif name == "llg_angle_functions":
         lib.llg_angle_functions(*values)
     else:
