@@ -9,7 +9,7 @@ read V = 0.05U; S = 1, KV = 0.01, α = 0.1, σ² = 1e-4), settle 10/Γ, dt = 0.0
 its own seed (``repeats`` replicas of ``particles`` particles); per run it records the estimate, the stated
 standard error, z = (estimate − exact)/SE and the cost ratio trajectory-steps / brute-force trajectory-steps
 for the same relative standard error ((1 − p)/(p ε²) trajectories of the protocol's length). Prints a table
-and writes benchmarks/results/wer_rare_event.json (with machine, cores and load).
+and writes benchmarks/results/wer_rare_event_<particles>x<repeats>.json (with machine, cores and load).
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def main() -> None:
         "load": os.getloadavg(),
         "args": vars(args),
     }
-    out = HERE / "results" / "wer_rare_event.json"
+    out = HERE / "results" / f"wer_rare_event_{args.particles}x{args.repeats}.json"
     out.write_text(json.dumps({"meta": meta, "summary": summary, "rows": rows}, indent=1))
     print(f"wrote {out}")
 

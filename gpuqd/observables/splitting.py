@@ -67,7 +67,7 @@ def splitting_write_error(
     seed: int,
     n_particles: int = 1000,
     n_stages: int = 40,
-    repeats: int = 10,
+    repeats: int = 20,
     backend: str = "auto",
     trajectory_offset: int = 0,
     threads: int | None = None,

@@ -117,12 +117,14 @@ def test_simulated_write_errors_agree_with_the_exact_answer(paper_pulse_table):
 @pytest.mark.slow
 def test_rare_event_estimate_agrees_with_the_exact_answer_at_one_in_a_million(paper_pulse_table):
     """Committor-weighted splitting (docs/physics.md §16.3) at width 58.5/Γ, where the exact axial WER is
-    1.03e-6; cpu engine, dt = 0.05, 10 replicas of 400 particles, 40 stages.
+    1.03e-6; cpu engine, dt = 0.05, 20 replicas of 200 particles, 40 stages.
 
-    Tolerance: t_{0.995, 9} = 3.25 standard errors of the replica mean, a 1 % false-positive rate if the
-    replica estimates were normal; benchmarks/wer_rare_event.py measures the coverage of this interval over
-    independent seeds (docs/physics.md §16.3). The cost must stay under 1 % of brute force for the same
-    relative error (a count of trajectory-steps, not a timing).
+    Tolerance: 4 stated standard errors (of the replica mean). The replica estimates are right-skewed, so
+    the t-interval (t_{0.995, 19} = 2.86 SE) covers less than its nominal 99 %: over 100 seeds
+    (benchmarks/wer_rare_event.py --particles 200 --repeats 20) |z| < 2.86 in 97 %, |z| < 4 in 100 %, so
+    the false-positive rate of this test for an arbitrary seed is below 3 % (95 % upper bound from 0/100);
+    the seed is fixed. The cost must stay under 1 % of brute force for the same relative error (a count of
+    trajectory-steps, not a timing).
     """
     from gpuqd.observables.splitting import splitting_write_error
 
@@ -133,8 +135,8 @@ def test_rare_event_estimate_agrees_with_the_exact_answer_at_one_in_a_million(pa
     p = exact["write_error_rate"][0]
     assert 0.5e-6 < p < 2e-6
     est = splitting_write_error(
-        magnet, paper_pulse_table, protocol, 58.5, 0.05, seed=5, n_particles=400, n_stages=40, repeats=10, backend="cpu"
+        magnet, paper_pulse_table, protocol, 58.5, 0.05, seed=5, n_particles=200, n_stages=40, repeats=20, backend="cpu"
     )
-    assert abs(est["estimate"] - p) < 3.25 * est["standard_error"], (est["estimate"], est["standard_error"], p)
+    assert abs(est["estimate"] - p) < 4.0 * est["standard_error"], (est["estimate"], est["standard_error"], p)
     assert est["standard_error"] < 0.5 * est["estimate"]
     assert est["trajectory_steps"] < 0.01 * est["brute_force_steps"]

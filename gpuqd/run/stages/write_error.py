@@ -55,7 +55,7 @@ SECTION = Section(
         "map_width": Num(default=None, nullable=True, lo=0, hi=1e9, unit="1/Γ", doc="width of the WER map"),
         "splitting_particles": Num("int", default=0, lo=0, hi=10**8, doc="splitting particles (0: off)"),
         "splitting_stages": Num("int", default=40, lo=1, hi=10**5, doc="resampling stages in the write"),
-        "splitting_repeats": Num("int", default=10, lo=2, hi=10**5, doc="independent splitting replicas"),
+        "splitting_repeats": Num("int", default=20, lo=2, hi=10**5, doc="independent splitting replicas"),
     },
     optional=True,
 )
