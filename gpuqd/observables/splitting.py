@@ -6,7 +6,7 @@ rates of 1e-6 … 1e-9 are out of reach by brute force (~1e8 … 1e11 trajectori
 protocol in lockstep; the write segment is cut at the stage times 0 = t_0 < t_1 < … < t_M = w, and at each
 t_m the particles are resampled (systematic resampling) with weights
 
-    G_m = q_m(u(t_m)) / q_{m−1}(u(t_{m−1})),     G_0 = q_0(u(0)),
+    G_m = q_m(u(t_m)) / q_{m−1}(u(t_{m−1})),     q_{−1} := q_start (see below),
 
 where q_m(u) = q(t_m, u) is the failure committor of the protocol's axial part
 (:class:`gpuqd.observables.committor.FailureCommittor`): the probability that the write still fails given
@@ -19,9 +19,10 @@ over the particles), the estimator
 is unbiased for the write-error rate for any N and any positive importance function (Feynman–Kac particle
 approximation: Del Moral, *Feynman–Kac Formulae*, Springer 2004; Del Moral and Garnier,
 Ann. Appl. Probab. 15, 2496 (2005)); when q is the exact committor of the simulated dynamics the weights
-are those of Doob's h-transform and the variance vanishes as the stages get dense. For axial models the
-committor is exact up to the time step; for non-axial ones it is that of the axial part, which stays a
-valid (positive) importance function, so the estimate stays unbiased and only its variance grows.
+are those of Doob's h-transform and the variance is small. For axial models q is the committor of a
+400-cell approximation of the axial equation (first order in the tails: variance, not bias); for
+non-axial ones it is that of the axial part, which stays a valid (positive) importance function, so the
+estimate stays unbiased and only its variance grows.
 The initial directions are drawn from the initial density tilted by the committor at the start of the
 protocol, p0 q_start / E_p0[q_start] (E_p0[q_start] by quadrature: the first factor of Z), so that the
 first resampling does not have to find the few starting points that resist the write. The particles keep
