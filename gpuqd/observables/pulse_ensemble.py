@@ -66,10 +66,25 @@ def sample_initial_directions(
     trajectory_ids: np.ndarray,
 ) -> np.ndarray:
     """(n, 3) unit vectors from the protocol's initial density (see the module docstring)."""
+    return sample_tilted_initial_directions(magnet, torque, protocol, seed, trajectory_ids, None)[0]
+
+
+def sample_tilted_initial_directions(
+    magnet: Macrospin,
+    torque: ConstantTorque | TorqueTable,
+    protocol: PulseProtocol,
+    seed: int,
+    trajectory_ids: np.ndarray,
+    tilt: Callable[[np.ndarray], np.ndarray] | None,
+) -> tuple[np.ndarray, float]:
+    """(n, 3) unit vectors from the initial density p0 times ``tilt``(u) (> 0; None: 1), normalised, and
+    the mean of the tilt under p0 (same quadrature as the sampling; 1 without a tilt)."""
     edges = np.linspace(0.0, math.pi, 2**12 + 1)
     theta, w_theta = theta_panels(edges, 1.0)  # PANEL_NODES Gauss–Legendre nodes per panel
     density = initial_density(magnet, torque, protocol, theta)
-    panel_mass = (w_theta * np.sin(theta) * density).reshape(-1, PANEL_NODES).sum(1)
+    mass = w_theta * np.sin(theta) * density
+    tilted = mass if tilt is None else mass * tilt(np.cos(theta))
+    panel_mass = tilted.reshape(-1, PANEL_NODES).sum(1)
     cdf = np.concatenate([[0.0], np.cumsum(panel_mass)])
     cdf /= cdf[-1]
     # inverse transform: exact CDF at the panel edges, linear inside a panel (width π/2¹²)
@@ -79,7 +94,8 @@ def sample_initial_directions(
     polar = edges[panel] + np.clip(fraction, 0.0, 1.0) * (edges[panel + 1] - edges[panel])
     azimuth = 2.0 * math.pi * uniforms(seed, trajectory_ids, 1)
     s = np.sin(polar)
-    return np.stack([s * np.cos(azimuth), s * np.sin(azimuth), np.cos(polar)], axis=1)
+    directions = np.stack([s * np.cos(azimuth), s * np.sin(azimuth), np.cos(polar)], axis=1)
+    return directions, float(tilted.sum() / mass.sum())
 
 
 def steps_of(name: str, duration: float, dt: float) -> int:

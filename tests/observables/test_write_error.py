@@ -115,21 +115,44 @@ def test_simulated_write_errors_agree_with_the_exact_answer(paper_pulse_table):
 
 
 @pytest.mark.slow
-def test_splitting_estimate_agrees_with_the_exact_answer_at_a_moderate_rate(paper_pulse_table):
-    """Splitting in time (docs/physics.md §16.3) at width 45/Γ (exact WER 3.5e-3), 10 replicas of 500 particles.
+def test_rare_event_estimate_agrees_with_the_exact_answer_at_one_in_a_million(paper_pulse_table):
+    """Committor-weighted splitting (docs/physics.md §16.3) at width 58.5/Γ, where the exact axial WER is
+    1.03e-6; cpu engine, dt = 0.05, 20 replicas of 200 particles, 40 stages.
 
-    Tolerance: t-quantile t_{0.995, 9} = 3.25 standard errors of the replica mean (≈ 1 % false-positive rate if
-    the replica estimates were normal; their spread here is a factor ≈ 3). This checks the estimator's
-    unbiasedness where it is well behaved; at 1e-6 its replica estimates are heavy-tailed (§16.3) and no
-    test claims agreement there.
+    Tolerance: 4 stated standard errors (of the replica mean). The replica estimates are right-skewed, so
+    the t-interval (t_{0.995, 19} = 2.86 SE) covers less than its nominal 99 %: over 100 seeds
+    (benchmarks/wer_rare_event.py --particles 200 --repeats 20) |z| < 2.86 in 97 %, |z| < 4 in 100 %, so
+    the false-positive rate of this test for an arbitrary seed is below 3 % (95 % upper bound from 0/100);
+    the seed is fixed. The cost must stay under 1 % of brute force for the same relative error (a count of
+    trajectory-steps, not a timing).
     """
     from gpuqd.observables.splitting import splitting_write_error
 
     magnet = Macrospin(S=1.0, KV=0.01, alpha=0.1, sigma2=1e-4)
     protocol = PulseProtocol(rest=0, write=1, settle=10.0, read=2)
-    exact = write_error_rate_fp(magnet, paper_pulse_table, protocol, [45.0], degree=192)["write_error_rate"][0]
+    exact = write_error_rate_fp(magnet, paper_pulse_table, protocol, [58.5], degree=192)
+    assert exact["error_estimate"][0] < 1e-12
+    p = exact["write_error_rate"][0]
+    assert 0.5e-6 < p < 2e-6
     est = splitting_write_error(
-        magnet, paper_pulse_table, protocol, 45.0, 0.05, seed=3, n_particles=500, n_stages=10, tilt=10.0, repeats=10
+        magnet, paper_pulse_table, protocol, 58.5, 0.05, seed=5, n_particles=200, n_stages=40, repeats=20, backend="cpu"
     )
-    assert abs(est["estimate"] - exact) < 3.25 * est["standard_error"], (est["estimate"], est["standard_error"], exact)
-    assert est["trajectory_steps"] < est["brute_force_steps"]
+    assert abs(est["estimate"] - p) < 4.0 * est["standard_error"], (est["estimate"], est["standard_error"], p)
+    assert est["standard_error"] < 0.5 * est["estimate"]
+    assert est["trajectory_steps"] < 0.01 * est["brute_force_steps"]
+
+
+def test_rare_event_estimate_is_reproducible_and_backend_independent(paper_pulse_table):
+    """Same seed ⇒ the same estimate, on the numpy and the cpu engine (one kernel source, counter-based
+    noise per trajectory slot), and a different seed gives a different one."""
+    from gpuqd.observables.splitting import splitting_write_error
+
+    magnet = Macrospin(S=1.0, KV=0.01, alpha=0.1, sigma2=1e-4)
+    protocol = PulseProtocol(rest=0, write=1, settle=2.0, read=2)
+    kwargs = dict(n_particles=20, n_stages=4, repeats=2, n_cells=64)
+    a = splitting_write_error(magnet, paper_pulse_table, protocol, 20.0, 0.05, 7, backend="numpy", **kwargs)
+    b = splitting_write_error(magnet, paper_pulse_table, protocol, 20.0, 0.05, 7, backend="cpu", **kwargs)
+    c = splitting_write_error(magnet, paper_pulse_table, protocol, 20.0, 0.05, 8, backend="cpu", **kwargs)
+    assert a["estimate"] > 0.0
+    np.testing.assert_allclose(a["estimates"], b["estimates"], rtol=1e-9)
+    assert c["estimate"] != b["estimate"]

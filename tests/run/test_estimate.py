@@ -365,7 +365,9 @@ def test_write_error_estimate_counts_trajectory_steps():
     # dt = 0.02: 200 steps for the longest width + 2 widths × 100 settle steps per trajectory
     assert est.name == "write_error" and "300 trajectories × 400 steps = 1.2e+05 trajectory-steps" in est.work
     assert "2 widths: 6 exponentials of size 32 and 48" in est.work and not est.bound
-    split = estimate_run(_cfg(["write_error"], write_error=we | {"splitting_particles": 10}), "numpy", _static())
+    split = estimate_run(
+        _cfg(["write_error"], write_error=we | {"splitting_particles": 10, "splitting_repeats": 10}), "numpy", _static()
+    )
     assert split.stages[-2].bound and "splitting ≤ 100 particles" in split.stages[-2].work
 
 

@@ -7,12 +7,12 @@ hemisphere. All points are grid points (the nearest to the requested values) of 
 
 Per pulse width: ``write_error_rate_fp``, the exact axial Fokker–Planck answer (Legendre–Galerkin,
 exp(Mt) per segment; axial models only, else NaN), the simulated ``write_error_rate`` of
-``trajectories`` trajectories with the exact Clopper–Pearson interval, optionally the splitting
-estimate (any model), and the readout current before/after. With ``write_eps_tilde`` and ``write_V`` null,
-every grid point is a write point and ``write_error_rate_fp_map`` holds the Fokker–Planck map at
-``map_width``. The ensemble is run in chunks of ``chunk_trajectories`` (trajectory ids are global,
-so the result does not depend on the chunking), each chunk's counts checkpointed to
-``checkpoint/write_error.npz``. Units: times in 1/Γ, currents in Γ (e = 1).
+``trajectories`` trajectories with the exact Clopper–Pearson interval, optionally the
+committor-weighted splitting estimate (any model; docs/physics.md §16.3), and the readout current
+before/after. With ``write_eps_tilde`` and ``write_V`` null, every grid point is a write point and
+``write_error_rate_fp_map`` holds the Fokker–Planck map at ``map_width``. The ensemble is run in chunks of
+``chunk_trajectories`` (trajectory ids are global, so the result does not depend on the chunking), each
+chunk's counts checkpointed to ``checkpoint/write_error.npz``. Units: times in 1/Γ, currents in Γ (e = 1).
 """
 
 from __future__ import annotations
@@ -56,9 +56,8 @@ SECTION = Section(
         "fp_degree": Num("int", default=192, lo=16, hi=2048, doc="Legendre polynomials of the exact answer"),
         "map_width": Num(default=None, nullable=True, lo=0, hi=1e9, unit="1/Γ", doc="width of the WER map"),
         "splitting_particles": Num("int", default=0, lo=0, hi=10**8, doc="splitting particles (0: off)"),
-        "splitting_stages": Num("int", default=20, lo=1, hi=10**5, doc="resampling stages in the write"),
-        "splitting_tilt": Num(default=40.0, lo=0, hi=1e4, doc="λ of the splitting weights exp(λ s Δn_z)"),
-        "splitting_repeats": Num("int", default=10, lo=2, hi=10**5, doc="independent splitting replicas"),
+        "splitting_stages": Num("int", default=40, lo=1, hi=10**5, doc="resampling stages in the write"),
+        "splitting_repeats": Num("int", default=20, lo=2, hi=10**5, doc="independent splitting replicas"),
     },
     optional=True,
 )
@@ -86,7 +85,6 @@ class WriteErrorConfig:
     map_width: float | None
     splitting_particles: int
     splitting_stages: int
-    splitting_tilt: float
     splitting_repeats: int
 
 
@@ -153,7 +151,7 @@ VARIABLES = MappingProxyType(
             "units": "1",
             "description": "absolute change of write_error_rate_fp from 2/3 of the Legendre degree",
         },
-        "write_error_rate_splitting": {"dims": _W, "units": "1", "description": "splitting estimate"},
+        "write_error_rate_splitting": {"dims": _W, "units": "1", "description": "splitting estimate (§16.3)"},
         "write_error_rate_splitting_se": {"dims": _W, "units": "1", "description": "its standard error"},
         "readout_current_before": {"dims": [], "units": "Gamma", "description": "mean I_C at the read point before"},
         "readout_current_after": {"dims": _W, "units": "Gamma", "description": "mean I_C at the read point after"},
@@ -280,7 +278,6 @@ def run(ctx: StageContext) -> StageResult:
                 cfg.seed,
                 we.splitting_particles,
                 we.splitting_stages,
-                we.splitting_tilt,
                 we.splitting_repeats,
                 ctx.backend,
                 trajectory_offset=2**40 + i * we.splitting_particles * we.splitting_repeats,
