@@ -36,3 +36,28 @@ TINY = {
 def tiny_with(**sections: object) -> dict:
     """A fresh copy of :data:`TINY` with the given top-level keys replaced (``None`` removes a key)."""
     return copy.deepcopy({k: v for k, v in (TINY | sections).items() if v is not None})
+
+
+#: the tiny configuration's transport on a 5×5 grid, stiffer magnet with a field along e_z, output fmr
+TINY_FMR = {
+    "name": "tiny_fmr",
+    "grid": {
+        "unit": "U",
+        "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 5},
+        "V": {"start": -0.4, "stop": 0.4, "num": 5},
+    },
+    "magnet": {"S": 1.0, "KV": 0.05, "alpha": 0.1, "sigma2": 1.0e-4, "field": [0.0, 0.0, 0.01]},
+    "fmr": {
+        "spectra_eps_tilde": [0.25, -0.3],
+        "spectra_V": [-0.15, 0.2],
+        "n_omega": 51,
+        "simulate": True,
+        "simulate_omegas": 3,
+        "periods": 4,
+        "steps_per_period": 256,
+        "settle_decays": 8,
+    },
+    "outputs": ["fmr"],
+    "dynamics": None,
+    "figures": None,
+}

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from layout_checks import layout_problems
+from tiny_config import TINY_FMR
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib")
 
@@ -26,28 +27,7 @@ MAPS = {
     "name": "l_maps",
     "outputs": ["switching_diagram", "readout", "torque_maps", "fokker_planck"],
 }
-FMR = {
-    "name": "l_fmr",
-    "grid": {
-        "unit": "U",
-        "eps_tilde": {"start": -0.3, "stop": 0.3, "num": 5},
-        "V": {"start": -0.4, "stop": 0.4, "num": 5},
-    },
-    "magnet": {"S": 1.0, "KV": 0.05, "alpha": 0.1, "sigma2": 1.0e-4, "field": [0.0, 0.0, 0.01]},
-    "fmr": {
-        "spectra_eps_tilde": [0.25, -0.3],
-        "spectra_V": [-0.15, 0.2],
-        "n_omega": 51,
-        "simulate": True,
-        "simulate_omegas": 3,
-        "periods": 4,
-        "steps_per_period": 256,
-        "settle_decays": 8,
-    },
-    "outputs": ["fmr"],
-    "dynamics": None,
-    "figures": None,
-}
+FMR = TINY_FMR | {"name": "l_fmr"}
 STATS = {
     "name": "l_stats",
     "grid": {
