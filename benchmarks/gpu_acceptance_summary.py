@@ -110,7 +110,10 @@ def pytest_counts(xml_path: Path) -> dict:
         name = f"{case.get('classname')}::{case.get('name')}"
         for child in case:
             if child.tag == "skipped":
-                skips.append({"test": name, "reason": child.get("message", "")})
+                # a module skipped at collection has "collection skipped" as its message and the
+                # reason (e.g. pytest.importorskip's) only in the element's text
+                reason = " ".join(part for part in (child.get("message", ""), child.text or "") if part)
+                skips.append({"test": name, "reason": reason})
             elif child.tag in ("failure", "error"):
                 failures.append({"test": name, "kind": child.tag, "message": (child.get("message") or "")[:300]})
     explained = all(any(word in s["reason"].lower() for word in EXPLAINED_SKIPS) for s in skips)
