@@ -21,6 +21,7 @@ from gpuqd.run.costs import switching as switching_costs
 from gpuqd.run.costs.coefficients import Costs
 from gpuqd.run.costs.estimate import estimate_run, memory_estimate
 from gpuqd.run.costs.model import EstimateError, check_memory
+from gpuqd.run.execute.device import transport_workers
 from gpuqd.run.stages.base import not_estimated
 
 BASE = tiny_with(
@@ -56,8 +57,13 @@ def calibration_file(tmp_path, monkeypatch):
     return path
 
 
+def _transport_key(order: int) -> str:
+    """The name of the transport coefficient set: per order and the transport stage's threads."""
+    return f"transport:order={order}:workers={transport_workers()}"
+
+
 def _fake_transport(calls, cpu_fraction=1.0):
-    def fake(order, deadline):
+    def fake(order, deadline, workers=1):
         calls.append(order)
         values = dict(static.TRANSPORT[order]) | {"p0": 1e-3}
         return measure.Measurement(values, cpu_s=cpu_fraction * 0.2, wall_s=0.2)
@@ -126,7 +132,7 @@ def test_coefficients_are_measured_once_and_cached(calibration_file, monkeypatch
     calls: list[int] = []
     monkeypatch.setattr(measure, "transport", _fake_transport(calls))
     first = Costs("numpy", report=lambda line: None)
-    assert first.transport(1).p0 == 1e-3 and first.sources["transport:order=1"] == "measured"
+    assert first.transport(1).p0 == 1e-3 and first.sources[_transport_key(1)] == "measured"
     assert Costs("numpy").transport(1).p0 == 1e-3 and calls == [1]
     calibration_file.write_text("{not json")  # a corrupt cache is measured again
     Costs("numpy", report=lambda line: None).transport(1)
@@ -145,7 +151,7 @@ def test_a_contended_measurement_is_used_but_not_cached(calibration_file, monkey
     calls: list[int] = []
     monkeypatch.setattr(measure, "transport", _fake_transport(calls, cpu_fraction=0.3))
     costs = Costs("numpy", report=lambda line: None)
-    assert costs.transport(1).p0 == 1e-3 and costs.sources["transport:order=1"] == "measured under load"
+    assert costs.transport(1).p0 == 1e-3 and costs.sources[_transport_key(1)] == "measured under load"
     assert any("busy" in n and "not cached" in n for n in costs.notices)
     assert store.read_entries("transport") == {}
     Costs("numpy", report=lambda line: None).transport(1)
@@ -159,7 +165,7 @@ def test_a_second_process_does_not_measure_while_one_holds_the_lock(calibration_
         assert held
         costs = Costs("numpy", report=lambda line: None)
         assert costs.transport(1).p0 == static.TRANSPORT[1]["p0"]
-    assert calls == [] and costs.sources["transport:order=1"] == "static"
+    assert calls == [] and costs.sources[_transport_key(1)] == "static"
     assert any("another gpuqd process" in n for n in costs.notices)
     assert Costs("numpy", report=lambda line: None).transport(1).p0 == 1e-3 and calls == [1]
 
@@ -201,7 +207,9 @@ def test_calibration_time_is_bounded_by_the_budget(calibration_file, monkeypatch
             clock.now += 0.5
 
     monkeypatch.setattr(measure, "startup_imports", until_deadline)
-    monkeypatch.setattr(measure, "transport", lambda order, d: until_deadline(d) and _fake_transport([])(order, d))
+    monkeypatch.setattr(
+        measure, "transport", lambda order, d, w=1: until_deadline(d) and _fake_transport([])(order, d, w)
+    )
     costs = Costs("numpy", report=lambda line: None)
     costs.transport(1)
     costs.transport(2)
@@ -310,7 +318,7 @@ def test_a_slow_machine_predicts_longer_measurements(calibration_file, monkeypat
     clock = _FakeClock()
     monkeypatch.setattr(coefficients.time, "perf_counter", clock)
 
-    def slow_transport(order, deadline):
+    def slow_transport(order, deadline, workers=1):
         clock.now += 1.0
         values = dict(static.TRANSPORT[order]) | {"p0": 4 * static.TRANSPORT[order]["p0"]}
         return measure.Measurement(values, cpu_s=1.0, wall_s=1.0)
@@ -381,3 +389,18 @@ def test_legendre_measurement_counts_the_blas_threads(monkeypatch):
     got = measure.legendre(time.perf_counter() + 30.0)
     assert got.threads == 3 and set(got.values) == {"setup_s", "generator_s", "expm_s_192", "expm_s_288"}
     assert all(v > 0 for v in got.values.values())
+
+
+def test_transport_blocks_on_threads_follow_the_round_model():
+    """One thread or one block: the serial time; W blocks at once with a measured busy time q per point:
+    a round of W blocks takes W·block·q (q per point solved); a last round of k < W blocks lies between one block alone and a
+    full round (docs: TransportCosts.blocks_seconds)."""
+    tc = coefficients.TransportCosts(**static.TRANSPORT[2] | {"q0": 1.5e-4, "q1": 0.0, "workers": 2.0})
+    p = tc.point(6)
+    assert tc.blocks_seconds(1000, 6, 100, 1) == pytest.approx(1000 * p)
+    assert tc.blocks_seconds(100, 6, 100, 2) == pytest.approx(100 * p)  # one block: nothing to share
+    assert tc.blocks_seconds(1000, 6, 100, 2) == pytest.approx(1000 * 1.5e-4)  # 5 full rounds
+    three = tc.blocks_seconds(300, 6, 100, 2)  # one full round and one block alone
+    assert three == pytest.approx(200 * 1.5e-4 + 100 * p)
+    # not measured at these workers: one thread's time over W × the static efficiency
+    assert tc.busy_point(6, 4) == pytest.approx(p / (4 * static.TRANSPORT_THREAD_EFFICIENCY))

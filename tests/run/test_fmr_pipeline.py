@@ -155,9 +155,11 @@ def test_shipped_fmr_config_validates():
 
 @pytest.mark.slow
 def test_estimate_counts_the_simulated_fmr_steps_exactly(fmr_run, tiny_fmr):
-    """The run estimate's step count of the simulated FMR is the number of steps the run integrated."""
-    from gpuqd.run.stages.fmr import simulation_steps
+    """The run estimate's step and engine-run counts of the simulated FMR are those the run integrated."""
+    from gpuqd.run.stages.fmr import simulation_work
 
     run_dir, _ = fmr_run
     steps = load_run(run_dir)["fmr_sim_steps"]
-    assert simulation_steps(validate_config(tiny_fmr, check_output=False)) == int(np.sum(steps)) > 0
+    runs = int(np.sum(np.isfinite(steps) & (steps > 0)))
+    assert simulation_work(validate_config(tiny_fmr, check_output=False)) == (int(np.nansum(steps)), runs)
+    assert runs > 0

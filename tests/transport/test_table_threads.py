@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gpuqd.run.stages.transport import transport_workers
+from gpuqd.run.execute.device import transport_workers
 from gpuqd.transport import SpinValve, TorqueTable
 from gpuqd.transport.torque_table import QUANTITIES, SOURCE_QUANTITIES, threaded_map
 

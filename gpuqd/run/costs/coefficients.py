@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from gpuqd.run.costs import measure as m
 from gpuqd.run.costs import static
 from gpuqd.run.costs.store import CalibrationLock, machine_description, read_entries, store_entries
+from gpuqd.run.execute.device import transport_workers
 
 __all__ = ["CALIBRATION_BUDGET_S", "MIN_CPU_FRACTION", "Costs", "EngineCosts", "LegendreCosts", "TransportCosts"]
 
@@ -42,9 +43,10 @@ MIN_CPU_FRACTION = 0.7
 
 @dataclass(frozen=True)
 class TransportCosts:
-    """Seconds per grid point solved at n directions ``p0 + p1·n``; ``line_s`` per ε̃ of a resonance-line
-    scan; working memory of a block of P points at n directions ``bytes_fixed + P·(bytes_per_point +
-    bytes_per_solve·n)``."""
+    """Seconds per grid point solved at n directions ``p0 + p1·n`` on one thread, ``q0 + q1·n`` while
+    ``workers`` blocks are solved at once on threads (None: not measured; the static thread efficiency
+    applies); ``line_s`` per ε̃ of a resonance-line scan; working memory of a block of P points at n
+    directions ``bytes_fixed + P·(bytes_per_point + bytes_per_solve·n)``."""
 
     p0: float
     p1: float
@@ -52,9 +54,37 @@ class TransportCosts:
     bytes_per_point: float
     bytes_per_solve: float
     bytes_fixed: float
+    q0: float | None = None
+    q1: float | None = None
+    workers: float = 1.0
 
     def point(self, n_theta: int) -> float:
         return self.p0 + self.p1 * n_theta
+
+    def busy_point(self, n_theta: int, workers: int) -> float:
+        """Wall seconds per point while ``workers`` blocks are solved at once: measured at these workers,
+        else one thread's time over ``workers`` × :data:`gpuqd.run.costs.static.TRANSPORT_THREAD_EFFICIENCY`."""
+        if self.q0 is not None and self.q1 is not None and int(self.workers) == workers:
+            return self.q0 + self.q1 * n_theta
+        return self.point(n_theta) / (static.TRANSPORT_THREAD_EFFICIENCY * workers)
+
+    def blocks_seconds(self, n_points: int, n_theta: int, block: int, workers: int) -> float:
+        """Wall seconds of ``n_points`` points at ``n_theta`` directions in blocks of ``block`` points,
+        ``workers`` blocks at once (the transport stage's threads): rounds of k = min(workers, blocks
+        left) blocks, a round taking ``block·(p + (k − 1)/(W − 1)·(W·q − p))`` (one block alone: p per
+        point; W at once: W·q per point, never less than one block alone), scaled to the points there are."""
+        blocks = -(-n_points // max(block, 1))
+        p = self.point(n_theta)
+        if workers <= 1 or blocks <= 1:
+            return n_points * p
+        round_w = max(workers * self.busy_point(n_theta, workers), p)  # per point of one block
+
+        def round_s(k: int) -> float:
+            return block * (p + (k - 1) / (workers - 1) * (round_w - p))
+
+        full, rest = divmod(blocks, workers)
+        total = full * round_s(workers) + (round_s(rest) if rest else 0.0)
+        return total * n_points / (blocks * block)
 
     def block_bytes(self, n_points: int, n_theta: int) -> float:
         return self.bytes_fixed + n_points * (self.bytes_per_point + self.bytes_per_solve * n_theta)
@@ -129,7 +159,12 @@ class Costs:
     # ---- the coefficient sets
 
     def transport(self, order: int) -> TransportCosts:
-        values = self._get("transport", f"transport:order={order}", lambda d: m.transport(order, d))
+        """Transport coefficients at ``order``, on one thread and on the transport stage's threads
+        (:func:`gpuqd.run.execute.device.transport_workers`)."""
+        workers = transport_workers()
+        values = self._get(
+            "transport", f"transport:order={order}:workers={workers}", lambda d: m.transport(order, d, workers)
+        )
         return TransportCosts(**(values or static.TRANSPORT[order]))
 
     def engine(self, table: bool) -> EngineCosts | None:
@@ -143,10 +178,10 @@ class Costs:
         )
         return None if values is None else EngineCosts(**values)
 
-    def fmr_step(self) -> float | None:
-        """Seconds per engine step of the simulated FMR (one trajectory)."""
-        values = self._get(self.backend, "fmr", lambda d: m.fmr(self.backend, d), ready=self._engine_ready(False))
-        return None if values is None else values["s_per_step"]
+    def fmr(self) -> tuple[float, float] | None:
+        """Seconds per engine step (one trajectory) and per engine run (one frequency) of the simulated FMR."""
+        values = self._get(self.backend, "fmr:runs", lambda d: m.fmr(self.backend, d), ready=self._engine_ready(False))
+        return None if values is None else (values["s_per_step"], values["s_per_run"])
 
     def fokker_planck_point(self, n_cells: int) -> float:
         """Seconds per grid point of the axial Fokker–Planck maps with ``n_cells`` cells."""
@@ -180,7 +215,7 @@ class Costs:
         """This machine's time for Python/NumPy work relative to the development VM (1: as fast), from
         the transport coefficients fetched so far (1 if none were measured); clamped to [0.25, 4]."""
         ratios = [
-            v["p0"] / static.TRANSPORT[int(k.split("=")[1])]["p0"]
+            v["p0"] / static.TRANSPORT[int(k.split(":")[1].removeprefix("order="))]["p0"]
             for k, v in self._memo.items()
             if k.startswith("transport:") and v is not None and self.sources.get(k) != "static"
         ]
@@ -249,8 +284,8 @@ class Costs:
         if name.split(":")[0] in ("transport", "startup", "fokker_planck", "legendre"):
             return None  # the caller applies the static model (always available for these)
         table = static.ENGINE.get(self.backend, {})
-        if name == "fmr":
-            return {"s_per_step": table["fmr_s_per_step"]} if "fmr_s_per_step" in table else None
+        if name == "fmr:runs":
+            return dict(table["fmr"]) if "fmr" in table else None
         kind = name.split(":")[1]
         return dict(table[kind]) if kind in table else None
 
@@ -296,7 +331,7 @@ class Costs:
                 self.sources[name] = "measured under load"
                 self.notices.append(
                     f"{name} measured while the machine was busy (CPU time {100 * fraction:.0f} % of wall time"
-                    f"{f' × {got.threads} threads' if got.threads > 1 else ''}): used now, not cached; "
+                    f"{f' × {got.threads:.2g} threads' if got.threads > 1 else ''}): used now, not cached; "
                     f"the estimate may be high"
                 )
             return dict(got.values)

@@ -11,13 +11,14 @@ slow a measurement down.
 Cost models (seconds):
 
 * transport, per grid point solved at n directions: ``p0 + p1·n`` (one O(Γ)/O(Γ²) solve through
-  :meth:`gpuqd.transport.TorqueTable.build`, a 4 × 128-point block at 6 and 22 directions), ``line_s``
+  :meth:`gpuqd.transport.TorqueTable.build`, a 4 × 128-point block at 6 and 22 directions), on W > 1
+  threads ``q0 + q1·n`` per point while W such blocks are solved at once (the transport stage's threads), ``line_s``
   per ε̃ value of a resonance-line scan, and the working memory of a block of P points at n directions,
   ``bytes_fixed + P·(bytes_per_point + bytes_per_solve·n)`` (:mod:`tracemalloc` peaks of 8- and 32-point
   blocks at 6 and 22 directions);
 * engine, per step of n trajectories: ``c + d·n`` (the stochastic LLG ensemble on the backend, 256 and
   4096 trajectories, a 32-node torque table or a constant torque) and the memory per trajectory;
-* simulated FMR: seconds per engine step of one driven trajectory (its set-up per frequency included);
+* simulated FMR: seconds per engine step of one driven trajectory and per engine run (one frequency);
 * Legendre–Galerkin Fokker–Planck of the write-error rates (:mod:`gpuqd.observables.fp_legendre`), at
   n = 192 and 288 polynomials (the default degree's two sizes): seconds per n·Q of the set-up (Legendre
   tables on Q quadrature nodes), per n²·Q of a generator, per n³ of one matrix exponential
@@ -66,6 +67,8 @@ LEGENDRE_SIZES = (192, 288)
 _BLOCK = (4, 128)  # (ε̃, V) points of the timed transport block
 _THETAS = (6, 22)  # directions of the two transport timings
 _PIECE_S = 0.1  # wall seconds of one timed piece of engine work
+#: periods of the longer simulated-FMR timing (400 steps each; the shorter has 2): ≈ 0.3 s of steps
+_FMR_LONG_PERIODS = {"numpy": 10, "cpu": 160, "cupy": 160}
 _STARTUP_CODE = (
     "import gpuqd.cli, gpuqd.run.pipeline, gpuqd.run.stages, gpuqd.run.costs.estimate; gpuqd.run.stages.all_stages()"
 )
@@ -74,13 +77,13 @@ _STARTUP_CODE = (
 @dataclass
 class Measurement:
     """Fitted coefficients (``values``), and process CPU seconds / wall seconds of the timed work;
-    ``threads``: threads the timed work may keep busy (the CPU time of an uncontended measurement is
-    ≈ wall × threads for perfectly parallel work, ≈ wall for one thread)."""
+    ``threads``: threads the timed work may keep busy, on average over its wall time (the CPU time of an
+    uncontended measurement is ≈ wall × threads for perfectly parallel work, ≈ wall for one thread)."""
 
     values: dict[str, float]
     cpu_s: float = 0.0
     wall_s: float = 0.0
-    threads: int = 1
+    threads: float = 1.0
     notes: list[str] = field(default_factory=list)
 
 
@@ -127,9 +130,13 @@ def timed_repeats(fn: Callable[[], Any], clock: _Clock, repeats: int = 3) -> flo
     return best
 
 
-def transport(order: int, deadline: float) -> Measurement:
-    """Transport coefficients at ``order`` (see the module docstring)."""
+def transport(order: int, deadline: float, workers: int = 1) -> Measurement:
+    """Transport coefficients at ``order`` (see the module docstring); with ``workers`` > 1 also ``q0``,
+    ``q1``: wall seconds per grid point at n directions, ``q0 + q1·n``, while ``workers`` blocks are solved
+    at once on threads (:func:`gpuqd.transport.torque_table.threaded_map`, as the transport stage does),
+    which holds the speed-up and the threads' interference (shared cores, BLAS threads) together."""
     from gpuqd.transport import SpinValve, TorqueTable
+    from gpuqd.transport.torque_table import threaded_map
 
     clock = _Clock(deadline)
     with warnings.catch_warnings():
@@ -162,6 +169,28 @@ def transport(order: int, deadline: float) -> Measurement:
             fixed = max(fixed, peaks[0] - 8 * slopes[-1])
         per_solve = max(slopes[1] - slopes[0], 0.0) / (_THETAS[1] - _THETAS[0])
         per_point = max(slopes[0] - _THETAS[0] * per_solve, 0.0)
+        serial_wall = clock.wall_s
+        threaded: dict[str, float] = {}
+        if workers > 1:
+            eps_w = np.linspace(-0.5 * scale, 0.5 * scale, _BLOCK[0] * workers)
+
+            def build_threaded(n: int) -> None:
+                TorqueTable.build(
+                    sv,
+                    eps_w,
+                    V,
+                    order,
+                    n - len(extra),
+                    extra_theta=extra,
+                    block_points=n_pts,
+                    map_blocks=threaded_map(workers),
+                )
+
+            u_lo = timed_repeats(lambda: build_threaded(_THETAS[0]), clock, 2) / (n_pts * workers)
+            u_hi = timed_repeats(lambda: build_threaded(_THETAS[1]), clock, 2) / (n_pts * workers)
+            q1 = max(u_hi - u_lo, 0.0) / (_THETAS[1] - _THETAS[0])
+            threaded = {"q0": max(u_lo - _THETAS[0] * q1, 0.0), "q1": q1, "workers": float(workers)}
+        threaded_wall = clock.wall_s - serial_wall
         e_line = eps[:2]
         clock.step()
         sv.resonance_lines(e_line[:1], -0.5 * scale, 0.5 * scale, kind="resonance", n_scan=801)  # set-up
@@ -180,8 +209,10 @@ def transport(order: int, deadline: float) -> Measurement:
         "bytes_per_point": per_point,
         "bytes_per_solve": per_solve,
         "bytes_fixed": max(fixed, 0.0),
-    }
-    return Measurement(values, clock.cpu_s, clock.wall_s)
+    } | threaded
+    # the threaded part may keep ``workers`` cores busy, the rest one
+    busy = (clock.wall_s + (workers - 1) * threaded_wall) / max(clock.wall_s, 1e-12)
+    return Measurement(values, clock.cpu_s, clock.wall_s, busy)
 
 
 def _synced(runner: Any, backend: str, steps: int) -> None:
@@ -242,31 +273,37 @@ def engine(backend: str, table: bool, deadline: float, threads: int = 1) -> Meas
 
 
 def fmr(backend: str, deadline: float) -> Measurement:
-    """``s_per_step``: wall time per engine step of the simulated FMR on ``backend``
-    (:func:`gpuqd.observables.fmr_simulation.simulate_fmr`: one trajectory, the lock-in sampling, one
-    engine run per frequency with its set-up), from 2 frequencies × ≈ 6000 steps."""
+    """``s_per_step`` and ``s_per_run``: wall time per engine step and per engine run (one frequency: the
+    runner's set-up, its time-step guard, the lock-in) of the simulated FMR on ``backend``
+    (:func:`gpuqd.observables.fmr_simulation.simulate_fmr`, one trajectory), from two runs of 2 frequencies
+    each, of 2 and :data:`_FMR_LONG_PERIODS` periods (a straight line through the two)."""
     from gpuqd.dynamics import ConstantTorque
     from gpuqd.observables.fmr_simulation import simulate_fmr
 
     clock = _Clock(deadline)
-    steps: list[float] = []
+    omegas = [0.0095, 0.0105]
+    steps: dict[int, float] = {}
 
-    def once() -> None:
+    def once(periods: int) -> None:
         sim = simulate_fmr(
             ConstantTorque(1e-4, 1e-5),
-            [0.0095, 0.0105],
+            omegas,
             S=1.0,
             alpha=0.1,
             KV=0.01,
-            periods=10,
+            periods=periods,
             settle_decays=0.5,
             steps_per_period=400,
             backend=backend,
         )
-        steps.append(float(np.sum(sim.steps)))
+        steps[periods] = float(np.sum(sim.steps))
 
-    best = timed_repeats(once, clock, 2)
-    return Measurement({"s_per_step": best / steps[-1]}, clock.cpu_s, clock.wall_s)
+    short, long = 2, _FMR_LONG_PERIODS.get(backend, _FMR_LONG_PERIODS["cpu"])
+    t_short = timed_repeats(lambda: once(short), clock, 2)
+    t_long = timed_repeats(lambda: once(long), clock, 2)
+    per_step = max(t_long - t_short, 0.0) / (steps[long] - steps[short])
+    per_run = max(t_short - steps[short] * per_step, 0.0) / len(omegas)
+    return Measurement({"s_per_step": per_step, "s_per_run": per_run}, clock.cpu_s, clock.wall_s)
 
 
 def fokker_planck(n_cells: int, deadline: float) -> Measurement:

@@ -27,6 +27,7 @@ __all__ = [
     "STARTUP_IMPORTS",
     "STARTUP_REST_S",
     "TRANSPORT",
+    "TRANSPORT_THREAD_EFFICIENCY",
 ]
 
 MACHINE = "the 2-core development VM (x86-64)"
@@ -51,18 +52,24 @@ TRANSPORT: dict[int, dict[str, float]] = {
     },
 }
 
+#: wall-time efficiency of the transport blocks on W threads when not measured: one thread's time per
+#: point over W × this (measured on the development VM, 2 threads, OpenBLAS with its default threads:
+#: 1.5–1.7× at 6–96 directions)
+TRANSPORT_THREAD_EFFICIENCY = 0.75
+
 #: engine per backend and torque kind: seconds per step ``c + d·n`` (n trajectories), bytes per
-#: trajectory; ``fmr_s_per_step``: seconds per step of the simulated FMR
+#: trajectory; ``fmr``: seconds per step (one trajectory) and per engine run (one frequency) of the
+#: simulated FMR (measured 2026-12-04 on the quiet development VM)
 ENGINE: dict[str, dict] = {
     "numpy": {
         "table": {"c": 1.2e-4, "d": 3.8e-7, "bytes_per_traj": 512.0},
         "constant": {"c": 4.0e-5, "d": 2.7e-7, "bytes_per_traj": 504.0},
-        "fmr_s_per_step": 6.0e-5,
+        "fmr": {"s_per_step": 5.0e-5, "s_per_run": 0.037},
     },
     "cpu": {
         "table": {"c": 1.0e-5, "d": 9.0e-8, "bytes_per_traj": 244.0},
         "constant": {"c": 5.0e-6, "d": 4.0e-8, "bytes_per_traj": 239.0},
-        "fmr_s_per_step": 1.5e-6,
+        "fmr": {"s_per_step": 3.0e-8, "s_per_run": 0.038},
     },
 }
 
@@ -83,9 +90,9 @@ FIGURES = {"fixed": 2.5, "per_output": 1.5}
 #: predicted wall seconds of each measurement (by the first part of its name) on the development VM:
 #: a measurement starts only if this, scaled by the machine's speed, fits the budget that is left
 PREDICTED_MEASURE_S = {
-    "transport": 0.8,
+    "transport": 1.3,
     "engine": 0.9,
-    "fmr": 0.3,
+    "fmr": 0.4,
     "startup": 1.2,
     "fokker_planck": 0.6,
     "legendre": 0.5,

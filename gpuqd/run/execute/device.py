@@ -16,8 +16,9 @@ import numpy as np
 
 from gpuqd.dynamics.engines import registry as backends
 from gpuqd.run.errors import RunError
+from gpuqd.transport.torque_table import usable_cores
 
-__all__ = ["available_backends", "resolve_backend", "device_info", "transport_backend"]
+__all__ = ["available_backends", "resolve_backend", "device_info", "transport_backend", "transport_workers"]
 
 
 def resolve_backend(requested: str, notify: Callable[[str], None] | None = None) -> str:
@@ -63,3 +64,14 @@ def device_info(backend: str) -> dict:
         except Exception as exc:  # pragma: no cover - depends on the machine
             info["gpu_error"] = str(exc)
     return info
+
+
+def transport_workers() -> int:
+    """Threads for the torque-table blocks of a local run: ``GPUQD_TRANSPORT_WORKERS`` (≥ 1) or the
+    usable cores (:func:`gpuqd.transport.torque_table.usable_cores`)."""
+    raw = os.environ.get("GPUQD_TRANSPORT_WORKERS", "").strip()
+    if not raw:
+        return usable_cores()
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"GPUQD_TRANSPORT_WORKERS={raw!r}: allowed integers >= 1")
+    return int(raw)

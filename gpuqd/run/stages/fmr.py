@@ -40,7 +40,7 @@ from gpuqd.run.stages.base import Fail, Stage, StageContext, StageResult
 from gpuqd.run.stages.fmr_variables import VARIABLES
 from gpuqd.run.store.results import point_coordinates
 
-__all__ = ["STAGE", "FmrConfig", "SECTION", "check", "simulate_spectrum", "simulation_steps"]
+__all__ = ["STAGE", "FmrConfig", "SECTION", "check", "simulate_spectrum", "simulation_work"]
 
 #: Rows of the (ε̃, V) grid per collinear transport block (progress granularity).
 ROWS_PER_BLOCK = 8
@@ -296,13 +296,13 @@ def simulate_spectrum(item: tuple) -> Any:
     )
 
 
-def simulation_steps(cfg: RunConfig) -> int:
-    """Engine steps of the simulated FMR (every stable spectrum, every frequency; one engine run of
-    ``fmr.trajectories`` trajectories each), for the run estimate: solves the spectra points' collinear
-    torques (a few transport solves)."""
+def simulation_work(cfg: RunConfig) -> tuple[int, int]:
+    """Engine steps and engine runs of the simulated FMR (every stable spectrum, every frequency; one
+    engine run of ``fmr.trajectories`` trajectories each), for the run estimate: solves the spectra
+    points' collinear torques (a few transport solves)."""
     f, mg = cfg.fmr, cfg.magnet
     spectra, windows = _spectra(cfg)
-    total = 0
+    total, runs = 0, 0
     for (p, j), (lo, hi, centre) in windows.items():
         params = {
             "S": mg.S,
@@ -318,7 +318,8 @@ def simulation_steps(cfg: RunConfig) -> int:
                 omegas, float(fmr.relaxation_rate(**params)), f.settle_decays, f.periods, f.steps_per_period
             ).sum()
         )
-    return total
+        runs += len(omegas)
+    return total, runs
 
 
 def _simulate_spectra(
@@ -402,19 +403,20 @@ def run(ctx: StageContext) -> StageResult:
 
 
 def estimate(cfg: RunConfig, costs: Costs, needs: frozenset[str]) -> StageEstimate:
-    """Collinear solves at every grid point; with ``fmr.simulate`` the engine steps of the simulated
-    spectra (counted exactly by :func:`simulation_steps`, a few transport solves)."""
+    """Collinear solves at every grid point; with ``fmr.simulate`` the engine runs and steps of the
+    simulated spectra (counted exactly by :func:`simulation_work`, a few transport solves)."""
     f, n_pts = cfg.fmr, cfg.grid.n_points
     work = f"{n_pts} points × 2 collinear solves"
     seconds: float | None = n_pts * costs.transport(cfg.transport.order).point(2)
     if f.simulate:
-        steps, n = simulation_steps(cfg), int(f.trajectories)
-        work += f"; simulated FMR {steps:.3g} steps × {n} trajectories"
-        per, engine = costs.fmr_step(), costs.engine(table=False) if n > 1 else None
+        (steps, runs), n = simulation_work(cfg), int(f.trajectories)
+        work += f"; simulated FMR {runs} runs, {steps:.3g} steps × {n} trajectories"
+        per, engine = costs.fmr(), costs.engine(table=False) if n > 1 else None
         if per is None or (n > 1 and engine is None):
             seconds = None
         else:
-            seconds = (seconds or 0.0) + steps * (per + (n - 1) * (engine.d if engine else 0.0))
+            per_step, per_run = per
+            seconds = (seconds or 0.0) + runs * per_run + steps * (per_step + (n - 1) * (engine.d if engine else 0.0))
     return StageEstimate("fmr", work, seconds, int(MAPS_PER_POINT * 2 * n_pts * 8))
 
 

@@ -4,10 +4,10 @@ One O(Γ)+O(Γ²) solve per grid point and block of ε̃ rows at the torque-tabl
 stage needs the table) and at θ = 0.01π, 0.99π (readout and torque maps), plus the linear
 conductance at V = 0, the Fig. 4 inset I(θ) and the resonance / partner lines (docs/physics.md §5).
 Everything is built by :meth:`gpuqd.transport.TorqueTable.build` (the table nodes plus θ = 0.01π, 0.99π
-for the maps; each (ε̃, V) kernel once), its blocks computed through the run's executor (a local run:
-on threads over every usable core, :func:`transport_workers`; the same numbers as on one). Results are
-cached in ``<runs_dir>/.cache/`` (:class:`gpuqd.run.store.cache.TransportCache`); the blocks of a computation in
-progress survive interruptions.
+for the maps; each (ε̃, V) kernel once), its blocks computed through the run's executor (a local run: on
+threads over every usable core, :func:`gpuqd.run.execute.device.transport_workers`; the same numbers as on
+one). Results are cached in ``<runs_dir>/.cache/`` (:class:`gpuqd.run.store.cache.TransportCache`); the blocks
+of a computation in progress survive interruptions.
 
 Units: energies and torque coefficients in Γ, currents in eΓ/ħ, conductance in e²/ħ, angles in rad.
 """
@@ -31,14 +31,14 @@ from gpuqd.run.config.typed import RunConfig
 from gpuqd.run.costs.coefficients import Costs
 from gpuqd.run.costs.model import MAPS_PER_POINT, StageEstimate, table_bytes
 from gpuqd.run.execute.checkpoint import kill_hook
-from gpuqd.run.execute.device import transport_backend
+from gpuqd.run.execute.device import transport_backend, transport_workers
 from gpuqd.run.stages.base import Stage, StageContext, StageResult
 from gpuqd.run.store.cache import TransportCache
 from gpuqd.run.store.file_errors import RunFileError
 from gpuqd.transport import TorqueTable
-from gpuqd.transport.torque_table import threaded_map, usable_cores
+from gpuqd.transport.torque_table import threaded_map
 
-__all__ = ["STAGE", "THETA_P", "THETA_AP", "TRANSPORT_BLOCK_POINTS", "VARIABLES", "transport_workers"]
+__all__ = ["STAGE", "THETA_P", "THETA_AP", "TRANSPORT_BLOCK_POINTS", "VARIABLES"]
 
 THETA_P = 0.01 * math.pi  # "θ ≈ 0" of [G] Figs. 3, 4
 THETA_AP = 0.99 * math.pi  # "θ ≈ π"
@@ -162,16 +162,6 @@ def _load_table(cache: TransportCache, key: str, n_points: int, n_theta: int) ->
     return table if table.n_points == n_points and table.n_theta == n_theta else None
 
 
-def transport_workers() -> int:
-    """Threads for the table blocks of a local run: ``GPUQD_TRANSPORT_WORKERS`` (≥ 1) or the usable cores."""
-    raw = os.environ.get("GPUQD_TRANSPORT_WORKERS", "").strip()
-    if not raw:
-        return usable_cores()
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"GPUQD_TRANSPORT_WORKERS={raw!r}: allowed integers >= 1")
-    return int(raw)
-
-
 def _build(ctx: StageContext, sv: Any, n_theta: int, table_key: str, job_key: str) -> TorqueTable:
     """:meth:`TorqueTable.build` on the run's grid (its nodes plus θ = 0.01π, 0.99π for the maps), block
     by block through the run's executor; blocks kept in the cache until the stage is done."""
@@ -278,8 +268,9 @@ def _cache_keys(cfg: RunConfig) -> tuple[str, str]:
 
 def estimate(cfg: RunConfig, costs: Costs, needs: frozenset[str]) -> StageEstimate:
     """The table nodes (all of ``transport.n_theta`` if a later stage needs the table, else
-    :data:`MAPS_ONLY_NODES`) plus θ = 0.01π, 0.99π at every grid point, block by block, and the maps'
-    extras (inset I(θ), lines, V = 0 conductances); no time where the cache holds the results."""
+    :data:`MAPS_ONLY_NODES`) plus θ = 0.01π, 0.99π at every grid point, block by block on the local run's
+    threads (:meth:`gpuqd.run.costs.coefficients.TransportCosts.blocks_seconds`), and the maps' extras
+    (inset I(θ), lines, V = 0 conductances); no time where the cache holds the results."""
     tr, grid = cfg.transport, cfg.grid
     need_table = "torque_table" in needs
     n_pts, (n_eps, n_V) = grid.n_points, grid.shape
@@ -288,8 +279,13 @@ def estimate(cfg: RunConfig, costs: Costs, needs: frozenset[str]) -> StageEstima
     tc = costs.transport(tr.order)
     held = table_bytes(n_pts, n_th) + MAPS_PER_POINT * n_pts * 8
     working = tc.block_bytes(block, n_th)
+    # the table's blocks on the local run's threads (a Dask run: one thread's time, not divided by its workers)
+    workers = transport_workers() if cfg.execution.engine == "local" else 1
     seconds = (
-        n_pts * tc.point(n_th) + tc.point(INSET_THETA) + 2 * (n_eps + LINE_POINTS) * tc.line_s + 4 * n_eps * tc.point(1)
+        tc.blocks_seconds(n_pts, n_th, block, workers)
+        + tc.point(INSET_THETA)
+        + 2 * (n_eps + LINE_POINTS) * tc.line_s
+        + 4 * n_eps * tc.point(1)
     )
     cache = TransportCache(cfg.runs_dir / ".cache")
     table_key, maps_key = _cache_keys(cfg)
