@@ -1,7 +1,7 @@
 """Command-line interface ``gpuqd``: run, validate, plot, info (the run layer does the work: :mod:`gpuqd.run`).
 
     gpuqd run CONFIG [--backend B] [--resume] [--force] [--set key.path=value ...] [--runs-dir DIR]
-              [--scheduler ADDRESS] [--workers N]
+              [--threads N] [--scheduler ADDRESS] [--workers N]
     gpuqd validate CONFIG [--set ...] [--runs-dir DIR]
     gpuqd plot RUN_DIR
     gpuqd info
@@ -35,12 +35,15 @@ def _fail(msg: str, code: int = EXIT_BAD_INPUT) -> int:
 
 
 def _execution_overrides(args) -> list[str]:
-    """--scheduler / --workers as overrides of the execution section (both imply engine: dask)."""
+    """--scheduler / --workers / --threads as overrides of the execution section (the first two imply
+    engine: dask)."""
     out = []
     if getattr(args, "scheduler", None) is not None:
         out += ["execution.engine=dask", f"execution.scheduler={args.scheduler}"]
     if getattr(args, "workers", None) is not None:
         out += ["execution.engine=dask", f"execution.workers={args.workers}"]
+    if getattr(args, "threads", None) is not None:
+        out.append(f"execution.threads={args.threads}")
     return out
 
 
@@ -107,8 +110,6 @@ def cmd_run(args) -> int:
     if args.resume and args.force:
         raise ConfigError("--resume and --force contradict each other (continue the run, or start it over); give one")
 
-    if args.threads is not None:  # read by the cpu engine (gpuqd.dynamics.host_build.default_threads)
-        os.environ["OMP_NUM_THREADS"] = str(args.threads)
     cfg = _load(args)
     rep = RichReporter(quiet=args.quiet)
     t0 = time.perf_counter()
@@ -219,8 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=None,
         metavar="N",
-        help="threads of the cpu backend (default: OMP_NUM_THREADS, else all usable cores); "
-        "results do not depend on it",
+        help="OpenMP threads of the cpu backend: sets execution.threads (default: OMP_NUM_THREADS, else "
+        "all usable cores); results do not depend on it",
     )
     r.add_argument("--resume", action="store_true", help="continue an interrupted run")
     r.add_argument("--force", action="store_true", help="overwrite an existing run directory")

@@ -72,24 +72,15 @@ def run_first_passage_block(
     backend: str,
     compaction: bool,
     chunk_steps: int,
+    threads: int | None = None,
 ) -> tuple[np.ndarray, int]:
     """One work unit: trajectories ``ids`` (start angles ``theta``, table points ``point_index``) until their
-    first switch or t_end → (first-switch steps, −1 for none; trajectory-steps integrated)."""
-    from gpuqd.observables.first_passage import FirstPassageEnsemble
+    first switch or t_end → (first-switch steps, −1 for none; trajectory-steps integrated). ``threads``:
+    OpenMP threads of the cpu engine (None: its default)."""
+    from gpuqd.observables.first_passage import FirstPassageEnsemble, first_passage_spec
 
-    ens = FirstPassageEnsemble(
-        magnet,
-        torque,
-        dt,
-        t_end,
-        seed,
-        ids,
-        theta,
-        point_index=point_index,
-        switch_threshold=switch_threshold,
-        backend=backend,
-        compaction=compaction,
-    )
+    spec = first_passage_spec(magnet, torque, dt, t_end, seed, ids, theta, point_index, switch_threshold)
+    ens = FirstPassageEnsemble(spec, backend=backend, threads=threads, compaction=compaction)
     while not ens.done:
         ens.advance(chunk_steps)
     return ens.first_switch_step, ens.trajectory_steps
@@ -103,7 +94,8 @@ class AdaptiveSwitchingRun:
     magnet, torque : model and torque provider (TorqueTable with one point per grid point, or
         ConstantTorque: the grid points then share the torque).
     n_points : grid points; protocols : protocol names (keys of :data:`PROTOCOLS`).
-    dt, t_end, seed, switch_threshold, backend, compaction : as in FirstPassageEnsemble.
+    dt, t_end, seed, switch_threshold, backend, threads, compaction : as in FirstPassageEnsemble
+        (``threads``: OpenMP threads of the cpu engine, None: its default; results do not depend on it).
     initial_per_point : trajectories per group in round 0.
     adaptive : add rounds until relative_ci_width(target) ≤ target_width, max_per_point or max_rounds.
     confidence, min_switched_fraction : estimator settings (switching_stats.summarize).
@@ -122,6 +114,7 @@ class AdaptiveSwitchingRun:
         *,
         switch_threshold: float = 0.5,
         backend: str = "numpy",
+        threads: int | None = None,
         compaction: bool = True,
         adaptive: bool = False,
         target: str = "mean_time",
@@ -131,16 +124,20 @@ class AdaptiveSwitchingRun:
         confidence: float = 0.95,
         min_switched_fraction: float = 1.0,
     ) -> None:
-        from gpuqd.dynamics import ConstantTorque
+        from gpuqd.dynamics import ConstantTorque, EnsembleSpec
 
-        self.magnet, self.torque = magnet, torque
+        #: the ensemble of every round: magnet, torque, dt, t_end, seed, switch_threshold (its n_traj,
+        #: trajectory_ids, initial_theta and point_index are the round's: :func:`first_passage.block_spec`)
+        self.spec = EnsembleSpec(
+            magnet, torque, 0, float(dt), float(t_end), int(seed), switch_threshold=switch_threshold
+        )
         self.uses_table = not isinstance(torque, ConstantTorque)
         self.n_points = int(n_points)
         self.protocols = list(protocols)
         self.n_groups = len(self.protocols) * self.n_points
-        self.dt, self.t_end, self.seed = float(dt), float(t_end), int(seed)
+        self.dt, self.t_end = float(dt), float(t_end)
         self.initial_per_point = int(initial_per_point)
-        self.switch_threshold, self.backend, self.compaction = switch_threshold, backend, compaction
+        self.backend, self.threads, self.compaction = backend, threads, compaction
         self.adaptive, self.target, self.target_width = adaptive, target, float(target_width)
         self.max_per_point = int(max_per_point) if adaptive else int(initial_per_point)
         self.max_rounds = int(max_rounds) if adaptive else 1
@@ -161,7 +158,7 @@ class AdaptiveSwitchingRun:
 
     # ------------------------------------------------------------------ rounds
     def _start_round(self, extra: np.ndarray) -> None:
-        from gpuqd.observables.first_passage import FirstPassageEnsemble
+        from gpuqd.observables.first_passage import FirstPassageEnsemble, block_spec
 
         extra = np.asarray(extra, dtype=np.int64)
         group = np.repeat(np.arange(self.n_groups, dtype=np.int64), extra)
@@ -172,16 +169,9 @@ class AdaptiveSwitchingRun:
         theta = np.array([PROTOCOLS[p] for p in self.protocols])[protocol] if group.size else np.zeros(0)
         self._round_group, self._round_k, self._round_extra = group, k, extra
         self._ensemble = FirstPassageEnsemble(
-            self.magnet,
-            self.torque,
-            self.dt,
-            self.t_end,
-            self.seed,
-            ids,
-            theta,
-            point_index=point if self.uses_table else None,
-            switch_threshold=self.switch_threshold,
+            block_spec(self.spec, ids, theta, point if self.uses_table else None),
             backend=self.backend,
+            threads=self.threads,
             compaction=self.compaction,
         )
         self._round_chunks = 0

@@ -11,13 +11,16 @@ for bit on NumPy). Units: times in 1/Γ, angles in rad.
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import numpy as np
 
-from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin
+from gpuqd.dynamics import ConstantTorque, EnsembleRunner, EnsembleSpec, Macrospin
 from gpuqd.dynamics.engine_config import STATE_KEYS
 from gpuqd.transport.torque_table import TorqueTable
 
-__all__ = ["FirstPassageEnsemble", "compact_state", "first_passage_times"]
+__all__ = ["FirstPassageEnsemble", "block_spec", "compact_state", "first_passage_spec", "first_passage_times"]
 
 # Per-trajectory engine state entries (axis 0 = trajectory); "samples" and "steps_done" are not.
 _PER_TRAJECTORY_KEYS = tuple(k for k in STATE_KEYS if k not in ("samples", "steps_done"))
@@ -34,8 +37,51 @@ def compact_state(state: dict[str, np.ndarray], keep: np.ndarray) -> dict[str, n
     return out
 
 
+def first_passage_spec(
+    magnet: Macrospin,
+    torque: ConstantTorque | TorqueTable,
+    dt: float,
+    t_end: float,
+    seed: int,
+    trajectory_ids: np.ndarray,
+    initial_theta: float | np.ndarray = 0.0,
+    point_index: np.ndarray | None = None,
+    switch_threshold: float = 0.5,
+) -> EnsembleSpec:
+    """The :class:`~gpuqd.dynamics.EnsembleSpec` of first-passage trajectories with explicit global ids
+    (units: energies Γ, times 1/Γ, angles rad): the field form of :class:`FirstPassageEnsemble`."""
+    template = EnsembleSpec(magnet, torque, 0, dt, t_end, seed, switch_threshold=switch_threshold)
+    return block_spec(template, trajectory_ids, initial_theta, point_index)
+
+
+def block_spec(
+    template: EnsembleSpec,
+    trajectory_ids: np.ndarray,
+    initial_theta: float | np.ndarray = 0.0,
+    point_index: np.ndarray | None = None,
+) -> EnsembleSpec:
+    """``template`` (its magnet, torque, dt, t_end, seed, switch_threshold) for the trajectories with the
+    global ids ``trajectory_ids``, start angles ``initial_theta`` (rad) and table points ``point_index``:
+    one round or block of a first-passage run."""
+    ids = np.asarray(trajectory_ids, dtype=np.int64)
+    return dataclasses.replace(
+        template,
+        n_traj=ids.size,
+        trajectory_offset=0,
+        trajectory_ids=ids,
+        initial_theta=initial_theta,
+        point_index=point_index,
+    )
+
+
 class FirstPassageEnsemble:
     """Resumable, compacting first-passage run of trajectories with explicit global ids.
+
+    ``FirstPassageEnsemble(spec, backend=..., threads=..., compaction=...)`` with an
+    :class:`~gpuqd.dynamics.EnsembleSpec` (its ``trajectory_ids``, or ``trajectory_offset + arange(n_traj)``,
+    are the global ids; no θ(t) samples), or with the fields of :func:`first_passage_spec`:
+    ``FirstPassageEnsemble(magnet, torque, dt, t_end, seed, trajectory_ids, initial_theta=0.0,
+    point_index=None, switch_threshold=0.5, backend=..., compaction=...)``.
 
     Parameters (units: energies Γ, times 1/Γ)
     ----------
@@ -46,33 +92,38 @@ class FirstPassageEnsemble:
     initial_theta : scalar or (n,) start angle (0: P, π: AP).
     point_index : (n,) table point of each trajectory (TorqueTable only).
     switch_threshold : u_s of the hysteretic states.
-    backend : "numpy" | "cupy" | "auto".
+    backend : "numpy" | "cpu" | "cupy" | "auto"; threads : OpenMP threads of the cpu engine (None: its
+        default; results do not depend on it).
     compaction : drop switched trajectories between chunks (False: keep the full batch until all
         have switched or t_end is reached; same first-passage times, more work).
     """
 
     def __init__(
         self,
-        magnet: Macrospin,
-        torque: ConstantTorque | TorqueTable,
-        dt: float,
-        t_end: float,
-        seed: int,
-        trajectory_ids: np.ndarray,
-        initial_theta: float | np.ndarray = 0.0,
-        point_index: np.ndarray | None = None,
-        switch_threshold: float = 0.5,
+        *args: Any,
         backend: str = "numpy",
+        threads: int | None = None,
         compaction: bool = True,
+        **fields: Any,
     ) -> None:
-        self.magnet, self.torque = magnet, torque
-        self.dt, self.t_end, self.seed = float(dt), float(t_end), int(seed)
-        self.trajectory_ids = np.asarray(trajectory_ids, dtype=np.int64)
-        n = self.trajectory_ids.size
-        self.initial_theta = np.broadcast_to(np.asarray(initial_theta, dtype=float), (n,)).copy()
-        self.point_index = None if point_index is None else np.asarray(point_index, dtype=np.int64)
-        self.switch_threshold = float(switch_threshold)
-        self.backend = backend
+        if args and isinstance(args[0], EnsembleSpec):
+            if len(args) > 1 or fields:
+                raise TypeError("give an EnsembleSpec or its fields, not both")
+            spec = args[0]
+        else:
+            spec = first_passage_spec(*args, **fields)
+        if spec.trajectory_ids is not None:
+            ids = np.asarray(spec.trajectory_ids, dtype=np.int64)
+        else:
+            ids = int(spec.trajectory_offset) + np.arange(int(spec.n_traj), dtype=np.int64)
+        n = ids.size
+        theta = np.broadcast_to(np.asarray(spec.initial_theta, dtype=float), (n,)).copy()
+        points = None if spec.point_index is None else np.asarray(spec.point_index, dtype=np.int64)
+        #: the whole ensemble with explicit global ids; the runners get its rows (:meth:`_make_runner`)
+        self.spec = block_spec(spec, ids, theta, points)
+        self.dt = float(spec.dt)
+        self.trajectory_ids, self.initial_theta, self.point_index = ids, theta, points
+        self.backend, self.threads = backend, threads
         self.compaction = bool(compaction)
         self.first_switch_step = np.full(n, -1, dtype=np.int64)
         self.active = np.arange(n, dtype=np.int64)
@@ -84,19 +135,9 @@ class FirstPassageEnsemble:
 
     # ------------------------------------------------------------------ runner management
     def _make_runner(self, local: np.ndarray) -> EnsembleRunner:
-        return EnsembleRunner(
-            self.magnet,
-            self.torque,
-            local.size,
-            self.dt,
-            self.t_end,
-            self.seed,
-            self.backend,
-            initial_theta=self.initial_theta[local],
-            switch_threshold=self.switch_threshold,
-            point_index=None if self.point_index is None else self.point_index[local],
-            trajectory_ids=self.trajectory_ids[local],
-        )
+        points = None if self.point_index is None else self.point_index[local]
+        spec = block_spec(self.spec, self.trajectory_ids[local], self.initial_theta[local], points)
+        return EnsembleRunner(spec, backend=self.backend, threads=self.threads)
 
     @property
     def n_traj(self) -> int:

@@ -141,6 +141,7 @@ def simulate_fmr(
     sigma2: float = 0.0,
     seed: int = 0,
     backend: str = "numpy",
+    threads: int | None = None,
 ) -> SimulatedFMR:
     """Drive the ensemble engine with −h cos(Ωt) n_x and lock in on n_x (simulated FMR).
 
@@ -158,10 +159,12 @@ def simulate_fmr(
         exact for harmonics below samples_per_period).
     sigma2 : thermal field variance (Γ²/Γ); > 0 averages the response over ``trajectories`` noisy
         trajectories (the result is then the thermal average, which deviates from the T = 0 formula).
+    seed, backend, threads : noise key, engine and the cpu engine's OpenMP threads (None: its default;
+        results do not depend on it), as in :class:`gpuqd.dynamics.EnsembleRunner`.
 
     Raises ValueError if a point is linearly unstable (no steady state to lock in on).
     """
-    from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin
+    from gpuqd.dynamics import ConstantTorque, EnsembleRunner, EnsembleSpec, Macrospin
 
     omegas = np.atleast_1d(np.asarray(omegas, dtype=float))
     if omegas.ndim != 1 or not np.all(np.isfinite(omegas)) or np.any(omegas <= 0):
@@ -213,19 +216,19 @@ def simulate_fmr(
         n_settle = steps // steps_per_period - periods
         dt = period / steps_per_period
         magnet = Macrospin(S=S, KV=KV, alpha=alpha, sigma2=sigma2, field=(0.0, 0.0, field_z), ac_field=(drive, omega))
-        runner = EnsembleRunner(
+        spec = EnsembleSpec(
             magnet,
             torque,
             n_traj,
             dt,
             steps * dt,
             seed,
-            backend,
             initial_theta=theta0,
             point_index=point_index,
             sample_every=sample_every,
             sample_trajectories=np.arange(n_traj),
         )
+        runner = EnsembleRunner(spec, backend=backend, threads=threads)
         while not runner.done:
             runner.advance(50_000)
         res = runner.result()

@@ -17,6 +17,7 @@ uniform. Units: times in 1/Γ, currents in Γ.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 
@@ -24,6 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
+from gpuqd.dynamics.engine_config import EnsembleSpec
 from gpuqd.dynamics.model import ConstantTorque, Macrospin
 from gpuqd.dynamics.philox import philox4x32, split_seed
 from gpuqd.dynamics.runner import EnsembleRunner
@@ -111,13 +113,13 @@ def segment_steps(segments: list[tuple[int, float]], dt: float) -> list[tuple[in
 
 
 class Segments:
-    """Runs a fixed set of trajectories segment by segment: one runner per grid point (ending at
-    ``end_step``, reused by every segment at that point), the state moved into it with set_state."""
+    """Runs a fixed set of trajectories segment by segment: one runner per grid point (``spec`` with
+    every trajectory on that table point; ``spec.t_end``, 1/Γ, the end of the last segment; reused by
+    every segment at that point), the state moved into it with set_state. ``backend``, ``threads``: as
+    in :class:`~gpuqd.dynamics.EnsembleRunner`."""
 
-    def __init__(self, magnet, torque, dt, seed, backend, threads, ids, end_step) -> None:  # noqa: ANN001
-        self.magnet, self.torque, self.dt = magnet, torque, dt
-        self.seed, self.backend, self.threads = seed, backend, threads
-        self.ids, self.end_step = np.asarray(ids, dtype=np.int64), int(end_step)
+    def __init__(self, spec: EnsembleSpec, backend: str, threads: int | None = None) -> None:
+        self.spec, self.backend, self.threads = spec, backend, threads
         self._runners: dict[int, EnsembleRunner] = {}
         #: trajectory-steps integrated so far (the cost)
         self.trajectory_steps = 0
@@ -126,20 +128,10 @@ class Segments:
         """The runner of grid ``point`` (built once)."""
         if backend is None and point in self._runners:
             return self._runners[point]
-        n = self.ids.size
-        point_index = np.full(n, point, dtype=np.int64) if isinstance(self.torque, TorqueTable) else None
-        runner = EnsembleRunner(
-            self.magnet,
-            self.torque,
-            n,
-            self.dt,
-            self.end_step * self.dt,
-            self.seed,
-            self.backend if backend is None else backend,
-            point_index=point_index,
-            trajectory_ids=self.ids,
-            threads=self.threads,
-        )
+        spec = self.spec
+        if isinstance(spec.torque, TorqueTable):
+            spec = dataclasses.replace(spec, point_index=np.full(spec.n_traj, point, dtype=np.int64))
+        runner = EnsembleRunner(spec, backend=self.backend if backend is None else backend, threads=self.threads)
         if backend is None:
             self._runners[point] = runner
         return runner
@@ -151,8 +143,8 @@ class Segments:
         state["config_fingerprint"] = np.array(runner.fingerprint, dtype=np.uint64)
         runner.set_state(state)
         if runner.advance(steps) != steps:
-            raise ValueError(f"segment of {steps} steps runs past the planned end step {self.end_step}")
-        self.trajectory_steps += steps * self.ids.size
+            raise ValueError(f"segment of {steps} steps runs past the planned end step {runner.steps_total}")
+        self.trajectory_steps += steps * self.spec.n_traj
         return runner.get_state()
 
     def initial(self, point: int, directions: np.ndarray) -> dict:
@@ -181,7 +173,8 @@ def run_pulse_ensemble(
     Returns ``failed`` (n_widths, n_traj) bool — u still in the initial hemisphere at the read time;
     ``final_u`` (n_widths, n_traj); ``readout_current_before`` (n_traj,) and ``readout_current_after``
     (n_widths, n_traj) — I_C (Γ) of the read point at the initial and final directions.
-    Every segment duration must be a whole number of steps.
+    Every segment duration must be a whole number of steps. ``threads``: OpenMP threads of the cpu engine
+    (None: its default); results do not depend on it.
     """
     w = check_widths(widths)
     ids = trajectory_offset + np.arange(int(n_traj), dtype=np.int64)
@@ -195,7 +188,7 @@ def run_pulse_ensemble(
     before, after = segment_steps(protocol.before(), dt), segment_steps(protocol.after(), dt)
     width_steps = [steps_of("pulse width", x, dt) for x in w]
     total = sum(s for _, s in before) + width_steps[-1] + sum(s for _, s in after)
-    segs = Segments(magnet, torque, dt, seed, backend, threads, ids, total)
+    segs = Segments(EnsembleSpec(magnet, torque, ids.size, dt, total * dt, seed, trajectory_ids=ids), backend, threads)
     # step 0: a zero-step runner at the rest point provides the initial state layout
     state = segs.initial(protocol.rest, directions)
     for point, steps in before:

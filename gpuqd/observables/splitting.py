@@ -38,6 +38,7 @@ import math
 
 import numpy as np
 
+from gpuqd.dynamics.engine_config import EnsembleSpec
 from gpuqd.dynamics.model import ConstantTorque, Macrospin
 from gpuqd.observables.committor import FailureCommittor
 from gpuqd.observables.first_passage import compact_state
@@ -75,7 +76,8 @@ def splitting_write_error(
     n_cells: int = 400,
 ) -> dict[str, float | np.ndarray]:
     """Write-error rate of ``protocol`` at pulse ``width`` (1/Γ) by committor-weighted splitting in time
-    (module docstring); ``n_cells``: cells of the committor chain.
+    (module docstring); ``n_cells``: cells of the committor chain; ``threads``: OpenMP threads of the cpu
+    engine (None: its default; results do not depend on it).
 
     Returns ``estimate`` (mean over the repeats), ``standard_error`` (of that mean), ``estimates``
     (repeats,), ``trajectory_steps`` (the work) and ``brute_force_steps`` — the trajectory-steps plain
@@ -92,7 +94,7 @@ def splitting_write_error(
     n_total = n_particles * repeats
     ids = trajectory_offset + np.arange(n_total, dtype=np.int64)
     end = sum(s for _, s in before) + write_steps + sum(s for _, s in after)
-    segs = Segments(magnet, torque, dt, seed, backend, threads, ids, end)
+    segs = Segments(EnsembleSpec(magnet, torque, n_total, dt, end * dt, seed, trajectory_ids=ids), backend, threads)
     directions, start_mean = sample_tilted_initial_directions(magnet, torque, protocol, seed, ids, committor.at_start)
     state = segs.initial(protocol.rest, directions)
     for point, steps in before:

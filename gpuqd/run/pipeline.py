@@ -28,7 +28,7 @@ from gpuqd.run.costs.estimate import estimate_run, memory_estimate
 from gpuqd.run.costs.model import check_memory
 from gpuqd.run.errors import RunError
 from gpuqd.run.execute.dask_executor import make_executor
-from gpuqd.run.execute.device import device_info, resolve_backend
+from gpuqd.run.execute.device import device_info, engine_threads, resolve_backend
 from gpuqd.run.execute.executor import Executor
 from gpuqd.run.execute.lock import RunLock
 from gpuqd.run.execute.preflight import preflight
@@ -176,7 +176,9 @@ def _run(
         atomic_write_text(rd.config_path, cfg.to_yaml())
         meta = _new_meta(cfg, backend, start)
     meta["status"] = "running"
-    meta.setdefault("sessions", []).append({"start": start, "resumed": mode == "resume", "argv": argv})
+    threads = engine_threads(backend, cfg.execution)  # of each cpu engine; null: other backends, remote workers
+    session = {"start": start, "resumed": mode == "resume", "argv": argv, "threads": threads}
+    meta.setdefault("sessions", []).append(session)
     created.append(rd.meta_path)  # from here on a failure marks the run stopped
     rd.write_meta(meta)
 
@@ -197,6 +199,7 @@ def _run(
         checkpoint_dir=rd.checkpoint_dir,
         config_hash=config_hash(cfg),
         needs=needed_products(cfg, stages),
+        threads=cfg.execution.threads,  # None: each engine's default where it runs (a Dask worker: its own)
     )
     arrays: dict[str, np.ndarray] = dict(cfg.grid.axes()) | dict(AXIS_LABELS)
     variables: dict[str, Mapping[str, Any]] = dict(AXIS_VARIABLES)

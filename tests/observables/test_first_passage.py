@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -138,3 +140,45 @@ def test_adaptive_rounds_run_in_blocks_of_ids_are_identical():
         blocks.trajectory_steps,
         blocks.trajectory_steps_uncompacted,
     )
+
+
+def test_first_passage_ensemble_from_an_ensemble_spec_is_the_field_form() -> None:
+    """FirstPassageEnsemble(spec) — explicit ids, or trajectory_offset + arange(n_traj) — gives bit for bit the
+    first passages of the field form with the same global ids."""
+    from gpuqd.dynamics import EnsembleSpec
+
+    ids = np.arange(40) + 7
+    fields = FirstPassageEnsemble(MAGNET, TORQUE, 0.1, 150.0, 3, ids, np.pi / 8, switch_threshold=0.4)
+    spec = EnsembleSpec(MAGNET, TORQUE, 40, 0.1, 150.0, 3, initial_theta=np.pi / 8, switch_threshold=0.4)
+    by_ids = FirstPassageEnsemble(dataclasses.replace(spec, trajectory_ids=ids))
+    by_offset = FirstPassageEnsemble(dataclasses.replace(spec, trajectory_offset=7))
+    reference = fields.run(300)
+    assert np.isfinite(reference).any()
+    np.testing.assert_array_equal(by_ids.run(300), reference)
+    np.testing.assert_array_equal(by_offset.run(300), reference)
+    np.testing.assert_array_equal(by_offset.trajectory_ids, ids)
+    with pytest.raises(TypeError, match="not both"):
+        FirstPassageEnsemble(spec, 0.1)
+
+
+def test_first_passage_threads_reach_the_compacted_cpu_runners(monkeypatch) -> None:
+    """``threads`` reaches the cpu engine of the first runner (its compacted subsets share it); results as on
+    another thread count."""
+    from gpuqd.dynamics.engines import registry
+    from gpuqd.dynamics.engines.cpu_engine import CpuEngine
+
+    if "cpu" not in registry.available_backends():
+        pytest.skip("cpu backend unusable here")
+    built: list[int] = []
+    original = CpuEngine.__init__
+
+    def spy(self, cfg, threads=None, **kwargs):  # noqa: ANN001
+        original(self, cfg, threads=threads, **kwargs)
+        built.append(self.threads)
+
+    monkeypatch.setattr(CpuEngine, "__init__", spy)
+    ens = FirstPassageEnsemble(MAGNET, TORQUE, 0.1, 150.0, 3, np.arange(40), backend="cpu", threads=1)
+    assert built == [1]
+    reference = FirstPassageEnsemble(MAGNET, TORQUE, 0.1, 150.0, 3, np.arange(40), backend="cpu", threads=2)
+    np.testing.assert_array_equal(ens.run(300), reference.run(300))
+    assert built == [1, 2]

@@ -205,3 +205,36 @@ def test_unit_store_keeps_last_link_only(tmp_path):
         store.save(4, link, {"a": np.arange(link + 1)})
     assert store.latest() == {4: 2} and len(store.files()) == 1
     np.testing.assert_array_equal(store.load(4, 2)["a"], np.arange(3))
+
+
+class _ThreeWorkers(SerialUnits):
+    n_workers = 3
+
+
+@dataclass(frozen=True)
+class _RoundsWork:
+    chunk_steps: int = 400
+
+    def collect(self, run):
+        return run
+
+
+def test_first_passage_rounds_in_blocks_equal_one_batch(tmp_path):
+    """The adaptive switching-time rounds run as interleaved blocks of work units (the Dask path of
+    gpuqd.run.execute.first_passage_units, here in process) give the first passages of one batch."""
+    from gpuqd.dynamics import ConstantTorque
+    from gpuqd.observables.adaptive_switching import AdaptiveSwitchingRun
+    from gpuqd.run.execute.first_passage_units import run_rounds_in_blocks
+    from gpuqd.run.execute.progress import Reporter
+
+    args = (Macrospin(S=1.0, alpha=0.2, KV=0.1, sigma2=0.008), ConstantTorque(0.03, 0.025), 3, ["P_to_AP", "AP_to_P"])
+    kw = {"adaptive": True, "target_width": 0.05, "max_per_point": 48, "max_rounds": 2}
+    whole = AdaptiveSwitchingRun(*args, 0.1, 300.0, 21, 32, **kw)
+    while not whole.done:
+        whole.advance(400)
+    blocks = AdaptiveSwitchingRun(*args, 0.1, 300.0, 21, 32, **kw)
+    checkpoint = Checkpoint(tmp_path / "switching_state.npz", "fp", "switching_times")
+    run_rounds_in_blocks(_ThreeWorkers(), _RoundsWork(), blocks, checkpoint, Reporter())
+    assert whole.round == 2 and blocks.done
+    np.testing.assert_array_equal(blocks.first_passage_matrix(), whole.first_passage_matrix())
+    assert blocks.trajectory_steps == whole.trajectory_steps

@@ -393,8 +393,8 @@ def test_legendre_measurement_counts_the_blas_threads(monkeypatch):
 
 def test_transport_blocks_on_threads_follow_the_round_model():
     """One thread or one block: the serial time; W blocks at once with a measured busy time q per point:
-    a round of W blocks takes W·block·q (q per point solved); a last round of k < W blocks lies between one block alone and a
-    full round (docs: TransportCosts.blocks_seconds)."""
+    a round of W blocks takes W·block·q (q per point solved); a last round of k < W blocks lies between
+    one block alone and a full round (docs: TransportCosts.blocks_seconds)."""
     tc = coefficients.TransportCosts(**static.TRANSPORT[2] | {"q0": 1.5e-4, "q1": 0.0, "workers": 2.0})
     p = tc.point(6)
     assert tc.blocks_seconds(1000, 6, 100, 1) == pytest.approx(1000 * p)

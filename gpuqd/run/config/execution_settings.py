@@ -43,18 +43,25 @@ def dask_available() -> bool:
 @dataclass(frozen=True)
 class ExecutionSettings:
     """The ``execution:`` section: engine 'local' (in process) or 'dask'; ``scheduler`` the address of
-    an existing Dask scheduler (None: start a local cluster of ``workers`` processes)."""
+    an existing Dask scheduler (None: start a local cluster of ``workers`` processes); ``threads`` the
+    OpenMP threads of each cpu-backend engine (None: ``OMP_NUM_THREADS`` if set, else all usable cores,
+    :func:`gpuqd.dynamics.host_build.default_threads`)."""
 
     engine: str = "local"
     scheduler: str | None = None
     workers: int = 2
+    threads: int | None = None
 
 
 def execution_settings(data: dict) -> ExecutionSettings:
     """The :class:`ExecutionSettings` of a validated configuration mapping (defaults if absent)."""
     ex = data.get("execution") or {}
+    threads = ex.get("threads")
     return ExecutionSettings(
-        engine=ex.get("engine", "local"), scheduler=ex.get("scheduler"), workers=int(ex.get("workers", 2))
+        engine=ex.get("engine", "local"),
+        scheduler=ex.get("scheduler"),
+        workers=int(ex.get("workers", 2)),
+        threads=None if threads is None else int(threads),
     )
 
 

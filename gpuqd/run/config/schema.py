@@ -327,7 +327,8 @@ CORE_SCHEMA = Section(
             },
             optional=True,
         ),
-        # execution engine (gpuqd.run.config.execution_settings); results do not depend on it (not hashed)
+        # execution engine and cpu threads (gpuqd.run.config.execution_settings); results do not depend on
+        # them (not hashed)
         "execution": Section(
             {
                 "engine": Choice(
@@ -349,6 +350,16 @@ CORE_SCHEMA = Section(
                     hi=4096,
                     doc="dask without a scheduler: worker processes of the local cluster (1 thread "
                     "each; backend cupy: one per visible GPU)",
+                ),
+                "threads": Num(
+                    "int",
+                    default=None,
+                    lo=1,
+                    hi=4096,
+                    nullable=True,
+                    doc="OpenMP threads of each cpu-backend engine (null: OMP_NUM_THREADS if set, else all "
+                    "usable cores; on local Dask workers 1); the other backends ignore it; results do not "
+                    "depend on it",
                 ),
             },
             optional=True,

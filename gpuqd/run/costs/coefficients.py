@@ -161,18 +161,20 @@ class Costs:
     def transport(self, order: int) -> TransportCosts:
         """Transport coefficients at ``order``, on one thread and on the transport stage's threads
         (:func:`gpuqd.run.execute.device.transport_workers`)."""
-        workers = transport_workers()
+        workers = transport_workers(self.threads)
         values = self._get(
             "transport", f"transport:order={order}:workers={workers}", lambda d: m.transport(order, d, workers)
         )
         return TransportCosts(**(values or static.TRANSPORT[order]))
 
     def engine(self, table: bool) -> EngineCosts | None:
-        """None: no measurement and no static model for this backend (e.g. cupy without a GPU measurement)."""
+        """None: no measurement and no static model for this backend (e.g. cupy without a GPU measurement).
+        The cpu engine's coefficients are measured and cached per thread count (``engine:table:threads=2``)."""
         kind = "table" if table else "constant"
+        threads = f":threads={self._engine_threads()}" if self.backend == "cpu" else ""
         values = self._get(
             self.backend,
-            f"engine:{kind}",
+            f"engine:{kind}{threads}",
             lambda d: m.engine(self.backend, table, d, self._engine_threads()),
             ready=self._engine_ready(table),
         )
@@ -236,6 +238,8 @@ class Costs:
     # ---- the cache / measure / static logic
 
     def _engine_threads(self) -> int:
+        """Threads of the engine measurement: ``threads`` (the run's execution.threads), else the cpu
+        engine's default (OMP_NUM_THREADS or the usable cores); 1 for the other backends."""
         if self.backend != "cpu":
             return 1
         from gpuqd.dynamics.host_build import default_threads

@@ -35,8 +35,9 @@ def estimate_run(
 ) -> RunEstimate:
     """Estimate of the run ``cfg`` on ``backend`` ('numpy' | 'cpu' | 'cupy'): start-up, every stage
     (in run order) and, with ``figures``, the figures. ``costs``: the coefficients (default: cached,
-    measured within the budget, or static; progress lines to ``report``)."""
-    costs = costs or Costs(backend, report=report)
+    measured within the budget, or static; progress lines to ``report``; the cpu engine's with the run's
+    ``execution.threads``)."""
+    costs = costs or Costs(backend, report=report, threads=cfg.execution.threads)
     stages = [registry.get_stage(name) for name in cfg.stages]
     needs = needed_products(cfg, stages)
     # the stages of a cupy run hold their arrays on the device: compare with the device's free memory
@@ -64,7 +65,7 @@ def estimate_run(
 def memory_estimate(cfg: RunConfig, backend: str) -> RunEstimate:
     """Work and memory of every stage without measuring anything (cached or static coefficients): for
     the memory check before any work."""
-    return estimate_run(cfg, backend, Costs(backend, measure=False), figures=False)
+    return estimate_run(cfg, backend, Costs(backend, measure=False, threads=cfg.execution.threads), figures=False)
 
 
 def _startup(cfg: RunConfig, costs: Costs) -> StageEstimate:

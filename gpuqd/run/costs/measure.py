@@ -225,8 +225,9 @@ def _synced(runner: Any, backend: str, steps: int) -> None:
 
 def engine(backend: str, table: bool, deadline: float, threads: int = 1) -> Measurement:
     """Engine coefficients ``c``, ``d``, ``bytes_per_traj`` on ``backend`` with a tabulated (``table``)
-    or constant torque; a magnet of the paper's parameters (docs/physics.md §6), dt = 0.01/Γ."""
-    from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin
+    or constant torque; a magnet of the paper's parameters (docs/physics.md §6), dt = 0.01/Γ; the cpu
+    engine on ``threads`` OpenMP threads."""
+    from gpuqd.dynamics import ConstantTorque, EnsembleRunner, EnsembleSpec, Macrospin
     from gpuqd.transport import TorqueTable
 
     clock = _Clock(deadline)
@@ -246,7 +247,8 @@ def engine(backend: str, table: bool, deadline: float, threads: int = 1) -> Meas
 
     def runner(n: int, steps: int) -> Any:
         index = np.arange(n) % n_pts if table else None
-        return EnsembleRunner(magnet, torque, n, dt, dt * (steps + 10), 1, backend, point_index=index, average_from=0.0)
+        spec = EnsembleSpec(magnet, torque, n, dt, dt * (steps + 10), 1, point_index=index, average_from=0.0)
+        return EnsembleRunner(spec, backend=backend, threads=threads)
 
     sizes = ENGINE_TRAJECTORIES.get(backend, ENGINE_TRAJECTORIES["numpy"])
     times, mems = [], []

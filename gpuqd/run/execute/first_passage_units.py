@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd.observables.first_passage import FirstPassageEnsemble
+from gpuqd.dynamics import EnsembleSpec
+from gpuqd.observables.first_passage import FirstPassageEnsemble, block_spec
 from gpuqd.run.execute.ensemble_units import MIN_BLOCK_TRAJECTORIES
 from gpuqd.run.execute.execution import ChainStats, UnitExecutor, UnitStore, run_chains
 
@@ -41,34 +42,25 @@ __all__ = [
 class FirstPassageSpec:
     """Model and settings shared by all blocks of a round (picklable; sent once per worker).
 
-    Units: dt, t_end in 1/Γ. ``torque``: the run's TorqueTable (or ConstantTorque).
+    ``ensemble``: the run's :class:`~gpuqd.dynamics.EnsembleSpec` (magnet, torque — the run's TorqueTable or
+    ConstantTorque —, dt and t_end in 1/Γ, seed, switch_threshold; each block sets its own trajectories);
+    ``threads``: OpenMP threads of the cpu engine (None: its default).
     """
 
-    magnet: Any
-    torque: Any
-    dt: float
-    t_end: float
-    seed: int
-    switch_threshold: float
+    ensemble: EnsembleSpec
     backend: str
     compaction: bool
     chunk_steps: int
+    threads: int | None = None
 
 
 def _ensemble(
     spec: FirstPassageSpec, ids: np.ndarray, theta: np.ndarray, point_index: np.ndarray | None
 ) -> FirstPassageEnsemble:
     return FirstPassageEnsemble(
-        spec.magnet,
-        spec.torque,
-        spec.dt,
-        spec.t_end,
-        spec.seed,
-        ids,
-        theta,
-        point_index=point_index,
-        switch_threshold=spec.switch_threshold,
+        block_spec(spec.ensemble, ids, theta, point_index),
         backend=spec.backend,
+        threads=spec.threads,
         compaction=spec.compaction,
     )
 
@@ -149,17 +141,7 @@ def run_rounds_in_blocks(executor: UnitExecutor, work: Any, run: Any, checkpoint
     ``checkpoint`` (:class:`gpuqd.run.execute.checkpoint.Checkpoint`) holds the run's state at round boundaries."""
     if checkpoint.restore(run):
         reporter.message(f"switching times: resuming in round {run.round}")
-    spec = FirstPassageSpec(
-        run.magnet,
-        run.torque,
-        run.dt,
-        run.t_end,
-        run.seed,
-        run.switch_threshold,
-        run.backend,
-        run.compaction,
-        int(work.chunk_steps),
-    )
+    spec = FirstPassageSpec(run.spec, run.backend, run.compaction, int(work.chunk_steps), run.threads)
     root = Path(checkpoint.path).parent / "units" / checkpoint.hook
     reused = computed = 0
     while not run.done:

@@ -99,7 +99,9 @@ class StageContext:
     ``checkpoint(file, hook)`` gives the stage's :class:`Checkpoint` in ``<run>/checkpoint/``;
     ``cache`` is the shared transport cache; ``products`` holds what earlier stages provided
     (``torque_table``, ``transport_maps``); ``needs`` is the union of the products the stages of
-    this run need.
+    this run need; ``threads`` the OpenMP threads of every cpu engine a stage builds (the run's
+    ``execution.threads``; None: each engine's default where it runs, ``OMP_NUM_THREADS`` or the usable
+    cores). Results do not depend on it.
     """
 
     cfg: RunConfig
@@ -111,6 +113,7 @@ class StageContext:
     config_hash: str
     needs: frozenset[str] = frozenset()
     products: dict[str, Any] = field(default_factory=dict)
+    threads: int | None = None
 
     def checkpoint(self, file: str, hook: str) -> Checkpoint:
         """The checkpoint ``<run>/checkpoint/<file>`` (``hook``: name of the kill test hook)."""

@@ -151,11 +151,13 @@ def inset_points(cfg: RunConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class DynamicsWork:
-    """The switching-diagram ensemble as executor work: trajectory ids 0 .. n_items - 1 (picklable)."""
+    """The switching-diagram ensemble as executor work: trajectory ids 0 .. n_items - 1 (picklable).
+    ``threads``: OpenMP threads of the cpu engine of every block (None: the engine's default)."""
 
     cfg: RunConfig
     torque_table: Any
     backend: str
+    threads: int | None = None
     #: results do not depend on the chunking (counter-based noise): checkpoints may follow the wall clock
     chunk_invariant = True
 
@@ -202,7 +204,7 @@ class DynamicsWork:
             **block,
         )
         try:
-            return EnsembleRunner(spec, backend=self.backend)
+            return EnsembleRunner(spec, backend=self.backend, threads=self.threads)
         except ValueError as exc:
             raise SetupError(
                 f"dynamics: {exc} (the torque coefficients of the table enter this bound; lower "
@@ -292,7 +294,7 @@ def result_arrays(cfg: RunConfig, res: Any) -> dict[str, np.ndarray]:
 
 
 def run(ctx: StageContext) -> StageResult:
-    work = DynamicsWork(ctx.cfg, ctx.products.get("torque_table"), ctx.backend)
+    work = DynamicsWork(ctx.cfg, ctx.products.get("torque_table"), ctx.backend, ctx.threads)
     checkpoint = ctx.checkpoint(STATE_FILE, "dynamics")
     t0 = time.perf_counter()
     steps0 = checkpoint.counter("steps_done")

@@ -269,9 +269,9 @@ def _spectra(cfg: RunConfig) -> tuple[dict[str, np.ndarray], dict]:
 
 
 def simulate_spectrum(item: tuple) -> Any:
-    """One work unit: (cfg, job number n, state index j, I_FL + B_z, I_DL, (lo, hi, |Ω_R|), backend) →
-    :class:`~gpuqd.observables.fmr_simulation.SimulatedFMR` of one spectrum (seed = cfg.seed + n)."""
-    cfg, n, j, fl_total, dl, window, backend = item
+    """One work unit: (cfg, job number n, state index j, I_FL + B_z, I_DL, (lo, hi, |Ω_R|), backend,
+    threads) → :class:`~gpuqd.observables.fmr_simulation.SimulatedFMR` of one spectrum (seed = cfg.seed + n)."""
+    cfg, n, j, fl_total, dl, window, backend, threads = item
     f, mg = cfg.fmr, cfg.magnet
     lo, hi, centre = window
     omegas = simulation_omegas(lo, hi, centre, f.simulate_omegas)
@@ -293,6 +293,7 @@ def simulate_spectrum(item: tuple) -> Any:
         sigma2=sigma2,
         seed=cfg.seed + n,
         backend=backend,
+        threads=threads,
     )
 
 
@@ -345,7 +346,10 @@ def _simulate_spectra(
     stored = store.intact()  # a damaged spectrum file is recomputed (one-line warning)
     missing = [n for n in range(len(jobs)) if n not in stored]
     ctx.reporter.start("fmr simulation", len(jobs), "spectra", done=len(jobs) - len(missing))
-    items = ((ctx.cfg, n, jobs[n][1], fl_total[jobs[n]], dl[jobs[n]], windows[jobs[n]], ctx.backend) for n in missing)
+    items = (
+        (ctx.cfg, n, jobs[n][1], fl_total[jobs[n]], dl[jobs[n]], windows[jobs[n]], ctx.backend, ctx.threads)
+        for n in missing
+    )
     computed = ctx.executor.map(simulate_spectrum, items)
     for n, (p, j) in enumerate(jobs):
         if n in stored:

@@ -177,6 +177,7 @@ class SwitchingWork:
     cfg: RunConfig
     torque_table: Any
     backend: str
+    threads: int | None = None  # OpenMP threads of the cpu engine (None: its default)
     shown_round: list[int] = field(default_factory=lambda: [-1])  # round on the progress display
 
     @property
@@ -207,6 +208,7 @@ class SwitchingWork:
                 st.trajectories_per_point,
                 switch_threshold=threshold,
                 backend=self.backend,
+                threads=self.threads,
                 compaction=st.compaction,
                 adaptive=st.adaptive,
                 target=st.target,
@@ -221,14 +223,16 @@ class SwitchingWork:
 
     def block_args(self, run: AdaptiveSwitchingRun) -> dict[str, Any]:
         """Keyword arguments of ``run_first_passage_block`` besides ids, theta and point_index."""
+        spec = run.spec
         return {
-            "magnet": run.magnet,
-            "torque": run.torque,
-            "dt": run.dt,
-            "t_end": run.t_end,
-            "seed": run.seed,
-            "switch_threshold": run.switch_threshold,
+            "magnet": spec.magnet,
+            "torque": spec.torque,
+            "dt": spec.dt,
+            "t_end": spec.t_end,
+            "seed": spec.seed,
+            "switch_threshold": spec.switch_threshold,
             "backend": run.backend,
+            "threads": run.threads,
             "compaction": run.compaction,
             "chunk_steps": self.chunk_steps,
         }
@@ -267,7 +271,7 @@ class SwitchingWork:
 
 def run(ctx: StageContext) -> StageResult:
     """Run (or resume) the statistics; result arrays, notes and throughput."""
-    work = SwitchingWork(ctx.cfg, ctx.products.get("torque_table"), ctx.backend)
+    work = SwitchingWork(ctx.cfg, ctx.products.get("torque_table"), ctx.backend, ctx.threads)
     checkpoint = ctx.checkpoint(STATE_FILE, "switching_times")
     t0 = time.perf_counter()
     steps0 = checkpoint.counter("trajectory_steps")

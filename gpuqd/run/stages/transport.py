@@ -168,7 +168,7 @@ def _build(ctx: StageContext, sv: Any, n_theta: int, table_key: str, job_key: st
     grid = ctx.cfg.grid
     block_points = int(os.environ.get("GPUQD_TRANSPORT_BLOCK_POINTS", TRANSPORT_BLOCK_POINTS))
     map_blocks: Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]] = ctx.executor.map
-    workers = transport_workers()
+    workers = transport_workers(ctx.threads)
     if getattr(ctx.executor, "name", "") == "local" and workers > 1:
         # every core of this machine: the blocks on threads (the blocking itself never depends on the
         # number of threads: BLAS-batched sums are reproducible for the same blocks only)
@@ -280,7 +280,7 @@ def estimate(cfg: RunConfig, costs: Costs, needs: frozenset[str]) -> StageEstima
     held = table_bytes(n_pts, n_th) + MAPS_PER_POINT * n_pts * 8
     working = tc.block_bytes(block, n_th)
     # the table's blocks on the local run's threads (a Dask run: one thread's time, not divided by its workers)
-    workers = transport_workers() if cfg.execution.engine == "local" else 1
+    workers = transport_workers(cfg.execution.threads) if cfg.execution.engine == "local" else 1
     seconds = (
         tc.blocks_seconds(n_pts, n_th, block, workers)
         + tc.point(INSET_THETA)

@@ -244,7 +244,9 @@ def run(ctx: StageContext) -> StageResult:
         for chunk in range(int(counts.state["chunks_done"]), n_chunks):
             lo = chunk * we.chunk_trajectories
             n = min(we.chunk_trajectories, we.trajectories - lo)
-            out = run_pulse_ensemble(magnet, table, protocol, widths, n, dyn.dt, cfg.seed, ctx.backend, lo)
+            out = run_pulse_ensemble(
+                magnet, table, protocol, widths, n, dyn.dt, cfg.seed, ctx.backend, lo, threads=ctx.threads
+            )
             s = counts.state
             s["failures"] = s["failures"] + out["failed"].sum(1)
             s["trials"] = s["trials"] + n
@@ -281,6 +283,7 @@ def run(ctx: StageContext) -> StageResult:
                 we.splitting_repeats,
                 ctx.backend,
                 trajectory_offset=2**40 + i * we.splitting_particles * we.splitting_repeats,
+                threads=ctx.threads,
             )
             arrays["write_error_rate_splitting"][i] = est["estimate"]
             arrays["write_error_rate_splitting_se"][i] = est["standard_error"]
