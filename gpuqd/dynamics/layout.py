@@ -289,6 +289,17 @@ def _state_lines() -> list[str]:
     load = [line for f in resident for line in _state_access(f, True)]
     store = [line for f in resident for line in _state_access(f, False)]
     unused = [f"    (void)state_{f.name};" for f in STATE if f.only_if is not None or not f.resident]
+    # the host lane driver's versions: only the 8-byte resident fields. A narrower one (the int8 state) in
+    # its vectorised lane loop would set the loop's vector width (64 lanes of int8 per AVX-512 register:
+    # every double then spans 8 registers, and a block of fewer lanes runs its remainder in scalar code);
+    # the lane driver (advance.cuh, llg_advance_lanes) passes the P/AP state, the one narrow field, apart.
+    wide = [f for f in resident if np.dtype(f.dtype).itemsize == 8]
+    narrow = [f for f in resident if np.dtype(f.dtype).itemsize != 8]
+    if [f.name for f in narrow] != ["state"]:
+        raise AssertionError(f"the host lane driver handles one narrow state field, 'state'; found {narrow}")
+    load_wide = [line for f in wide for line in _state_access(f, True)]
+    store_wide = [line for f in wide for line in _state_access(f, False)]
+    unused_wide = unused + [f"    (void)state_{f.name};" for f in narrow]
     return [
         "struct LlgTrajState {",
         *(_state_member(f) for f in resident),
@@ -300,6 +311,14 @@ def _state_lines() -> list[str]:
         f"__device__ __forceinline__ void llg_state_store(const LlgTrajState& s, int j, int n_traj, {params}) {{",
         *store,
         *unused,
+        "}",
+        f"__device__ __forceinline__ void llg_state_load_wide(LlgTrajState& s, int j, int n_traj, {params}) {{",
+        *load_wide,
+        *unused_wide,
+        "}",
+        f"__device__ __forceinline__ void llg_state_store_wide(const LlgTrajState& s, int j, int n_traj, {params}) {{",
+        *store_wide,
+        *unused_wide,
         "}",
         "#define LLG_STATE_ARGS " + ", ".join(f"state_{f.name}" for f in STATE),
     ]

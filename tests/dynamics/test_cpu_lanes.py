@@ -16,7 +16,8 @@ from ensemble_checks import synthetic_table
 from gpuqd.dynamics import ConstantTorque, EnsembleRunner, Macrospin
 from gpuqd.dynamics.engines.cpu_engine import default_isa, default_lanes, host_isa
 
-N_TRAJ = 37  # not a multiple of any lane count below (1 excepted)
+# prime: not a multiple of any lane count below; 64 and 128 lanes run whole blocks (int8 state in place) and a tail
+N_TRAJ = 149
 CASES = {
     "table": dict(magnet=Macrospin(S=1.0, KV=0.1, alpha=0.2, sigma2=0.01), torque="table"),
     "constant_cubic_ac": dict(

@@ -31,7 +31,8 @@ __device__ __noinline__ void llg_write_sample(double* __restrict__ samples, int 
 
 // ---------------------------------------------------------------- switch bookkeeping (docs/physics.md §10)
 // Detection: hysteretic switch P <-> AP when the state's sign disagrees with u beyond the threshold.
-__device__ __forceinline__ bool llg_switch_detected(signed char state, double u, const LlgParams& p) {
+template <typename State>  // signed char (the resident state) or double (the host lane driver's copy)
+__device__ __forceinline__ bool llg_switch_detected(State state, double u, const LlgParams& p) {
     return state * u < -p.u_s;
 }
 
@@ -217,14 +218,25 @@ __device__ __forceinline__ void llg_advance_trajectory(const int j, LLG_TRAJECTO
 #ifndef LLG_HOST_MAX_LANES
 #define LLG_HOST_MAX_LANES 128
 #endif
+// The P/AP state (±1) of the lanes is read and written through ``LaneState``: the engine's int8 array in
+// place for blocks of a whole number of LLG_HOST_NARROW_LANES, a copy in doubles for the rest. The narrowest
+// type in the lane loop sets its vector width: with the int8 state, 64 lanes per AVX-512 register (each
+// double spans 8 registers: the most independent work per instruction, the fastest full blocks), and a
+// block of fewer lanes would run its remainder in scalar code; with every value 8 bytes wide, 8 lanes per
+// register and at most 7 in scalar code. (llg_state_load_wide leaves the state to the caller.)
+#ifndef LLG_HOST_NARROW_LANES
+#define LLG_HOST_NARROW_LANES 64
+#endif
 // Step k of lanes j0 … j0 + lanes − 1: the vectorised lane loop. ``averaging`` is a literal at each call
 // (the loop is compiled once per value: no branch on it inside the loop). Each lane's u and whether it
 // switched go to u_lane and switched.
+template <typename LaneState>
 __device__ __forceinline__ void llg_lanes_step(const int j0, const int lanes, const long long k, const bool averaging,
                                                const double ac0, const double ac1,
                                                const unsigned long long* __restrict__ traj_lane,
                                                const long long* __restrict__ row_lane, double* __restrict__ u_lane,
-                                               int* __restrict__ switched, LLG_TRAJECTORY_PARAMS) {
+                                               LaneState* __restrict__ state_lane, long long* __restrict__ switched,
+                                               LLG_TRAJECTORY_PARAMS) {
     const LlgParams& p = params;
     // (GCC ivdep rather than omp simd: omp simd would privatise the lane's state struct into an
     // array that is not split into registers)
@@ -232,23 +244,26 @@ __device__ __forceinline__ void llg_lanes_step(const int j0, const int lanes, co
     for (int l = 0; l < lanes; ++l) {
         const int j = j0 + l;
         LlgTrajState s;
-        llg_state_load(s, j, n_traj, LLG_STATE_ARGS);
+        llg_state_load_wide(s, j, n_traj, LLG_STATE_ARGS);
         double norm_sq;
         const double u =
             llg_heun_step(s, k, traj_lane[l], table, row_lane[l], n_theta, p, key0, key1, averaging, ac0, ac1, norm_sq);
         last_norm_sq[j] = norm_sq;  // the last step's value remains: |n|² before the last renormalisation
-        const int flip = llg_switch_detected(s.state, u, p) ? 1 : 0;
-        s.state = flip ? (signed char)(-s.state) : s.state;
-        llg_state_store(s, j, n_traj, LLG_STATE_ARGS);
+        const double state = state_lane[l];
+        const long long flip = llg_switch_detected(state, u, p) ? 1 : 0;
+        state_lane[l] = (LaneState)(flip ? -state : state);
+        llg_state_store_wide(s, j, n_traj, LLG_STATE_ARGS);
         u_lane[l] = u;
         switched[l] = flip;
     }
 }
 
-__device__ __forceinline__ void llg_advance_lanes(const int j0, const int lanes, LLG_TRAJECTORY_PARAMS) {
+template <typename LaneState>
+__device__ __forceinline__ void llg_advance_lanes_with(const int j0, const int lanes,
+                                                       LaneState* __restrict__ state_lane, LLG_TRAJECTORY_PARAMS) {
     const LlgParams& p = params;
     double u_lane[LLG_HOST_MAX_LANES];
-    int switched[LLG_HOST_MAX_LANES];
+    long long switched[LLG_HOST_MAX_LANES];
     // per-lane constants, gathered once (no conditional loads in the lane loop)
     unsigned long long traj_lane[LLG_HOST_MAX_LANES];
     long long row_lane[LLG_HOST_MAX_LANES];
@@ -265,17 +280,19 @@ __device__ __forceinline__ void llg_advance_lanes(const int j0, const int lanes,
         const double ac1 = llg_ac_field(k + 1, p);
         const bool averaging = average_start >= 0 && k >= average_start;
         if (averaging) {
-            llg_lanes_step(j0, lanes, k, true, ac0, ac1, traj_lane, row_lane, u_lane, switched, LLG_KERNEL_ARGS);
+            llg_lanes_step(j0, lanes, k, true, ac0, ac1, traj_lane, row_lane, u_lane, state_lane, switched,
+                           LLG_KERNEL_ARGS);
         } else {
-            llg_lanes_step(j0, lanes, k, false, ac0, ac1, traj_lane, row_lane, u_lane, switched, LLG_KERNEL_ARGS);
+            llg_lanes_step(j0, lanes, k, false, ac0, ac1, traj_lane, row_lane, u_lane, state_lane, switched,
+                           LLG_KERNEL_ARGS);
         }
-        int any_switch = 0;
+        long long any_switch = 0;
         for (int l = 0; l < lanes; ++l) any_switch |= switched[l];
         ac0 = ac1;
         const long long k_new = k + 1;
         if (any_switch) {
             for (int l = 0; l < lanes; ++l) {
-                if (switched[l]) llg_record_switch(j0 + l, k_new, (signed char)(-state_state[j0 + l]), LLG_SWITCH_ARGS);
+                if (switched[l]) llg_record_switch(j0 + l, k_new, (signed char)(-state_lane[l]), LLG_SWITCH_ARGS);
             }
         }
         if (--until_sample == 0) {
@@ -288,6 +305,20 @@ __device__ __forceinline__ void llg_advance_lanes(const int j0, const int lanes,
                 }
             }
         }
+    }
+}
+
+// Host driver entry: the whole multiples of LLG_HOST_NARROW_LANES with the int8 state in place, the rest
+// (fewer lanes) with a copy in doubles. The same operations per trajectory either way.
+__device__ __forceinline__ void llg_advance_lanes(const int j0, const int lanes, LLG_TRAJECTORY_PARAMS) {
+    const int whole = lanes / LLG_HOST_NARROW_LANES * LLG_HOST_NARROW_LANES;
+    if (whole > 0) llg_advance_lanes_with(j0, whole, state_state + j0, LLG_KERNEL_ARGS);
+    if (lanes > whole) {
+        const int rest = lanes - whole, j1 = j0 + whole;
+        double state_lane[LLG_HOST_NARROW_LANES];
+        for (int l = 0; l < rest; ++l) state_lane[l] = state_state[j1 + l];
+        llg_advance_lanes_with(j1, rest, state_lane, LLG_KERNEL_ARGS);
+        for (int l = 0; l < rest; ++l) state_state[j1 + l] = (signed char)state_lane[l];
     }
 }
 #endif
