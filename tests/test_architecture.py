@@ -171,7 +171,7 @@ def test_pipeline_module_exists():
 #: sits above them). Every module must have a layer (:func:`test_every_module_has_a_layer`).
 LAYERS: tuple[tuple[str, ...], ...] = (
     # the package root (__version__; gpuqd.load_run is a lazy re-export, see UPWARD_ALLOWED), base helpers
-    ("=gpuqd", "gpuqd.units", "gpuqd.atomic_io", "gpuqd.version", "gpuqd.interrupts"),
+    ("=gpuqd", "gpuqd.units", "gpuqd.atomic_io", "gpuqd.version", "gpuqd.interrupts", "gpuqd.blas"),
     ("gpuqd.transport",),
     # dynamics, in rooms: model, noise, layout, kernel source and host build, EnsembleSpec/EngineConfig
     ("gpuqd.dynamics",),

@@ -96,24 +96,28 @@ class LegendreFokkerPlanck:
         fl, dl, ic = self.torque.evaluate(np.full(u.size, point), u)
         return np.asarray(fl, float), np.asarray(dl, float), np.asarray(ic, float)
 
-    def generator(self, point: int) -> np.ndarray:
-        """(L, L) matrix M with dc/dt = M c for torque row ``point`` (0 for a ConstantTorque)."""
-        if point not in self._generators:
-            m = self.magnet
-            fl, dl, _ = self.torques(point, self.u)
-            drift = (m.alpha * (m.KV * self.u + m.field[2] + fl) - m.S * dl) / (m.S**2 + m.alpha**2)
-            k = np.arange(self.degree)
-            matrix = (self.weighted_slope * (self.weights * drift)) @ self.values.T
-            matrix *= ((2 * k + 1) / 2.0)[:, None]
-            matrix[k, k] -= self.diffusion * k * (k + 1)
+    def generator(self, point: int, keep: bool = True) -> np.ndarray:
+        """(L, L) matrix M with dc/dt = M c for torque row ``point`` (0 for a ConstantTorque); kept for the
+        next call unless ``keep`` is False (a map over many rows: L² doubles each)."""
+        if point in self._generators:
+            return self._generators[point]
+        m = self.magnet
+        fl, dl, _ = self.torques(point, self.u)
+        drift = (m.alpha * (m.KV * self.u + m.field[2] + fl) - m.S * dl) / (m.S**2 + m.alpha**2)
+        k = np.arange(self.degree)
+        matrix = (self.weighted_slope * (self.weights * drift)) @ self.values.T
+        matrix *= ((2 * k + 1) / 2.0)[:, None]
+        matrix[k, k] -= self.diffusion * k * (k + 1)
+        if keep:
             self._generators[point] = matrix
-        return self._generators[point]
+        return matrix
 
-    def evolve(self, point: int, duration: float, coefficients: np.ndarray) -> np.ndarray:
-        """exp(M t) c: coefficients (L,) or (L, k) after ``duration`` (1/Γ) at torque row ``point``."""
+    def evolve(self, point: int, duration: float, coefficients: np.ndarray, keep: bool = True) -> np.ndarray:
+        """exp(M t) c: coefficients (L,) or (L, k) after ``duration`` (1/Γ) at torque row ``point``
+        (``keep``: as in :meth:`generator`)."""
         if duration == 0.0:
             return coefficients
-        return expm(self.generator(point) * float(duration)) @ coefficients
+        return expm(self.generator(point, keep) * float(duration)) @ coefficients
 
     def project(self, density_u: np.ndarray, weights_u: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Legendre coefficients c_l = (2l + 1)/2 ∫ p P_l du of a density given on quadrature nodes

@@ -20,11 +20,13 @@ error estimate. Units: times in 1/Γ, currents in Γ (e = 1).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from gpuqd.blas import one_blas_thread
 from gpuqd.dynamics.model import ConstantTorque, Macrospin
 from gpuqd.observables.fokker_planck import AxialFokkerPlanck
 from gpuqd.observables.fp_legendre import LegendreFokkerPlanck, theta_panels
@@ -143,8 +145,9 @@ def legendre_work(protocol: PulseProtocol, widths: ArrayLike, degree: int) -> li
     return [LegendreWork(n, points, tuple(d for _, d in segments), len(after)) for n in legendre_sizes(degree)]
 
 
-def _densities(solver: LegendreFokkerPlanck, protocol: PulseProtocol, widths: np.ndarray) -> tuple:
-    """Initial and read-time Legendre coefficients ((L,), (L, n_widths))."""
+def _before_and_after(solver: LegendreFokkerPlanck, protocol: PulseProtocol) -> tuple:
+    """What does not depend on the write segment: the initial Legendre coefficients (L,), those after the
+    segments before the write (L,) and the propagator of the segments after it (L, L)."""
     breaks = np.concatenate([solver_breaks(solver), [0.5 * math.pi]])
     theta, w_theta = theta_panels(breaks, 2.0 * math.pi / (3.0 * solver.degree))
     weights = w_theta * np.sin(theta)
@@ -157,6 +160,12 @@ def _densities(solver: LegendreFokkerPlanck, protocol: PulseProtocol, widths: np
     after = np.eye(solver.degree)
     for point, duration in protocol.after():
         after = solver.evolve(point, duration, after)
+    return c0, c, after
+
+
+def _densities(solver: LegendreFokkerPlanck, protocol: PulseProtocol, widths: np.ndarray) -> tuple:
+    """Initial and read-time Legendre coefficients ((L,), (L, n_widths))."""
+    c0, c, after = _before_and_after(solver, protocol)
     out = np.empty((solver.degree, widths.size))
     previous = 0.0
     for i, w in enumerate(widths):
@@ -191,12 +200,13 @@ def write_error_rate_fp(
     if int(degree) < 16:
         raise ValueError(f"degree must be >= 16, got {degree}")
     results = []
-    for n in legendre_sizes(degree):
-        solver = LegendreFokkerPlanck(magnet, torque, n)
-        c0, c_read = _densities(solver, protocol, w)
-        stay = solver.hemisphere_mass(c_read, protocol.sign)
-        current = solver.torques(protocol.read_point, solver.u)[2]
-        results.append((stay, solver.expectation(c0, current), solver.expectation(c_read, current)))
+    with one_blas_thread():  # dense matrices of a few hundred rows: faster on one BLAS thread (gpuqd.blas)
+        for n in legendre_sizes(degree):
+            solver = LegendreFokkerPlanck(magnet, torque, n)
+            c0, c_read = _densities(solver, protocol, w)
+            stay = solver.hemisphere_mass(c_read, protocol.sign)
+            current = solver.torques(protocol.read_point, solver.u)[2]
+            results.append((stay, solver.expectation(c0, current), solver.expectation(c_read, current)))
     coarse, fine = results[0][0], results[1][0]
     return {
         "write_error_rate": np.clip(fine, 0.0, 1.0),
@@ -204,3 +214,57 @@ def write_error_rate_fp(
         "readout_current_before": np.asarray(results[1][1]),
         "readout_current_after": results[1][2],
     }
+
+
+def write_error_rate_fp_map(
+    magnet: Macrospin,
+    torque: ConstantTorque | TorqueTable,
+    protocols: Sequence[PulseProtocol],
+    width: float,
+    degree: int = 256,
+    map_fn: Callable[[Callable[[int], np.ndarray], Iterable[int]], Iterable[np.ndarray]] = map,
+) -> dict[str, np.ndarray]:
+    """:func:`write_error_rate_fp` at one pulse ``width`` (1/Γ) for each of ``protocols``, protocols that
+    differ only in the write point (a write-error map), with the work they share done once per size: the
+    solver, the initial density, the segments before the write and the propagator after it; per protocol
+    one generator and one exponential (:func:`legendre_map_work`). The same operations as one by one: the
+    same numbers. ``map_fn(f, indices)`` yields f(i) in order (default the built-in ``map``; e.g.
+    :func:`gpuqd.transport.torque_table.threaded_map` to run the protocols side by side: hold
+    :func:`gpuqd.blas.one_blas_thread` around it). Keys: ``write_error_rate`` and ``error_estimate``
+    (n_protocols,), as in :func:`write_error_rate_fp`."""
+    w = float(check_widths([width])[0])
+    if int(degree) < 16:
+        raise ValueError(f"degree must be >= 16, got {degree}")
+    if not protocols:
+        raise ValueError("protocols: give at least one")
+    first = protocols[0]
+    for k, protocol in enumerate(protocols):
+        if replace(protocol, write=first.write) != first:
+            raise ValueError(f"protocols[{k}] differs from protocols[0] in more than the write point")
+    stays = []
+    with one_blas_thread():
+        for n in legendre_sizes(degree):
+            solver = LegendreFokkerPlanck(magnet, torque, n)
+            _, c, after = _before_and_after(solver, first)
+
+            def stay(k: int, solver: LegendreFokkerPlanck = solver, c: np.ndarray = c, after: np.ndarray = after):
+                c_write = solver.evolve(protocols[k].write, w, c, keep=False)
+                c_read = np.empty((solver.degree, 1))
+                c_read[:, 0] = after @ c_write
+                return solver.hemisphere_mass(c_read, first.sign)[0]
+
+            stays.append(np.array(list(map_fn(stay, range(len(protocols))))))
+    coarse, fine = stays
+    return {"write_error_rate": np.clip(fine, 0.0, 1.0), "error_estimate": np.abs(fine - coarse)}
+
+
+def legendre_map_work(protocol: PulseProtocol, width: float, degree: int, n_protocols: int) -> list[LegendreWork]:
+    """The work of :func:`write_error_rate_fp_map` over ``n_protocols`` protocols like ``protocol`` at one
+    ``width``, counted as it does it: per size the shared segments once, one generator and one
+    exponential per protocol."""
+    shared = [(p, d) for p, d in [*protocol.before(), *protocol.after()] if d > 0.0]
+    points = len({p for p, _ in shared})
+    per_point = (float(width),) if float(width) > 0.0 else ()
+    products = sum(1 for _, d in protocol.after() if d > 0.0)
+    durations = tuple(d for _, d in shared) + per_point * int(n_protocols)
+    return [LegendreWork(n, points + int(n_protocols), durations, products) for n in legendre_sizes(degree)]

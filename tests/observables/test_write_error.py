@@ -17,11 +17,12 @@ import numpy as np
 import pytest
 from scipy import integrate, special
 
+from gpuqd.blas import one_blas_thread
 from gpuqd.dynamics import ConstantTorque, Macrospin
 from gpuqd.observables.pulse_ensemble import clopper_pearson, run_pulse_ensemble
-from gpuqd.observables.write_error import PulseProtocol, write_error_rate_fp
+from gpuqd.observables.write_error import PulseProtocol, write_error_rate_fp, write_error_rate_fp_map
 from gpuqd.transport.spin_valve import SpinValve
-from gpuqd.transport.torque_table import TorqueTable
+from gpuqd.transport.torque_table import TorqueTable, threaded_map
 
 
 @pytest.mark.parametrize("fl", [0.0, 0.002, -0.003])
@@ -87,6 +88,23 @@ def paper_pulse_table():
         damping_like=np.concatenate([t.damping_like for t in tables]),
         charge_current=np.concatenate([t.charge_current for t in tables]),
     )
+
+
+def test_map_over_write_points_gives_the_numbers_of_one_point_at_a_time(paper_pulse_table):
+    """The map shares the rest/read work among write points and may run them on threads: the same
+    operations on the same numbers as write_error_rate_fp point by point (compared bit for bit, both on
+    one BLAS thread); protocols that differ in more than the write point are refused."""
+    magnet = Macrospin(S=1.0, KV=0.01, alpha=0.1, sigma2=1e-4)
+    protocols = [PulseProtocol(rest=0, write=w, settle=10.0, read=2, rise=((1, 2.0),)) for w in (1, 0, 2, 1)]
+    one_by_one = [write_error_rate_fp(magnet, paper_pulse_table, p, [40.0], degree=32) for p in protocols]
+    for map_fn in (map, threaded_map(2)):
+        with one_blas_thread():
+            got = write_error_rate_fp_map(magnet, paper_pulse_table, protocols, 40.0, degree=32, map_fn=map_fn)
+        for key in ("write_error_rate", "error_estimate"):
+            np.testing.assert_array_equal(got[key], [r[key][0] for r in one_by_one], err_msg=key)
+    assert 0.0 < got["write_error_rate"][0] < 1.0  # a non-trivial rate at the paper's write point
+    with pytest.raises(ValueError, match=r"protocols\[1\] differs"):
+        write_error_rate_fp_map(magnet, paper_pulse_table, [protocols[0], PulseProtocol(0, 1, 5.0)], 40.0, 32)
 
 
 @pytest.mark.slow

@@ -336,13 +336,20 @@ def test_a_slow_machine_predicts_longer_measurements(calibration_file, monkeypat
 
 
 def test_write_error_counts_the_fokker_planck_work_it_does(monkeypatch):
-    """legendre_work against an instrumented write_error_rate_fp: the exponentials (size, duration) and
-    generator builds it counts are the ones the solver performs (rise staircase, zero-length segments)."""
+    """legendre_work and legendre_map_work against an instrumented write_error_rate_fp and
+    write_error_rate_fp_map: the exponentials (size) and generator builds they count are the ones the
+    solver performs (rise staircase, zero-length segments, write points that share the rest)."""
     from gpuqd.dynamics import ConstantTorque, Macrospin
     from gpuqd.observables import fp_legendre
-    from gpuqd.observables.write_error import PulseProtocol, legendre_work, write_error_rate_fp
+    from gpuqd.observables.write_error import (
+        PulseProtocol,
+        legendre_map_work,
+        legendre_work,
+        write_error_rate_fp,
+        write_error_rate_fp_map,
+    )
 
-    done: list[tuple[int, float]] = []
+    done: list[int] = []
     built: list[int] = []
     real_expm, real_generator = fp_legendre.expm, fp_legendre.LegendreFokkerPlanck.generator
 
@@ -350,18 +357,26 @@ def test_write_error_counts_the_fokker_planck_work_it_does(monkeypatch):
         done.append(a.shape[0])
         return real_expm(a)
 
-    def generator(self, point):
+    def generator(self, point, keep=True):
         if point not in self._generators:
             built.append(self.degree)
-        return real_generator(self, point)
+        return real_generator(self, point, keep)
 
     monkeypatch.setattr(fp_legendre, "expm", expm)
     monkeypatch.setattr(fp_legendre.LegendreFokkerPlanck, "generator", generator)
+    magnet = Macrospin(S=1.0, KV=0.01, alpha=0.1, sigma2=1e-4)
     protocol = PulseProtocol(rest=0, write=1, settle=2.0, rest_before=1.0, rise=((2, 0.5),))
     widths = [0.0, 1.0, 3.0]
-    write_error_rate_fp(Macrospin(S=1.0, KV=0.01, alpha=0.1, sigma2=1e-4), ConstantTorque(0, 0), protocol, widths, 16)
+    write_error_rate_fp(magnet, ConstantTorque(0, 0), protocol, widths, 16)
     work = legendre_work(protocol, widths, 16)
     assert [w.size for w in work] == [16, 24]
+    assert sorted(done) == sorted(w.size for w in work for _ in w.durations)
+    assert sorted(built) == sorted(w.size for w in work for _ in range(w.generators))
+    done.clear()
+    built.clear()
+    protocols = [PulseProtocol(rest=0, write=w, settle=2.0, rest_before=1.0, rise=((2, 0.5),)) for w in (1, 3, 4)]
+    write_error_rate_fp_map(magnet, ConstantTorque(0, 0), protocols, 3.0, 16)
+    work = legendre_map_work(protocols[0], 3.0, 16, len(protocols))
     assert sorted(done) == sorted(w.size for w in work for _ in w.durations)
     assert sorted(built) == sorted(w.size for w in work for _ in range(w.generators))
 
@@ -380,15 +395,28 @@ def test_write_error_estimate_counts_trajectory_steps():
 
 
 @pytest.mark.slow
-def test_legendre_measurement_counts_the_blas_threads(monkeypatch):
-    """The Legendre coefficients are positive and their CPU-time check uses the BLAS threads (spinning idle
-    OpenBLAS threads: an uncontended measurement has CPU ≈ wall × threads)."""
+def test_legendre_measurement_runs_on_one_blas_thread_and_measures_the_threads():
+    """The Legendre coefficients are positive, measured on one BLAS thread (as the write-error stage runs
+    them: gpuqd.blas) and the process's BLAS threads restored after; with 2 workers also the speed-up of
+    a map's points on 2 threads, and the busy threads of the CPU-time check between 1 and 2."""
     import time
 
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
-    got = measure.legendre(time.perf_counter() + 30.0)
-    assert got.threads == 3 and set(got.values) == {"setup_s", "generator_s", "expm_s_192", "expm_s_288"}
-    assert all(v > 0 for v in got.values.values())
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    blas = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    seen = []
+    real = measure.timed_repeats
+
+    def timed(fn, clock, repeats=3):
+        seen.extend(i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas")
+        return real(fn, clock, repeats)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(measure, "timed_repeats", timed)
+        got = measure.legendre(time.perf_counter() + 30.0, workers=2)
+    assert set(got.values) == {"setup_s", "generator_s", "expm_s_192", "expm_s_288", "speedup", "workers"}
+    assert all(v > 0 for v in got.values.values()) and got.values["workers"] == 2.0
+    assert seen and set(seen) == {1} and 1.0 < got.threads < 2.0
+    assert [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"] == blas
 
 
 def test_transport_blocks_on_threads_follow_the_round_model():

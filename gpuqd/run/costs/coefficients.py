@@ -112,6 +112,19 @@ class LegendreCosts:
     generator_s: float
     expm_s_192: float
     expm_s_288: float
+    #: throughput of independent solves on ``workers`` threads at once over one thread (measured, or None)
+    speedup: float | None = None
+    workers: float = 1.0
+
+    def parallel_speedup(self, workers: int) -> float:
+        """Throughput of independent solves (the write points of a map) on ``workers`` threads over one:
+        the measured ``speedup`` at that many workers, else the static model 1 + (W − 1) ×
+        :data:`gpuqd.run.costs.static.LEGENDRE_THREAD_GAIN`."""
+        if workers <= 1:
+            return 1.0
+        if self.speedup is not None and int(self.workers) == workers:
+            return max(self.speedup, 1.0)
+        return 1.0 + (workers - 1) * static.LEGENDRE_THREAD_GAIN
 
     def expm(self, n: int) -> float:
         f = min(max((n - 192) / 96, 0.0), 1.0)
@@ -193,8 +206,10 @@ class Costs:
         return values["s_per_point"]
 
     def legendre(self) -> LegendreCosts:
-        """The Legendre–Galerkin Fokker–Planck coefficients of the write-error rates."""
-        values = self._get("observables", "legendre", m.legendre)
+        """The Legendre–Galerkin Fokker–Planck coefficients of the write-error rates, on one thread and the
+        speed-up of a map's points on the run's threads (:func:`gpuqd.run.execute.device.transport_workers`)."""
+        workers = transport_workers(self.threads)
+        values = self._get("observables", f"legendre:workers={workers}", lambda d: m.legendre(d, workers))
         if values is None:  # static: the development VM, scaled by this machine's speed
             return LegendreCosts(**{k: v * self.speed() for k, v in static.LEGENDRE.items()})
         return LegendreCosts(**values)

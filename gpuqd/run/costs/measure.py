@@ -333,42 +333,52 @@ def fokker_planck(n_cells: int, deadline: float) -> Measurement:
     return Measurement({"s_per_point": best / points.size}, clock.cpu_s, clock.wall_s)
 
 
-def legendre(deadline: float) -> Measurement:
+def legendre(deadline: float, workers: int = 1) -> Measurement:
     """``setup_s`` (per n·Q), ``generator_s`` (per n²·Q) and ``expm_s_<n>`` (per n³, n in
     :data:`LEGENDRE_SIZES`) of the Legendre–Galerkin Fokker–Planck solver
     (:class:`gpuqd.observables.fp_legendre.LegendreFokkerPlanck`) for a magnet of the paper's parameters
-    (KV = 0.01, α = 0.1, σ² = 1e-4) and a constant torque; the exponential of M × 40/Γ."""
+    (KV = 0.01, α = 0.1, σ² = 1e-4) and a constant torque; the exponential of M × 40/Γ. On one BLAS thread
+    (:func:`gpuqd.blas.one_blas_thread`), as the write-error stage runs it. With ``workers`` > 1 also
+    ``speedup``: the throughput of one write point's work (a generator and an exponential at n = 192) on
+    ``workers`` threads at once (:func:`gpuqd.transport.torque_table.threaded_map`, as the stage's map
+    runs them) over that on one."""
     from scipy.linalg import expm
 
+    from gpuqd.blas import one_blas_thread
     from gpuqd.dynamics import ConstantTorque, Macrospin
     from gpuqd.observables.fp_legendre import LegendreFokkerPlanck
+    from gpuqd.transport.torque_table import threaded_map
 
     clock = _Clock(deadline)
     magnet = Macrospin(S=1.0, KV=0.01, alpha=0.1, sigma2=1e-4)
     torque = ConstantTorque(1e-3, 1e-3)
     values: dict[str, float] = {}
-    for n in LEGENDRE_SIZES:
-        solver = LegendreFokkerPlanck(magnet, torque, n)  # warm-up
-        q = solver.u.size
-        setup = timed_repeats(functools.partial(LegendreFokkerPlanck, magnet, torque, n), clock, 2)
-        fresh = iter(range(1, 100))  # a constant torque has one row: any new index builds the matrix again
-        build = timed_repeats(lambda: solver.generator(next(fresh)), clock, 2)  # noqa: B023 - used at once
-        values[f"expm_s_{n}"] = timed_repeats(functools.partial(expm, solver.generator(0) * 40.0), clock, 3) / n**3
-        if n == LEGENDRE_SIZES[0]:
-            values["setup_s"] = setup / (n * q)
-            values["generator_s"] = build / (n * n * q)
-    return Measurement(values, clock.cpu_s, clock.wall_s, _blas_threads())
+    with one_blas_thread():
+        for n in LEGENDRE_SIZES:
+            solver = LegendreFokkerPlanck(magnet, torque, n)  # warm-up
+            q = solver.u.size
+            setup = timed_repeats(functools.partial(LegendreFokkerPlanck, magnet, torque, n), clock, 2)
+            build = timed_repeats(lambda: solver.generator(0, keep=False), clock, 2)  # noqa: B023 - used at once
+            values[f"expm_s_{n}"] = timed_repeats(functools.partial(expm, solver.generator(0) * 40.0), clock, 3) / n**3
+            if n == LEGENDRE_SIZES[0]:
+                values["setup_s"] = setup / (n * q)
+                values["generator_s"] = build / (n * n * q)
+        threaded_wall = 0.0
+        if workers > 1:
+            solver = LegendreFokkerPlanck(magnet, torque, LEGENDRE_SIZES[0])
+            items = range(4 * workers)
 
+            def point(_: int) -> None:  # one write point's work at one size
+                expm(solver.generator(0, keep=False) * 40.0)
 
-def _blas_threads() -> int:
-    """Threads the BLAS may keep busy (OpenBLAS: ``$OPENBLAS_NUM_THREADS``, else ``$OMP_NUM_THREADS``, else
-    every core): its idle threads spin, so an uncontended BLAS-bound measurement has CPU time ≈ wall × these.
-    With fewer, the threads waited for each other on a busy machine (measured: the exponentials of size 192
-    up to 18× slower than with one thread at load 5 on 2 cores), and the measurement is not cached."""
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        if os.environ.get(name, "").strip().isdigit():
-            return max(int(os.environ[name]), 1)
-    return os.cpu_count() or 1
+            one = timed_repeats(lambda: list(map(point, items)), clock, 2)
+            before = clock.wall_s
+            threaded = timed_repeats(lambda: list(threaded_map(workers)(point, items)), clock, 2)
+            threaded_wall = clock.wall_s - before
+            values |= {"speedup": one / max(threaded, 1e-12), "workers": float(workers)}
+    # the threaded part may keep ``workers`` cores busy, the rest one
+    busy = (clock.wall_s + (workers - 1) * threaded_wall) / max(clock.wall_s, 1e-12)
+    return Measurement(values, clock.cpu_s, clock.wall_s, busy)
 
 
 def startup_imports(deadline: float) -> Measurement:

@@ -28,6 +28,7 @@ __all__ = [
     "STARTUP_REST_S",
     "TRANSPORT",
     "TRANSPORT_THREAD_EFFICIENCY",
+    "LEGENDRE_THREAD_GAIN",
 ]
 
 MACHINE = "the 2-core development VM (x86-64)"
@@ -77,9 +78,11 @@ ENGINE: dict[str, dict] = {
 FOKKER_PLANCK_S_PER_POINT_128 = 1.5e-2
 #: Legendre–Galerkin Fokker–Planck of the write-error rates (:func:`gpuqd.run.costs.measure.legendre`):
 #: seconds per n·Q of set-up, per n²·Q of a generator, per n³ of a matrix exponential at n = 192, 288;
-#: measured 2026-12-04 with one BLAS thread (OPENBLAS_NUM_THREADS=1) at load ≈ 3 (the 2-thread default
-#: was 4–10× slower for the exponentials at that load)
-LEGENDRE = {"setup_s": 1.2e-8, "generator_s": 5.0e-11, "expm_s_192": 6.8e-10, "expm_s_288": 1.0e-9}
+#: measured 2026-12-05 on one BLAS thread (gpuqd.blas.one_blas_thread, as the stage runs it), quiet
+LEGENDRE = {"setup_s": 6.3e-9, "generator_s": 3.4e-11, "expm_s_192": 5.1e-10, "expm_s_288": 4.8e-10}
+#: throughput of the write-error map's points on W threads over one thread when not measured: 1 + (W − 1)
+#: × this (measured on the development VM: 1.39 on 2 threads, a 121-point map, 2026-12-05)
+LEGENDRE_THREAD_GAIN = 0.39
 #: fresh interpreter importing what ``gpuqd run`` imports (s)
 STARTUP_IMPORTS = {"s": 1.1}
 #: the rest of the start-up: validation, run directory, lock, metadata and results files (s)

@@ -19,20 +19,24 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
+from gpuqd.blas import one_blas_thread
 from gpuqd.observables.pulse_ensemble import clopper_pearson, run_pulse_ensemble, steps_of
 from gpuqd.observables.splitting import splitting_write_error
-from gpuqd.observables.write_error import write_error_rate_fp
+from gpuqd.observables.write_error import write_error_rate_fp, write_error_rate_fp_map
 from gpuqd.run.config.factories import make_magnet
 from gpuqd.run.config.schema import Choice, Num, Section, Vec3
+from gpuqd.run.execute.device import transport_workers
 from gpuqd.run.stages.base import Fail, Stage, StageContext, StageResult
 from gpuqd.run.stages.write_error_estimate import estimate
 from gpuqd.run.stages.write_error_protocol import protocol_for
+from gpuqd.transport.torque_table import threaded_map
 
 __all__ = ["STAGE", "SECTION", "WriteErrorConfig", "VARIABLES", "check"]
 
@@ -211,13 +215,20 @@ def run(ctx: StageContext) -> StageResult:
         protocol = protocol_for(cfg, 0)
         wer_map = np.full(grid.n_points, np.nan)
         if axial:
-            ctx.reporter.start("write_error map", grid.n_points, "write points")
-            for p in range(grid.n_points):
-                one = protocol_for(cfg, p)
-                wer_map[p] = write_error_rate_fp(magnet, table, one, [we.map_width], we.fp_degree)["write_error_rate"][
-                    0
-                ]
-                ctx.reporter.update(p + 1)
+            protocols = [protocol_for(cfg, p) for p in range(grid.n_points)]
+            ctx.reporter.start("write_error map", 2 * grid.n_points, "solves (2 sizes per write point)")
+            progress = iter(range(1, 2 * grid.n_points + 1))
+            map_points = threaded_map(transport_workers(ctx.threads))
+
+            def reported(fn: Callable[[int], Any], items: Iterable[int]) -> Iterator[Any]:
+                for value in map_points(fn, items):
+                    ctx.reporter.update(next(progress))
+                    yield value
+
+            # the write points side by side on the run's threads, each solve on one BLAS thread (gpuqd.blas)
+            with one_blas_thread():
+                fp_map = write_error_rate_fp_map(magnet, table, protocols, we.map_width, we.fp_degree, reported)
+            wer_map[:] = fp_map["write_error_rate"]
             ctx.reporter.finish()
         arrays["write_error_rate_fp_map"] = wer_map.reshape(grid.shape)
         arrays["write_error_map_width"] = np.array(float(we.map_width))

@@ -1,9 +1,11 @@
 """Work, memory and time of the ``write_error`` stage before it runs (docs/physics.md §16), counted from the
 typed configuration as the stage does the work:
 
-* the exact axial Fokker–Planck answer (axial models only): per write point (one, or every grid point of a
-  map) :func:`gpuqd.observables.write_error.legendre_work` — at the two Legendre sizes L and 1.5 L the
-  set-up on the quadrature nodes, the generators and one matrix exponential per segment — priced with
+* the exact axial Fokker–Planck answer (axial models only): at one write point
+  :func:`gpuqd.observables.write_error.legendre_work` — at the two Legendre sizes L and 1.5 L the set-up
+  on the quadrature nodes, the generators and one matrix exponential per segment —, for a map
+  :func:`gpuqd.observables.write_error.legendre_map_work` (the shared segments once, one generator and one
+  exponential per write point, those divided by the measured speed-up of the run's threads), priced with
   :meth:`gpuqd.run.costs.coefficients.Costs.legendre`;
 * the simulated ensemble (one write point, ``trajectories`` > 0): per chunk every trajectory runs the
   segments before the write, the longest width once and, per width, the segments after it; priced with
@@ -21,11 +23,12 @@ import math
 
 from gpuqd.observables.fp_legendre import theta_panels
 from gpuqd.observables.pulse_ensemble import segment_steps, steps_of
-from gpuqd.observables.write_error import legendre_work
+from gpuqd.observables.write_error import legendre_map_work, legendre_work
 from gpuqd.run.config.factories import table_nodes
 from gpuqd.run.config.typed import RunConfig
 from gpuqd.run.costs.coefficients import Costs, EngineCosts
 from gpuqd.run.costs.model import StageEstimate, engine_table_bytes
+from gpuqd.run.execute.device import transport_workers
 from gpuqd.run.stages.write_error_protocol import protocol_for
 
 __all__ = ["estimate"]
@@ -42,26 +45,30 @@ def _axial(cfg: RunConfig) -> bool:
 
 
 def _fokker_planck(cfg: RunConfig, costs: Costs, write: int | None) -> tuple[str, float, int]:
-    """(work, seconds, bytes) of the exact answer: the curve at ``write``, or the map (None)."""
+    """(work, seconds, bytes) of the exact answer: the curve at ``write``, or the map (None): the work the
+    write points share once, theirs side by side on the run's threads."""
     we = cfg.write_error
     lc = costs.legendre()
     nodes = table_nodes(cfg.transport.n_theta)
     if write is None:
-        works = [legendre_work(protocol_for(cfg, p), [we.map_width], we.fp_degree) for p in range(cfg.grid.n_points)]
+        protocol = protocol_for(cfg, 0)
+        shared = legendre_map_work(protocol, we.map_width, we.fp_degree, 0)
+        works = legendre_map_work(protocol, we.map_width, we.fp_degree, cfg.grid.n_points)
+        speedup = lc.parallel_speedup(transport_workers(cfg.execution.threads))
     else:
-        works = [legendre_work(protocol_for(cfg, write), we.widths, we.fp_degree)]
+        shared = []
+        works = legendre_work(protocol_for(cfg, write), we.widths, we.fp_degree)
+        speedup = 1.0
     seconds, exponentials, peak = 0.0, 0, 0
-    nodes_at: dict[int, int] = {}  # quadrature nodes Q per size
-    for per_size in works:
-        for w in per_size:
-            if w.size not in nodes_at:
-                nodes_at[w.size] = theta_panels(nodes, 2.0 * math.pi / (3.0 * w.size))[0].size
-            q = nodes_at[w.size]
-            seconds += lc.solve(w.size, q, w.generators, len(w.durations))
-            exponentials += len(w.durations)
-            peak = max(peak, 8 * (LEGENDRE_MATRICES * w.size**2 + 3 * w.size * q))
-    sizes = " and ".join(str(w.size) for w in works[0])
-    what = f"map of {len(works)} write points" if write is None else f"{len(we.widths)} widths"
+    for k, w in enumerate(works):
+        q = theta_panels(nodes, 2.0 * math.pi / (3.0 * w.size))[0].size
+        alone = lc.solve(w.size, q, w.generators, len(w.durations))
+        common = lc.solve(w.size, q, shared[k].generators, len(shared[k].durations)) if shared else alone
+        seconds += common + (alone - common) / speedup
+        exponentials += len(w.durations)
+        peak = max(peak, 8 * (LEGENDRE_MATRICES * w.size**2 + 3 * w.size * q))
+    sizes = " and ".join(str(w.size) for w in works)
+    what = f"map of {cfg.grid.n_points} write points" if write is None else f"{len(we.widths)} widths"
     return f"Fokker–Planck {what}: {exponentials} exponentials of size {sizes}", seconds, peak
 
 
