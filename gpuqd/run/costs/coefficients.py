@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from gpuqd.run.costs import measure as m
@@ -222,11 +222,12 @@ class Costs:
         imports = (values or static.STARTUP_IMPORTS)["s"]
         return imports + static.STARTUP_REST_S * self.speed()
 
-    def figures(self, n_outputs: int) -> float:
-        """Seconds of drawing and saving the figures of ``n_outputs`` outputs: the static model
-        (:data:`gpuqd.run.costs.static.FIGURES`) scaled by this machine's speed."""
+    def figures(self, outputs: Iterable[str]) -> float:
+        """Seconds of drawing and saving the figures of ``outputs``: the static model
+        (:data:`gpuqd.run.costs.static.FIGURES`, per output) scaled by this machine's speed."""
         f = static.FIGURES
-        return (f["fixed"] + f["per_output"] * n_outputs) * self.speed() if n_outputs else 0.0
+        names = list(outputs)
+        return (f["fixed"] + sum(f.get(o, f["other"]) for o in names)) * self.speed() if names else 0.0
 
     def speed(self) -> float:
         """This machine's time for Python/NumPy work relative to the development VM (1: as fast), from

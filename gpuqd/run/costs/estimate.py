@@ -48,7 +48,7 @@ def estimate_run(
     if draws:
         n = len(cfg.outputs)
         est.stages.append(
-            StageEstimate("figures", f"{n} output(s): {', '.join(sorted(cfg.outputs))}", costs.figures(n), 0)
+            StageEstimate("figures", f"{n} output(s): {', '.join(sorted(cfg.outputs))}", costs.figures(cfg.outputs), 0)
         )
     est.source = costs.source()
     est.calibration_s = costs.calibration_s

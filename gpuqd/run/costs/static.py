@@ -87,8 +87,21 @@ LEGENDRE_THREAD_GAIN = 0.39
 STARTUP_IMPORTS = {"s": 1.1}
 #: the rest of the start-up: validation, run directory, lock, metadata and results files (s)
 STARTUP_REST_S = 0.5
-#: figures: importing matplotlib and the first figure of a run, and each output's figures (s)
-FIGURES = {"fixed": 2.5, "per_output": 1.5}
+#: figures (s): importing matplotlib and a first figure (``fixed``), and drawing and saving (PNG, PDF,
+#: caption) each output's figures, measured on the development VM (2026-12-05, quiet; median of 3 draws of
+#: quickstart, fmr, switching_times at 25 per point, write_error, write_error_map and quickstart with
+#: outputs [fokker_planck]); an output not listed costs ``other``
+FIGURES = {
+    "fixed": 0.41,
+    "torque_maps": 1.25,
+    "switching_diagram": 0.52,
+    "readout": 0.83,
+    "fokker_planck": 0.98,
+    "fmr": 3.1,
+    "switching_times": 1.5,
+    "write_error": 0.33,
+    "other": 1.0,
+}
 
 #: predicted wall seconds of each measurement (by the first part of its name) on the development VM:
 #: a measurement starts only if this, scaled by the machine's speed, fits the budget that is left
