@@ -432,3 +432,29 @@ def test_transport_blocks_on_threads_follow_the_round_model():
     assert three == pytest.approx(200 * 1.5e-4 + 100 * p)
     # not measured at these workers: one thread's time over W × the static efficiency
     assert tc.busy_point(6, 4) == pytest.approx(p / (4 * static.TRANSPORT_THREAD_EFFICIENCY))
+
+
+def test_kernel_variants_are_priced_by_their_instruction_counts():
+    """The static instruction counts are those of benchmarks/results/kernel_sass.json; a cubic or
+    both-free ensemble on the cpu engine costs the table engine × the ratio of the counts, the NumPy
+    engine (not the kernel) is not scaled."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "kernel_sass.json"
+    counts = {r["variant"]: r["instructions_per_step"] for r in json.loads(path.read_text(encoding="utf-8"))}
+    assert static.KERNEL_INSTRUCTIONS_PER_STEP == counts
+    plain = _cfg(["switching_diagram"])
+    cubic = _cfg(["switching_diagram"], magnet=dict(plain.data["magnet"], anisotropy="cubic", K_cubic=-0.2))
+    both = _cfg(["switching_diagram"], magnet=dict(plain.data["magnet"], free="both"))
+    assert coefficients.kernel_variant(True, cubic.magnet) == "table-cubic"
+    assert coefficients.kernel_variant(True, both.magnet) == "table-both"
+    cpu = _static("cpu")
+    base = cpu.engine(True, plain.magnet)
+    assert base == cpu.engine(True)
+    for cfg, variant in ((cubic, "table-cubic"), (both, "table-both")):
+        got = cpu.engine(True, cfg.magnet)
+        ratio = counts[variant] / counts["table"]
+        assert got.c == pytest.approx(base.c * ratio, rel=1e-12) and got.d == pytest.approx(base.d * ratio, rel=1e-12)
+        seconds = [estimate_run(c, "cpu", cpu, figures=False).stages[-1].seconds for c in (plain, cfg)]
+        assert seconds[1] == pytest.approx(seconds[0] * ratio, rel=1e-12)
+    assert _static("numpy").engine(True, cubic.magnet) == _static("numpy").engine(True)

@@ -45,7 +45,8 @@ class ExecutionSettings:
     """The ``execution:`` section: engine 'local' (in process) or 'dask'; ``scheduler`` the address of
     an existing Dask scheduler (None: start a local cluster of ``workers`` processes); ``threads`` the
     OpenMP threads of each cpu-backend engine (None: ``OMP_NUM_THREADS`` if set, else all usable cores,
-    :func:`gpuqd.dynamics.host_build.default_threads`)."""
+    :func:`gpuqd.dynamics.host_build.default_threads`) and the threads of a local run's torque-table
+    blocks and write-error map (None: :func:`gpuqd.run.execute.device.transport_workers`)."""
 
     engine: str = "local"
     scheduler: str | None = None

@@ -357,9 +357,9 @@ CORE_SCHEMA = Section(
                     lo=1,
                     hi=4096,
                     nullable=True,
-                    doc="OpenMP threads of each cpu-backend engine (null: OMP_NUM_THREADS if set, else all "
-                    "usable cores; on local Dask workers 1); the other backends ignore it; results do not "
-                    "depend on it",
+                    doc="OpenMP threads of each cpu-backend engine, and the threads of a local run's torque "
+                    "table and write-error map (null: OMP_NUM_THREADS, resp. GPUQD_TRANSPORT_WORKERS, if set, "
+                    "else all usable cores; on local Dask workers 1); results do not depend on it",
                 ),
             },
             optional=True,

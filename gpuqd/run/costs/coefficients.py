@@ -26,12 +26,21 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from gpuqd.run.config.typed import MagnetConfig, thermal_field_variance
 from gpuqd.run.costs import measure as m
 from gpuqd.run.costs import static
 from gpuqd.run.costs.store import CalibrationLock, machine_description, read_entries, store_entries
 from gpuqd.run.execute.device import transport_workers
 
-__all__ = ["CALIBRATION_BUDGET_S", "MIN_CPU_FRACTION", "Costs", "EngineCosts", "LegendreCosts", "TransportCosts"]
+__all__ = [
+    "CALIBRATION_BUDGET_S",
+    "MIN_CPU_FRACTION",
+    "Costs",
+    "EngineCosts",
+    "LegendreCosts",
+    "TransportCosts",
+    "kernel_variant",
+]
 
 #: wall seconds one estimate may spend measuring this machine: no piece of measuring work starts later,
 #: so the measuring ends within this plus one piece (≤ 0.3 s on a quiet 2-core VM, ≈ 1 s at load 9):
@@ -100,6 +109,21 @@ class EngineCosts:
 
     def step(self, n_traj: float) -> float:
         return self.c + self.d * n_traj
+
+    def scaled(self, factor: float) -> EngineCosts:
+        """The step costs × ``factor`` (another kernel variant: more or fewer instructions per step)."""
+        return EngineCosts(self.c * factor, self.d * factor, self.bytes_per_traj)
+
+
+def kernel_variant(table: bool, magnet: MagnetConfig) -> str:
+    """The kernel variant an ensemble of ``magnet`` runs, named as in
+    :data:`gpuqd.run.costs.static.KERNEL_INSTRUCTIONS_PER_STEP` (no AC drive: the ensembles of the
+    dynamics, switching-time and write-error stages have none)."""
+    parts = ["table" if table else "constant"]
+    parts += ["both"] if magnet.free == "both" else []
+    parts += ["cubic"] if magnet.cubic_anisotropy != 0.0 else []
+    parts += ["nonoise"] if thermal_field_variance(magnet) == 0.0 else []
+    return "-".join(parts)
 
 
 @dataclass(frozen=True)
@@ -180,9 +204,19 @@ class Costs:
         )
         return TransportCosts(**(values or static.TRANSPORT[order]))
 
-    def engine(self, table: bool) -> EngineCosts | None:
+    def engine(self, table: bool, magnet: MagnetConfig | None = None) -> EngineCosts | None:
         """None: no measurement and no static model for this backend (e.g. cupy without a GPU measurement).
-        The cpu engine's coefficients are measured and cached per thread count (``engine:table:threads=2``)."""
+        The cpu engine's coefficients are measured and cached per thread count (``engine:table:threads=2``).
+        With ``magnet``, the cpu and cupy engines' step costs are scaled to its kernel variant (free source,
+        cubic anisotropy, no noise) by the instructions per step (:func:`kernel_variant`)."""
+        costs = self._engine(table)
+        if costs is None or magnet is None or self.backend == "numpy":
+            return costs
+        counts = static.KERNEL_INSTRUCTIONS_PER_STEP
+        base = "table" if table else "constant"
+        return costs.scaled(counts[kernel_variant(table, magnet)] / counts[base])
+
+    def _engine(self, table: bool) -> EngineCosts | None:
         kind = "table" if table else "constant"
         threads = f":threads={self._engine_threads()}" if self.backend == "cpu" else ""
         values = self._get(

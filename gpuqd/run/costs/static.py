@@ -29,6 +29,7 @@ __all__ = [
     "TRANSPORT",
     "TRANSPORT_THREAD_EFFICIENCY",
     "LEGENDRE_THREAD_GAIN",
+    "KERNEL_INSTRUCTIONS_PER_STEP",
 ]
 
 MACHINE = "the 2-core development VM (x86-64)"
@@ -72,6 +73,46 @@ ENGINE: dict[str, dict] = {
         "constant": {"c": 5.0e-6, "d": 4.0e-8, "bytes_per_traj": 239.0},
         "fmr": {"s_per_step": 3.0e-8, "s_per_run": 0.038},
     },
+}
+
+#: GPU instructions per step of every kernel variant (torque kind, free source "both", cubic anisotropy,
+#: AC drive, no noise), counted in the SASS of nvcc 13.0 for sm_90 (benchmarks/kernel_sass.py, its JSON in
+#: benchmarks/results/kernel_sass.json; tests/run/test_estimate.py keeps the two equal). The engines of
+#: one source (cpu, cupy) price a variant as the measured "table" or "constant" engine × this ratio;
+#: measured on the cpu engine (2 threads, 2026-12-05): cubic 1.18× the table engine, ratio 1.12.
+KERNEL_INSTRUCTIONS_PER_STEP: dict[str, int] = {
+    "table-both-cubic-ac": 1243,
+    "table-both-cubic-ac-nonoise": 836,
+    "table-both-cubic": 1183,
+    "table-both-cubic-nonoise": 771,
+    "table-both-ac": 1103,
+    "table-both-ac-nonoise": 688,
+    "table-both": 1048,
+    "table-both-nonoise": 637,
+    "table-cubic-ac": 861,
+    "table-cubic-ac-nonoise": 633,
+    "table-cubic": 791,
+    "table-cubic-nonoise": 575,
+    "table-ac": 768,
+    "table-ac-nonoise": 565,
+    "table": 708,
+    "table-nonoise": 505,
+    "constant-both-cubic-ac": 934,
+    "constant-both-cubic-ac-nonoise": 518,
+    "constant-both-cubic": 869,
+    "constant-both-cubic-nonoise": 464,
+    "constant-both-ac": 808,
+    "constant-both-ac-nonoise": 394,
+    "constant-both": 740,
+    "constant-both-nonoise": 329,
+    "constant-cubic-ac": 564,
+    "constant-cubic-ac-nonoise": 340,
+    "constant-cubic": 500,
+    "constant-cubic-nonoise": 283,
+    "constant-ac": 479,
+    "constant-ac-nonoise": 261,
+    "constant": 415,
+    "constant-nonoise": 206,
 }
 
 #: seconds per grid point of the axial Fokker–Planck maps at 128 cells (the measurement's case)

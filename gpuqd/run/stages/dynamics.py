@@ -136,7 +136,7 @@ def estimate(cfg: RunConfig, costs: Costs, needs: frozenset[str]) -> StageEstima
     steps = cfg.dynamics.steps
     n_traj = n_pts * cfg.dynamics.trajectories_per_point
     table = cfg.torque.model == "transport"
-    ec = costs.engine(table)
+    ec = costs.engine(table, cfg.magnet)
     per_traj = ec.bytes_per_traj if ec else 0.0
     memory = engine_table_bytes(n_pts, cfg.transport.n_theta, cfg.magnet.free == "both") if table else 0
     memory += int(n_traj * (per_traj + RESULTS_PER_TRAJ * 8) + MAPS_PER_POINT * n_pts * 8)

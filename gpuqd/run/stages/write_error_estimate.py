@@ -115,7 +115,11 @@ def estimate(cfg: RunConfig, costs: Costs, needs: frozenset[str]) -> StageEstima
     parts: list[tuple[str, float | None, int]] = []
     if _axial(cfg):
         parts.append(_fokker_planck(cfg, costs, write))
-    ec = costs.engine(True) if write is not None and (we.trajectories > 0 or we.splitting_particles > 0) else None
+    ec = (
+        costs.engine(True, cfg.magnet)
+        if write is not None and (we.trajectories > 0 or we.splitting_particles > 0)
+        else None
+    )
     if write is not None and we.trajectories > 0:
         parts.append(_ensemble(cfg, ec, write))
     bound = write is not None and we.splitting_particles > 0
