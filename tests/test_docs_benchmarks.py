@@ -131,22 +131,6 @@ def test_scaling_numbers() -> None:
     assert matches(g[7], rows["local"]["median_s"])
 
 
-def test_fig2_time_from_the_engine_rate() -> None:
-    """The cost-table line for Fig. 2: its trajectory-steps (from the config) at the fig2 ensemble's rate
-    per CPU-second on 2 threads, on 2 cores (benchmarks/llg_fig2.py)."""
-    import yaml
-
-    report = json.loads((RESULTS / "llg_fig2.json").read_text())
-    rate = next(r["traj_steps_per_cpu_s"] for r in report["rows"] if r["threads"] == 2)
-    m = _find(r"8\.1·10¹⁰ trajectory-steps / \(2 × " + NUM + r" per CPU-second, the fig2 ensemble's rate, "
-              r"`benchmarks/llg_fig2.py`, [\d-]+\) = ([\d.]+) min")  # fmt: skip
-    assert matches(m.group(1), rate)
-    cfg = yaml.safe_load((REPO / "configs" / "fig2.yaml").read_text())
-    points = cfg["grid"]["eps_tilde"]["num"] * cfg["grid"]["V"]["num"]
-    steps = cfg["dynamics"]["t_end"] / cfg["dynamics"]["dt"]
-    assert matches(m.group(2), points * steps / (2 * rate) / 60.0)
-
-
 def test_full_table_on_every_core() -> None:
     full = json.loads((RESULTS / "transport_full.json").read_text())["table_201x201_all_cores_s"]
     m = _find(r"built the whole 201×201 table in ([\d.]+) s of CPU time on 2 threads .*? its wall time, ([\d.]+) s,")

@@ -15,7 +15,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text(encoding="utf-8")
-CONFIGS = ("quickstart", "fig4", "fmr", "switching_times")
+CONFIGS = ("quickstart", "fig4", "fmr", "write_error", "switching_times", "fig2", "fig3", "cubic", "write_error_map")
 
 
 def _same(written: str, value: float) -> bool:
