@@ -458,3 +458,15 @@ def test_kernel_variants_are_priced_by_their_instruction_counts():
         seconds = [estimate_run(c, "cpu", cpu, figures=False).stages[-1].seconds for c in (plain, cfg)]
         assert seconds[1] == pytest.approx(seconds[0] * ratio, rel=1e-12)
     assert _static("numpy").engine(True, cubic.magnet) == _static("numpy").engine(True)
+
+
+def test_fokker_planck_maps_cost_a_batch_plus_each_point():
+    """The axial Fokker–Planck maps solve their points in batches: the static model is a fixed cost plus a
+    cost per point (per point linear in the cells), and the stage's estimate is that sum."""
+    f = static.FOKKER_PLANCK_128
+    costs = _static("numpy")
+    assert costs.fokker_planck(625, 128) == pytest.approx(f["s_fixed"] + 625 * f["s_per_point"], rel=1e-12)
+    assert costs.fokker_planck(10, 256) == pytest.approx(f["s_fixed"] + 20 * f["s_per_point"], rel=1e-12)
+    cfg = _cfg(["fokker_planck"])
+    stage = next(s for s in estimate_run(cfg, "numpy", costs, figures=False).stages if s.name == "fokker_planck")
+    assert stage.seconds == pytest.approx(costs.fokker_planck(cfg.grid.n_points, cfg.fokker_planck.n_cells), rel=1e-12)

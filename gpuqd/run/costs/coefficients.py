@@ -232,12 +232,14 @@ class Costs:
         values = self._get(self.backend, "fmr:runs", lambda d: m.fmr(self.backend, d), ready=self._engine_ready(False))
         return None if values is None else (values["s_per_step"], values["s_per_run"])
 
-    def fokker_planck_point(self, n_cells: int) -> float:
-        """Seconds per grid point of the axial Fokker–Planck maps with ``n_cells`` cells."""
-        values = self._get("observables", f"fokker_planck:n_cells={n_cells}", lambda d: m.fokker_planck(n_cells, d))
-        if values is None:  # static: the development VM's time at 128 cells, linear in the cells
-            return static.FOKKER_PLANCK_S_PER_POINT_128 * n_cells / 128 * self.speed()
-        return values["s_per_point"]
+    def fokker_planck(self, n_points: int, n_cells: int) -> float:
+        """Seconds of the axial Fokker–Planck maps of ``n_points`` grid points with ``n_cells`` cells."""
+        key = f"fokker_planck:batch:n_cells={n_cells}"
+        values = self._get("observables", key, lambda d: m.fokker_planck(n_cells, d))
+        if values is None:  # static: the development VM at 128 cells, the per-point part linear in the cells
+            f = static.FOKKER_PLANCK_128
+            return (f["s_fixed"] + f["s_per_point"] * n_cells / 128 * n_points) * self.speed()
+        return values["s_fixed"] + values["s_per_point"] * n_points
 
     def legendre(self) -> LegendreCosts:
         """The Legendre–Galerkin Fokker–Planck coefficients of the write-error rates, on one thread and the

@@ -20,7 +20,7 @@ from __future__ import annotations
 __all__ = [
     "ENGINE",
     "FIGURES",
-    "FOKKER_PLANCK_S_PER_POINT_128",
+    "FOKKER_PLANCK_128",
     "LEGENDRE",
     "MACHINE",
     "PREDICTED_MEASURE_S",
@@ -115,8 +115,9 @@ KERNEL_INSTRUCTIONS_PER_STEP: dict[str, int] = {
     "constant-nonoise": 206,
 }
 
-#: seconds per grid point of the axial Fokker–Planck maps at 128 cells (the measurement's case)
-FOKKER_PLANCK_S_PER_POINT_128 = 1.5e-2
+#: axial Fokker–Planck maps at 128 cells (the measurement's case, :func:`gpuqd.run.costs.measure.fokker_planck`):
+#: seconds ``s_fixed + s_per_point·n`` for n grid points (measured 2026-12-05 on the quiet development VM)
+FOKKER_PLANCK_128 = {"s_fixed": 0.21, "s_per_point": 1.9e-3}
 #: Legendre–Galerkin Fokker–Planck of the write-error rates (:func:`gpuqd.run.costs.measure.legendre`):
 #: seconds per n·Q of set-up, per n²·Q of a generator, per n³ of a matrix exponential at n = 192, 288;
 #: measured 2026-12-05 on one BLAS thread (gpuqd.blas.one_blas_thread, as the stage runs it), quiet
@@ -151,6 +152,6 @@ PREDICTED_MEASURE_S = {
     "engine": 0.9,
     "fmr": 0.4,
     "startup": 1.2,
-    "fokker_planck": 0.6,
+    "fokker_planck": 1.4,
     "legendre": 0.5,
 }

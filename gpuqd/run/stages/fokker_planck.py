@@ -133,7 +133,7 @@ VARIABLES = MappingProxyType(
 def estimate(cfg: RunConfig, costs: Costs, needs: frozenset[str]) -> StageEstimate:
     """The axial Fokker–Planck maps at every grid point (``fokker_planck.n_cells`` cells)."""
     n_pts, n_cells = cfg.grid.n_points, cfg.fokker_planck.n_cells
-    seconds = n_pts * costs.fokker_planck_point(n_cells)
+    seconds = costs.fokker_planck(n_pts, n_cells)
     work = f"{n_pts} points × ({n_cells}-cell ⟨θ⟩(t) propagator + 2 mean first-passage times)"
     return StageEstimate("fokker_planck", work, seconds, int(MAPS_PER_POINT * n_pts * 8), note="depends on the torques")
 
