@@ -229,9 +229,9 @@ def write_error_rate_fp_map(
     solver, the initial density, the segments before the write and the propagator after it; per protocol
     one generator and one exponential (:func:`legendre_map_work`). The same operations as one by one: the
     same numbers. ``map_fn(f, indices)`` yields f(i) in order (default the built-in ``map``; e.g.
-    :func:`gpuqd.transport.torque_table.threaded_map` to run the protocols side by side: hold
-    :func:`gpuqd.blas.one_blas_thread` around it). Keys: ``write_error_rate`` and ``error_estimate``
-    (n_protocols,), as in :func:`write_error_rate_fp`."""
+    :func:`gpuqd.transport.torque_table.threaded_map` to run the protocols side by side, each on one BLAS
+    thread: :func:`gpuqd.blas.one_blas_thread` is held around the whole map). Keys: ``write_error_rate``
+    and ``error_estimate`` (n_protocols,), as in :func:`write_error_rate_fp`."""
     w = float(check_widths([width])[0])
     if int(degree) < 16:
         raise ValueError(f"degree must be >= 16, got {degree}")

@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from gpuqd.blas import one_blas_thread
 from gpuqd.observables.pulse_ensemble import clopper_pearson, run_pulse_ensemble, steps_of
 from gpuqd.observables.splitting import splitting_write_error
 from gpuqd.observables.write_error import write_error_rate_fp, write_error_rate_fp_map
@@ -226,8 +225,7 @@ def run(ctx: StageContext) -> StageResult:
                     yield value
 
             # the write points side by side on the run's threads, each solve on one BLAS thread (gpuqd.blas)
-            with one_blas_thread():
-                fp_map = write_error_rate_fp_map(magnet, table, protocols, we.map_width, we.fp_degree, reported)
+            fp_map = write_error_rate_fp_map(magnet, table, protocols, we.map_width, we.fp_degree, reported)
             wer_map[:] = fp_map["write_error_rate"]
             ctx.reporter.finish()
         arrays["write_error_rate_fp_map"] = wer_map.reshape(grid.shape)
