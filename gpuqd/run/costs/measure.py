@@ -22,7 +22,9 @@ Cost models (seconds):
 * Legendre–Galerkin Fokker–Planck of the write-error rates (:mod:`gpuqd.observables.fp_legendre`), at
   n = 192 and 288 polynomials (the default degree's two sizes): seconds per n·Q of the set-up (Legendre
   tables on Q quadrature nodes), per n²·Q of a generator, per n³ of one matrix exponential
-  (:func:`scipy.linalg.expm` of a generator × 40/Γ, a pulse's time scale);
+  (:func:`scipy.linalg.expm` of a generator × 40/Γ, a pulse's time scale), on one BLAS thread, and the
+  speed-up of a map's write points on W threads;
+* axial Fokker–Planck maps of n grid points: ``s_fixed + s_per_point·n`` (batches of points; 16 and 64);
 * start-up: a fresh interpreter importing what ``gpuqd run`` imports.
 """
 
