@@ -87,6 +87,7 @@ class LegendreFokkerPlanck:
         denom = magnet.S**2 + magnet.alpha**2
         self.diffusion = magnet.noise_variance / (2.0 * denom)
         self._generators: dict[int, np.ndarray] = {}
+        self._hemisphere_rules: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def torques(self, point: int, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(I_FL, I_DL, I_C) of torque row ``point`` at u = cos θ."""
@@ -127,10 +128,12 @@ class LegendreFokkerPlanck:
 
     def hemisphere_mass(self, coefficients: np.ndarray, sign: int) -> np.ndarray:
         """∫ p du over u > 0 (sign = +1) or u < 0 (sign = −1), exact for the polynomial."""
-        x, w = legendre.leggauss(self.degree + 2)
-        u = 0.5 * (x + 1.0) * sign
-        values, _ = legendre_table(self.degree, u)
-        return (0.5 * w) @ (values.T @ coefficients)
+        if sign not in self._hemisphere_rules:  # Gauss rule on the hemisphere, built once per sign
+            x, w = legendre.leggauss(self.degree + 2)
+            values, _ = legendre_table(self.degree, 0.5 * (x + 1.0) * sign)
+            self._hemisphere_rules[sign] = (0.5 * w, values.T)
+        half_weights, values_t = self._hemisphere_rules[sign]
+        return half_weights @ (values_t @ coefficients)
 
     def expectation(self, coefficients: np.ndarray, observable: np.ndarray) -> np.ndarray:
         """∫ g(u) p(u) du for g given at the Galerkin quadrature nodes (self.u)."""

@@ -222,7 +222,7 @@ def write_error_rate_fp_map(
     protocols: Sequence[PulseProtocol],
     width: float,
     degree: int = 256,
-    map_fn: Callable[[Callable[[int], np.ndarray], Iterable[int]], Iterable[np.ndarray]] = map,
+    map_fn: Callable[[Callable[[int], float], Iterable[int]], Iterable[float]] = map,
 ) -> dict[str, np.ndarray]:
     """:func:`write_error_rate_fp` at one pulse ``width`` (1/Γ) for each of ``protocols``, protocols that
     differ only in the write point (a write-error map), with the work they share done once per size: the
@@ -247,11 +247,15 @@ def write_error_rate_fp_map(
             solver = LegendreFokkerPlanck(magnet, torque, n)
             _, c, after = _before_and_after(solver, first)
 
-            def stay(k: int, solver: LegendreFokkerPlanck = solver, c: np.ndarray = c, after: np.ndarray = after):
+            solver.hemisphere_mass(c, first.sign)  # its quadrature rule built here, not in the threads
+
+            def stay(
+                k: int, solver: LegendreFokkerPlanck = solver, c: np.ndarray = c, after: np.ndarray = after
+            ) -> float:
                 c_write = solver.evolve(protocols[k].write, w, c, keep=False)
                 c_read = np.empty((solver.degree, 1))
                 c_read[:, 0] = after @ c_write
-                return solver.hemisphere_mass(c_read, first.sign)[0]
+                return float(solver.hemisphere_mass(c_read, first.sign)[0])
 
             stays.append(np.array(list(map_fn(stay, range(len(protocols))))))
     coarse, fine = stays
